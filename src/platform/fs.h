@@ -1,0 +1,21 @@
+/* Duplex platform layer: file-system helpers that differ between POSIX
+ * and Windows. */
+#ifndef DX_PLATFORM_FS_H
+#define DX_PLATFORM_FS_H
+
+#include <stddef.h>
+
+/* Creates dir and its parents (like mkdir -p). 0 or DX_E*. */
+int dx_fs_mkdirs (const char *dir);
+/* 0 if dir exists and a file can be created in it, else DX_E*. */
+int dx_fs_check_writable_dir (const char *dir);
+/* Writes data to path atomically: a temp file beside it, then a rename
+ * that replaces path. 0 or DX_E*. */
+int dx_fs_write_atomic (const char *path, const void *data, size_t len);
+/* The per-user data directory for app (e.g. $XDG_DATA_HOME/app,
+ * ~/.local/share/app, %LOCALAPPDATA%\app). 0 or DX_E*. */
+int dx_fs_default_data_dir (const char *app, char *buf, size_t len);
+/* Path separator joined: "a" + "b" -> "a/b" (or "a\b" on Windows). */
+int dx_fs_join (char *buf, size_t len, const char *a, const char *b);
+
+#endif
