@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Sets everything up and runs ALL of Duplex's tests:
+#   1. native build (-Dwerror): every suite (platform on epoll and poll,
+#      protocol, server, integration on epoll and poll, client under Xvfb)
+#   2. ASan + UBSan build: the unit suites (protocol, platform, server)
+#   3. clang libFuzzer build: each fuzz target for fuzz_seconds
+#   4. Windows cross build (mingw-w64): platform (IOCP) and server
+#      integration suites run under Wine
+# The last line is the plain summary "N passed, N failed" over every test
+# of every build. Exit status is 0 only when nothing failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+"$root/scripts/setup-deps.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+out=${DUPLEX_BUILD_ROOT:-$root/build}
+mkdir -p "$out"
+summary=()
+builds_failed=0
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
+
+# setup_build NAME [meson args...] -> 0 if configured and compiled.
+setup_build() {
+  local name=$1
+  shift
+  local dir="$out/$name"
+  echo "=== [$name] configure"
+  if ! meson setup --wipe "$dir" "$root" "$@" >"$out/$name-setup.log" 2>&1 &&
+     ! meson setup "$dir" "$root" "$@" >"$out/$name-setup.log" 2>&1; then
+    tail -n 40 "$out/$name-setup.log"
+    summary+=("$name: configure FAILED")
+    builds_failed=$((builds_failed + 1))
+    return 1
+  fi
+  echo "=== [$name] build"
+  if ! ninja -C "$dir" >"$out/$name-build.log" 2>&1; then
+    grep -E 'error|warning' "$out/$name-build.log" | head -n 60
+    summary+=("$name: build FAILED")
+    builds_failed=$((builds_failed + 1))
+    return 1
+  fi
+}
+
+# run_suites NAME [meson test args...]
+run_suites() {
+  local name=$1
+  shift
+  local dir="$out/$name"
+  echo "=== [$name] test $*"
+  meson test -C "$dir" --print-errorlogs --no-rebuild "$@" 2>&1 | tail -n 400
+  # The counts come from testlog.json below, not from meson's exit code.
+  return 0
+}
+
+# 1. native, every suite but fuzz and windows
+if setup_build native -Dwerror=true -Dfuzz=false; then
+  run_suites native --no-suite fuzz --no-suite windows
+fi
+
+# 2. sanitizers, unit suites
+if setup_build asan -Dwerror=true -Db_sanitize=address,undefined \
+     -Db_lundef=false -Dclient=disabled -Dbench=false; then
+  run_suites asan --suite protocol --suite platform --suite server
+fi
+
+# 3. fuzz targets (clang + libFuzzer)
+if CC=clang setup_build fuzz -Dfuzz=true -Dclient=disabled -Dbench=false \
+     -Db_lundef=false -Dfuzz_seconds="${DUPLEX_FUZZ_SECONDS:-20}"; then
+  run_suites fuzz --suite fuzz
+fi
+
+# 4. Windows cross build under Wine
+if setup_build windows --cross-file "$root/win32/cross-mingw64.txt" \
+     -Dwerror=true -Dclient=disabled -Dsqlite=disabled -Dbench=false; then
+  # shellcheck source=scripts/wine-env.sh
+  . "$root/scripts/wine-env.sh" "$out/windows"
+  run_suites windows --suite windows
+  wineserver -k 2>/dev/null || true
+fi
+
+# Count every test of every build from meson's machine-readable logs.
+counts=$(/usr/bin/python3 - "$out" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+passed = failed = skipped = 0
+for build in ("native", "asan", "fuzz", "windows"):
+    log = out / build / "meson-logs" / "testlog.json"
+    if not log.exists():
+        continue
+    p = f = s = 0
+    for line in log.read_text().splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+        else:
+            f += 1
+            print(f"FAILED [{build}] {json.loads(line).get('name')}: {r}", file=sys.stderr)
+    print(f"[{build}] {p} passed, {f} failed, {s} skipped", file=sys.stderr)
+    passed += p; failed += f; skipped += s
+print(passed, failed, skipped)
+PY
+)
+read -r passed failed skipped <<<"$counts"
+failed=$((failed + builds_failed))
+for s in "${summary[@]}"; do echo "$s"; done
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$failed" -eq 0 ]
