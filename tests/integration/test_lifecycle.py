@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""PROTOCOL.md sections 1, 2 and 6: durability across kill -9 (sqlite),
+epochs across restarts, and the polite SIGTERM shutdown."""
+
+import json
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import duplexd as dx  # noqa: E402
+
+
+class Restart(unittest.TestCase):
+    def setUp(self):
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.cleanup()
+
+    def server(self, **kw):
+        s = dx.Server(**kw)
+        self.servers.append(s)
+        return s
+
+    @dx.skip_on_wine("kill -9 and the sqlite store are POSIX-side tests")
+    def test_kill9_sqlite_loses_nothing_acked(self):
+        s = self.server(store="sqlite").start()
+        room = "durable"
+        tok = s.session("durable")
+        acked = {}
+        for i in range(20):
+            acked[s.post(tok, room, "http%d" % i, cid="h%d" % i)["id"]] = "http%d" % i
+        c = s.tcp_client("durable_tcp")
+        for i in range(200):
+            c.send({"type": "send", "room": room, "text": "tcp%d" % i})
+        for i in range(200):
+            acked[c.recv_type("ack")["id"]] = "tcp%d" % i
+        w = s.ws_client("durable_ws")
+        for i in range(50):
+            w.send({"type": "send", "room": room, "text": "ws%d" % i})
+        for i in range(50):
+            acked[w.recv_type("ack")["id"]] = "ws%d" % i
+        epoch = s.poll(room)["epoch"]
+        st, info = s.get_json("/api/v1/info")
+        # Immediately, with the acks in hand: kill -9.
+        os.kill(s.pid, signal.SIGKILL)
+        s.proc.wait()
+        c.close()
+        w.close()
+        self.assertEqual(sorted(acked), list(range(1, 271)))
+
+        s.start()  # same data dir
+        msgs = s.all_messages(room)
+        self.assertEqual([m["id"] for m in msgs], list(range(1, 271)), "nothing acked lost")
+        for m in msgs:
+            self.assertEqual(m["text"], acked[m["id"]])
+        self.assertEqual(s.poll(room)["epoch"], epoch, "sqlite epoch survives restarts")
+        r = s.post(s.session("durable"), room, "after restart")
+        self.assertEqual(r["id"], 271, "ids continue")
+        # If tokens survive restarts, a retried pre-crash POST is still recognised.
+        if self.token_survives(s, tok):
+            self.assertEqual(s.post(tok, room, "http3", cid="h3")["id"], 4)
+        # The rooms list knows it, the welcome/joined carry the same epoch.
+        st, rooms = s.get_json("/api/v1/rooms")
+        self.assertIn(room, [x["name"] for x in rooms["rooms"]])
+        c = s.tcp_client("again")
+        self.assertEqual(c.join(room)["epoch"], epoch)
+        c.close()
+        s.stop()
+
+    def token_survives(self, s, tok):
+        st, hd, body = s.curl("POST", "/api/v1/rooms/probe-room/messages", body={"text": "p"},
+                              token=tok)
+        return st == 201
+
+    @dx.skip_on_wine("the sqlite store is tested natively")
+    def test_sqlite_clean_restart_keeps_history(self):
+        s = self.server(store="sqlite").start()
+        tok = s.session("clean")
+        for i in range(5):
+            s.post(tok, "keep", "k%d" % i)
+        epoch = s.poll("keep")["epoch"]
+        s.stop()
+        s.start()
+        obj = s.poll("keep")
+        self.assertEqual([m["text"] for m in obj["messages"]], ["k%d" % i for i in range(5)])
+        self.assertEqual(obj["epoch"], epoch)
+        st, info = s.get_json("/api/v1/info")
+        s.stop()
+
+    def test_memory_store_new_epoch(self):
+        s = self.server(store="memory").start()
+        tok = s.session("mem")
+        s.post(tok, "volatile", "gone soon")
+        e1 = s.poll("volatile")["epoch"]
+        w = s.ws_client("mem")
+        self.assertEqual(w.join("volatile")["epoch"], e1)
+        w.close()
+        s.stop()
+        s.start()
+        obj = s.poll("volatile")
+        self.assertNotEqual(obj["epoch"], e1, "memory store: a new epoch per start")
+        self.assertEqual(obj["messages"], [])
+        self.assertEqual(obj["last_id"], 0)
+        s.stop()
+
+
+@dx.skip_on_wine("needs SIGTERM semantics")
+class Shutdown(unittest.TestCase):
+    def test_sigterm_polite_close(self):
+        s = dx.Server().start()
+        try:
+            room = "closing"
+            tok = s.session("closer")
+            s.post(tok, room, "x")
+            w = s.ws_client("ws_closing")
+            w.join(room)
+            t = s.tcp_client("tcp_closing")
+            t.join(room)
+            sse = dx.SSEStream(s, room)
+            lp = dx.LongPoll(s, room, since=1, wait=60)
+            # Let the long poll park (a metric says so when the server has one).
+            time.sleep(1.0)
+            self.assertFalse(lp.done())
+            t0 = time.monotonic()
+            s.proc.send_signal(signal.SIGTERM)
+            rc = s.proc.wait(15)
+            elapsed = time.monotonic() - t0
+            self.assertEqual(rc, 0, "exit 0 after SIGTERM")
+            self.assertLess(elapsed, 6.5, "exit within 5 s (plus slack)")
+            # Long poll: 503 shutting_down.
+            st, body = lp.result(timeout=30)
+            self.assertEqual(st, 503, body)
+            self.assertEqual(dx.decode_json(body)["error"]["code"], "shutting_down")
+            # TCP: an error shutting_down, then the close.
+            rest = t.wait_closed(timeout=10)
+            self.assertTrue(any(o.get("type") == "error" and o.get("code") == "shutting_down"
+                                for o in rest), rest)
+            # WebSocket: close 1001.
+            w.wait_closed(timeout=10)
+            self.assertEqual(w.close_code, 1001)
+            # SSE: the stream ends.
+            dx.wait_until(lambda: sse.proc.poll() is not None, timeout=10, what="SSE end")
+            sse.close()
+            w.close()
+            t.close()
+        finally:
+            s.cleanup()
+
+    def test_sigterm_flushes_store(self):
+        s = dx.Server(store="sqlite").start()
+        try:
+            c = s.tcp_client("flusher")
+            for i in range(300):
+                c.send({"type": "send", "room": "flush", "text": "f%d" % i})
+            acked = [c.recv_type("ack")["id"] for _ in range(300)]
+            s.stop()
+            c.close()
+            s.start()
+            self.assertEqual([m["id"] for m in s.all_messages("flush")], acked)
+            s.stop()
+        finally:
+            s.cleanup()
+
+    def test_no_new_connections_after_stop(self):
+        s = dx.Server().start()
+        try:
+            port = s.http_port
+            s.stop()
+            import socket
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), 2).close()
+        finally:
+            s.cleanup()
+
+
+if __name__ == "__main__":
+    dx.main()

@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""PROTOCOL.md section 6 and DESIGN.md: a slow consumer is disconnected
+rather than slowing the room; 3,000 idle connections are held cheaply."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import duplexd as dx  # noqa: E402
+
+
+class SlowConsumer(dx.ServerTest):
+    store = "memory"
+
+    def test_slow_tcp_reader_is_disconnected(self):
+        room = self.room()
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", self.server.tcp_port))
+        slow.settimeout(dx.IO_TIMEOUT)
+        sc = dx.LineClient(slow)
+        sc.hello("slowpoke")
+        sc.join(room)
+        # A normal reader in the same room must get everything.
+        fast = self.server.tcp_client("fast")
+        fast.join(room)
+        n, text = 4000, "z" * 4000  # ~16 MB through the room
+        got = []
+        errors = []
+
+        def read_fast():
+            try:
+                while len(got) < n:
+                    got.append(fast.recv_type("message", timeout=60)["id"])
+            except Exception as e:
+                errors.append(e)
+        rt = threading.Thread(target=read_fast)
+        rt.start()
+        w = self.server.tcp_client("firehose")
+        batch = 50
+        for start in range(0, n, batch):
+            # Keep the fast reader close behind, so only the slow one falls back.
+            dx.wait_until(lambda: len(got) >= start - 2 * batch or errors, timeout=60,
+                          what="the fast reader")
+            for i in range(start, start + batch):
+                w.send({"type": "send", "room": room, "text": text})
+            for i in range(batch):
+                w.recv_type("ack", timeout=60)
+        rt.join(180)
+        self.assertEqual(errors, [])
+        self.assertEqual(got, list(range(1, n + 1)), "the fast reader was not slowed or cut")
+        # Now drain the slow one: it must end in EOF/reset well before the 16 MB.
+        received = 0
+        slow.settimeout(30)
+        closed = False
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                d = slow.recv(65536)
+            except ConnectionResetError:
+                closed = True
+                break
+            except socket.timeout:
+                break
+            if not d:
+                closed = True
+                break
+            received += len(d)
+        slow.close()
+        w.close()
+        fast.close()
+        self.assertTrue(closed, "slow consumer still connected after %d bytes" % received)
+        self.assertLess(received, n * len(text), "the slow consumer was cut, not fed it all")
+        st, hd, body = self.server.curl("GET", "/healthz")
+        self.assertEqual(st, 200)
+
+
+class IdleConnections(dx.ServerTest):
+    store = "memory"
+
+    @dx.skip_on_wine("reads /proc/<pid>/status of the server")
+    def test_3000_idle_connections(self):
+        room = self.room()
+        tok = self.token()
+        self.server.post(tok, room, "x")
+        socks = []
+        try:
+            # 1,000 raw TCP clients that said hello and joined, 1,000 WebSockets that
+            # did the handshake, 1,000 HTTP connections that sent nothing.
+            for i in range(1000):
+                c = self.server.tcp_client()
+                c.send({"type": "hello", "nick": "idle%d" % i})
+                socks.append(c)
+            for c in socks:
+                self.assertEqual(c.recv()["type"], "welcome")
+            ws = []
+            for i in range(1000):
+                s = self.server.raw()
+                s.sendall(dx.ws_handshake_bytes(self.server.http_port))
+                ws.append(s)
+            for s in ws:
+                head = dx.HTTPReader(s).read_until(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 101"), head[:100])
+            http = [self.server.raw() for _ in range(1000)]
+            st, hd, body = self.server.curl("GET", "/healthz")
+            self.assertEqual(st, 200, "healthz answers with 3,000 idle connections")
+            self.assertEqual(body.strip(), b"ok")
+            rss = self.server.vmrss_kib()
+            self.assertLess(rss, 64 * 1024, "VmRSS %d KiB with 3,000 idle connections" % rss)
+            # They are all still alive: a sample of each kind answers.
+            for c in socks[::100]:
+                c.send({"type": "ping", "t": 1})
+                self.assertEqual(c.recv_type("pong")["t"], 1)
+            for s in ws[::100]:
+                s.sendall(dx.ws_frame(9, b"alive"))
+                self.assertEqual(s.recv(64)[:2], b"\x8a\x05")
+            for s in http[::100]:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(dx.HTTPReader(s).response()[0], 200)
+            for c in socks[::100]:
+                c.send({"type": "join", "room": room, "since": 0})
+            for c in socks[::100]:
+                c.recv_type("joined")
+                self.assertEqual(c.recv_type("message")["text"], "x")
+            st, hd, body = self.server.curl("GET", "/metrics")
+            self.assertEqual(st, 200)
+            rss = self.server.vmrss_kib()
+            self.assertLess(rss, 64 * 1024, "VmRSS %d KiB after use" % rss)
+            socks += [dx.LineClient(s) for s in ws + http]
+        finally:
+            for c in socks:
+                c.close()
+        st, hd, body = self.server.curl("GET", "/healthz")
+        self.assertEqual(st, 200)
+
+
+if __name__ == "__main__":
+    dx.main()

@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""PROTOCOL.md section 5 over raw TCP (NDJSON): the same objects as on
+WebSocket (the whole WebSocket suite re-run on a socket), plus line framing."""
+
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import duplexd as dx  # noqa: E402
+import test_websocket as tw  # noqa: E402
+
+
+class TCP(tw.WebSocket):
+    transport = "tcp"
+
+    def check_policy_close(self, c):
+        self.assertTrue(c.closed, "closed after the 11th error")
+
+    def test_line_too_large_then_keeps_working(self):
+        c = self.client("bigline")
+        room = self.room()
+        c.send_raw(b'{"type":"send","room":"%s","text":"' % room.encode() + b"x" * 17000 + b'"}\n')
+        o = c.recv()
+        self.assertEqual((o["type"], o["code"]), ("error", "too_large"), o)
+        c.send({"type": "ping", "t": "after"})
+        self.assertEqual(c.recv_type("pong")["t"], "after")
+        self.assertEqual(self.server.poll(room)["last_id"], 0, "the long line was skipped")
+        # A very long line arriving in many pieces is skipped as a whole.
+        c.send_raw(b"y" * 100000)
+        c.send_raw(b"y" * 100000 + b"\n")
+        o = c.recv()
+        self.assertEqual((o["type"], o["code"]), ("error", "too_large"), o)
+        c.send({"type": "ping", "t": "again"})
+        self.assertEqual(c.recv_type("pong")["t"], "again")
+
+    def test_line_of_exactly_16k_is_not_too_large(self):
+        c = self.client("exact")
+        line = b'{"type":"ping","t":"' 
+        line += b"p" * (16384 - len(line) - 2) + b'"}'
+        self.assertEqual(len(line), 16384)
+        c.send_raw(line + b"\n")
+        self.assertEqual(len(c.recv_type("pong")["t"]), 16384 - 22)
+
+    def test_many_objects_in_one_write_and_split_lines(self):
+        c = self.client("batch")
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.send_raw(b'{"type":"ping","t":1}\n{"type":"ping","t":2}\n{"type":"ping","t":3}\n')
+        self.assertEqual([c.recv_type("pong")["t"] for _ in range(3)], [1, 2, 3])
+        for b in b'{"type":"ping","t":4}\n':
+            c.send_raw(bytes([b]))
+        self.assertEqual(c.recv_type("pong")["t"], 4)
+
+    def test_crlf_and_blank_lines(self):
+        c = self.client("crlf")
+        c.send_raw(b'{"type":"ping","t":5}\r\n')
+        self.assertEqual(c.recv_type("pong")["t"], 5)
+
+    def test_output_is_ndjson(self):
+        c = self.client("nd")
+        c.send({"type": "ping", "t": 6})
+        c.sock.settimeout(dx.IO_TIMEOUT)
+        data = c.buf
+        while b"\n" not in data:
+            data += c.sock.recv(65536)
+        line = data.split(b"\n", 1)[0]
+        self.assertNotIn(b"\r", line)
+        self.assertEqual(dx.decode_json(line)["type"], "pong")
+
+    def test_invalid_utf8_line_is_an_error(self):
+        c = self.client("utf")
+        c.send_raw(b'{"type":"send","room":"r","text":"\xff\xfe"}\n')
+        self.assertEqual(c.recv()["type"], "error")
+        c.send({"type": "ping", "t": 7})
+        self.assertEqual(c.recv_type("pong")["t"], 7)
+
+
+if __name__ == "__main__":
+    dx.main()
