@@ -214,6 +214,9 @@ typedef struct {
 
 void dx_store_get_stats (const dx_store *store, dx_store_stats *out);
 
+/* The text of the last storage error (for the log), or NULL if none. */
+const char *dx_store_last_error (const dx_store *store);
+
 /* Waits until every pending append is durable and runs its callback (from
  * inside this call), stops the writer thread, closes the database and frees
  * the store. The store's dx_async is closed with dx_close: run the loop
