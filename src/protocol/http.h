@@ -8,10 +8,14 @@
  * Feeding: call dx_http_parser_feed() with whatever bytes arrived. It stops
  * at each event and says how many bytes it used (*consumed); feed the rest
  * again. Events:
- *   DX_HTTP_HEADERS  the head is complete and valid (reported once per
- *                    message, even when the body is empty). The server can
- *                    route now, answer "Expect: 100-continue", or take
- *                    over the connection (WebSocket upgrade, SSE).
+ *   DX_HTTP_HEADERS  the head is complete and valid AND a body follows
+ *                    (Content-Length > 0, chunked, or a response read to
+ *                    EOF). The server can route now or answer "Expect:
+ *                    100-continue"; a client can take over the body itself
+ *                    (e.g. an endless chunked SSE stream: feed the rest to
+ *                    dx_chunked_decoder + dx_sse_parser). When the head
+ *                    ends the message (no body), DX_HTTP_DONE comes
+ *                    directly, without DX_HTTP_HEADERS.
  *   DX_HTTP_DONE     the whole message (head + body) is complete; the
  *                    parser stopped exactly at its end, so pipelined bytes
  *                    that follow are NOT consumed.
@@ -142,7 +146,7 @@ typedef enum {
 
 typedef enum {
   DX_HTTP_NEED_MORE = 0, /* all input consumed */
-  DX_HTTP_HEADERS,       /* head complete (once per message) */
+  DX_HTTP_HEADERS,       /* head complete, a body follows */
   DX_HTTP_DONE,          /* message complete */
   DX_HTTP_ERROR,         /* sticky */
 } dx_http_status;
@@ -170,10 +174,12 @@ dx_http_status dx_http_parser_finish (dx_http_parser *p);
 /* True once any byte of the current message has been consumed (for the
  * server's slow-headers timer and idle keep-alive detection). */
 bool dx_http_parser_started (const dx_http_parser *p);
-/* True once DX_HTTP_HEADERS has been reported for the current message. */
+/* True once the head of the current message is complete (the slow-headers
+ * timer can stop). */
 bool dx_http_parser_headers_complete (const dx_http_parser *p);
-/* The message; head fields valid from DX_HTTP_HEADERS, body from
- * DX_HTTP_DONE, until the next message starts. */
+/* The message; head fields valid once the head is complete (HEADERS or
+ * DONE), body from DX_HTTP_DONE, until the next message starts. NULL
+ * before the head is complete. */
 const dx_http_message *dx_http_parser_message (const dx_http_parser *p);
 
 /* After DX_HTTP_ERROR: the HTTP status to answer (400, 411, 413, 414, 431,
@@ -217,9 +223,10 @@ dx_http_query_result dx_http_query_get_u64 (const char *query, const char *key,
 const char *dx_http_status_reason (int status);
 
 /* "HTTP/1.1 <status> <reason>\r\n"; reason NULL = dx_http_status_reason.
- * All writers return false (out marked failed) if the buffer's ceiling is
- * hit, or if an argument would break the framing (status outside 100..999;
- * CR, LF or NUL in a name/value/reason; an empty or non-token name). */
+ * All writers return false and mark out failed if the buffer's ceiling is
+ * hit, or (appending nothing) if an argument would break the framing
+ * (status outside 100..999; CR, LF or NUL in a value/reason/target; an
+ * empty or non-token name or method). A failed buffer must not be sent. */
 bool dx_http_write_status_line (dx_buffer *out, int status, const char *reason);
 /* "<METHOD> <target> HTTP/1.1\r\n" (client side). */
 bool dx_http_write_request_line (dx_buffer *out, const char *method,

@@ -1,0 +1,1073 @@
+#include "protocol/http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/chunked.h"
+
+/* ---- character classes ---- */
+
+static bool
+is_tchar (unsigned char c)
+{
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+    return true;
+  return c != 0 && strchr ("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool
+is_field_vchar (unsigned char c)
+{
+  /* VCHAR, SP, HTAB and obs-text; every other control character is out. */
+  return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static char
+lower (char c)
+{
+  return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
+}
+
+static bool
+ieq (const char *a, const char *b)
+{
+  while (*a && *b && lower (*a) == lower (*b)) {
+    a++;
+    b++;
+  }
+  return *a == '\0' && *b == '\0';
+}
+
+static bool
+ieq_n (const char *a, size_t n, const char *b)
+{
+  size_t i = 0;
+  for (; i < n && b[i]; i++)
+    if (lower (a[i]) != lower (b[i]))
+      return false;
+  return i == n && b[i] == '\0';
+}
+
+/* ---- limits, lookups ---- */
+
+void
+dx_http_limits_default (dx_http_limits *l)
+{
+  l->max_request_line = DX_HTTP_MAX_REQUEST_LINE;
+  l->max_header_block = DX_HTTP_MAX_HEADER_BLOCK;
+  l->max_headers = DX_HTTP_MAX_HEADERS;
+  l->max_body = DX_HTTP_MAX_BODY;
+}
+
+const char *
+dx_http_message_header (const dx_http_message *m, const char *name)
+{
+  for (size_t i = 0; i < m->n_headers; i++)
+    if (ieq (m->headers[i].name, name))
+      return m->headers[i].value;
+  return NULL;
+}
+
+size_t
+dx_http_message_header_count (const dx_http_message *m, const char *name)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_headers; i++)
+    if (ieq (m->headers[i].name, name))
+      n++;
+  return n;
+}
+
+bool
+dx_http_list_has_token (const char *value, const char *token)
+{
+  if (!value)
+    return false;
+  const char *p = value;
+  while (*p) {
+    while (*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    const char *start = p;
+    while (*p && *p != ',')
+      p++;
+    const char *end = p;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+      end--;
+    if (end > start && ieq_n (start, (size_t) (end - start), token))
+      return true;
+  }
+  return false;
+}
+
+/* ---- parser ---- */
+
+enum {
+  ST_START,     /* reading the start line (or skipping empty lines) */
+  ST_HEADERS,   /* reading header lines */
+  ST_BODY_LEN,  /* Content-Length body */
+  ST_BODY_CHUNKED,
+  ST_BODY_EOF,  /* response body delimited by the connection close */
+  ST_DONE,
+  ST_ERROR,
+};
+
+typedef struct {
+  size_t name_off;
+  size_t value_off;
+} header_offsets;
+
+struct dx_http_parser {
+  dx_http_parse_mode mode;
+  dx_http_limits lim;
+  int state;
+  bool started;
+  bool no_body;
+  bool head_done;
+
+  dx_buffer head;         /* start line + header lines, NUL-separated */
+  size_t line_start;      /* offset in head of the line being read */
+  size_t skipped;         /* bytes of empty lines before the start line */
+  size_t block_len;       /* bytes of header lines so far (431) */
+  size_t start_line_end;  /* offset just past the start line */
+
+  header_offsets *offs;
+  dx_http_header *headers;
+  size_t n_headers;
+  size_t headers_cap;
+
+  /* start-line offsets into head */
+  size_t method_off, target_off, reason_off;
+
+  dx_buffer aux;          /* path and query copies */
+  dx_buffer body;
+  uint64_t body_left;
+  dx_chunked_decoder chunked;
+
+  dx_http_message msg;
+  int err_status;
+  const char *err_code;
+  const char *err_msg;
+};
+
+static void
+set_limits (dx_http_parser *p, const dx_http_limits *l)
+{
+  dx_http_limits_default (&p->lim);
+  if (!l)
+    return;
+  if (l->max_request_line)
+    p->lim.max_request_line = l->max_request_line;
+  if (l->max_header_block)
+    p->lim.max_header_block = l->max_header_block;
+  if (l->max_headers)
+    p->lim.max_headers = l->max_headers;
+  if (l->max_body)
+    p->lim.max_body = l->max_body;
+}
+
+dx_http_parser *
+dx_http_parser_new (dx_http_parse_mode mode, const dx_http_limits *limits)
+{
+  dx_http_parser *p = calloc (1, sizeof *p);
+  if (!p)
+    return NULL;
+  p->mode = mode;
+  set_limits (p, limits);
+  if (p->lim.max_body > SIZE_MAX / 4)
+    p->lim.max_body = SIZE_MAX / 4;
+  /* head holds the start line and the header block, NUL-terminated. */
+  dx_buffer_init (&p->head, p->lim.max_request_line + p->lim.max_header_block + 4);
+  dx_buffer_init (&p->aux, 2 * p->lim.max_request_line + 8);
+  dx_buffer_init (&p->body, (size_t) p->lim.max_body + 1);
+  dx_http_parser_reset (p);
+  return p;
+}
+
+void
+dx_http_parser_free (dx_http_parser *p)
+{
+  if (!p)
+    return;
+  dx_buffer_free (&p->head);
+  dx_buffer_free (&p->aux);
+  dx_buffer_free (&p->body);
+  free (p->offs);
+  free (p->headers);
+  free (p);
+}
+
+void
+dx_http_parser_reset (dx_http_parser *p)
+{
+  p->state = ST_START;
+  p->started = false;
+  p->no_body = false;
+  p->head_done = false;
+  dx_buffer_reset (&p->head);
+  dx_buffer_reset (&p->aux);
+  dx_buffer_reset (&p->body);
+  p->line_start = 0;
+  p->skipped = 0;
+  p->block_len = 0;
+  p->start_line_end = 0;
+  p->n_headers = 0;
+  p->body_left = 0;
+  memset (&p->msg, 0, sizeof p->msg);
+  p->err_status = 0;
+  p->err_code = NULL;
+  p->err_msg = NULL;
+}
+
+void
+dx_http_parser_set_no_body (dx_http_parser *p)
+{
+  p->no_body = true;
+}
+
+bool
+dx_http_parser_started (const dx_http_parser *p)
+{
+  return p->started;
+}
+
+bool
+dx_http_parser_headers_complete (const dx_http_parser *p)
+{
+  return p->head_done;
+}
+
+const dx_http_message *
+dx_http_parser_message (const dx_http_parser *p)
+{
+  return p->head_done ? &p->msg : NULL;
+}
+
+int
+dx_http_parser_error_status (const dx_http_parser *p)
+{
+  return p->err_status;
+}
+
+const char *
+dx_http_parser_error_code (const dx_http_parser *p)
+{
+  return p->err_code;
+}
+
+const char *
+dx_http_parser_error_message (const dx_http_parser *p)
+{
+  return p->err_msg;
+}
+
+static dx_http_status
+fail (dx_http_parser *p, int status, const char *msg)
+{
+  p->state = ST_ERROR;
+  p->err_status = status;
+  p->err_msg = msg;
+  switch (status) {
+  case 411:
+    p->err_code = "length_required";
+    break;
+  case 413:
+    p->err_code = "too_large";
+    break;
+  case 414:
+    p->err_code = "uri_too_long";
+    break;
+  case 431:
+    p->err_code = "headers_too_large";
+    break;
+  case 501:
+    p->err_code = "not_implemented";
+    break;
+  case 505:
+    p->err_code = "version_not_supported";
+    break;
+  default:
+    p->err_code = "bad_request";
+    break;
+  }
+  return DX_HTTP_ERROR;
+}
+
+/* "HTTP/1.1" -> minor version; -1 malformed (400); -2 unsupported (505). */
+static int
+parse_version (const char *s, size_t n)
+{
+  if (n != 8 || memcmp (s, "HTTP/", 5) != 0 || s[6] != '.')
+    return -1;
+  if (s[5] < '0' || s[5] > '9' || s[7] < '0' || s[7] > '9')
+    return -1;
+  if (s[5] != '1' || s[7] > '1')
+    return -2;
+  return s[7] - '0';
+}
+
+static dx_http_method
+method_of (const char *m)
+{
+  static const struct {
+    const char *name;
+    dx_http_method method;
+  } known[] = {
+    { "GET", DX_HTTP_GET },         { "HEAD", DX_HTTP_HEAD },
+    { "POST", DX_HTTP_POST },       { "PUT", DX_HTTP_PUT },
+    { "DELETE", DX_HTTP_DELETE },   { "OPTIONS", DX_HTTP_OPTIONS },
+    { "PATCH", DX_HTTP_PATCH },     { "CONNECT", DX_HTTP_CONNECT },
+    { "TRACE", DX_HTTP_TRACE },
+  };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strcmp (m, known[i].name) == 0) /* methods are case-sensitive */
+      return known[i].method;
+  return DX_HTTP_METHOD_OTHER;
+}
+
+/* line = head.data + off, n bytes, already NUL-terminated at n. */
+static dx_http_status
+parse_request_line (dx_http_parser *p, size_t off, size_t n)
+{
+  char *line = p->head.data + off;
+  char *sp1 = memchr (line, ' ', n);
+  if (!sp1 || sp1 == line)
+    return fail (p, 400, "malformed request line");
+  char *target = sp1 + 1;
+  char *sp2 = memchr (target, ' ', n - (size_t) (target - line));
+  if (!sp2 || sp2 == target)
+    return fail (p, 400, "malformed request line");
+  for (char *c = line; c < sp1; c++)
+    if (!is_tchar ((unsigned char) *c))
+      return fail (p, 400, "malformed method");
+  for (char *c = target; c < sp2; c++)
+    if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
+      return fail (p, 400, "malformed request target");
+  int minor = parse_version (sp2 + 1, n - (size_t) (sp2 + 1 - line));
+  if (minor == -1)
+    return fail (p, 400, "malformed HTTP version");
+  if (minor == -2)
+    return fail (p, 505, "HTTP version not supported");
+  *sp1 = '\0';
+  *sp2 = '\0';
+  p->method_off = off;
+  p->target_off = off + (size_t) (target - line);
+  p->msg.version_minor = minor;
+  p->msg.method = method_of (line);
+  size_t tlen = (size_t) (sp2 - target);
+  if (target[0] != '/' && !(tlen == 1 && target[0] == '*')) {
+    /* absolute-form is accepted (RFC 9112 3.2.2); authority-form is not. */
+    bool http = tlen > 7 && ieq_n (target, 7, "http://");
+    bool https = tlen > 8 && ieq_n (target, 8, "https://");
+    if (!http && !https)
+      return fail (p, 400, "malformed request target");
+  }
+  if (tlen == 1 && target[0] == '*' && p->msg.method != DX_HTTP_OPTIONS)
+    return fail (p, 400, "malformed request target");
+  return DX_HTTP_NEED_MORE;
+}
+
+static dx_http_status
+parse_status_line (dx_http_parser *p, size_t off, size_t n)
+{
+  char *line = p->head.data + off;
+  /* "HTTP/1.1 200 OK" or "HTTP/1.1 200" */
+  if (n < 12 || line[8] != ' ')
+    return fail (p, 400, "malformed status line");
+  int minor = parse_version (line, 8);
+  if (minor == -1)
+    return fail (p, 400, "malformed HTTP version");
+  if (minor == -2)
+    return fail (p, 505, "HTTP version not supported");
+  int status = 0;
+  for (int i = 9; i < 12; i++) {
+    if (line[i] < '0' || line[i] > '9')
+      return fail (p, 400, "malformed status code");
+    status = status * 10 + (line[i] - '0');
+  }
+  if (status < 100)
+    return fail (p, 400, "malformed status code");
+  if (n > 12 && line[12] != ' ')
+    return fail (p, 400, "malformed status line");
+  for (size_t i = 13; i < n; i++)
+    if (!is_field_vchar ((unsigned char) line[i]))
+      return fail (p, 400, "malformed reason phrase");
+  p->msg.version_minor = minor;
+  p->msg.status = status;
+  line[8] = '\0';
+  p->reason_off = n > 12 ? off + 13 : off + n;
+  return DX_HTTP_NEED_MORE;
+}
+
+static dx_http_status
+parse_header_line (dx_http_parser *p, size_t off, size_t n)
+{
+  char *line = p->head.data + off;
+  if (line[0] == ' ' || line[0] == '\t')
+    return fail (p, 400, "obsolete line folding is not accepted");
+  char *colon = memchr (line, ':', n);
+  if (!colon || colon == line)
+    return fail (p, 400, "malformed header field");
+  for (char *c = line; c < colon; c++)
+    if (!is_tchar ((unsigned char) *c))
+      return fail (p, 400, "malformed header field name");
+  char *v = colon + 1;
+  char *end = line + n;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+    end--;
+  for (char *c = v; c < end; c++)
+    if (!is_field_vchar ((unsigned char) *c))
+      return fail (p, 400, "invalid character in header field value");
+  if (p->n_headers >= p->lim.max_headers)
+    return fail (p, 431, "too many header fields");
+  if (p->n_headers == p->headers_cap) {
+    size_t cap = p->headers_cap ? p->headers_cap * 2 : 16;
+    if (cap > p->lim.max_headers)
+      cap = p->lim.max_headers;
+    header_offsets *o = realloc (p->offs, cap * sizeof *o);
+    if (!o)
+      return fail (p, 400, "out of memory");
+    p->offs = o;
+    dx_http_header *h = realloc (p->headers, cap * sizeof *h);
+    if (!h)
+      return fail (p, 400, "out of memory");
+    p->headers = h;
+    p->headers_cap = cap;
+  }
+  *colon = '\0';
+  *end = '\0';
+  p->offs[p->n_headers].name_off = off;
+  p->offs[p->n_headers].value_off = off + (size_t) (v - line);
+  p->n_headers++;
+  return DX_HTTP_NEED_MORE;
+}
+
+/* Strict decimal: digits only, fits uint64. */
+static bool
+parse_u64 (const char *s, uint64_t *out)
+{
+  uint64_t v = 0;
+  if (!*s)
+    return false;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return false;
+    unsigned d = (unsigned) (*s - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static bool
+set_path_query (dx_http_parser *p)
+{
+  const char *t = p->msg.target;
+  const char *path = t;
+  if (t[0] != '/' && t[0] != '*') {
+    /* absolute-form: skip "scheme://authority" */
+    const char *auth = strstr (t, "://") + 3;
+    path = auth + strcspn (auth, "/?");
+  }
+  const char *q = strchr (path, '?');
+  size_t plen = q ? (size_t) (q - path) : strlen (path);
+  size_t path_off = p->aux.len;
+  if (plen == 0)
+    dx_buffer_append (&p->aux, "/", 1);
+  else
+    dx_buffer_append (&p->aux, path, plen);
+  dx_buffer_append (&p->aux, "", 1); /* the NUL separator */
+  size_t query_off = p->aux.len;
+  if (q)
+    dx_buffer_append_str (&p->aux, q + 1);
+  dx_buffer_append (&p->aux, "", 1);
+  if (p->aux.failed)
+    return false;
+  p->msg.path = p->aux.data + path_off;
+  p->msg.query = p->aux.data + query_off;
+  p->msg.has_query = q != NULL;
+  return true;
+}
+
+/* The head is complete: pointers, framing, limits, connection semantics. */
+static dx_http_status
+finish_head (dx_http_parser *p)
+{
+  dx_http_message *m = &p->msg;
+  for (size_t i = 0; i < p->n_headers; i++) {
+    p->headers[i].name = p->head.data + p->offs[i].name_off;
+    p->headers[i].value = p->head.data + p->offs[i].value_off;
+  }
+  m->headers = p->headers;
+  m->n_headers = p->n_headers;
+  m->body = "";
+  bool request = p->mode == DX_HTTP_PARSE_REQUEST;
+  if (request) {
+    m->method_name = p->head.data + p->method_off;
+    m->target = p->head.data + p->target_off;
+    if (!set_path_query (p))
+      return fail (p, 400, "out of memory");
+  } else {
+    m->reason = p->head.data + p->reason_off;
+  }
+
+  size_t n_cl = dx_http_message_header_count (m, "Content-Length");
+  size_t n_te = dx_http_message_header_count (m, "Transfer-Encoding");
+  if (n_cl > 1)
+    return fail (p, 400, "duplicate Content-Length");
+  if (n_cl) {
+    if (!parse_u64 (dx_http_message_header (m, "Content-Length"),
+                    &m->content_length))
+      return fail (p, 400, "malformed Content-Length");
+    m->has_content_length = true;
+  }
+  if (n_te) {
+    if (m->version_minor == 0)
+      return fail (p, 400, "Transfer-Encoding in an HTTP/1.0 message");
+    if (n_cl)
+      return fail (p, 400, "both Transfer-Encoding and Content-Length");
+    if (n_te > 1)
+      return fail (p, 400, "duplicate Transfer-Encoding");
+    if (!ieq (dx_http_message_header (m, "Transfer-Encoding"), "chunked"))
+      return fail (p, 501, "unsupported Transfer-Encoding");
+    m->chunked = true;
+  }
+  if (request && dx_http_message_header_count (m, "Host") > 1)
+    return fail (p, 400, "duplicate Host");
+
+  const char *conn = dx_http_message_header (m, "Connection");
+  /* Connection may be split over several fields: check each. */
+  bool close = false, keep = false, upgrade_tok = false;
+  for (size_t i = 0; i < m->n_headers; i++) {
+    if (!ieq (m->headers[i].name, "Connection"))
+      continue;
+    close |= dx_http_list_has_token (m->headers[i].value, "close");
+    keep |= dx_http_list_has_token (m->headers[i].value, "keep-alive");
+    upgrade_tok |= dx_http_list_has_token (m->headers[i].value, "upgrade");
+  }
+  (void) conn;
+  m->keep_alive = m->version_minor >= 1 ? !close : (keep && !close);
+  m->upgrade = upgrade_tok && dx_http_message_header (m, "Upgrade") != NULL;
+  if (request) {
+    const char *expect = dx_http_message_header (m, "Expect");
+    m->expect_continue = expect && ieq (expect, "100-continue");
+  }
+
+  /* Body framing. */
+  bool body_none = false;
+  if (!request) {
+    int s = m->status;
+    if (p->no_body || (s >= 100 && s < 200) || s == 204 || s == 304)
+      body_none = true;
+  }
+  p->head_done = true;
+  if (body_none) {
+    p->state = ST_DONE;
+    return DX_HTTP_DONE;
+  }
+  if (m->chunked) {
+    dx_chunked_decoder_init (&p->chunked, p->lim.max_body);
+    p->state = ST_BODY_CHUNKED;
+    return DX_HTTP_HEADERS;
+  }
+  if (m->has_content_length) {
+    if (m->content_length > p->lim.max_body)
+      return fail (p, 413, "body too large");
+    if (m->content_length == 0) {
+      p->state = ST_DONE;
+      return DX_HTTP_DONE;
+    }
+    p->body_left = m->content_length;
+    p->state = ST_BODY_LEN;
+    return DX_HTTP_HEADERS;
+  }
+  if (request) {
+    dx_http_method me = m->method;
+    if (me == DX_HTTP_POST || me == DX_HTTP_PUT || me == DX_HTTP_PATCH)
+      return fail (p, 411, "Content-Length required");
+    p->state = ST_DONE;
+    return DX_HTTP_DONE;
+  }
+  m->keep_alive = false; /* the body ends with the connection */
+  p->state = ST_BODY_EOF;
+  return DX_HTTP_HEADERS;
+}
+
+/* A full line (LF included) now sits at head[line_start .. head.len). */
+static dx_http_status
+process_line (dx_http_parser *p)
+{
+  size_t off = p->line_start;
+  size_t n = p->head.len - off - 1; /* without the LF */
+  char *line = p->head.data + off;
+  if (n && line[n - 1] == '\r')
+    n--;
+  if (memchr (line, '\r', n))
+    return fail (p, 400, "bare CR in message head");
+  line[n] = '\0';
+
+  if (p->state == ST_START) {
+    if (n == 0) { /* empty line before the start line: skip it */
+      p->head.len = off;
+      p->head.data[off] = '\0';
+      return DX_HTTP_NEED_MORE;
+    }
+    dx_http_status st = p->mode == DX_HTTP_PARSE_REQUEST
+                            ? parse_request_line (p, off, n)
+                            : parse_status_line (p, off, n);
+    if (st != DX_HTTP_NEED_MORE)
+      return st;
+    p->state = ST_HEADERS;
+    p->line_start = p->head.len;
+    p->start_line_end = p->head.len;
+    return DX_HTTP_NEED_MORE;
+  }
+  p->line_start = p->head.len;
+  if (n == 0)
+    return finish_head (p);
+  return parse_header_line (p, off, n);
+}
+
+static dx_http_status
+feed_head (dx_http_parser *p, const char *data, size_t len, size_t *used)
+{
+  size_t i = 0;
+  while (i < len) {
+    const char *lf = memchr (data + i, '\n', len - i);
+    size_t seg = lf ? (size_t) (lf - (data + i)) + 1 : len - i;
+    size_t line_so_far = p->head.len - p->line_start + seg;
+    if (p->state == ST_START) {
+      /* The limit is on the line's content: LF and a CR before it are
+         not counted (a partial line may still end in that CR). */
+      bool too_long;
+      if (lf) {
+        size_t content = line_so_far - 1;
+        char prev = seg >= 2 ? data[i + seg - 2]
+                    : p->head.len > p->line_start ? p->head.data[p->head.len - 1]
+                                                  : 0;
+        if (content && prev == '\r')
+          content--;
+        too_long = content > p->lim.max_request_line;
+        if (content == 0)
+          p->skipped += line_so_far;
+      } else {
+        too_long = line_so_far > p->lim.max_request_line + 1;
+      }
+      if (too_long) {
+        *used = i;
+        return fail (p, p->mode == DX_HTTP_PARSE_REQUEST ? 414 : 400,
+                     "request line too long");
+      }
+      if (p->skipped > p->lim.max_request_line) {
+        *used = i;
+        return fail (p, 400, "too many empty lines before the request");
+      }
+    } else {
+      if (p->block_len + seg > p->lim.max_header_block) {
+        *used = i;
+        return fail (p, 431, "header block too large");
+      }
+      p->block_len += seg;
+    }
+    if (!dx_buffer_append (&p->head, data + i, seg)) {
+      *used = i;
+      return fail (p, 431, "header block too large");
+    }
+    i += seg;
+    if (lf) {
+      dx_http_status st = process_line (p);
+      if (st != DX_HTTP_NEED_MORE) {
+        *used = st == DX_HTTP_ERROR ? i - seg : i;
+        return st;
+      }
+    }
+  }
+  *used = len;
+  return DX_HTTP_NEED_MORE;
+}
+
+static dx_http_status
+done (dx_http_parser *p)
+{
+  p->state = ST_DONE;
+  p->msg.body = p->body.data ? p->body.data : "";
+  p->msg.body_len = p->body.len;
+  return DX_HTTP_DONE;
+}
+
+dx_http_status
+dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
+                     size_t *consumed)
+{
+  size_t used = 0;
+  *consumed = 0;
+  if (p->state == ST_ERROR)
+    return DX_HTTP_ERROR;
+  if (p->state == ST_DONE)
+    dx_http_parser_reset (p);
+  if (len && !p->started)
+    p->started = true;
+
+  switch (p->state) {
+  case ST_START:
+  case ST_HEADERS: {
+    dx_http_status st = feed_head (p, data, len, &used);
+    *consumed = used;
+    if (st != DX_HTTP_NEED_MORE)
+      return st;
+    return DX_HTTP_NEED_MORE;
+  }
+  case ST_BODY_LEN: {
+    size_t take = len;
+    if ((uint64_t) take > p->body_left)
+      take = (size_t) p->body_left;
+    if (!dx_buffer_append (&p->body, data, take))
+      return fail (p, 413, "body too large");
+    p->body_left -= take;
+    *consumed = take;
+    return p->body_left ? DX_HTTP_NEED_MORE : done (p);
+  }
+  case ST_BODY_CHUNKED: {
+    dx_chunked_status st = dx_chunked_decoder_feed (&p->chunked, data, len,
+                                                    &used, &p->body);
+    *consumed = used;
+    if (st == DX_CHUNKED_DONE)
+      return done (p);
+    if (st == DX_CHUNKED_NEED_MORE)
+      return DX_HTTP_NEED_MORE;
+    switch (dx_chunked_decoder_error (&p->chunked)) {
+    case DX_CHUNKED_ERR_TOO_LARGE:
+    case DX_CHUNKED_ERR_OUTPUT:
+      return fail (p, 413, "body too large");
+    case DX_CHUNKED_ERR_TRAILERS_TOO_LARGE:
+      return fail (p, 431, "trailer section too large");
+    default:
+      return fail (p, 400, "malformed chunked body");
+    }
+  }
+  case ST_BODY_EOF:
+    if (p->body.len + len > p->lim.max_body)
+      return fail (p, 413, "body too large");
+    if (!dx_buffer_append (&p->body, data, len))
+      return fail (p, 413, "body too large");
+    *consumed = len;
+    return DX_HTTP_NEED_MORE;
+  default:
+    return fail (p, 400, "parser in an invalid state");
+  }
+}
+
+dx_http_status
+dx_http_parser_finish (dx_http_parser *p)
+{
+  switch (p->state) {
+  case ST_ERROR:
+    return DX_HTTP_ERROR;
+  case ST_DONE:
+    return DX_HTTP_NEED_MORE;
+  case ST_BODY_EOF:
+    return done (p);
+  case ST_START:
+    if (p->head.len == 0)
+      return DX_HTTP_NEED_MORE; /* only empty lines, if anything: clean */
+    return fail (p, 400, "connection closed in the middle of a message");
+  default:
+    return fail (p, 400, "connection closed in the middle of a message");
+  }
+}
+
+/* ---- query strings ---- */
+
+static int
+hexval (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+bool
+dx_http_percent_decode (const char *in, size_t n, bool plus_is_space, char *out,
+                        size_t cap, size_t *out_len)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= n)
+        return false;
+      int hi = hexval (in[i + 1]), lo = hexval (in[i + 2]);
+      if (hi < 0 || lo < 0)
+        return false;
+      c = (char) (hi << 4 | lo);
+      if (c == '\0')
+        return false;
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    } else if (c == '\0') {
+      return false;
+    }
+    if (o + 1 >= cap)
+      return false;
+    out[o++] = c;
+  }
+  if (cap == 0)
+    return false;
+  out[o] = '\0';
+  if (out_len)
+    *out_len = o;
+  return true;
+}
+
+dx_http_query_result
+dx_http_query_get (const char *query, const char *key, char *out, size_t cap,
+                   size_t *out_len)
+{
+  const char *p = query;
+  size_t klen = strlen (key);
+  char kbuf[256];
+  while (p && *p) {
+    const char *amp = strchr (p, '&');
+    const char *end = amp ? amp : p + strlen (p);
+    const char *eq = memchr (p, '=', (size_t) (end - p));
+    const char *kend = eq ? eq : end;
+    size_t dk;
+    if (kend > p) {
+      if (!dx_http_percent_decode (p, (size_t) (kend - p), true, kbuf,
+                                   sizeof kbuf, &dk)) {
+        /* A key we cannot decode (or too long) is not ours unless it
+           could be: a malformed pair makes the whole query suspect. */
+        return DX_HTTP_QUERY_INVALID;
+      }
+      if (dk == klen && memcmp (kbuf, key, klen) == 0) {
+        const char *v = eq ? eq + 1 : end;
+        if (!dx_http_percent_decode (v, (size_t) (end - v), true, out, cap,
+                                     out_len))
+          return DX_HTTP_QUERY_INVALID;
+        return DX_HTTP_QUERY_FOUND;
+      }
+    }
+    p = amp ? amp + 1 : NULL;
+  }
+  return DX_HTTP_QUERY_NOT_FOUND;
+}
+
+dx_http_query_result
+dx_http_query_get_u64 (const char *query, const char *key, uint64_t *out)
+{
+  char buf[32];
+  dx_http_query_result r = dx_http_query_get (query, key, buf, sizeof buf, NULL);
+  if (r != DX_HTTP_QUERY_FOUND)
+    return r;
+  uint64_t v;
+  if (!parse_u64 (buf, &v))
+    return DX_HTTP_QUERY_INVALID;
+  *out = v;
+  return DX_HTTP_QUERY_FOUND;
+}
+
+/* ---- writing ---- */
+
+const char *
+dx_http_status_reason (int status)
+{
+  switch (status) {
+  case 100: return "Continue";
+  case 101: return "Switching Protocols";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 304: return "Not Modified";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 411: return "Length Required";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 417: return "Expectation Failed";
+  case 426: return "Upgrade Required";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+static bool
+bad_arg (dx_buffer *out)
+{
+  out->failed = true;
+  return false;
+}
+
+static bool
+valid_token (const char *s)
+{
+  if (!s || !*s)
+    return false;
+  for (; *s; s++)
+    if (!is_tchar ((unsigned char) *s))
+      return false;
+  return true;
+}
+
+static bool
+valid_text (const char *s)
+{
+  /* NUL cannot occur inside a C string; CR and LF would split the line. */
+  return s && strpbrk (s, "\r\n") == NULL;
+}
+
+bool
+dx_http_write_status_line (dx_buffer *out, int status, const char *reason)
+{
+  if (!reason)
+    reason = dx_http_status_reason (status);
+  if (status < 100 || status > 999 || !valid_text (reason))
+    return bad_arg (out);
+  return dx_buffer_printf (out, "HTTP/1.1 %d %s\r\n", status, reason);
+}
+
+bool
+dx_http_write_request_line (dx_buffer *out, const char *method,
+                            const char *target)
+{
+  if (!valid_token (method) || !target || !*target)
+    return bad_arg (out);
+  for (const char *c = target; *c; c++)
+    if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
+      return bad_arg (out);
+  return dx_buffer_append_str (out, method) && dx_buffer_append_char (out, ' ')
+         && dx_buffer_append_str (out, target)
+         && dx_buffer_append_str (out, " HTTP/1.1\r\n");
+}
+
+bool
+dx_http_write_header (dx_buffer *out, const char *name, const char *value)
+{
+  if (!valid_token (name) || !valid_text (value))
+    return bad_arg (out);
+  return dx_buffer_append_str (out, name) && dx_buffer_append (out, ": ", 2)
+         && dx_buffer_append_str (out, value)
+         && dx_buffer_append (out, "\r\n", 2);
+}
+
+bool
+dx_http_write_header_u64 (dx_buffer *out, const char *name, uint64_t value)
+{
+  if (!valid_token (name))
+    return bad_arg (out);
+  return dx_buffer_append_str (out, name) && dx_buffer_append (out, ": ", 2)
+         && dx_buffer_append_u64 (out, value)
+         && dx_buffer_append (out, "\r\n", 2);
+}
+
+bool
+dx_http_write_date (dx_buffer *out, int64_t t)
+{
+  static const char wd[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+  static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  int64_t days = t / 86400, secs = t % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    days--;
+  }
+  int64_t weekday = days % 7;
+  if (weekday < 0)
+    weekday += 7;
+  /* civil_from_days (H. Hinnant): proleptic Gregorian calendar. */
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2)
+    y++;
+  if (y < 0 || y > 9999)
+    return bad_arg (out);
+  return dx_buffer_printf (out, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                           wd[weekday], (int) d, mon[m - 1], (int) y,
+                           (int) (secs / 3600), (int) (secs / 60 % 60),
+                           (int) (secs % 60));
+}
+
+bool
+dx_http_write_end_headers (dx_buffer *out)
+{
+  return dx_buffer_append (out, "\r\n", 2);
+}
+
+static bool
+write_head (dx_buffer *out, int status, const char *content_type,
+            const dx_http_header *extra, size_t n_extra, bool keep_alive,
+            bool chunked, const uint64_t *content_length)
+{
+  if (status < 100 || status > 999 || (content_type && !valid_text (content_type)))
+    return bad_arg (out);
+  for (size_t i = 0; i < n_extra; i++)
+    if (!valid_token (extra[i].name) || !valid_text (extra[i].value))
+      return bad_arg (out);
+  bool ok = dx_http_write_status_line (out, status, NULL);
+  if (content_type)
+    ok = ok && dx_http_write_header (out, "Content-Type", content_type);
+  if (content_length)
+    ok = ok && dx_http_write_header_u64 (out, "Content-Length", *content_length);
+  if (chunked)
+    ok = ok && dx_http_write_header (out, "Transfer-Encoding", "chunked");
+  if (!keep_alive)
+    ok = ok && dx_http_write_header (out, "Connection", "close");
+  for (size_t i = 0; i < n_extra; i++)
+    ok = ok && dx_http_write_header (out, extra[i].name, extra[i].value);
+  return ok && dx_http_write_end_headers (out);
+}
+
+bool
+dx_http_write_response (dx_buffer *out, int status, const char *content_type,
+                        const dx_http_header *extra, size_t n_extra,
+                        bool keep_alive, const void *body, size_t body_len)
+{
+  bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
+  uint64_t cl = body_len;
+  if (!write_head (out, status, content_type, extra, n_extra, keep_alive, false,
+                   bodyless ? NULL : &cl))
+    return false;
+  if (bodyless || !body_len)
+    return true;
+  return dx_buffer_append (out, body, body_len);
+}
+
+bool
+dx_http_write_chunked_head (dx_buffer *out, int status,
+                            const char *content_type,
+                            const dx_http_header *extra, size_t n_extra,
+                            bool keep_alive)
+{
+  return write_head (out, status, content_type, extra, n_extra, keep_alive,
+                     true, NULL);
+}
