@@ -438,7 +438,7 @@ configure_writer (dx_sqlite_state *st, const dx_store_config *cfg, char *epoch_o
   sqlite3_busy_timeout (st->wdb, 5000);
   if (query_text (st->wdb, "PRAGMA journal_mode=WAL", NULL, mode, sizeof mode) != 0
       || strcmp (mode, "wal") != 0)
-    return fail (err, errlen, st->wdb, "cannot switch to WAL mode:", path);
+    return fail (err, errlen, st->wdb, "cannot switch to WAL mode on", path);
   const char *sync = cfg->sync == DX_STORE_SYNC_NORMAL ? "PRAGMA synchronous=NORMAL"
                                                        : "PRAGMA synchronous=FULL";
   if (sqlite3_exec (st->wdb, sync, NULL, NULL, NULL) != SQLITE_OK
@@ -505,7 +505,9 @@ sqlite_open (dx_store *store, char *err, size_t errlen)
     return DX_EINVAL;
   }
   if ((rc = dx_fs_mkdirs (dir)) != 0) {
-    snprintf (err, errlen, "cannot create data dir %s: %s", dir, dx_strerror (rc));
+    /* fs.h reports "exists but is not a directory" as DX_EALREADY. */
+    snprintf (err, errlen, "cannot create data dir %s: %s", dir,
+              rc == DX_EALREADY ? "a file is in the way (not a directory)" : dx_strerror (rc));
     return rc;
   }
   if ((rc = dx_fs_check_writable_dir (dir)) != 0) {
