@@ -319,7 +319,7 @@ void dx__async_close (dx_async *async);
 void dx__signal_loop_free (dx_loop *loop);
 
 /* errno value -> DX_E* (errors.c). Windows: loop-iocp.c adds
- * dx__err_from_wsa() for WSA*/ERROR_* codes. */
+ * dx__err_from_wsa() (errors-win.c) for Winsock and Win32 codes. */
 int dx__err_from_errno (int e);
 #ifdef _WIN32
 int dx__err_from_wsa (int e);

@@ -285,7 +285,9 @@ dx_loop_run (dx_loop *loop)
     refresh_time (loop);
     dx__timers_run (loop);
     run_pending (loop);
-    if (loop->stop_requested)
+    /* The last close_cb may just have run: don't block in poll for
+     * nothing. */
+    if (loop->stop_requested || !loop_alive (loop))
       break;
     rc = loop->backend->poll (loop, poll_timeout (loop));
     if (rc < 0)
