@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
 
 /* ---- TAP ------------------------------------------------------------------ */
 
@@ -785,6 +788,11 @@ test_sqlite_durable_ack (void)
   fixture f;
   if (!OK (fx_init (&f, DX_STORE_SQLITE, 0, 0), "sqlite: open"))
     return;
+  dx_store_close (f.store);
+  run_loop_once (f.loop);
+  f.cfg.sync = DX_STORE_SYNC_FULL; /* the default: one fsync per commit */
+  if (!OK (fx_open (&f), "sqlite: reopen with synchronous=FULL"))
+    return;
   char path[1200];
   dx_fs_join (path, sizeof path, f.dir, "duplex.db");
   recorder *rc = rec_new ();
@@ -831,6 +839,48 @@ test_sqlite_group_commit (void)
   fx_done (&f);
 }
 
+/* A commit that fails: another process put a row where the store's next
+ * id goes (the rooms table does not know it), so the INSERT violates the
+ * primary key. */
+static void
+test_sqlite_storage_error (void)
+{
+  fixture f;
+  if (!OK (fx_init (&f, DX_STORE_SQLITE, 0, 0), "sqlite: open"))
+    return;
+  char path[1200];
+  dx_fs_join (path, sizeof path, f.dir, "duplex.db");
+  sqlite3 *db = NULL;
+  bool planted = sqlite3_open (path, &db) == SQLITE_OK
+                 && sqlite3_exec (db,
+                                  "INSERT INTO messages (room, id, ts, nick, text)"
+                                  " VALUES ('r', 2, 1, 'mallory', 'in the way')",
+                                  NULL, NULL, NULL)
+                        == SQLITE_OK;
+  sqlite3_close (db);
+  OK (planted, "sqlite: a conflicting row planted");
+  recorder *rc = rec_new ();
+  append (f.store, rc, 0, "r", NULL, "msg-1", NULL);
+  run_until (f.loop, rec_complete, rc);
+  OK (rc->n == 1 && rc->r[0].status == 0 && rc->r[0].id == 1, "sqlite: id 1 stored");
+  append (f.store, rc, 1, "r", NULL, "two", NULL);
+  append (f.store, rc, 2, "r", NULL, "three", NULL);
+  run_until (f.loop, rec_complete, rc);
+  OK (rc->n == 3 && rc->r[1].status == DX_EIO && rc->r[2].status == DX_EIO,
+      "sqlite: the failed commit answers DX_EIO, nothing acknowledged");
+  IS (dx_store_last_id (f.store, "r"), 1, "sqlite: last_id unchanged by the failure");
+  OK (dx_store_last_error (f.store) != NULL, "sqlite: last_error says why");
+  printf ("#   last_error: %s\n", dx_store_last_error (f.store) ? dx_store_last_error (f.store) : "");
+  IS (append (f.store, rc, 3, "other", NULL, "four", NULL), DX_EIO,
+      "sqlite: the error is sticky: later appends refused at once");
+  dx_store_stats st;
+  dx_store_get_stats (f.store, &st);
+  IS (st.errors, 2, "sqlite: stats.errors");
+  OK (check_since (f.store, "r", 0, 10, 1, 1), "sqlite: reads still work (id 1 only)");
+  free (rc);
+  fx_done (&f);
+}
+
 static void
 test_sqlite_bad_dir (void)
 {
@@ -869,6 +919,27 @@ test_sqlite_bad_dir (void)
   s = dx_store_open (loop, &cfg, errbuf, sizeof errbuf);
   OK (s == NULL && errbuf[0], "sqlite: no data dir -> NULL with a reason");
   dx_store_close (s);
+
+#ifndef _WIN32
+  /* A directory without write permission (meaningless for root). */
+  char ro[1200];
+  dx_fs_join (ro, sizeof ro, dir, "ro");
+  dx_fs_mkdirs (ro);
+  chmod (ro, 0555);
+  if (dx_fs_check_writable_dir (ro) == 0) {
+    printf ("ok %d # SKIP read-only dir: running as root, permissions do not apply\n",
+            ++tap_count);
+  } else {
+    cfg.data_dir = ro;
+    errbuf[0] = '\0';
+    s = dx_store_open (loop, &cfg, errbuf, sizeof errbuf);
+    OK (s == NULL && strstr (errbuf, "not writable"), "sqlite: a read-only dir -> NULL: %s",
+        errbuf);
+    dx_store_close (s);
+  }
+  chmod (ro, 0755);
+  remove (ro);
+#endif
 
   /* Not a database. */
   cfg.data_dir = dir;
@@ -935,6 +1006,7 @@ main (void)
 #ifdef DX_HAVE_SQLITE
   test_sqlite_durable_ack ();
   test_sqlite_group_commit ();
+  test_sqlite_storage_error ();
   test_sqlite_bad_dir ();
 #endif
   printf ("1..%d\n", tap_count);
