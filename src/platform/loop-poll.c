@@ -91,12 +91,16 @@ poll_io_remove (dx_loop *loop, dx_io *io)
 static void
 compact (poll_impl *p)
 {
-  for (size_t i = 0; i < p->len;) {
+  size_t j = 0;
+  for (size_t i = 0; i < p->len; i++) {
     if (p->ios[i] == NULL)
-      remove_slot (p, i); /* moves the last entry into i: look at i again */
-    else
-      i++;
+      continue;
+    p->fds[j] = p->fds[i];
+    p->ios[j] = p->ios[i];
+    p->ios[j]->slot = j;
+    j++;
   }
+  p->len = j;
   p->need_compact = false;
 }
 
