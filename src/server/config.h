@@ -1,0 +1,50 @@
+/* duplexd command line (PROTOCOL.md §1). Pure: parses argv into a struct,
+ * touches no file and no socket, so it is unit-tested directly. */
+#ifndef DX_SERVER_CONFIG_H
+#define DX_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/store.h"
+
+#define DX_CONFIG_MAX_TICKERS 16
+
+
+typedef struct {
+  char room[33];
+  unsigned ms;
+} dx_ticker_spec;
+
+typedef struct {
+  const char *http_addr;  /* "127.0.0.1:8080" */
+  const char *tcp_addr;   /* "127.0.0.1:8081" */
+  const char *data_dir;   /* NULL: the platform data dir */
+  dx_store_kind store;
+  const char *ready_file; /* NULL: none */
+  const char *password;   /* NULL: none */
+  int log_level;          /* dx_log_level */
+  dx_ticker_spec tickers[DX_CONFIG_MAX_TICKERS];
+  size_t n_tickers;
+} dx_config;
+
+typedef enum {
+  DX_CONFIG_RUN = 0,     /* start the server */
+  DX_CONFIG_HELP = 1,    /* --help printed: exit 0 */
+  DX_CONFIG_VERSION = 2, /* --version: exit 0 */
+  DX_CONFIG_ERROR = 3,   /* bad flags: err holds one line, exit 2 */
+} dx_config_result;
+
+/* Fills cfg with the defaults (sqlite when have_sqlite). */
+void dx_config_defaults (dx_config *cfg, bool have_sqlite);
+/* Parses argv[1..argc) ("--flag value" and "--flag=value"). cfg keeps
+ * pointers into argv. On DX_CONFIG_ERROR err gets a one-line message. */
+dx_config_result dx_config_parse (dx_config *cfg, int argc, char **argv,
+                                  bool have_sqlite, char *err, size_t errlen);
+/* The --help text. */
+const char *dx_config_usage (void);
+/* true iff s is "HOST:PORT" with PORT 0..65535 (HOST may be empty or
+ * "[v6]"). */
+bool dx_config_addr_valid (const char *s);
+
+#endif

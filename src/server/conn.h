@@ -1,0 +1,90 @@
+/* The part every client connection shares (HTTP, WebSocket, raw TCP): the
+ * stream, one timer, the read buffer, output with backpressure, metrics,
+ * the server's connection list, and a two-step asynchronous close.
+ *
+ * Ownership: the owning object embeds dx_conn as its FIRST member. The
+ * object is destroyed (ops->destroy) once the stream and the timer have
+ * reported their close AND no pending operation holds a reference (a store
+ * append keeps the connection alive until its callback has run). An
+ * HTTP connection that upgrades to WebSocket hands its stream over to a
+ * new owner with dx_conn_take_stream. */
+#ifndef DX_SERVER_CONN_H
+#define DX_SERVER_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "platform/loop.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "server/shared-buf.h"
+
+typedef struct {
+  /* Bytes arrived (n > 0). */
+  void (*on_read) (dx_conn *c, const char *data, size_t n);
+  /* DX_EOF or an error: the peer is gone (the conn is still open). */
+  void (*on_end) (dx_conn *c, int status);
+  /* The conn's timer fired. */
+  void (*on_timer) (dx_conn *c);
+  /* The server is stopping: say goodbye and close. */
+  void (*on_shutdown) (dx_conn *c);
+  /* dx_conn_close started: drop subscriptions (called once). */
+  void (*on_closing) (dx_conn *c);
+  /* Free the owner (last call). */
+  void (*destroy) (dx_conn *c);
+} dx_conn_ops;
+
+struct dx_conn {
+  dx_server *srv;
+  const dx_conn_ops *ops;
+  dx_stream *stream;
+  dx_timer *timer;
+  dx_transport tr;
+  dx_conn *prev, *next;
+  unsigned refs;
+  bool closing;    /* dx_conn_close called */
+  bool lingering;  /* write side shut, waiting for the peer's EOF */
+  bool reading;
+  bool stream_done, timer_done;
+};
+
+/* Takes ownership of stream; counts an accepted connection of tr. */
+void dx_conn_init (dx_conn *c, dx_server *srv, const dx_conn_ops *ops,
+                   dx_stream *stream, dx_transport tr);
+/* Hands from's stream (and registration) to the fresh to (ops set by the
+ * caller); from is then closed without touching the stream. */
+void dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from,
+                          dx_transport tr);
+void dx_conn_start_reading (dx_conn *c);
+void dx_conn_stop_reading (dx_conn *c);
+/* Moves the open-count from the current transport to tr. */
+void dx_conn_set_transport (dx_conn *c, dx_transport tr);
+
+/* Queues sb (shared, not copied). false when the conn is closing, or when
+ * the write failed (the conn is then closed). No output bound here. */
+bool dx_conn_send (dx_conn *c, dx_shared_buf *sb);
+/* Same, copying data. */
+bool dx_conn_send_copy (dx_conn *c, const void *data, size_t len);
+/* For live fan-out: like dx_conn_send, but a connection whose queue is
+ * over DX_CONN_OUT_LIMIT is closed instead (a slow consumer). */
+bool dx_conn_send_live (dx_conn *c, dx_shared_buf *sb);
+
+/* (Re)arms the conn's single timer; 0 stops it. */
+void dx_conn_timer (dx_conn *c, uint64_t ms);
+
+/* Closes at once (queued output is dropped). Idempotent. */
+void dx_conn_close (dx_conn *c);
+/* Closes after queued output: shut the write side, then wait up to 2 s
+ * for the peer to close (so a client still sending does not get a RST
+ * that destroys the answer it has not read yet). */
+void dx_conn_close_after_write (dx_conn *c);
+
+void dx_conn_ref (dx_conn *c);
+void dx_conn_unref (dx_conn *c);
+
+/* Shutdown support: calls ops->on_shutdown on every connection not
+ * already closing; close_all closes every connection at once. */
+void dx_conn_shutdown_all (dx_server *srv);
+void dx_conn_close_all (dx_server *srv);
+
+#endif

@@ -1,0 +1,244 @@
+#include "server/hub.h"
+
+#include "server/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HUB_BUCKETS 256
+
+typedef struct pending_presence {
+  struct pending_presence *next;
+  char room[DX_ROOM_MAX + 1];
+  char nick[DX_NICK_MAX + 1];
+  bool joined;
+  const dx_sub *except; /* the joiner itself does not get its own join */
+} pending_presence;
+
+struct dx_hub {
+  dx_room *buckets[HUB_BUCKETS];
+  unsigned depth; /* > 0 while delivering */
+  pending_presence *pending, **pending_tail;
+};
+
+static unsigned
+hash_name (const char *s)
+{
+  unsigned h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 16777619u;
+  return h % HUB_BUCKETS;
+}
+
+dx_hub *
+dx_hub_new (void)
+{
+  dx_hub *hub = calloc (1, sizeof *hub);
+  if (hub)
+    hub->pending_tail = &hub->pending;
+  return hub;
+}
+
+void
+dx_hub_free (dx_hub *hub)
+{
+  if (hub == NULL)
+    return;
+  for (int i = 0; i < HUB_BUCKETS; i++)
+    while (hub->buckets[i])
+      {
+        dx_room *r = hub->buckets[i];
+        hub->buckets[i] = r->hash_next;
+        free (r);
+      }
+  while (hub->pending)
+    {
+      pending_presence *p = hub->pending;
+      hub->pending = p->next;
+      free (p);
+    }
+  free (hub);
+}
+
+dx_room *
+dx_hub_find (dx_hub *hub, const char *name)
+{
+  for (dx_room *r = hub->buckets[hash_name (name)]; r; r = r->hash_next)
+    if (strcmp (r->name, name) == 0)
+      return r;
+  return NULL;
+}
+
+static dx_room *
+room_get (dx_hub *hub, const char *name)
+{
+  dx_room *r = dx_hub_find (hub, name);
+  if (r)
+    return r;
+  size_t len = strlen (name);
+  if (!dx_room_valid (name, len))
+    return NULL;
+  r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return NULL;
+  memcpy (r->name, name, len + 1);
+  unsigned h = hash_name (name);
+  r->hash_next = hub->buckets[h];
+  hub->buckets[h] = r;
+  return r;
+}
+
+static void
+room_drop_if_empty (dx_hub *hub, dx_room *room)
+{
+  if (room->subs != NULL || hub->depth > 0)
+    return;
+  dx_room **pp = &hub->buckets[hash_name (room->name)];
+  while (*pp && *pp != room)
+    pp = &(*pp)->hash_next;
+  if (*pp)
+    *pp = room->hash_next;
+  free (room);
+}
+
+static void
+deliver_presence (dx_hub *hub, pending_presence *p)
+{
+  dx_room *room = dx_hub_find (hub, p->room);
+  if (room == NULL)
+    return;
+  dx_encoded *ev = dx_encoded_presence (p->room, p->nick, p->joined);
+  if (ev == NULL)
+    return;
+  hub->depth++;
+  for (dx_sub *s = room->subs, *next; s; s = next)
+    {
+      next = s->next;
+      if (s != p->except && s->ops->presence)
+        s->ops->presence (s, ev);
+    }
+  hub->depth--;
+  dx_encoded_unref (ev);
+  room_drop_if_empty (hub, room);
+}
+
+static void
+flush_presence (dx_hub *hub)
+{
+  if (hub->depth > 0)
+    return;
+  while (hub->pending)
+    {
+      pending_presence *p = hub->pending;
+      hub->pending = p->next;
+      if (hub->pending == NULL)
+        hub->pending_tail = &hub->pending;
+      deliver_presence (hub, p);
+      free (p);
+    }
+}
+
+static void
+queue_presence (dx_hub *hub, const dx_room *room, const char *nick,
+                bool joined, const dx_sub *except)
+{
+  pending_presence *p = calloc (1, sizeof *p);
+  if (p == NULL)
+    return;
+  strcpy (p->room, room->name);
+  strcpy (p->nick, nick);
+  p->joined = joined;
+  p->except = except;
+  *hub->pending_tail = p;
+  hub->pending_tail = &p->next;
+}
+
+bool
+dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *name)
+{
+  dx_room *room = room_get (hub, name);
+  if (room == NULL)
+    return false;
+  bool announce = sub->kind == DX_SUB_SESSION
+                  && dx_room_nick_count (room, sub->nick) == 0;
+  sub->room = room;
+  sub->prev = NULL;
+  sub->next = room->subs;
+  if (room->subs)
+    room->subs->prev = sub;
+  room->subs = sub;
+  room->n_subs++;
+  if (sub->kind != DX_SUB_LONGPOLL)
+    room->online++;
+  if (announce)
+    {
+      queue_presence (hub, room, sub->nick, true, sub);
+      flush_presence (hub);
+    }
+  return true;
+}
+
+void
+dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub)
+{
+  dx_room *room = sub->room;
+  if (room == NULL)
+    return;
+  if (sub->prev)
+    sub->prev->next = sub->next;
+  else
+    room->subs = sub->next;
+  if (sub->next)
+    sub->next->prev = sub->prev;
+  room->n_subs--;
+  if (sub->kind != DX_SUB_LONGPOLL)
+    room->online--;
+  sub->room = NULL;
+  /* next is kept: a fan-out that is delivering to sub continues from it. */
+  sub->prev = NULL;
+  if (sub->kind == DX_SUB_SESSION && dx_room_nick_count (room, sub->nick) == 0)
+    queue_presence (hub, room, sub->nick, false, NULL);
+  room_drop_if_empty (hub, room);
+  flush_presence (hub);
+}
+
+void
+dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
+{
+  dx_room *room = dx_hub_find (hub, msg->room);
+  if (room == NULL)
+    return;
+  dx_encoded *enc = dx_encoded_message (msg);
+  if (enc == NULL)
+    {
+      dx_log_error ("cannot encode message %s/%llu", msg->room,
+                    (unsigned long long) msg->id);
+      return;
+    }
+  hub->depth++;
+  for (dx_sub *s = room->subs, *next; s; s = next)
+    {
+      next = s->next;
+      s->ops->message (s, enc);
+    }
+  hub->depth--;
+  dx_encoded_unref (enc);
+  room_drop_if_empty (hub, room);
+  flush_presence (hub);
+}
+
+size_t
+dx_hub_online (dx_hub *hub, const char *name)
+{
+  dx_room *r = dx_hub_find (hub, name);
+  return r ? r->online : 0;
+}
+
+void
+dx_hub_each_room (dx_hub *hub, dx_hub_room_fn visit, void *arg)
+{
+  for (int i = 0; i < HUB_BUCKETS; i++)
+    for (dx_room *r = hub->buckets[i]; r; r = r->hash_next)
+      if (!visit (arg, r))
+        return;
+}

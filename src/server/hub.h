@@ -1,0 +1,42 @@
+/* The hub: rooms by name (created on demand for any valid name, dropped
+ * when their last subscriber leaves), membership, presence, and fan-out of
+ * committed messages in id order.
+ *
+ * Re-entrancy: delivering to one subscriber may close its connection,
+ * which unsubscribes it; presence caused by that is queued and sent after
+ * the current fan-out, so no delivery ever touches another subscriber's
+ * list links. */
+#ifndef DX_SERVER_HUB_H
+#define DX_SERVER_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/room.h"
+#include "server/store.h"
+
+typedef struct dx_hub dx_hub;
+
+dx_hub *dx_hub_new (void);
+void dx_hub_free (dx_hub *hub);
+
+/* The room if somebody is subscribed to it, else NULL. */
+dx_room *dx_hub_find (dx_hub *hub, const char *name);
+/* Adds sub (kind, ops, nick, next_id set by the caller) to room (valid
+ * name). A session whose nick was not in the room yet makes a presence
+ * "join" for the other members. false on out of memory. */
+bool dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *room);
+/* Removes sub from its room (no-op if not subscribed); a session whose
+ * nick is now gone from the room makes a presence "leave". */
+void dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub);
+/* Fan-out of a committed message to the room's subscribers. */
+void dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg);
+/* Online count (sessions + SSE streams) of a room; 0 if none. */
+size_t dx_hub_online (dx_hub *hub, const char *room);
+
+/* Rooms with subscribers, any order. visit returns false to stop. */
+typedef bool (*dx_hub_room_fn) (void *arg, const dx_room *room);
+void dx_hub_each_room (dx_hub *hub, dx_hub_room_fn visit, void *arg);
+
+#endif

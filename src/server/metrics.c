@@ -1,0 +1,124 @@
+#include "server/metrics.h"
+
+#include <string.h>
+
+static const char *const transport_names[DX_TR_COUNT] = {
+  "http", "poll", "longpoll", "sse", "websocket", "tcp",
+};
+
+static const char *const route_names[DX_ROUTE_COUNT] = {
+  "session", "rooms", "post_message", "messages", "events", "ws",
+  "healthz", "metrics", "time", "info", "other",
+};
+
+const char *
+dx_transport_name (dx_transport t)
+{
+  return (unsigned) t < DX_TR_COUNT ? transport_names[t] : "unknown";
+}
+
+const char *
+dx_route_name (dx_route r)
+{
+  return (unsigned) r < DX_ROUTE_COUNT ? route_names[r] : "other";
+}
+
+void
+dx_metrics_init (dx_metrics *m)
+{
+  memset (m, 0, sizeof *m);
+}
+
+void
+dx_metrics_http_request (dx_metrics *m, dx_route route, int status)
+{
+  if ((unsigned) route >= DX_ROUTE_COUNT)
+    route = DX_ROUTE_OTHER;
+  for (size_t i = 0; i < m->http_slots; i++)
+    if (m->http[i].status == status)
+      {
+        m->http[i].count[route]++;
+        return;
+      }
+  if (m->http_slots == DX_METRICS_STATUS_SLOTS)
+    return; /* the server answers far fewer distinct statuses than this */
+  m->http[m->http_slots].status = (uint16_t) status;
+  m->http[m->http_slots].count[route] = 1;
+  m->http_slots++;
+}
+
+static void
+per_transport (dx_buffer *out, const char *name, const char *type,
+               const char *help, const uint64_t *v)
+{
+  dx_buffer_printf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+  for (int t = 0; t < DX_TR_COUNT; t++)
+    dx_buffer_printf (out, "%s{transport=\"%s\"} %llu\n", name,
+                      transport_names[t], (unsigned long long) v[t]);
+}
+
+void
+dx_metrics_render (const dx_metrics *m, const dx_store_stats *store,
+                   dx_buffer *out)
+{
+  per_transport (out, "duplex_connections_open", "gauge",
+                 "Connections (and SSE streams, waiting long polls) open now.",
+                 m->conn_open);
+  per_transport (out, "duplex_connections_accepted_total", "counter",
+                 "Connections accepted (or turned into this transport).",
+                 m->conn_accepted);
+  per_transport (out, "duplex_messages_in_total", "counter",
+                 "Chat messages received from clients.", m->msgs_in);
+  per_transport (out, "duplex_messages_out_total", "counter",
+                 "Chat messages delivered to clients.", m->msgs_out);
+  per_transport (out, "duplex_bytes_in_total", "counter",
+                 "Bytes read from clients.", m->bytes_in);
+  per_transport (out, "duplex_bytes_out_total", "counter",
+                 "Bytes queued for clients.", m->bytes_out);
+
+  dx_buffer_printf (out,
+                    "# HELP duplex_http_requests_total HTTP requests answered.\n"
+                    "# TYPE duplex_http_requests_total counter\n");
+  for (size_t i = 0; i < m->http_slots; i++)
+    for (int r = 0; r < DX_ROUTE_COUNT; r++)
+      if (m->http[i].count[r])
+        dx_buffer_printf (out,
+                          "duplex_http_requests_total{route=\"%s\",status=\"%u\"}"
+                          " %llu\n",
+                          route_names[r], (unsigned) m->http[i].status,
+                          (unsigned long long) m->http[i].count[r]);
+
+  dx_buffer_printf (out,
+                    "# HELP duplex_longpolls_waiting Long polls held now.\n"
+                    "# TYPE duplex_longpolls_waiting gauge\n"
+                    "duplex_longpolls_waiting %llu\n",
+                    (unsigned long long) m->longpolls_waiting);
+  dx_buffer_printf (out,
+                    "# HELP duplex_slow_consumer_disconnects_total Subscribers "
+                    "dropped for exceeding the output bound.\n"
+                    "# TYPE duplex_slow_consumer_disconnects_total counter\n"
+                    "duplex_slow_consumer_disconnects_total %llu\n",
+                    (unsigned long long) m->slow_disconnects);
+
+  if (store == NULL)
+    return;
+  dx_buffer_printf (out, "# HELP duplex_store_write_seconds Time from append "
+                         "to commit in the history store.\n"
+                         "# TYPE duplex_store_write_seconds histogram\n");
+  for (int i = 0; i < DX_STORE_LATENCY_BUCKETS; i++)
+    dx_buffer_printf (out, "duplex_store_write_seconds_bucket{le=\"%g\"} %llu\n",
+                      (double) dx_store_latency_bounds_us[i] / 1e6,
+                      (unsigned long long) store->latency_le[i]);
+  dx_buffer_printf (out,
+                    "duplex_store_write_seconds_bucket{le=\"+Inf\"} %llu\n"
+                    "duplex_store_write_seconds_sum %.6f\n"
+                    "duplex_store_write_seconds_count %llu\n",
+                    (unsigned long long) store->latency_count,
+                    (double) store->latency_sum_us / 1e6,
+                    (unsigned long long) store->latency_count);
+  dx_buffer_printf (out,
+                    "# HELP duplex_store_pending Appends not yet committed.\n"
+                    "# TYPE duplex_store_pending gauge\n"
+                    "duplex_store_pending %llu\n",
+                    (unsigned long long) store->pending);
+}

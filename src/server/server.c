@@ -1,0 +1,357 @@
+#include "server/server.h"
+
+#include "platform/fs.h"
+#include "server/conn.h"
+#include "server/http-conn.h"
+#include "server/hub.h"
+#include "server/log.h"
+#include "server/tcp-conn.h"
+#include "server/ticker.h"
+#include "server/token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DUPLEX_VERSION
+#define DUPLEX_VERSION "0.0.0"
+#endif
+
+/* Shutdown: polite goodbyes get this long before every connection is cut
+ * (PROTOCOL.md: exit within 5 s). */
+#define DX_SHUTDOWN_GRACE_MS 3000
+#define DX_SHUTDOWN_POLL_MS 20
+
+/* ---- posting ---- */
+
+typedef struct {
+  dx_server *srv;
+  dx_post_cb cb;
+  void *arg;
+  dx_transport tr;
+} post_ctx;
+
+static void
+on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
+{
+  post_ctx *pc = arg;
+  /* The sender's answer first: "the ack always first on the sender's
+   * connection", then everybody else. */
+  if (pc->cb)
+    pc->cb (pc->arg, status, msg, duplicate);
+  if (status == 0 && !duplicate)
+    {
+      if (pc->tr < DX_TR_COUNT)
+        pc->srv->metrics.msgs_in[pc->tr]++;
+      dx_hub_publish (pc->srv->hub, msg);
+    }
+  free (pc);
+}
+
+int
+dx_server_post (dx_server *srv, const char *room, const char *from,
+                const char *token, const char *text, size_t text_len,
+                const char *cid, dx_transport tr, dx_post_cb cb, void *arg)
+{
+  if (srv->store == NULL || srv->shutting_down)
+    return DX_ECANCELED;
+  post_ctx *pc = malloc (sizeof *pc);
+  if (pc == NULL)
+    return DX_ENOMEM;
+  pc->srv = srv;
+  pc->cb = cb;
+  pc->arg = arg;
+  pc->tr = tr;
+  int rc = dx_store_append (srv->store, room, from, token, text, text_len, cid,
+                            on_appended, pc);
+  if (rc < 0)
+    free (pc);
+  return rc;
+}
+
+bool
+dx_server_new_token (dx_server *srv, const char *nick, char *out, size_t outlen)
+{
+  if (srv->store == NULL || outlen < DX_TOKEN_LEN + 1)
+    return false;
+  char tok[DX_TOKEN_LEN + 1];
+  dx_token_generate (tok, ++srv->token_counter);
+  if (dx_store_token_put (srv->store, tok, nick) < 0)
+    return false;
+  memcpy (out, tok, sizeof tok);
+  return true;
+}
+
+/* ---- listeners ---- */
+
+static void
+on_http_accept (dx_listener *l, dx_stream *client, int status)
+{
+  dx_server *srv = dx_handle_data (DX_HANDLE (l));
+  if (status < 0)
+    {
+      dx_log_warn ("http accept: %s", dx_strerror (status));
+      return;
+    }
+  if (srv->shutting_down)
+    {
+      dx_close (DX_HANDLE (client), NULL);
+      return;
+    }
+  dx_http_conn_accept (srv, client);
+}
+
+static void
+on_tcp_accept (dx_listener *l, dx_stream *client, int status)
+{
+  dx_server *srv = dx_handle_data (DX_HANDLE (l));
+  if (status < 0)
+    {
+      dx_log_warn ("tcp accept: %s", dx_strerror (status));
+      return;
+    }
+  if (srv->shutting_down)
+    {
+      dx_close (DX_HANDLE (client), NULL);
+      return;
+    }
+  dx_tcp_conn_accept (srv, client);
+}
+
+static bool
+listen_on (dx_server *srv, const char *addr, dx_accept_cb cb, dx_listener **out,
+           int *port, char *name, size_t namelen, char *err, size_t errlen)
+{
+  int rc = dx_tcp_listen (srv->loop, addr, 511, cb, out);
+  if (rc < 0)
+    {
+      snprintf (err, errlen, "cannot listen on %s: %s", addr, dx_strerror (rc));
+      *out = NULL;
+      return false;
+    }
+  dx_handle_set_data (DX_HANDLE (*out), srv);
+  *port = dx_listener_port (*out);
+  if (dx_listener_name (*out, name, namelen) < 0)
+    snprintf (name, namelen, "%s", addr);
+  return true;
+}
+
+/* ---- shutdown ---- */
+
+static dx_server *signal_server; /* the one server of this process */
+
+static void
+on_signal_server (dx_loop *loop, int signum)
+{
+  (void) loop;
+  if (signal_server)
+    {
+      dx_log_info ("signal %d: shutting down", signum);
+      dx_server_shutdown (signal_server);
+    }
+}
+
+static void
+on_shutdown_tick (dx_timer *t)
+{
+  dx_server *srv = dx_handle_data (DX_HANDLE (t));
+  uint64_t elapsed = dx_loop_now_ms (srv->loop) - srv->shutdown_started;
+  if (srv->n_conns == 0)
+    {
+      dx_timer_stop (t);
+      dx_loop_stop (srv->loop);
+      return;
+    }
+  if (elapsed >= DX_SHUTDOWN_GRACE_MS && !srv->shutdown_forced)
+    {
+      dx_log_warn ("shutdown: cutting %zu connection(s) that did not close",
+                   srv->n_conns);
+      srv->shutdown_forced = true;
+      dx_conn_close_all (srv);
+    }
+}
+
+static void
+close_listener (dx_listener **l)
+{
+  if (*l)
+    {
+      dx_close (DX_HANDLE (*l), NULL);
+      *l = NULL;
+    }
+}
+
+void
+dx_server_shutdown (dx_server *srv)
+{
+  if (srv->shutting_down)
+    return;
+  srv->shutting_down = true;
+  srv->shutdown_started = dx_loop_now_ms (srv->loop);
+  /* 1. stop accepting; 2. flush the store (its pending callbacks answer
+   * and fan out now); 3. say goodbye on every connection; 4. wait for
+   * them to close, at most DX_SHUTDOWN_GRACE_MS. */
+  close_listener (&srv->http_listener);
+  close_listener (&srv->tcp_listener);
+  dx_tickers_stop (srv);
+  if (srv->store)
+    {
+      dx_store *st = srv->store;
+      dx_store_close (st);
+      srv->store = NULL;
+    }
+  dx_conn_shutdown_all (srv);
+  srv->shutdown_timer = dx_timer_new (srv->loop);
+  if (srv->shutdown_timer)
+    {
+      dx_handle_set_data (DX_HANDLE (srv->shutdown_timer), srv);
+      dx_timer_start (srv->shutdown_timer, DX_SHUTDOWN_POLL_MS,
+                      DX_SHUTDOWN_POLL_MS, on_shutdown_tick);
+    }
+  else
+    dx_loop_stop (srv->loop);
+}
+
+/* ---- life cycle ---- */
+
+static bool
+open_store (dx_server *srv, char *err, size_t errlen)
+{
+  dx_store_config sc;
+  dx_store_config_init (&sc);
+  sc.kind = srv->cfg->store;
+  char dir[1024];
+  if (sc.kind == DX_STORE_SQLITE)
+    {
+      if (srv->cfg->data_dir)
+        snprintf (dir, sizeof dir, "%s", srv->cfg->data_dir);
+      else
+        {
+          int rc = dx_fs_default_data_dir ("duplex", dir, sizeof dir);
+          if (rc < 0)
+            {
+              snprintf (err, errlen, "cannot find a data directory: %s (use --data-dir)",
+                        dx_strerror (rc));
+              return false;
+            }
+        }
+      sc.data_dir = dir;
+    }
+  srv->store = dx_store_open (srv->loop, &sc, err, errlen);
+  if (srv->store == NULL)
+    return false;
+  snprintf (srv->epoch, sizeof srv->epoch, "%s", dx_store_epoch (srv->store));
+  dx_log_info ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind),
+               sc.data_dir ? " in " : "", sc.data_dir ? sc.data_dir : "",
+               srv->epoch);
+  return true;
+}
+
+static bool
+write_ready_file (dx_server *srv, char *err, size_t errlen)
+{
+  if (srv->cfg->ready_file == NULL)
+    return true;
+  char json[64];
+  int n = snprintf (json, sizeof json, "{\"http\":%d,\"tcp\":%d}\n", srv->http_port,
+                    srv->tcp_port);
+  int rc = dx_fs_write_atomic (srv->cfg->ready_file, json, (size_t) n);
+  if (rc < 0)
+    {
+      snprintf (err, errlen, "cannot write the ready file %s: %s",
+                srv->cfg->ready_file, dx_strerror (rc));
+      return false;
+    }
+  return true;
+}
+
+dx_server *
+dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
+               int *exit_code)
+{
+  *exit_code = 1;
+  dx_server *srv = calloc (1, sizeof *srv);
+  if (srv == NULL)
+    {
+      snprintf (err, errlen, "out of memory");
+      return NULL;
+    }
+  srv->loop = loop;
+  srv->cfg = cfg;
+  dx_metrics_init (&srv->metrics);
+  snprintf (srv->server_name, sizeof srv->server_name, "duplexd/%s", DUPLEX_VERSION);
+  srv->hub = dx_hub_new ();
+  if (srv->hub == NULL)
+    {
+      snprintf (err, errlen, "out of memory");
+      dx_server_free (srv);
+      return NULL;
+    }
+  if (!open_store (srv, err, errlen)
+      || !listen_on (srv, cfg->http_addr, on_http_accept, &srv->http_listener,
+                     &srv->http_port, srv->http_name, sizeof srv->http_name, err, errlen)
+      || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener,
+                     &srv->tcp_port, srv->tcp_name, sizeof srv->tcp_name, err, errlen)
+      || !write_ready_file (srv, err, errlen))
+    {
+      dx_server_free (srv);
+      return NULL;
+    }
+  signal_server = srv;
+  int rc = dx_signal_stop_on_interrupt (loop, on_signal_server);
+  if (rc < 0)
+    dx_log_warn ("cannot catch SIGINT/SIGTERM: %s", dx_strerror (rc));
+  if (!dx_tickers_start (srv))
+    {
+      snprintf (err, errlen, "cannot start the tickers");
+      dx_server_free (srv);
+      return NULL;
+    }
+  dx_log_info ("%s (%s loop) listening http=%s tcp=%s", srv->server_name,
+               dx_loop_backend (loop), srv->http_name, srv->tcp_name);
+  /* The exact line PROTOCOL.md §1 promises, on its own for scripts. */
+  fprintf (stderr, "listening http=%s tcp=%s\n", srv->http_name, srv->tcp_name);
+  fflush (stderr);
+  *exit_code = 0;
+  return srv;
+}
+
+int
+dx_server_run (dx_server *srv)
+{
+  int rc = dx_loop_run (srv->loop);
+  if (rc < 0)
+    {
+      dx_log_error ("event loop failed: %s", dx_strerror (rc));
+      return 1;
+    }
+  return srv->exit_code;
+}
+
+void
+dx_server_free (dx_server *srv)
+{
+  if (srv == NULL)
+    return;
+  if (signal_server == srv)
+    signal_server = NULL;
+  close_listener (&srv->http_listener);
+  close_listener (&srv->tcp_listener);
+  dx_tickers_stop (srv);
+  if (srv->store)
+    {
+      dx_store_close (srv->store);
+      srv->store = NULL;
+    }
+  dx_conn_close_all (srv);
+  if (srv->shutdown_timer)
+    {
+      dx_close (DX_HANDLE (srv->shutdown_timer), NULL);
+      srv->shutdown_timer = NULL;
+    }
+  /* Let every close callback run before the loop is freed: with every
+   * handle closed, dx_loop_run returns once the last one is gone. */
+  dx_loop_run (srv->loop);
+  dx_hub_free (srv->hub);
+  free (srv);
+}

@@ -1,0 +1,378 @@
+#include "server/session.h"
+
+#include "protocol/message.h"
+#include "server/hub.h"
+#include "server/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dx_membership {
+  dx_sub sub; /* first: a dx_sub * is a dx_membership * */
+  dx_session *session;
+  dx_membership *next;
+};
+
+void
+dx_session_init (dx_session *s, dx_server *srv, dx_conn *conn,
+                 const dx_session_ops *ops, dx_transport tr)
+{
+  memset (s, 0, sizeof *s);
+  s->srv = srv;
+  s->conn = conn;
+  s->ops = ops;
+  s->tr = tr;
+}
+
+static void
+send_buffer (dx_session *s, dx_buffer *b)
+{
+  if (!b->failed && b->len > 0)
+    s->ops->send_json (s, b->data, b->len);
+  dx_buffer_free (b);
+}
+
+void
+dx_session_error (dx_session *s, const char *code, const char *message)
+{
+  if (s->conn->closing)
+    return;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_error (&b, code, message);
+  send_buffer (s, &b);
+  s->errors++;
+  dx_log_debug ("session %s: error %s (%s), %u so far",
+                s->nick[0] ? s->nick : "-", code, message, s->errors);
+  if (s->errors > DX_SESSION_MAX_ERRORS)
+    s->ops->close_policy (s, "too many errors");
+}
+
+/* ---- membership / fan-out ---- */
+
+static void
+deliver (dx_session *s, dx_encoded *e, bool live)
+{
+  if (s->ops->send_encoded (s, e, live))
+    s->srv->metrics.msgs_out[s->tr]++;
+}
+
+typedef struct {
+  dx_session *s;
+  uint64_t last;
+  bool ok;
+} replay_ctx;
+
+static bool
+replay_visit (void *arg, const dx_stored_msg *msg)
+{
+  replay_ctx *rc = arg;
+  dx_encoded *e = dx_encoded_message (msg);
+  if (e == NULL)
+    return rc->ok = false;
+  deliver (rc->s, e, false);
+  dx_encoded_unref (e);
+  rc->last = msg->id;
+  return !rc->s->conn->closing;
+}
+
+/* Sends the stored messages of room with since < id <= upto; returns the
+ * last id sent (or since). */
+static uint64_t
+replay (dx_session *s, const char *room, uint64_t since, uint64_t upto)
+{
+  replay_ctx rc = { s, since, true };
+  while (rc.last < upto && rc.ok && !s->conn->closing && s->srv->store)
+    {
+      uint64_t before = rc.last;
+      size_t want = upto - rc.last < DX_STORE_READ_MAX
+                        ? (size_t) (upto - rc.last)
+                        : DX_STORE_READ_MAX;
+      int n = dx_store_read_since (s->srv->store, room, rc.last, want,
+                                   replay_visit, &rc);
+      if (n <= 0 || rc.last == before)
+        break; /* nothing older is kept (memory store ring) */
+    }
+  return rc.last;
+}
+
+static void
+member_message (dx_sub *sub, dx_encoded *e)
+{
+  dx_membership *m = (dx_membership *) sub;
+  dx_session *s = m->session;
+  if (e->id < sub->next_id)
+    return; /* already sent by the replay */
+  if (e->id > sub->next_id)
+    /* Should not happen (the store reports commits in id order), but a
+     * gap is filled from the store rather than left. */
+    replay (s, sub->room->name, sub->next_id - 1, e->id - 1);
+  deliver (s, e, true);
+  sub->next_id = e->id + 1;
+}
+
+static void
+member_presence (dx_sub *sub, dx_encoded *e)
+{
+  dx_membership *m = (dx_membership *) sub;
+  m->session->ops->send_encoded (m->session, e, true);
+}
+
+static const dx_sub_ops member_ops = { member_message, member_presence };
+
+static dx_membership *
+find_member (dx_session *s, const char *room)
+{
+  for (dx_membership *m = s->members; m; m = m->next)
+    if (strcmp (m->sub.room->name, room) == 0)
+      return m;
+  return NULL;
+}
+
+static void
+remove_member (dx_session *s, dx_membership *m)
+{
+  dx_membership **pp = &s->members;
+  while (*pp && *pp != m)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = m->next;
+  dx_hub_unsubscribe (s->srv->hub, &m->sub);
+  free (m);
+}
+
+void
+dx_session_leave_all (dx_session *s)
+{
+  while (s->members)
+    remove_member (s, s->members);
+}
+
+/* ---- requests ---- */
+
+static bool
+password_ok (dx_session *s, const dx_msg *m)
+{
+  const char *want = s->srv->cfg->password;
+  if (want == NULL)
+    return true;
+  return m->has_password && strcmp (m->password, want) == 0;
+}
+
+static void
+on_hello (dx_session *s, const dx_msg *m)
+{
+  if (s->authed)
+    {
+      dx_session_error (s, "bad_request", "hello was already received");
+      return;
+    }
+  if (!password_ok (s, m))
+    {
+      dx_session_error (s, "unauthorized",
+                        m->has_password ? "wrong password"
+                                        : "this server needs a password");
+      s->ops->close_policy (s, "bad password");
+      return;
+    }
+  if (m->has_token)
+    {
+      const char *nick = s->srv->store
+                             ? dx_store_token_nick (s->srv->store, m->token)
+                             : NULL;
+      if (nick == NULL)
+        {
+          dx_session_error (s, "unauthorized", "unknown token");
+          return;
+        }
+      snprintf (s->nick, sizeof s->nick, "%s", nick);
+      snprintf (s->token, sizeof s->token, "%s", m->token);
+    }
+  else
+    {
+      size_t len = strlen (m->nick);
+      if (dx_nick_reserved (m->nick, len))
+        {
+          dx_session_error (s, "bad_request", "this nick is reserved");
+          return;
+        }
+      if (!dx_server_new_token (s->srv, m->nick, s->token, sizeof s->token))
+        {
+          dx_session_error (s, "internal_error", "cannot create a token");
+          return;
+        }
+      memcpy (s->nick, m->nick, len + 1);
+    }
+  s->authed = true;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_welcome (&b, s->nick, s->token, s->srv->server_name);
+  send_buffer (s, &b);
+}
+
+static void
+on_join (dx_session *s, const dx_msg *m)
+{
+  if (s->srv->store == NULL)
+    {
+      dx_session_error (s, "shutting_down", "the server is shutting down");
+      return;
+    }
+  uint64_t last = dx_store_last_id (s->srv->store, m->room);
+  dx_membership *mem = find_member (s, m->room);
+  if (mem == NULL)
+    {
+      mem = calloc (1, sizeof *mem);
+      if (mem == NULL)
+        {
+          dx_session_error (s, "internal_error", "out of memory");
+          return;
+        }
+      mem->session = s;
+      mem->sub.ops = &member_ops;
+      mem->sub.kind = DX_SUB_SESSION;
+      mem->sub.owner = s;
+      memcpy (mem->sub.nick, s->nick, sizeof s->nick);
+      mem->sub.next_id = last + 1;
+      if (!dx_hub_subscribe (s->srv->hub, &mem->sub, m->room))
+        {
+          free (mem);
+          dx_session_error (s, "internal_error", "out of memory");
+          return;
+        }
+      mem->next = s->members;
+      s->members = mem;
+    }
+  /* joined, then stored messages with id > since, then live ones: the
+   * read and the subscription happen in this one callback, so the store's
+   * commit order leaves no gap between them. */
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_joined (&b, m->room, last, s->srv->epoch);
+  send_buffer (s, &b);
+  if (m->has_since && m->since < last)
+    replay (s, m->room, m->since, last);
+  mem->sub.next_id = last + 1;
+}
+
+static void
+on_leave (dx_session *s, const dx_msg *m)
+{
+  dx_membership *mem = find_member (s, m->room);
+  if (mem)
+    remove_member (s, mem);
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_left (&b, m->room);
+  send_buffer (s, &b);
+}
+
+typedef struct {
+  dx_session *s;
+  bool has_cid;
+  char cid[DX_CID_MAX + 1];
+  char room[DX_ROOM_MAX + 1];
+} pending_send;
+
+static void
+on_sent (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
+{
+  pending_send *p = arg;
+  dx_session *s = p->s;
+  (void) duplicate;
+  if (!s->conn->closing)
+    {
+      if (status < 0)
+        dx_session_error (s, "internal_error", "the message could not be stored");
+      else
+        {
+          dx_buffer b;
+          dx_buffer_init (&b, 0);
+          dx_encode_ack (&b, p->room, msg->id, msg->ts, p->has_cid ? p->cid : NULL);
+          send_buffer (s, &b);
+        }
+    }
+  dx_conn_unref (s->conn);
+  free (p);
+}
+
+static void
+on_send (dx_session *s, const dx_msg *m)
+{
+  pending_send *p = calloc (1, sizeof *p);
+  if (p == NULL)
+    {
+      dx_session_error (s, "internal_error", "out of memory");
+      return;
+    }
+  p->s = s;
+  p->has_cid = m->has_cid;
+  memcpy (p->cid, m->cid, sizeof p->cid);
+  memcpy (p->room, m->room, sizeof p->room);
+  dx_conn_ref (s->conn);
+  int rc = dx_server_post (s->srv, m->room, s->nick, s->token, m->text,
+                           m->text_len, m->has_cid ? m->cid : NULL, s->tr,
+                           on_sent, p);
+  if (rc < 0)
+    {
+      dx_conn_unref (s->conn);
+      free (p);
+      if (rc == DX_ECANCELED)
+        dx_session_error (s, "shutting_down", "the server is shutting down");
+      else if (rc == DX_EINVAL)
+        dx_session_error (s, "bad_request", "the message was refused");
+      else
+        dx_session_error (s, "internal_error", "the message could not be stored");
+    }
+}
+
+static void
+on_ping (dx_session *s, const dx_msg *m)
+{
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_pong (&b, m->has_t ? m->t : NULL, m->t_len, dx_wall_ms ());
+  send_buffer (s, &b);
+}
+
+void
+dx_session_handle (dx_session *s, const char *json, size_t len)
+{
+  dx_msg *m = malloc (sizeof *m); /* ~9 KiB: not on the stack */
+  if (m == NULL)
+    {
+      dx_conn_close (s->conn);
+      return;
+    }
+  dx_msg_error err;
+  if (!dx_msg_decode (json, len, DX_MSG_FROM_CLIENT, m, &err))
+    {
+      /* Before hello, anything that is not a hello is not_authenticated. */
+      dx_session_error (s, s->authed ? err.code : "bad_request", err.message);
+      free (m);
+      return;
+    }
+  if (!s->authed && m->type != DX_MSG_HELLO)
+    {
+      dx_session_error (s, "not_authenticated", "say hello first");
+      free (m);
+      return;
+    }
+  if (s->srv->shutting_down && m->type != DX_MSG_PING)
+    {
+      dx_session_error (s, "shutting_down", "the server is shutting down");
+      free (m);
+      return;
+    }
+  switch (m->type)
+    {
+    case DX_MSG_HELLO: on_hello (s, m); break;
+    case DX_MSG_JOIN: on_join (s, m); break;
+    case DX_MSG_LEAVE: on_leave (s, m); break;
+    case DX_MSG_SEND: on_send (s, m); break;
+    case DX_MSG_PING: on_ping (s, m); break;
+    default: dx_session_error (s, "bad_request", "unexpected message type"); break;
+    }
+  free (m);
+}

@@ -1,0 +1,139 @@
+#include "server/tcp-conn.h"
+
+#include "protocol/message.h"
+#include "protocol/ndjson.h"
+#include "server/conn.h"
+#include "server/log.h"
+#include "server/session.h"
+
+#include <stdlib.h>
+
+typedef struct {
+  dx_conn base; /* first */
+  dx_session session;
+  dx_ndjson lines;
+} tcp_conn;
+
+static bool
+tcp_send_json (dx_session *s, const char *json, size_t len)
+{
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  bool ok = dx_ndjson_append_line (&b, json, len)
+            && dx_conn_send_copy (s->conn, b.data, b.len);
+  dx_buffer_free (&b);
+  return ok;
+}
+
+static bool
+tcp_send_encoded (dx_session *s, dx_encoded *e, bool live)
+{
+  dx_shared_buf *sb = dx_encoded_line (e);
+  if (sb == NULL)
+    return false;
+  return live ? dx_conn_send_live (s->conn, sb) : dx_conn_send (s->conn, sb);
+}
+
+static void
+tcp_close_policy (dx_session *s, const char *reason)
+{
+  dx_log_debug ("closing tcp session: %s", reason);
+  dx_conn_close_after_write (s->conn);
+}
+
+static const dx_session_ops tcp_session_ops = {
+  tcp_send_json, tcp_send_encoded, tcp_close_policy,
+};
+
+static void
+tcp_on_read (dx_conn *c, const char *data, size_t n)
+{
+  tcp_conn *tc = (tcp_conn *) c;
+  dx_conn_timer (c, DX_TCP_SILENCE_MS);
+  while (n > 0 && !c->closing)
+    {
+      size_t used = 0;
+      const char *line = NULL;
+      size_t llen = 0;
+      dx_ndjson_event ev = dx_ndjson_next (&tc->lines, data, n, &used, &line, &llen);
+      data += used;
+      n -= used;
+      switch (ev)
+        {
+        case DX_NDJSON_NEED_MORE:
+          return;
+        case DX_NDJSON_LINE:
+          dx_session_handle (&tc->session, line, llen);
+          break;
+        case DX_NDJSON_TOO_LARGE:
+          dx_session_error (&tc->session, "too_large",
+                            "a line is at most 16384 bytes");
+          break;
+        case DX_NDJSON_ERROR:
+          dx_conn_close (c);
+          return;
+        }
+    }
+}
+
+static void
+tcp_on_end (dx_conn *c, int status)
+{
+  (void) status;
+  dx_conn_close (c);
+}
+
+static void
+tcp_on_timer (dx_conn *c)
+{
+  tcp_conn *tc = (tcp_conn *) c;
+  dx_session_error (&tc->session, "timeout", "no data for too long");
+  dx_conn_close_after_write (c);
+}
+
+static void
+tcp_on_shutdown (dx_conn *c)
+{
+  tcp_conn *tc = (tcp_conn *) c;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_error (&b, "shutting_down", "the server is shutting down");
+  tcp_send_json (&tc->session, b.data, b.len);
+  dx_buffer_free (&b);
+  dx_conn_close_after_write (c);
+}
+
+static void
+tcp_on_closing (dx_conn *c)
+{
+  dx_session_leave_all (&((tcp_conn *) c)->session);
+}
+
+static void
+tcp_destroy (dx_conn *c)
+{
+  tcp_conn *tc = (tcp_conn *) c;
+  dx_ndjson_free (&tc->lines);
+  free (tc);
+}
+
+static const dx_conn_ops tcp_ops = {
+  tcp_on_read, tcp_on_end, tcp_on_timer, tcp_on_shutdown, tcp_on_closing, tcp_destroy,
+};
+
+void
+dx_tcp_conn_accept (dx_server *srv, dx_stream *stream)
+{
+  tcp_conn *tc = calloc (1, sizeof *tc);
+  if (tc == NULL)
+    {
+      dx_close (DX_HANDLE (stream), NULL);
+      return;
+    }
+  dx_ndjson_init (&tc->lines, DX_LINE_MAX);
+  dx_conn_init (&tc->base, srv, &tcp_ops, stream, DX_TR_TCP);
+  dx_session_init (&tc->session, srv, &tc->base, &tcp_session_ops, DX_TR_TCP);
+  dx_tcp_nodelay (stream, true);
+  dx_conn_start_reading (&tc->base);
+  dx_conn_timer (&tc->base, DX_TCP_SILENCE_MS);
+}
