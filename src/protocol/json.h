@@ -118,10 +118,12 @@ void dx_json_reader_init (dx_json_reader *r, const char *text, size_t len,
 dx_json_type dx_json_peek (dx_json_reader *r);
 
 /* Objects. begin consumes '{'. next returns 1 and the decoded key (NUL
- * terminated; a key longer than keycap-1 bytes or containing \u0000 is a
- * DX_JSON_E_TOO_LONG / DX_JSON_E_ESCAPE error) positioned before the
- * member's value, which the caller must then read or skip; 0 when '}' was
- * consumed; -1 on error. klen may be NULL. */
+ * terminated) positioned before the member's value, which the caller must
+ * then read or skip; 0 when '}' was consumed; -1 on error. A key that does
+ * not fit in keycap-1 bytes, or that contains \u0000, is not an error (an
+ * unknown member may have any name): it is reported as "" with *klen set
+ * to its real decoded length, so it matches no known name. klen may be
+ * NULL; key may be NULL (keycap 0) to ignore the name. */
 bool dx_json_object_begin (dx_json_reader *r);
 int dx_json_object_next (dx_json_reader *r, char *key, size_t keycap, size_t *klen);
 
