@@ -148,7 +148,8 @@ struct dx_store_room {
   uint64_t last_ts; /* the ts given to the newest append */
   /* Durable messages last_id - ring_count + 1 .. last_id. */
   dx_store_entry **ring;
-  size_t ring_cap, ring_head, ring_count;
+  size_t ring_cap, ring_head, ring_count; /* ring_cap grows up to ring_max */
+  size_t ring_max;
   dx_strmap senders; /* sender_key -> dx_store_sender */
   /* Appends submitted and not yet settled, in id order. */
   dx_store_pending *inflight_head, *inflight_tail;
@@ -345,8 +346,10 @@ room_get_or_create (dx_store *s, const char *name)
   if (!r)
     return NULL;
   r->name = strdup (name);
-  r->ring = calloc (s->ring_cap, sizeof *r->ring);
-  r->ring_cap = s->ring_cap;
+  /* The ring grows on demand: rooms are cheap until they hold messages. */
+  r->ring_max = s->ring_cap;
+  r->ring_cap = r->ring_max < 16 ? r->ring_max : 16;
+  r->ring = calloc (r->ring_cap, sizeof *r->ring);
   r->next_id = 1;
   if (!r->name || !r->ring || strmap_put (&s->rooms, name, r, NULL) != 0) {
     free (r->name);
@@ -383,10 +386,29 @@ ring_get (const dx_store_room *r, uint64_t id)
   return r->ring[(r->ring_head + (id - ring_first_id (r))) % r->ring_cap];
 }
 
+/* Doubles the ring (up to ring_max), unwrapping it. False if it cannot grow. */
+static bool
+ring_grow (dx_store_room *r)
+{
+  if (r->ring_cap >= r->ring_max)
+    return false;
+  size_t ncap = r->ring_cap * 2 < r->ring_max ? r->ring_cap * 2 : r->ring_max;
+  dx_store_entry **n = malloc (ncap * sizeof *n);
+  if (!n)
+    return false; /* keep the smaller ring: older messages are forgotten sooner */
+  for (size_t i = 0; i < r->ring_count; i++)
+    n[i] = r->ring[(r->ring_head + i) % r->ring_cap];
+  free (r->ring);
+  r->ring = n;
+  r->ring_cap = ncap;
+  r->ring_head = 0;
+  return true;
+}
+
 static void
 ring_push (dx_store_room *r, dx_store_entry *e)
 {
-  if (r->ring_count == r->ring_cap) {
+  if (r->ring_count == r->ring_cap && !ring_grow (r)) {
     entry_free (r->ring[r->ring_head]);
     r->ring_head = (r->ring_head + 1) % r->ring_cap;
     r->ring_count--;

@@ -150,13 +150,15 @@ typedef void (*dx_store_append_cb) (void *arg, int status, const dx_stored_msg *
  * Returns 0 (cb will run exactly once) or a negative DX_E* and cb never runs:
  * DX_EINVAL for an empty/oversized room, from, text (text_len 0 or >
  * DX_STORE_TEXT_MAX, or an embedded NUL), cid, sender_key; DX_EIO after a
- * storage error; DX_ENOMEM. The store does not check nick/room syntax:
+ * storage error; DX_ECANCELED once dx_store_close has begun (e.g. from a
+ * callback it runs); DX_ENOMEM. The store does not check nick/room syntax:
  * the caller validates against PROTOCOL.md first. */
 int dx_store_append (dx_store *store, const char *room, const char *from,
                      const char *sender_key, const char *text, size_t text_len,
                      const char *cid, dx_store_append_cb cb, void *arg);
 
-/* Return false to stop the walk. msg is valid only during the call. */
+/* Return false to stop the walk. msg is valid only during the call. A visit
+ * function must not call dx_store_read_* again (sqlite answers DX_EALREADY). */
 typedef bool (*dx_store_visit_fn) (void *arg, const dx_stored_msg *msg);
 
 /* The durable messages of room with id > since, oldest first, at most
@@ -220,7 +222,8 @@ const char *dx_store_last_error (const dx_store *store);
 /* Waits until every pending append is durable and runs its callback (from
  * inside this call), stops the writer thread, closes the database and frees
  * the store. The store's dx_async is closed with dx_close: run the loop
- * once more (or let dx_loop_run return) before dx_loop_free. NULL is ok. */
+ * once more (or let dx_loop_run return) before dx_loop_free. NULL is ok.
+ * Not from inside a store callback. */
 void dx_store_close (dx_store *store);
 
 #ifdef __cplusplus

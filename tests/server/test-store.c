@@ -557,6 +557,32 @@ test_ring (dx_store_kind kind)
   fx_done (&f);
 }
 
+/* A ring that grows (16 -> 32 -> 64 -> 100) and then wraps. */
+static void
+test_ring_growth (dx_store_kind kind)
+{
+  fixture f;
+  if (!OK (fx_init (&f, kind, 100, 100), "%s: open with a ring of 100", kind_name))
+    return;
+  recorder *rc = rec_new ();
+  fill (&f, rc, "g", 40);
+  OK (check_since (f.store, "g", 0, 1000, 1, 40), "%s: 40 in a grown ring", kind_name);
+  rc->n = rc->expected = 0;
+  fill (&f, rc, "g", 210);
+  OK (check_since (f.store, "g", 150, 1000, 151, 250), "%s: the ring holds the last 100",
+      kind_name);
+  OK (check_before (f.store, "g", 200, 30, 170, 199), "%s: before 200 in the wrapped ring",
+      kind_name);
+  if (kind == DX_STORE_SQLITE)
+    OK (check_since (f.store, "g", 120, 1000, 121, 250), "%s: since 120 from the database",
+        kind_name);
+  else
+    OK (check_since (f.store, "g", 120, 1000, 151, 250), "%s: since 120: from the oldest kept",
+        kind_name);
+  free (rc);
+  fx_done (&f);
+}
+
 static void
 test_limit (dx_store_kind kind)
 {
@@ -995,6 +1021,7 @@ main (void)
     test_ids (kind);
     test_invalid (kind);
     test_ring (kind);
+    test_ring_growth (kind);
     test_limit (kind);
     test_dedup (kind);
     test_close_waits (kind);
