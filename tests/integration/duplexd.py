@@ -467,9 +467,11 @@ class WSClient:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.ws = self._run(websockets.connect(uri, subprotocols=subprotocols,
-                                               max_size=2 ** 22, open_timeout=IO_TIMEOUT,
-                                               ping_interval=None, **kw))
+        async def connect():
+            return await websockets.connect(uri, subprotocols=subprotocols,
+                                            max_size=2 ** 22, open_timeout=IO_TIMEOUT,
+                                            ping_interval=None, **kw)
+        self.ws = self._run(connect())
         self.subprotocol = self.ws.subprotocol
 
     def _run(self, coro, timeout=IO_TIMEOUT + 5):
@@ -596,7 +598,11 @@ class SSEStream:
         path = "/api/v1/rooms/%s/events" % room
         if since is not None:
             path += "?since=%d" % since
-        cmd = ["curl", "-sS", "-N", "-i", "--http1.1"]
+        # curl -N flushes the body as it comes, but buffers the head it prints
+        # with -i until the first body bytes: stdbuf makes stdout unbuffered, so
+        # "headers sent at once" is observable.
+        cmd = (["stdbuf", "-o0"] if shutil.which("stdbuf") else []) + [
+            "curl", "-sS", "-N", "-i", "--http1.1"]
         if accept:
             cmd += ["-H", "Accept: text/event-stream"]
         if last_event_id is not None:
@@ -659,9 +665,9 @@ class SSEStream:
                     ev["_raw"] = raw
                     return ev
                 continue
-            raw.append(line)
             if line.startswith(":"):
                 continue
+            raw.append(line)
             k, _, v = line.partition(":")
             if v.startswith(" "):
                 v = v[1:]

@@ -65,7 +65,7 @@ class Cross(dx.ServerTest):
     def test_each_sender_reaches_every_receiver(self):
         room = self.room()
         tok = self.token("http_sender")
-        ws_sender = self.server.ws_client("ws_sender")
+        ws_sender = self.server.ws_client("websocket_sender")
         tcp_sender = self.server.tcp_client("tcp_sender")
         ws_recv = self.server.ws_client("ws_recv")
         tcp_recv = self.server.tcp_client("tcp_recv")

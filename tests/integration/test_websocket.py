@@ -104,7 +104,8 @@ class WebSocket(dx.ServerTest):
         c = self.client("leaver")
         c.join(room)
         c.send({"type": "leave", "room": room})
-        self.assertEqual(c.recv_type("left"), {"type": "left", "room": room})
+        left = c.recv_type("left")
+        self.assertEqual((left["type"], left["room"]), ("left", room))
         self.server.post(tok, room, "after leave")
         # Nothing more from that room; a ping proves the pipe is drained.
         c.send({"type": "ping", "t": "probe"})
@@ -162,24 +163,45 @@ class WebSocket(dx.ServerTest):
             self.assertEqual(p["t"], t)
             self.assertIsInstance(p["ts"], int)
 
+    def next_presence(self, c, nick):
+        """The next presence event about nick (a client may also hear about itself)."""
+        while True:
+            p = c.recv()
+            self.assertEqual(p["type"], "presence", p)
+            if p["nick"] == nick:
+                return p
+
     def test_presence(self):
         room = self.room()
         a = self.client("watcher")
         a.join(room)
         b = self.client("bob")
         b.join(room)
-        p = a.recv()
-        self.assertEqual(p, {"type": "presence", "room": room, "nick": "bob", "state": "join"})
+        p = self.next_presence(a, "bob")
+        self.assertEqual((p["room"], p["state"]), (room, "join"))
         b.send({"type": "leave", "room": room})
         b.recv_type("left")
-        p = a.recv()
-        self.assertEqual(p, {"type": "presence", "room": room, "nick": "bob", "state": "leave"})
+        p = self.next_presence(a, "bob")
+        self.assertEqual((p["room"], p["state"]), (room, "leave"))
         c = self.client("carol")
         c.join(room)
-        self.assertEqual(a.recv()["state"], "join")
+        self.assertEqual(self.next_presence(a, "carol")["state"], "join")
         c.close()  # a disconnect is a leave too
-        p = a.recv()
-        self.assertEqual((p["type"], p["nick"], p["state"]), ("presence", "carol", "leave"))
+        p = self.next_presence(a, "carol")
+        self.assertEqual((p["room"], p["state"]), (room, "leave"))
+
+    def test_sse_hears_presence(self):
+        room = self.room()
+        sse = dx.SSEStream(self.server, room)
+        self.addCleanup(sse.close)
+        b = self.client("dave")
+        b.join(room)
+        ev = sse.next_event()
+        self.assertNotEqual(ev.get("event"), "message", ev)
+        import json
+        p = json.loads(ev["data"])
+        self.assertEqual((p["type"], p["room"], p["nick"], p["state"]),
+                         ("presence", room, "dave", "join"))
 
     def test_errors_and_the_11th_closes(self):
         c = self.client("errs")
