@@ -107,6 +107,26 @@ strmap_put (dx_strmap *m, const char *key, void *value, void **old)
   return 0;
 }
 
+/* Removes key; returns its value (NULL if absent). */
+static void *
+strmap_remove (dx_strmap *m, const char *key)
+{
+  uint32_t h = hash_str (key);
+  if (m->nbuckets == 0)
+    return NULL;
+  for (dx_strmap_node **pp = &m->buckets[h & (m->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
+    dx_strmap_node *n = *pp;
+    if (n->hash == h && strcmp (n->key, key) == 0) {
+      void *v = n->value;
+      *pp = n->next;
+      free (n);
+      m->count--;
+      return v;
+    }
+  }
+  return NULL;
+}
+
 static void
 strmap_clear (dx_strmap *m, void (*free_value) (void *))
 {
@@ -139,7 +159,14 @@ typedef struct {
 typedef struct {
   dx_dedup_entry *e;
   size_t cap, head, count;
+  uint64_t newest_id; /* the newest id in the window (0 if empty) */
+  uint64_t used;      /* the store's use clock when last appended to */
 } dx_store_sender;
+
+/* Most dedup windows kept per room. Beyond it the least recently used
+ * window whose messages are all durable is dropped: sqlite reloads it from
+ * the database if that sender comes back; the memory store forgets it. */
+#define DX_STORE_SENDERS_PER_ROOM 1024
 
 struct dx_store_room {
   char *name;
@@ -165,6 +192,7 @@ struct dx_store {
   bool closing;
   dx_store_pending *deferred_head, *deferred_tail; /* answered duplicates */
   dx_store_stats stats;
+  uint64_t use_clock; /* ticks once per dedup-window use (LRU order) */
   char token_nick[DX_STORE_NAME_MAX + 1];
 };
 
@@ -440,6 +468,8 @@ sender_add (dx_store_sender *snd, const char *cid, uint64_t id, uint64_t ts)
     snd->count++;
   }
   d->hash = hash_str (cid);
+  if (id > snd->newest_id)
+    snd->newest_id = id;
   d->id = id;
   d->ts = ts;
   snprintf (d->cid, sizeof d->cid, "%s", cid);
@@ -478,14 +508,42 @@ dedup_load_add (void *ctx, uint64_t id, uint64_t ts, const char *cid)
 
 /* The sender's dedup window in room, created (and, with a database, loaded
  * with the sender's last cids from earlier runs) on first use. */
+/* Drops the least recently used window that has nothing in flight.
+ * False if every window has something in flight. */
+static bool
+sender_evict (dx_store_room *r)
+{
+  const char *victim = NULL;
+  uint64_t oldest = UINT64_MAX;
+  for (size_t i = 0; i < r->senders.nbuckets; i++)
+    for (dx_strmap_node *n = r->senders.buckets[i]; n; n = n->next) {
+      dx_store_sender *snd = n->value;
+      /* A window with a message in flight must stay: its repeats wait on it. */
+      if (snd->newest_id <= r->last_id && snd->used < oldest) {
+        oldest = snd->used;
+        victim = n->key;
+      }
+    }
+  if (!victim)
+    return false;
+  sender_free (strmap_remove (&r->senders, victim));
+  return true;
+}
+
 static int
 sender_get (dx_store *s, dx_store_room *r, const char *key, dx_store_sender **out)
 {
   dx_store_sender *snd = strmap_get (&r->senders, key);
   if (snd) {
+    snd->used = ++s->use_clock;
     *out = snd;
     return 0;
   }
+  /* Windows of messages in flight cannot go, so the map may exceed the
+   * bound for a while (by at most the appends in flight); it shrinks back
+   * as new senders arrive. */
+  while (r->senders.count >= DX_STORE_SENDERS_PER_ROOM && sender_evict (r))
+    ;
   snd = calloc (1, sizeof *snd);
   if (!snd)
     return DX_ENOMEM;
@@ -505,6 +563,7 @@ sender_get (dx_store *s, dx_store_room *r, const char *key, dx_store_sender **ou
     sender_free (snd);
     return DX_ENOMEM;
   }
+  snd->used = ++s->use_clock;
   *out = snd;
   return 0;
 }

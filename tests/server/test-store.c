@@ -685,6 +685,41 @@ test_dedup (dx_store_kind kind)
   fx_done (&f);
 }
 
+/* More senders in one room than dedup windows kept (1024): the least
+ * recently used window goes; sqlite reloads it from the database. */
+static void
+test_sender_windows (dx_store_kind kind)
+{
+  fixture f;
+  if (!OK (fx_init (&f, kind, 0, 0), "%s: open", kind_name))
+    return;
+  recorder *rc = rec_new ();
+  for (int i = 0; i < 1100; i++) {
+    char key[32];
+    snprintf (key, sizeof key, "key-%d", i);
+    append (f.store, rc, i, "crowd", key, "hello", "c-1");
+  }
+  run_until (f.loop, rec_complete, rc);
+  IS (dx_store_last_id (f.store, "crowd"), 1100, "%s: 1100 senders stored", kind_name);
+  append (f.store, rc, 0, "crowd", "key-1099", "hello", "c-1");
+  run_until (f.loop, rec_complete, rc);
+  OK (rc->r[rc->n - 1].dup && rc->r[rc->n - 1].id == 1100,
+      "%s: a recent sender's retry is a duplicate", kind_name);
+  /* All durable now: a new sender makes room by dropping the oldest windows. */
+  append (f.store, rc, 0, "crowd", "key-new", "hello", "c-1");
+  run_until (f.loop, rec_complete, rc);
+  append (f.store, rc, 0, "crowd", "key-0", "hello", "c-1");
+  run_until (f.loop, rec_complete, rc);
+  if (kind == DX_STORE_SQLITE)
+    OK (rc->r[rc->n - 1].dup && rc->r[rc->n - 1].id == 1,
+        "%s: an evicted window is reloaded from the database", kind_name);
+  else
+    OK (!rc->r[rc->n - 1].dup && rc->r[rc->n - 1].id == 1102,
+        "%s: an evicted window is forgotten (bounded memory)", kind_name);
+  free (rc);
+  fx_done (&f);
+}
+
 static void
 test_memory_evicted_dedup (void)
 {
@@ -1024,6 +1059,7 @@ main (void)
     test_ring_growth (kind);
     test_limit (kind);
     test_dedup (kind);
+    test_sender_windows (kind);
     test_close_waits (kind);
     test_reopen (kind);
   }
