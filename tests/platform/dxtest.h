@@ -29,7 +29,11 @@ typedef int raw_sock;
 static int tap_count;
 static int tap_failed;
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw's "printf" archetype is the MS one (no %zu); the C library is the
+ * GNU-compatible one (__USE_MINGW_ANSI_STDIO). */
+__attribute__ ((format (gnu_printf, 4, 5)))
+#elif defined(__GNUC__)
 __attribute__ ((format (printf, 4, 5)))
 #endif
 static inline bool
