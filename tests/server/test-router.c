@@ -1,0 +1,70 @@
+/* HTTP routing: every route of PROTOCOL.md §4, 404, 405 + Allow, 400 for
+ * an invalid room name. */
+#include "server/router.h"
+
+#include "server-tap.h"
+
+#include <string.h>
+
+static dx_route_match m;
+
+static int
+route (dx_http_method method, const char *path)
+{
+  dx_router_match (method, path, &m);
+  return m.status;
+}
+
+int
+main (void)
+{
+  static const struct {
+    dx_http_method method;
+    const char *path;
+    dx_route route;
+  } ok[] = {
+    { DX_HTTP_POST, "/api/v1/session", DX_ROUTE_SESSION },
+    { DX_HTTP_GET, "/api/v1/rooms", DX_ROUTE_ROOMS },
+    { DX_HTTP_GET, "/api/v1/rooms/lobby/messages", DX_ROUTE_MESSAGES },
+    { DX_HTTP_POST, "/api/v1/rooms/lobby/messages", DX_ROUTE_POST_MESSAGE },
+    { DX_HTTP_GET, "/api/v1/rooms/a_b-9/events", DX_ROUTE_EVENTS },
+    { DX_HTTP_GET, "/api/v1/ws", DX_ROUTE_WS },
+    { DX_HTTP_GET, "/healthz", DX_ROUTE_HEALTHZ },
+    { DX_HTTP_GET, "/metrics", DX_ROUTE_METRICS },
+    { DX_HTTP_GET, "/api/v1/time", DX_ROUTE_TIME },
+    { DX_HTTP_GET, "/api/v1/info", DX_ROUTE_INFO },
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    TAP_OK (route (ok[i].method, ok[i].path) == 0 && m.route == ok[i].route,
+            "%s routes", ok[i].path);
+  route (DX_HTTP_GET, "/api/v1/rooms/lobby/messages");
+  TAP_OK (strcmp (m.room, "lobby") == 0, "room name extracted");
+  route (DX_HTTP_GET, "/api/v1/rooms/abcdefghijklmnopqrstuvwxyz012345/events");
+  TAP_OK (m.status == 0 && strlen (m.room) == 32, "32-character room");
+
+  TAP_OK (route (DX_HTTP_GET, "/api/v1/session") == 405 && strcmp (m.allow, "POST") == 0,
+          "GET session: 405 Allow: POST");
+  TAP_OK (route (DX_HTTP_DELETE, "/api/v1/rooms/x/messages") == 405
+              && strcmp (m.allow, "GET, POST") == 0,
+          "DELETE messages: 405 Allow: GET, POST");
+  TAP_OK (route (DX_HTTP_POST, "/healthz") == 405 && strcmp (m.allow, "GET") == 0,
+          "POST healthz: 405 Allow: GET");
+  TAP_OK (route (DX_HTTP_POST, "/api/v1/rooms/x/events") == 405, "POST events: 405");
+
+  static const char *const missing[] = {
+    "/", "/api", "/api/v1", "/api/v1/rooms/", "/api/v1/rooms/lobby",
+    "/api/v1/rooms/lobby/", "/api/v1/rooms/lobby/other", "/api/v1/rooms/lobby/messages/x",
+    "/healthz/", "/api/v1/wss", "/api/v2/rooms",
+  };
+  for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
+    TAP_OK (route (DX_HTTP_GET, missing[i]) == 404, "%s is 404", missing[i]);
+
+  static const char *const badroom[] = {
+    "/api/v1/rooms/Lobby/messages", "/api/v1/rooms//messages",
+    "/api/v1/rooms/a.b/events", "/api/v1/rooms/abcdefghijklmnopqrstuvwxyz0123456/messages",
+    "/api/v1/rooms/l%20b/messages",
+  };
+  for (size_t i = 0; i < sizeof badroom / sizeof badroom[0]; i++)
+    TAP_OK (route (DX_HTTP_GET, badroom[i]) == 400, "%s is 400", badroom[i]);
+  TAP_DONE ();
+}
