@@ -1,0 +1,21 @@
+/* DxApplication: command line (which overrides GSettings), actions and
+ * keyboard shortcuts, the dark-style preference, and the window. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define DX_TYPE_APPLICATION (dx_application_get_type ())
+G_DECLARE_FINAL_TYPE (DxApplication, dx_application, DX, APPLICATION, GtkApplication)
+
+DxApplication *dx_application_new (void);
+
+/* A usable nick from `name` (e.g. the login name): invalid characters
+ * dropped, cut to 32, "guest" if nothing valid or reserved remains. */
+char *dx_nick_from_name (const char *name);
+
+/* Register the GResource (templates, CSS, icon) once. */
+void dx_ensure_resources (void);
+
+G_END_DECLS

@@ -1,0 +1,65 @@
+/* DxBaseTransport: what every mode shares — the room and resume point
+ * (last id + epoch), the outbox of unacknowledged sends, the connection
+ * state with reconnect backoff, de-duplication and latency accounting.
+ * Subclasses only open and close their connection and move bytes. */
+#pragma once
+
+#include "protocol/message.h"
+
+#include "dx-transport.h"
+
+G_BEGIN_DECLS
+
+#define DX_TYPE_BASE_TRANSPORT (dx_base_transport_get_type ())
+G_DECLARE_DERIVABLE_TYPE (DxBaseTransport, dx_base_transport, DX, BASE_TRANSPORT, GObject)
+
+struct _DxBaseTransportClass
+{
+  GObjectClass parent_class;
+
+  DxMode mode;
+  /* Open the connection for the current room, resuming after last id. */
+  void (*start) (DxBaseTransport *self);
+  /* Cancel and close everything; must not emit signals. */
+  void (*stop) (DxBaseTransport *self);
+  /* Post one outbox entry now (the transport is connected). */
+  void (*post) (DxBaseTransport *self, const char *text, const char *cid);
+};
+
+const char *dx_base_transport_get_server_url (DxBaseTransport *self);
+const char *dx_base_transport_get_nick (DxBaseTransport *self);
+const char *dx_base_transport_get_room (DxBaseTransport *self);
+guint64 dx_base_transport_get_since (DxBaseTransport *self);
+DxStats *dx_base_transport_get_stats_object (DxBaseTransport *self);
+/* Clock offset in ms (server clock - local clock), used for latency. */
+void dx_base_transport_set_clock_offset (DxBaseTransport *self, double offset_ms);
+
+/* ---- for subclasses ---- */
+
+/* The connection is up and the room joined: state CONNECTED, backoff reset,
+ * outbox flushed. */
+void dx_base_transport_connected (DxBaseTransport *self);
+/* The connection broke: stop, then reconnect after a backoff delay. */
+void dx_base_transport_failed (DxBaseTransport *self, const char *why);
+/* A message arrived. Returns FALSE if it was dropped (other room, or an
+ * id already delivered). */
+gboolean dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m);
+/* The server stored our message `cid`. */
+void dx_base_transport_acked (DxBaseTransport *self, const char *cid, guint64 id, gint64 ts);
+/* A send was refused for good (bad text...): forget it, report why. */
+void dx_base_transport_rejected (DxBaseTransport *self, const char *cid, const char *why);
+/* Post failed but may succeed later: keep it in the outbox. */
+void dx_base_transport_post_failed (DxBaseTransport *self, const char *cid);
+/* Compare the server's store epoch with the one our resume point belongs
+ * to. TRUE if they match (or ours was unknown). FALSE if the store was
+ * replaced: the resume point is now 0 and ::epoch-changed was emitted; the
+ * caller must restart from 0 (dx_base_transport_restart). */
+gboolean dx_base_transport_check_epoch (DxBaseTransport *self, const char *epoch);
+/* Stop and start again at once (no backoff). */
+void dx_base_transport_restart (DxBaseTransport *self);
+void dx_base_transport_report_error (DxBaseTransport *self, const char *text);
+gboolean dx_base_transport_is_running (DxBaseTransport *self);
+/* Milliseconds of the local real-time clock. */
+gint64 dx_now_ms (void);
+
+G_END_DECLS

@@ -1,0 +1,613 @@
+#include "dx-config.h"
+
+#include <glib/gi18n.h>
+#include <libsoup/soup.h>
+
+#include "protocol/message.h"
+
+#include "dx-base-transport.h"
+#include "dx-chat.h"
+#include "dx-http-transport.h"
+#include "dx-longpoll-transport.h"
+#include "dx-poll-transport.h"
+
+#define DX_HISTORY_PAGE 50
+#define DX_CLOCK_REFRESH_S 60
+
+struct _DxChat
+{
+  GObject parent_instance;
+  char *server_url;
+  char *nick;
+  char *room;
+  DxMode mode;
+  DxTransport *transport;
+  DxMessageStore *store;
+  DxStats *stats[DX_N_MODES];
+  SoupSession *api; /* history, rooms and clock: app traffic, not a transport's */
+  GCancellable *cancellable;
+  double clock_offset_ms;
+  guint clock_timer;
+  guint poll_interval_ms;
+  guint longpoll_wait_s;
+  gboolean keep_alive;
+  gboolean loading_older;
+  gboolean no_older; /* the oldest message of the room is held */
+  guint64 cid_counter;
+};
+
+G_DEFINE_FINAL_TYPE (DxChat, dx_chat, G_TYPE_OBJECT)
+
+enum { SIG_SWITCHED, SIG_STATE, SIG_SAMPLE, SIG_MENTION, SIG_ERROR, SIG_MESSAGE, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static char *
+url_for (DxChat *self, const char *path)
+{
+  return g_strconcat (self->server_url, path, NULL);
+}
+
+/* ---- transport signals ---- */
+
+static void
+on_message (DxTransport *t, DxMessage *msg, DxChat *self)
+{
+  if (g_strcmp0 (dx_message_get_from (msg), self->nick) == 0)
+    dx_message_set_own (msg, TRUE);
+  if (!dx_message_store_add (self->store, msg))
+    return;
+  g_signal_emit (self, signals[SIG_MESSAGE], 0, msg);
+  if (!dx_message_get_own (msg) && dx_text_mentions (dx_message_get_text (msg), self->nick))
+    g_signal_emit (self, signals[SIG_MENTION], 0, msg);
+}
+
+static void
+on_ack (DxTransport *t, const char *cid, guint64 id, gint64 ts, DxChat *self)
+{
+  dx_message_store_ack (self->store, cid, id, ts);
+}
+
+static void
+on_state (DxTransport *t, DxChat *self)
+{
+  g_signal_emit (self, signals[SIG_STATE], 0);
+}
+
+static void
+on_error (DxTransport *t, const char *text, DxChat *self)
+{
+  g_signal_emit (self, signals[SIG_ERROR], 0, text);
+}
+
+static void
+on_epoch (DxTransport *t, const char *epoch, DxChat *self)
+{
+  g_autoptr (DxMessage) notice =
+      dx_message_new_notice (self->room, _("The server's history was reset; showing it anew."));
+
+  /* Ids restart in a new store: old ids would hide new messages. */
+  dx_message_store_clear (self->store);
+  dx_message_store_add_notice (self->store, notice);
+  self->no_older = FALSE;
+}
+
+static void
+on_latency (DxStats *stats, double ms, DxChat *self)
+{
+  for (int m = 0; m < DX_N_MODES; m++)
+    if (self->stats[m] == stats)
+      g_signal_emit (self, signals[SIG_SAMPLE], 0, m, ms);
+}
+
+static void
+apply_tunables (DxChat *self)
+{
+  if (DX_IS_POLL_TRANSPORT (self->transport) && !DX_IS_LONGPOLL_TRANSPORT (self->transport))
+    dx_poll_transport_set_interval (DX_POLL_TRANSPORT (self->transport), self->poll_interval_ms);
+  if (DX_IS_LONGPOLL_TRANSPORT (self->transport))
+    dx_longpoll_transport_set_wait (DX_LONGPOLL_TRANSPORT (self->transport),
+                                    self->longpoll_wait_s);
+  if (DX_IS_HTTP_TRANSPORT (self->transport))
+    dx_http_transport_set_keep_alive (DX_HTTP_TRANSPORT (self->transport), self->keep_alive);
+  if (self->transport != NULL)
+    dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
+                                        self->clock_offset_ms);
+}
+
+static void
+drop_transport (DxChat *self)
+{
+  if (self->transport == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->transport, self);
+  dx_transport_disconnect (self->transport);
+  g_clear_object (&self->transport);
+}
+
+static void
+open_transport (DxChat *self, guint64 since, const char *epoch)
+{
+  g_autoptr (GPtrArray) pending = NULL;
+
+  self->transport = dx_transport_new (self->mode, self->server_url, self->nick,
+                                      self->stats[self->mode]);
+  g_signal_connect (self->transport, "message", G_CALLBACK (on_message), self);
+  g_signal_connect (self->transport, "ack", G_CALLBACK (on_ack), self);
+  g_signal_connect (self->transport, "state-changed", G_CALLBACK (on_state), self);
+  g_signal_connect (self->transport, "error", G_CALLBACK (on_error), self);
+  g_signal_connect (self->transport, "epoch-changed", G_CALLBACK (on_epoch), self);
+  apply_tunables (self);
+  dx_transport_connect (self->transport, self->room, since, epoch);
+  /* Sends the previous transport had not got acked go again with the same
+   * cid: the server stores a repeated cid once. */
+  pending = dx_message_store_get_pending (self->store);
+  for (guint i = 0; i < pending->len; i++)
+    dx_transport_send (self->transport, dx_message_get_text (pending->pdata[i]),
+                       dx_message_get_cid (pending->pdata[i]));
+  g_signal_emit (self, signals[SIG_STATE], 0);
+}
+
+/* ---- clock offset ---- */
+
+typedef struct
+{
+  DxChat *self;
+  gint64 t0; /* local time the request left */
+} ClockJob;
+
+static void
+time_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ClockJob *job = data;
+  DxChat *self = job->self;
+  gint64 t0 = job->t0;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               NULL);
+  guint64 ts = 0;
+  gsize len = 0;
+  const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+
+  if (json != NULL && dx_decode_time (json, len, &ts, NULL)) {
+    gint64 t1 = dx_now_ms ();
+    /* NTP-style: the server read its clock halfway through the round trip. */
+    self->clock_offset_ms = (double) ts - (double) (t0 + t1) / 2.0;
+    if (self->transport != NULL)
+      dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
+                                          self->clock_offset_ms);
+  }
+  g_object_unref (self);
+  g_free (job);
+}
+
+static gboolean
+measure_clock (gpointer data)
+{
+  DxChat *self = data;
+  g_autofree char *url = url_for (self, "/api/v1/time");
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  ClockJob *job;
+
+  if (msg == NULL)
+    return G_SOURCE_CONTINUE;
+  job = g_new0 (ClockJob, 1);
+  job->self = g_object_ref (self);
+  job->t0 = dx_now_ms ();
+  soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                                    time_done, job);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- history ---- */
+
+static bool
+collect_message (const dx_msg *m, void *user)
+{
+  g_ptr_array_add (user, dx_message_new (m->room, m->id, m->from, m->text, (gint64) m->ts,
+                                         m->has_cid ? m->cid : NULL));
+  return true;
+}
+
+typedef struct
+{
+  DxChat *self;
+  gboolean initial; /* the first page: the transport starts after it */
+  char *room;
+} HistoryJob;
+
+static void
+history_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  HistoryJob *job = data;
+  DxChat *self = job->self;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               &error);
+  g_autoptr (GPtrArray) older = g_ptr_array_new_with_free_func (g_object_unref);
+  char epoch[DX_EPOCH_MAX + 1] = "";
+  guint64 last_id = 0;
+  gsize len = 0;
+  const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+  gboolean ok;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || g_strcmp0 (job->room, self->room) != 0)
+    goto out;
+  ok = error == NULL && soup_message_get_status (msg) == SOUP_STATUS_OK && json != NULL
+       && dx_decode_poll_answer (json, len, collect_message, older, &last_id, epoch, NULL);
+  if (ok) {
+    for (guint i = 0; i < older->len; i++)
+      if (g_strcmp0 (dx_message_get_from (older->pdata[i]), self->nick) == 0)
+        dx_message_set_own (older->pdata[i], TRUE);
+    dx_message_store_prepend (self->store, older);
+    if (older->len < DX_HISTORY_PAGE)
+      self->no_older = TRUE;
+  }
+  if (job->initial && self->transport == NULL) {
+    /* Without history (server down) the transport still starts: it
+     * retries with backoff and replays from 0. */
+    guint64 since = dx_message_store_get_last_id (self->store);
+    open_transport (self, since, ok ? epoch : NULL);
+  }
+  self->loading_older = FALSE;
+out:
+  g_object_unref (job->self);
+  g_free (job->room);
+  g_free (job);
+}
+
+static void
+fetch_history (DxChat *self, guint64 before, gboolean initial)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr (SoupMessage) msg = NULL;
+  HistoryJob *job;
+
+  if (before == 0)
+    /* The newest page: before a number larger than any id. */
+    path = g_strdup_printf ("/api/v1/rooms/%s/messages?before=%" G_GUINT64_FORMAT "&limit=%d",
+                            self->room, G_MAXUINT64, DX_HISTORY_PAGE);
+  else
+    path = g_strdup_printf ("/api/v1/rooms/%s/messages?before=%" G_GUINT64_FORMAT "&limit=%d",
+                            self->room, before, DX_HISTORY_PAGE);
+  url = url_for (self, path);
+  msg = soup_message_new ("GET", url);
+  job = g_new0 (HistoryJob, 1);
+  job->self = g_object_ref (self);
+  job->initial = initial;
+  job->room = g_strdup (self->room);
+  if (msg == NULL) {
+    g_signal_emit (self, signals[SIG_ERROR], 0, _("Invalid server address"));
+    g_object_unref (job->self);
+    g_free (job->room);
+    g_free (job);
+    return;
+  }
+  self->loading_older = TRUE;
+  soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                                    history_done, job);
+}
+
+void
+dx_chat_load_older (DxChat *self)
+{
+  guint64 first = dx_message_store_get_first_id (self->store);
+
+  if (self->loading_older || self->no_older || first <= 1 || self->room == NULL)
+    return;
+  fetch_history (self, first, FALSE);
+}
+
+/* ---- public ---- */
+
+void
+dx_chat_start (DxChat *self, const char *room, DxMode mode)
+{
+  g_return_if_fail (room != NULL && dx_room_valid (room, strlen (room)));
+  dx_chat_stop (self);
+  g_free (self->room);
+  self->room = g_strdup (room);
+  self->mode = mode;
+  self->no_older = FALSE;
+  self->cancellable = g_cancellable_new ();
+  dx_message_store_clear (self->store);
+  measure_clock (self);
+  self->clock_timer = g_timeout_add_seconds (DX_CLOCK_REFRESH_S, measure_clock, self);
+  fetch_history (self, 0, TRUE);
+  g_signal_emit (self, signals[SIG_STATE], 0);
+}
+
+void
+dx_chat_stop (DxChat *self)
+{
+  drop_transport (self);
+  g_clear_handle_id (&self->clock_timer, g_source_remove);
+  if (self->cancellable != NULL) {
+    g_cancellable_cancel (self->cancellable);
+    g_clear_object (&self->cancellable);
+  }
+  self->loading_older = FALSE;
+}
+
+void
+dx_chat_set_mode (DxChat *self, DxMode mode)
+{
+  guint64 since;
+  g_autofree char *epoch = NULL;
+
+  g_return_if_fail (mode < DX_N_MODES);
+  if (mode == self->mode && self->transport != NULL)
+    return;
+  self->mode = mode;
+  if (self->transport == NULL) {
+    g_signal_emit (self, signals[SIG_SWITCHED], 0, mode);
+    return; /* still loading history: it will open the right one */
+  }
+  /* Resume exactly after what was shown: the old transport's last id. */
+  since = dx_transport_get_last_id (self->transport);
+  since = MAX (since, dx_message_store_get_last_id (self->store));
+  epoch = g_strdup (dx_transport_get_epoch (self->transport));
+  drop_transport (self);
+  open_transport (self, since, epoch);
+  g_signal_emit (self, signals[SIG_SWITCHED], 0, mode);
+}
+
+void
+dx_chat_set_room (DxChat *self, const char *room)
+{
+  if (room == NULL || !dx_room_valid (room, strlen (room)) || g_strcmp0 (room, self->room) == 0)
+    return;
+  dx_chat_start (self, room, self->mode);
+}
+
+gboolean
+dx_chat_send (DxChat *self, const char *text)
+{
+  g_autoptr (DxMessage) msg = NULL;
+  char cid[DX_CID_MAX + 1];
+
+  if (text == NULL || !dx_text_valid (text, strlen (text)) || self->room == NULL)
+    return FALSE;
+  /* Unique per process and time, so retries after a restart of the
+   * client do not collide with old cids. */
+  g_snprintf (cid, sizeof cid, "dx-%" G_GINT64_FORMAT "-%" G_GUINT64_FORMAT, dx_now_ms (),
+              ++self->cid_counter);
+  msg = dx_message_new (self->room, 0, self->nick, text, dx_now_ms (), cid);
+  dx_message_store_add_pending (self->store, msg);
+  if (self->transport != NULL)
+    dx_transport_send (self->transport, text, cid);
+  return TRUE;
+}
+
+DxMessageStore *
+dx_chat_get_store (DxChat *self)
+{
+  return self->store;
+}
+
+DxTransport *
+dx_chat_get_transport (DxChat *self)
+{
+  return self->transport;
+}
+
+DxStats *
+dx_chat_get_stats (DxChat *self, DxMode mode)
+{
+  g_return_val_if_fail (mode < DX_N_MODES, NULL);
+  return self->stats[mode];
+}
+
+DxMode
+dx_chat_get_mode (DxChat *self)
+{
+  return self->mode;
+}
+
+const char *
+dx_chat_get_room (DxChat *self)
+{
+  return self->room;
+}
+
+const char *
+dx_chat_get_nick (DxChat *self)
+{
+  return self->nick;
+}
+
+const char *
+dx_chat_get_server_url (DxChat *self)
+{
+  return self->server_url;
+}
+
+double
+dx_chat_get_clock_offset (DxChat *self)
+{
+  return self->clock_offset_ms;
+}
+
+void
+dx_chat_set_poll_interval (DxChat *self, guint ms)
+{
+  self->poll_interval_ms = ms;
+  apply_tunables (self);
+}
+
+void
+dx_chat_set_longpoll_wait (DxChat *self, guint s)
+{
+  self->longpoll_wait_s = s;
+  apply_tunables (self);
+}
+
+void
+dx_chat_set_keep_alive (DxChat *self, gboolean keep_alive)
+{
+  self->keep_alive = keep_alive;
+  apply_tunables (self);
+}
+
+/* ---- rooms ---- */
+
+static bool
+collect_room (const char *name, uint64_t last_id, uint64_t online, void *user)
+{
+  g_ptr_array_add (user, g_variant_ref_sink (g_variant_new ("(stt)", name, last_id, online)));
+  return true;
+}
+
+static void
+rooms_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               &error);
+  GPtrArray *rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  gsize len = 0;
+  const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+  dx_msg_error err;
+
+  if (error != NULL) {
+    g_ptr_array_unref (rooms);
+    g_task_return_error (task, error);
+  } else if (soup_message_get_status (msg) != SOUP_STATUS_OK || json == NULL
+             || !dx_decode_rooms (json, len, collect_room, rooms, &err)) {
+    g_ptr_array_unref (rooms);
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
+                             _("Bad room list from the server"));
+  } else {
+    g_task_return_pointer (task, rooms, (GDestroyNotify) g_ptr_array_unref);
+  }
+  g_object_unref (task);
+}
+
+void
+dx_chat_list_rooms (DxChat *self, GCancellable *cancellable, GAsyncReadyCallback cb,
+                    gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, cb, user_data);
+  g_autofree char *url = url_for (self, "/api/v1/rooms");
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+
+  if (msg == NULL) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
+                             _("Invalid server address"));
+    g_object_unref (task);
+    return;
+  }
+  soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, cancellable, rooms_done,
+                                    task);
+}
+
+GPtrArray *
+dx_chat_list_rooms_finish (DxChat *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+dx_text_mentions (const char *text, const char *nick)
+{
+  size_t n = strlen (nick);
+
+  if (n == 0)
+    return FALSE;
+  for (const char *p = strstr (text, nick); p != NULL; p = strstr (p + 1, nick)) {
+    gboolean start_ok = p == text || !(g_ascii_isalnum (p[-1]) || p[-1] == '_');
+    gboolean end_ok = !(g_ascii_isalnum (p[n]) || p[n] == '_' || p[n] == '-');
+    if (start_ok && end_ok)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* ---- GObject ---- */
+
+static void
+dx_chat_dispose (GObject *object)
+{
+  DxChat *self = DX_CHAT (object);
+
+  dx_chat_stop (self);
+  for (int m = 0; m < DX_N_MODES; m++)
+    if (self->stats[m] != NULL) {
+      g_signal_handlers_disconnect_by_data (self->stats[m], self);
+      g_clear_object (&self->stats[m]);
+    }
+  g_clear_object (&self->store);
+  g_clear_object (&self->api);
+  G_OBJECT_CLASS (dx_chat_parent_class)->dispose (object);
+}
+
+static void
+dx_chat_finalize (GObject *object)
+{
+  DxChat *self = DX_CHAT (object);
+
+  g_free (self->server_url);
+  g_free (self->nick);
+  g_free (self->room);
+  G_OBJECT_CLASS (dx_chat_parent_class)->finalize (object);
+}
+
+static void
+dx_chat_class_init (DxChatClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = dx_chat_dispose;
+  object_class->finalize = dx_chat_finalize;
+
+  /* The transport changed to mode (guint). */
+  signals[SIG_SWITCHED] = g_signal_new ("switched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+  /* The current transport's connection state changed. */
+  signals[SIG_STATE] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
+                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* A latency sample: mode (guint), milliseconds (double). */
+  signals[SIG_SAMPLE] = g_signal_new ("sample", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                      NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+                                      G_TYPE_DOUBLE);
+  /* Somebody else's message names our nick. */
+  signals[SIG_MENTION] = g_signal_new ("mention", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
+  signals[SIG_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                     NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* A new message was added to the store (not a duplicate). */
+  signals[SIG_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
+}
+
+static void
+dx_chat_init (DxChat *self)
+{
+  self->store = dx_message_store_new ();
+  for (int m = 0; m < DX_N_MODES; m++) {
+    self->stats[m] = dx_stats_new ();
+    g_signal_connect (self->stats[m], "latency", G_CALLBACK (on_latency), self);
+  }
+  self->api = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 15,
+                                             NULL);
+  self->poll_interval_ms = 2000;
+  self->longpoll_wait_s = 25;
+  self->keep_alive = TRUE;
+  self->mode = DX_MODE_WEBSOCKET;
+}
+
+DxChat *
+dx_chat_new (const char *server_url, const char *nick)
+{
+  DxChat *self = g_object_new (DX_TYPE_CHAT, NULL);
+  char *url = g_strdup (server_url);
+
+  while (g_str_has_suffix (url, "/"))
+    url[strlen (url) - 1] = '\0';
+  self->server_url = url;
+  self->nick = g_strdup (nick);
+  return self;
+}

@@ -1,0 +1,51 @@
+/* DxChat: one conversation with the server — the room, the current
+ * transport and the switch between transports, the message store, one
+ * DxStats per mode, the clock offset, initial and older history. The
+ * window and every compare pane each own one. */
+#pragma once
+
+#include "dx-message-store.h"
+#include "dx-transport.h"
+
+G_BEGIN_DECLS
+
+#define DX_TYPE_CHAT (dx_chat_get_type ())
+G_DECLARE_FINAL_TYPE (DxChat, dx_chat, DX, CHAT, GObject)
+
+DxChat *dx_chat_new (const char *server_url, const char *nick);
+
+/* Load the latest history of `room`, then carry it over `mode`. */
+void dx_chat_start (DxChat *self, const char *room, DxMode mode);
+void dx_chat_stop (DxChat *self);
+/* Switch transport live: the new one resumes after the last id seen. */
+void dx_chat_set_mode (DxChat *self, DxMode mode);
+void dx_chat_set_room (DxChat *self, const char *room);
+/* Send text (shown pending until acked). FALSE if not valid to send. */
+gboolean dx_chat_send (DxChat *self, const char *text);
+/* Fetch up to 50 messages before the oldest held (GET ?before=). */
+void dx_chat_load_older (DxChat *self);
+
+DxMessageStore *dx_chat_get_store (DxChat *self);
+DxTransport *dx_chat_get_transport (DxChat *self);
+DxStats *dx_chat_get_stats (DxChat *self, DxMode mode);
+DxMode dx_chat_get_mode (DxChat *self);
+const char *dx_chat_get_room (DxChat *self);
+const char *dx_chat_get_nick (DxChat *self);
+const char *dx_chat_get_server_url (DxChat *self);
+double dx_chat_get_clock_offset (DxChat *self);
+
+/* Tunables, applied live to the transport they concern. */
+void dx_chat_set_poll_interval (DxChat *self, guint ms);
+void dx_chat_set_longpoll_wait (DxChat *self, guint s);
+void dx_chat_set_keep_alive (DxChat *self, gboolean keep_alive);
+
+/* Fetch GET /api/v1/rooms; the callback gets (name, last_id, online)
+ * triples as a GPtrArray of GVariant "(stt)", or NULL on failure. */
+void dx_chat_list_rooms (DxChat *self, GCancellable *cancellable, GAsyncReadyCallback cb,
+                         gpointer user_data);
+GPtrArray *dx_chat_list_rooms_finish (DxChat *self, GAsyncResult *result, GError **error);
+
+/* Text is a mention of `nick`: the nick as a whole word, with or without @. */
+gboolean dx_text_mentions (const char *text, const char *nick);
+
+G_END_DECLS

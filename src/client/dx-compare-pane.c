@@ -1,0 +1,223 @@
+#include "dx-config.h"
+
+#include <glib/gi18n.h>
+
+#include "dx-application.h"
+
+#include "dx-chart.h"
+#include "dx-compare-pane.h"
+#include "dx-message-row.h"
+#include "dx-stats-panel.h"
+
+struct _DxComparePane
+{
+  GtkWidget parent_instance;
+  GtkWidget *mode_dropdown;
+  GtkWidget *state_label;
+  GtkWidget *scroller;
+  GtkWidget *list;
+  GtkWidget *figures;
+  DxChart *chart;
+  DxChat *chat;
+  guint refresh;
+  gboolean follow; /* keep the newest message in view */
+};
+
+G_DEFINE_FINAL_TYPE (DxComparePane, dx_compare_pane, GTK_TYPE_WIDGET)
+
+GListModel *
+dx_mode_list_new (void)
+{
+  GtkStringList *list = gtk_string_list_new (NULL);
+
+  for (int m = 0; m < DX_N_MODES; m++)
+    gtk_string_list_append (list, dx_mode_title (m));
+  return G_LIST_MODEL (list);
+}
+
+char *
+dx_state_text (DxTransport *transport)
+{
+  if (transport == NULL)
+    return g_strdup (_("Connecting…"));
+  switch (dx_transport_get_state (transport)) {
+  case DX_TRANSPORT_CONNECTED:
+    return g_strdup (_("Connected"));
+  case DX_TRANSPORT_CONNECTING:
+    return g_strdup (_("Connecting…"));
+  case DX_TRANSPORT_RECONNECTING: {
+    guint n = dx_transport_get_retry_seconds (transport);
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Reconnecting in %u second",
+                                         "Reconnecting in %u seconds", n),
+                            n);
+  }
+  case DX_TRANSPORT_DISCONNECTED:
+  default:
+    return g_strdup (_("Disconnected"));
+  }
+}
+
+static void
+refresh (DxComparePane *self)
+{
+  DxMode mode = dx_chat_get_mode (self->chat);
+  DxStats *s = dx_chat_get_stats (self->chat, mode);
+  g_autofree char *state = dx_state_text (dx_chat_get_transport (self->chat));
+  g_autofree char *up = g_format_size (dx_stats_get_bytes_up (s));
+  g_autofree char *down = g_format_size (dx_stats_get_bytes_down (s));
+  g_autofree char *p50 = dx_format_latency (dx_stats_get_latency_percentile (s, 50));
+  g_autofree char *p95 = dx_format_latency (dx_stats_get_latency_percentile (s, 95));
+  g_autofree char *req = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_requests (s));
+  g_autofree char *conns = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_connections (s));
+  g_autofree char *empty = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_empty_polls (s));
+  g_autofree char *msgs = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_messages (s));
+  /* Translators: compact figures of one compare pane, three lines. */
+  g_autofree char *text = g_strdup_printf (_("%s requests · %s connections · %s empty polls\n"
+                                             "↑ %s · ↓ %s · %s messages\n"
+                                             "latency p50 %s · p95 %s"),
+                                           req, conns, empty, up, down, msgs, p50, p95);
+
+  gtk_label_set_text (GTK_LABEL (self->state_label), state);
+  gtk_label_set_text (GTK_LABEL (self->figures), text);
+}
+
+static gboolean
+refresh_cb (gpointer data)
+{
+  refresh (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+scroll_to_end (gpointer data)
+{
+  DxComparePane *self = data;
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
+
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_items_changed (GListModel *model, guint pos, guint removed, guint added,
+                  DxComparePane *self)
+{
+  if (added > 0 && self->follow)
+    g_idle_add (scroll_to_end, g_object_ref (self));
+}
+
+static void
+on_scrolled (GtkAdjustment *adj, DxComparePane *self)
+{
+  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+  self->follow = gtk_adjustment_get_value (adj) >= bottom - 40;
+}
+
+static void
+on_sample (DxChat *chat, guint mode, double ms, DxComparePane *self)
+{
+  dx_chart_add_sample (self->chart, mode, ms);
+}
+
+static void
+on_mode_selected (GtkDropDown *dd, GParamSpec *pspec, DxComparePane *self)
+{
+  guint mode = gtk_drop_down_get_selected (dd);
+
+  if (mode < DX_N_MODES && mode != dx_chat_get_mode (self->chat)) {
+    dx_chat_set_mode (self->chat, mode);
+    dx_chart_add_mark (self->chart, mode);
+  }
+}
+
+DxChat *
+dx_compare_pane_get_chat (DxComparePane *self)
+{
+  return self->chat;
+}
+
+void
+dx_compare_pane_stop (DxComparePane *self)
+{
+  dx_chat_stop (self->chat);
+  g_clear_handle_id (&self->refresh, g_source_remove);
+}
+
+void
+dx_compare_pane_start (DxComparePane *self, const char *room)
+{
+  dx_chat_start (self->chat, room, dx_chat_get_mode (self->chat));
+  if (self->refresh == 0)
+    self->refresh = g_timeout_add (500, refresh_cb, self);
+  refresh (self);
+}
+
+static void
+dx_compare_pane_dispose (GObject *object)
+{
+  DxComparePane *self = DX_COMPARE_PANE (object);
+
+  g_clear_handle_id (&self->refresh, g_source_remove);
+  if (self->chat != NULL)
+    dx_chat_stop (self->chat);
+  gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_COMPARE_PANE);
+  g_clear_object (&self->chat);
+  G_OBJECT_CLASS (dx_compare_pane_parent_class)->dispose (object);
+}
+
+static void
+dx_compare_pane_class_init (DxComparePaneClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = dx_compare_pane_dispose;
+  g_type_ensure (DX_TYPE_CHART);
+  dx_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/duplex/Duplex/dx-compare-pane.ui");
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, mode_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, state_label);
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, scroller);
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, list);
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, figures);
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, chart);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "comparepane");
+}
+
+static void
+dx_compare_pane_init (DxComparePane *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->follow = TRUE;
+}
+
+GtkWidget *
+dx_compare_pane_new (const char *server_url, const char *nick, const char *room, DxMode mode)
+{
+  DxComparePane *self = g_object_new (DX_TYPE_COMPARE_PANE, NULL);
+  g_autoptr (GListModel) modes = dx_mode_list_new ();
+  g_autoptr (GtkListItemFactory) factory = dx_message_row_factory_new ();
+  GtkNoSelection *selection;
+
+  self->chat = dx_chat_new (server_url, nick);
+  /* Start the chat in its mode before the dropdown reports selections. */
+  dx_chat_start (self->chat, room, mode);
+  gtk_drop_down_set_model (GTK_DROP_DOWN (self->mode_dropdown), modes);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->mode_dropdown), mode);
+  g_signal_connect (self->mode_dropdown, "notify::selected", G_CALLBACK (on_mode_selected), self);
+  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (dx_chat_get_store (self->chat))));
+  gtk_list_view_set_model (GTK_LIST_VIEW (self->list), GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
+  gtk_list_view_set_factory (GTK_LIST_VIEW (self->list), factory);
+  g_signal_connect_object (dx_chat_get_store (self->chat), "items-changed",
+                           G_CALLBACK (on_items_changed), self, 0);
+  g_signal_connect_object (
+      gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller)), "value-changed",
+      G_CALLBACK (on_scrolled), self, 0);
+  g_signal_connect_object (self->chat, "sample", G_CALLBACK (on_sample), self, 0);
+  self->refresh = g_timeout_add (500, refresh_cb, self);
+  refresh (self);
+  return GTK_WIDGET (self);
+}

@@ -1,0 +1,166 @@
+#include "dx-stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Percentiles describe the recent past; older samples roll off. */
+#define DX_STATS_MAX_SAMPLES 2048
+
+struct _DxStats
+{
+  GObject parent_instance;
+  guint64 requests, bytes_up, bytes_down, connections, empty_polls, messages;
+  double samples[DX_STATS_MAX_SAMPLES];
+  guint n_samples; /* total ever added; the ring holds the last MAX */
+};
+
+G_DEFINE_FINAL_TYPE (DxStats, dx_stats, G_TYPE_OBJECT)
+
+enum { CHANGED, LATENCY, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+dx_stats_class_init (DxStatsClass *klass)
+{
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* One latency sample (ms) as it is recorded: the chart plots these. */
+  signals[LATENCY] = g_signal_new ("latency", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
+}
+
+static void
+dx_stats_init (DxStats *self)
+{
+}
+
+DxStats *
+dx_stats_new (void)
+{
+  return g_object_new (DX_TYPE_STATS, NULL);
+}
+
+static void
+changed (DxStats *self)
+{
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+void
+dx_stats_add_request (DxStats *self)
+{
+  self->requests++;
+  changed (self);
+}
+
+void
+dx_stats_add_bytes (DxStats *self, guint64 up, guint64 down)
+{
+  self->bytes_up += up;
+  self->bytes_down += down;
+  changed (self);
+}
+
+void
+dx_stats_add_connection (DxStats *self)
+{
+  self->connections++;
+  changed (self);
+}
+
+void
+dx_stats_add_empty_poll (DxStats *self)
+{
+  self->empty_polls++;
+  changed (self);
+}
+
+void
+dx_stats_add_message (DxStats *self)
+{
+  self->messages++;
+  changed (self);
+}
+
+void
+dx_stats_add_latency (DxStats *self, double ms)
+{
+  self->samples[self->n_samples % DX_STATS_MAX_SAMPLES] = ms;
+  self->n_samples++;
+  g_signal_emit (self, signals[LATENCY], 0, ms);
+  changed (self);
+}
+
+void
+dx_stats_reset (DxStats *self)
+{
+  self->requests = self->bytes_up = self->bytes_down = 0;
+  self->connections = self->empty_polls = self->messages = 0;
+  self->n_samples = 0;
+  changed (self);
+}
+
+guint64
+dx_stats_get_requests (DxStats *self)
+{
+  return self->requests;
+}
+
+guint64
+dx_stats_get_bytes_up (DxStats *self)
+{
+  return self->bytes_up;
+}
+
+guint64
+dx_stats_get_bytes_down (DxStats *self)
+{
+  return self->bytes_down;
+}
+
+guint64
+dx_stats_get_connections (DxStats *self)
+{
+  return self->connections;
+}
+
+guint64
+dx_stats_get_empty_polls (DxStats *self)
+{
+  return self->empty_polls;
+}
+
+guint64
+dx_stats_get_messages (DxStats *self)
+{
+  return self->messages;
+}
+
+guint
+dx_stats_get_n_latencies (DxStats *self)
+{
+  return self->n_samples;
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+double
+dx_stats_get_latency_percentile (DxStats *self, double p)
+{
+  guint n = MIN (self->n_samples, DX_STATS_MAX_SAMPLES);
+  double sorted[DX_STATS_MAX_SAMPLES];
+
+  if (n == 0)
+    return NAN;
+  memcpy (sorted, self->samples, n * sizeof (double));
+  qsort (sorted, n, sizeof (double), compare_doubles);
+  /* Nearest-rank percentile. */
+  guint rank = (guint) ceil (p / 100.0 * n);
+  return sorted[CLAMP (rank, 1, n) - 1];
+}

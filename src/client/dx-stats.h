@@ -1,0 +1,32 @@
+/* DxStats: what one transport mode has cost so far. Bytes include HTTP
+ * headers and WebSocket/NDJSON framing, so modes can be compared honestly. */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define DX_TYPE_STATS (dx_stats_get_type ())
+G_DECLARE_FINAL_TYPE (DxStats, dx_stats, DX, STATS, GObject)
+
+DxStats *dx_stats_new (void);
+
+void dx_stats_add_request (DxStats *self);
+void dx_stats_add_bytes (DxStats *self, guint64 up, guint64 down);
+void dx_stats_add_connection (DxStats *self);
+void dx_stats_add_empty_poll (DxStats *self);
+void dx_stats_add_message (DxStats *self);
+void dx_stats_add_latency (DxStats *self, double ms);
+void dx_stats_reset (DxStats *self);
+
+guint64 dx_stats_get_requests (DxStats *self);
+guint64 dx_stats_get_bytes_up (DxStats *self);
+guint64 dx_stats_get_bytes_down (DxStats *self);
+guint64 dx_stats_get_connections (DxStats *self);
+guint64 dx_stats_get_empty_polls (DxStats *self);
+guint64 dx_stats_get_messages (DxStats *self);
+guint dx_stats_get_n_latencies (DxStats *self);
+/* p in [0, 100] over the recent samples; NAN without samples. */
+double dx_stats_get_latency_percentile (DxStats *self, double p);
+
+G_END_DECLS

@@ -1,0 +1,277 @@
+#include "dx-config.h"
+
+#include <glib/gi18n.h>
+#include <libsoup/soup.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "protocol/ndjson.h"
+
+#include "dx-tcp-transport.h"
+
+#define DX_TCP_READ_SIZE 16384
+
+struct _DxTcpTransport
+{
+  DxSocketTransport parent_instance;
+  SoupSession *api; /* only for discovering the port: not counted */
+  GCancellable *cancellable;
+  GSocketConnection *conn;
+  dx_ndjson splitter;
+  gboolean splitter_ready;
+  GByteArray *out;    /* bytes waiting to be written */
+  gboolean writing;
+};
+
+G_DEFINE_FINAL_TYPE (DxTcpTransport, dx_tcp_transport, DX_TYPE_SOCKET_TRANSPORT)
+
+static DxStats *
+stats_of (DxTcpTransport *self)
+{
+  return dx_base_transport_get_stats_object (DX_BASE_TRANSPORT (self));
+}
+
+static void flush_out (DxTcpTransport *self);
+
+typedef struct
+{
+  DxTcpTransport *self;
+  GBytes *bytes; /* owned by the write until it completes */
+} WriteJob;
+
+static void
+write_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  WriteJob *job = data;
+  DxTcpTransport *self = job->self;
+  g_autoptr (GError) error = NULL;
+  gsize written = 0;
+
+  g_bytes_unref (job->bytes);
+  g_free (job);
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error)) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      self->writing = FALSE;
+      dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
+    }
+    g_object_unref (self);
+    return;
+  }
+  self->writing = FALSE;
+  flush_out (self);
+  g_object_unref (self);
+}
+
+static void
+flush_out (DxTcpTransport *self)
+{
+  GOutputStream *os;
+  WriteJob *job;
+
+  if (self->writing || self->conn == NULL || self->out->len == 0)
+    return;
+  os = g_io_stream_get_output_stream (G_IO_STREAM (self->conn));
+  self->writing = TRUE;
+  /* Appends may move out's storage: the write gets bytes of its own. */
+  job = g_new0 (WriteJob, 1);
+  job->self = g_object_ref (self);
+  job->bytes = g_byte_array_free_to_bytes (self->out);
+  self->out = g_byte_array_new ();
+  g_output_stream_write_all_async (os, g_bytes_get_data (job->bytes, NULL),
+                                   g_bytes_get_size (job->bytes), G_PRIORITY_DEFAULT,
+                                   self->cancellable, write_done, job);
+}
+
+static void
+dx_tcp_transport_write_object (DxSocketTransport *sock, const char *json, gsize len)
+{
+  DxTcpTransport *self = DX_TCP_TRANSPORT (sock);
+
+  if (self->conn == NULL)
+    return;
+  g_byte_array_append (self->out, (const guint8 *) json, (guint) len);
+  g_byte_array_append (self->out, (const guint8 *) "\n", 1);
+  dx_stats_add_bytes (stats_of (self), len + 1, 0);
+  flush_out (self);
+}
+
+static void read_more (DxTcpTransport *self);
+
+static void
+read_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DxTcpTransport *self = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                               &error);
+  gsize len = 0;
+  const char *p;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->conn == NULL)
+    goto out;
+  if (error != NULL || bytes == NULL || g_bytes_get_size (bytes) == 0) {
+    dx_base_transport_failed (DX_BASE_TRANSPORT (self),
+                              error != NULL ? error->message : _("The server closed the connection"));
+    goto out;
+  }
+  p = g_bytes_get_data (bytes, &len);
+  dx_stats_add_bytes (stats_of (self), 0, len);
+  while (len > 0 && self->conn != NULL) {
+    size_t used = 0, line_len = 0;
+    const char *line = NULL;
+    dx_ndjson_event ev = dx_ndjson_next (&self->splitter, p, len, &used, &line, &line_len);
+    p += used;
+    len -= used;
+    if (ev == DX_NDJSON_LINE)
+      dx_socket_transport_received (DX_SOCKET_TRANSPORT (self), line, line_len);
+    else if (ev == DX_NDJSON_TOO_LARGE)
+      dx_base_transport_report_error (DX_BASE_TRANSPORT (self), _("The server sent a line that is too long"));
+    else if (ev == DX_NDJSON_ERROR) {
+      dx_base_transport_failed (DX_BASE_TRANSPORT (self), _("Out of memory"));
+      goto out;
+    }
+  }
+  if (self->conn != NULL)
+    read_more (self);
+out:
+  g_object_unref (self);
+}
+
+static void
+read_more (DxTcpTransport *self)
+{
+  GInputStream *is = g_io_stream_get_input_stream (G_IO_STREAM (self->conn));
+
+  g_input_stream_read_bytes_async (is, DX_TCP_READ_SIZE, G_PRIORITY_DEFAULT, self->cancellable,
+                                   read_done, g_object_ref (self));
+}
+
+static void
+connected_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DxTcpTransport *self = data;
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn =
+      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  if (conn == NULL) {
+    dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
+    goto out;
+  }
+  dx_stats_add_connection (stats_of (self));
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  self->conn = conn;
+  dx_ndjson_init (&self->splitter, 0);
+  self->splitter_ready = TRUE;
+  read_more (self);
+  dx_socket_transport_opened (DX_SOCKET_TRANSPORT (self));
+out:
+  g_object_unref (self);
+}
+
+static void
+info_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DxTcpTransport *self = data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               &error);
+  g_autoptr (GSocketClient) client = NULL;
+  g_autoptr (GUri) uri = NULL;
+  dx_info info;
+  gsize len = 0;
+  const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  if (error != NULL || soup_message_get_status (msg) != SOUP_STATUS_OK || json == NULL
+      || !dx_decode_info (json, len, &info, NULL) || info.tcp_port == 0) {
+    dx_base_transport_failed (DX_BASE_TRANSPORT (self),
+                              error != NULL ? error->message
+                                            : _("The server did not say its TCP port"));
+    goto out;
+  }
+  uri = g_uri_parse (dx_base_transport_get_server_url (DX_BASE_TRANSPORT (self)),
+                     G_URI_FLAGS_NONE, NULL);
+  client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, 10);
+  g_socket_client_connect_to_host_async (client, g_uri_get_host (uri), info.tcp_port,
+                                         self->cancellable, connected_cb, g_object_ref (self));
+out:
+  g_object_unref (self);
+}
+
+static void
+dx_tcp_transport_start (DxBaseTransport *base)
+{
+  DxTcpTransport *self = DX_TCP_TRANSPORT (base);
+  g_autofree char *url =
+      g_strconcat (dx_base_transport_get_server_url (base), "/api/v1/info", NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+
+  if (msg == NULL) {
+    dx_base_transport_failed (base, _("Invalid server address"));
+    return;
+  }
+  self->cancellable = g_cancellable_new ();
+  soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                                    info_done, g_object_ref (self));
+}
+
+static void
+dx_tcp_transport_close_pipe (DxSocketTransport *sock)
+{
+  DxTcpTransport *self = DX_TCP_TRANSPORT (sock);
+
+  if (self->cancellable != NULL) {
+    g_cancellable_cancel (self->cancellable);
+    g_clear_object (&self->cancellable);
+  }
+  if (self->conn != NULL) {
+    g_io_stream_close (G_IO_STREAM (self->conn), NULL, NULL);
+    g_clear_object (&self->conn);
+  }
+  if (self->splitter_ready) {
+    dx_ndjson_free (&self->splitter);
+    self->splitter_ready = FALSE;
+  }
+  /* Unsent bytes belonged to that connection; the outbox resends. */
+  g_byte_array_set_size (self->out, 0);
+  self->writing = FALSE;
+  soup_session_abort (self->api);
+}
+
+static void
+dx_tcp_transport_finalize (GObject *object)
+{
+  DxTcpTransport *self = DX_TCP_TRANSPORT (object);
+
+  g_clear_object (&self->api);
+  g_byte_array_unref (self->out);
+  G_OBJECT_CLASS (dx_tcp_transport_parent_class)->finalize (object);
+}
+
+static void
+dx_tcp_transport_class_init (DxTcpTransportClass *klass)
+{
+  DxBaseTransportClass *base_class = DX_BASE_TRANSPORT_CLASS (klass);
+  DxSocketTransportClass *sock_class = DX_SOCKET_TRANSPORT_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = dx_tcp_transport_finalize;
+  base_class->mode = DX_MODE_TCP;
+  base_class->start = dx_tcp_transport_start;
+  sock_class->write_object = dx_tcp_transport_write_object;
+  sock_class->close_pipe = dx_tcp_transport_close_pipe;
+}
+
+static void
+dx_tcp_transport_init (DxTcpTransport *self)
+{
+  self->api = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10,
+                                             NULL);
+  self->out = g_byte_array_new ();
+}

@@ -1,0 +1,78 @@
+/* DxTransport: one way of carrying the chat (PROTOCOL.md). Every mode
+ * implements the same four calls and emits the same signals, so the window
+ * can swap one for another mid-chat. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "dx-message.h"
+#include "dx-stats.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DX_MODE_POLL,
+  DX_MODE_LONGPOLL,
+  DX_MODE_SSE,
+  DX_MODE_WEBSOCKET,
+  DX_MODE_TCP,
+  DX_N_MODES
+} DxMode;
+
+typedef enum {
+  DX_TRANSPORT_DISCONNECTED,
+  DX_TRANSPORT_CONNECTING,
+  DX_TRANSPORT_CONNECTED,
+  DX_TRANSPORT_RECONNECTING,
+} DxTransportState;
+
+#define DX_TYPE_TRANSPORT (dx_transport_get_type ())
+G_DECLARE_INTERFACE (DxTransport, dx_transport, DX, TRANSPORT, GObject)
+
+struct _DxTransportInterface
+{
+  GTypeInterface parent_iface;
+
+  /* Start receiving `room` from the message after `since` (which belongs
+   * to store epoch `epoch`, NULL if unknown). */
+  void (*connect) (DxTransport *self, const char *room, guint64 since, const char *epoch);
+  /* Move to another room while connected. */
+  void (*join) (DxTransport *self, const char *room, guint64 since, const char *epoch);
+  /* Post a message; `cid` makes retries safe. Answered by ::ack. */
+  void (*send) (DxTransport *self, const char *text, const char *cid);
+  /* Stop everything; no signal is emitted afterwards. */
+  void (*disconnect) (DxTransport *self);
+
+  DxMode (*get_mode) (DxTransport *self);
+  DxTransportState (*get_state) (DxTransport *self);
+  guint (*get_retry_seconds) (DxTransport *self);
+  guint64 (*get_last_id) (DxTransport *self);
+  const char *(*get_epoch) (DxTransport *self);
+  DxStats *(*get_stats) (DxTransport *self);
+};
+
+void dx_transport_connect (DxTransport *self, const char *room, guint64 since, const char *epoch);
+void dx_transport_join (DxTransport *self, const char *room, guint64 since, const char *epoch);
+void dx_transport_send (DxTransport *self, const char *text, const char *cid);
+void dx_transport_disconnect (DxTransport *self);
+DxMode dx_transport_get_mode (DxTransport *self);
+DxTransportState dx_transport_get_state (DxTransport *self);
+guint dx_transport_get_retry_seconds (DxTransport *self);
+guint64 dx_transport_get_last_id (DxTransport *self);
+const char *dx_transport_get_epoch (DxTransport *self);
+DxStats *dx_transport_get_stats (DxTransport *self);
+
+/* The class for `mode`, talking to the server at `server_url`
+ * ("http://host:port") as `nick`, counting into `stats`. */
+DxTransport *dx_transport_new (DxMode mode, const char *server_url, const char *nick,
+                               DxStats *stats);
+
+/* "poll", "longpoll", "sse", "websocket", "tcp" and back; -1 if unknown. */
+const char *dx_mode_to_string (DxMode mode);
+int dx_mode_from_string (const char *s);
+/* Translated human name ("Short polling", ...). */
+const char *dx_mode_title (DxMode mode);
+/* The colour used for the mode in charts and labels, "#rrggbb". */
+const char *dx_mode_color (DxMode mode);
+
+G_END_DECLS

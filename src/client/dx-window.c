@@ -1,0 +1,549 @@
+#include "dx-config.h"
+
+#include <glib/gi18n.h>
+
+#include "dx-application.h"
+
+#include "protocol/names.h"
+
+#include "dx-compare-pane.h"
+#include "dx-compare.h"
+#include "dx-message-row.h"
+#include "dx-stats-panel.h"
+#include "dx-window.h"
+
+#define DX_ROOMS_REFRESH_S 5
+
+struct _DxWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  GtkWidget *transport_dropdown;
+  GtkWidget *state_dot;
+  GtkWidget *state_label;
+  GtkWidget *title_label;
+  GtkWidget *subtitle_label;
+  GtkWidget *compare_button;
+  GtkWidget *room_list;
+  GtkWidget *join_entry;
+  GtkWidget *error_revealer;
+  GtkWidget *error_label;
+  GtkWidget *stack;
+  GtkWidget *scroller;
+  GtkWidget *message_list;
+  GtkWidget *message_entry;
+  GtkWidget *send_button;
+  GtkWidget *stats_panel;
+  DxCompare *compare;
+
+  DxSettings *settings;
+  DxChat *chat;
+  GCancellable *cancellable;
+  guint state_timer;
+  guint rooms_timer;
+  guint error_timer;
+  gboolean follow;        /* keep the newest message in view */
+  double upper_before;    /* scroll height before older history came in */
+  gboolean keep_position; /* restore the view after a prepend */
+};
+
+G_DEFINE_FINAL_TYPE (DxWindow, dx_window, GTK_TYPE_APPLICATION_WINDOW)
+
+DxChat *
+dx_window_get_chat (DxWindow *self)
+{
+  return self->chat;
+}
+
+/* ---- header: state and title ---- */
+
+static void
+update_state (DxWindow *self)
+{
+  DxTransport *t = dx_chat_get_transport (self->chat);
+  DxTransportState st = t != NULL ? dx_transport_get_state (t) : DX_TRANSPORT_CONNECTING;
+  static const char *const classes[] = { "disconnected", "connecting", "connected",
+                                         "reconnecting" };
+  g_autofree char *text = dx_state_text (t);
+
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
+    gtk_widget_remove_css_class (self->state_dot, classes[i]);
+  gtk_widget_add_css_class (self->state_dot, classes[st]);
+  gtk_label_set_text (GTK_LABEL (self->state_label), text);
+}
+
+static gboolean
+state_tick (gpointer data)
+{
+  update_state (data); /* the reconnect countdown moves every second */
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_title (DxWindow *self)
+{
+  g_autofree char *title = g_strdup_printf ("#%s", dx_chat_get_room (self->chat));
+  g_autofree char *subtitle = g_strdup_printf (_("%s on %s"), dx_chat_get_nick (self->chat),
+                                               dx_chat_get_server_url (self->chat));
+
+  gtk_label_set_text (GTK_LABEL (self->title_label), title);
+  gtk_label_set_text (GTK_LABEL (self->subtitle_label), subtitle);
+  gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
+static gboolean
+hide_error (gpointer data)
+{
+  DxWindow *self = data;
+
+  self->error_timer = 0;
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->error_revealer), FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+show_error (DxWindow *self, const char *text)
+{
+  gtk_label_set_text (GTK_LABEL (self->error_label), text);
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->error_revealer), TRUE);
+  g_clear_handle_id (&self->error_timer, g_source_remove);
+  self->error_timer = g_timeout_add_seconds (6, hide_error, self);
+}
+
+static void
+on_chat_error (DxChat *chat, const char *text, DxWindow *self)
+{
+  show_error (self, text);
+}
+
+static void
+on_chat_state (DxChat *chat, DxWindow *self)
+{
+  update_state (self);
+}
+
+static void
+on_switched (DxChat *chat, guint mode, DxWindow *self)
+{
+  g_autoptr (GVariant) state = g_variant_ref_sink (g_variant_new_string (dx_mode_to_string (mode)));
+
+  if (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->transport_dropdown)) != mode)
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (self->transport_dropdown), mode);
+  g_action_group_change_action_state (G_ACTION_GROUP (self), "mode", state);
+  dx_settings_set_transport (self->settings, dx_mode_to_string (mode));
+  update_state (self);
+}
+
+/* ---- notifications ---- */
+
+static void
+on_mention (DxChat *chat, DxMessage *msg, DxWindow *self)
+{
+  GApplication *app = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+  g_autoptr (GNotification) n = NULL;
+  g_autofree char *title = NULL;
+
+  if (gtk_window_is_active (GTK_WINDOW (self)) || app == NULL)
+    return;
+  title = g_strdup_printf (_("%s mentioned you in #%s"), dx_message_get_from (msg),
+                           dx_message_get_room (msg));
+  n = g_notification_new (title);
+  g_notification_set_body (n, dx_message_get_text (msg));
+  g_notification_set_default_action (n, "app.activate");
+  g_application_send_notification (app, "mention", n);
+}
+
+/* ---- message list scrolling ---- */
+
+static gboolean
+scroll_to_end (gpointer data)
+{
+  DxWindow *self = data;
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
+
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+restore_position (gpointer data)
+{
+  DxWindow *self = data;
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
+
+  /* Older history grew the list above the view: move down by as much so
+   * the line being read stays put. */
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_value (adj) + gtk_adjustment_get_upper (adj)
+                                     - self->upper_before);
+  self->keep_position = FALSE;
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_items_changed (GListModel *model, guint pos, guint removed, guint added, DxWindow *self)
+{
+  if (added == 0)
+    return;
+  if (pos == 0 && added < g_list_model_get_n_items (model) && !self->follow) {
+    GtkAdjustment *adj =
+        gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
+    if (!self->keep_position) {
+      self->upper_before = gtk_adjustment_get_upper (adj);
+      self->keep_position = TRUE;
+      g_idle_add_full (G_PRIORITY_LOW, restore_position, g_object_ref (self), NULL);
+    }
+    return;
+  }
+  if (self->follow)
+    g_idle_add_full (G_PRIORITY_LOW, scroll_to_end, g_object_ref (self), NULL);
+}
+
+static void
+on_scrolled (GtkAdjustment *adj, DxWindow *self)
+{
+  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+  self->follow = gtk_adjustment_get_value (adj) >= bottom - 40;
+}
+
+static void
+on_edge_reached (GtkScrolledWindow *sw, GtkPositionType pos, DxWindow *self)
+{
+  if (pos == GTK_POS_TOP)
+    dx_chat_load_older (self->chat);
+}
+
+/* ---- sending ---- */
+
+static void
+send_entry (DxWindow *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->message_entry));
+
+  if (text[0] == '\0')
+    return;
+  if (!dx_chat_send (self->chat, text)) {
+    show_error (self, _("A message must be 1 to 4096 bytes of text."));
+    return;
+  }
+  gtk_editable_set_text (GTK_EDITABLE (self->message_entry), "");
+  self->follow = TRUE;
+}
+
+static void
+on_entry_activate (GtkEntry *entry, DxWindow *self)
+{
+  send_entry (self);
+}
+
+static void
+on_send_clicked (GtkButton *button, DxWindow *self)
+{
+  send_entry (self);
+  gtk_widget_grab_focus (self->message_entry);
+}
+
+/* ---- rooms ---- */
+
+static void
+join_room (DxWindow *self, const char *room)
+{
+  if (!dx_room_valid (room, strlen (room))) {
+    show_error (self, _("A room name is 1 to 32 characters of a–z, 0–9, _ and -."));
+    return;
+  }
+  dx_chat_set_room (self->chat, room);
+  dx_settings_set_string (self->settings, "room", room);
+  self->follow = TRUE;
+  update_title (self);
+  if (dx_compare_is_running (self->compare))
+    dx_window_set_compare (self, TRUE);
+}
+
+static void
+on_join_activate (GtkEntry *entry, DxWindow *self)
+{
+  g_autofree char *room = g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry)));
+
+  g_strstrip (room);
+  if (room[0] == '#')
+    memmove (room, room + 1, strlen (room));
+  join_room (self, room);
+  if (g_strcmp0 (dx_chat_get_room (self->chat), room) == 0)
+    gtk_editable_set_text (GTK_EDITABLE (entry), "");
+}
+
+static void
+on_room_activated (GtkListBox *box, GtkListBoxRow *row, DxWindow *self)
+{
+  const char *room = g_object_get_data (G_OBJECT (row), "dx-room");
+
+  if (room != NULL)
+    join_room (self, room);
+}
+
+static GtkWidget *
+room_row_new (const char *name, guint64 online)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  g_autofree char *title = g_strdup_printf ("#%s", name);
+  g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, online);
+  GtkWidget *label = gtk_label_new (title);
+  GtkWidget *badge = gtk_label_new (count);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_widget_add_css_class (badge, "dim-label");
+  gtk_widget_set_tooltip_text (badge, _("People online"));
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), badge);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  g_object_set_data_full (G_OBJECT (row), "dx-room", g_strdup (name), g_free);
+  return row;
+}
+
+static void
+rooms_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DxWindow *self = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) rooms = dx_chat_list_rooms_finish (DX_CHAT (source), result, &error);
+  GtkWidget *child;
+  gboolean have_current = FALSE;
+  const char *current;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (rooms == NULL)
+    rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  current = dx_chat_get_room (self->chat);
+  while ((child = gtk_widget_get_first_child (self->room_list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (self->room_list), child);
+  for (guint i = 0; i < rooms->len; i++) {
+    const char *name;
+    guint64 last_id, online;
+    g_variant_get (rooms->pdata[i], "(&stt)", &name, &last_id, &online);
+    GtkWidget *row = room_row_new (name, online);
+    gtk_list_box_append (GTK_LIST_BOX (self->room_list), row);
+    if (g_strcmp0 (name, current) == 0) {
+      gtk_list_box_select_row (GTK_LIST_BOX (self->room_list), GTK_LIST_BOX_ROW (row));
+      have_current = TRUE;
+    }
+  }
+  if (!have_current && current != NULL) {
+    /* A room nobody posted to yet is still a room: list it. */
+    GtkWidget *row = room_row_new (current, 0);
+    gtk_list_box_prepend (GTK_LIST_BOX (self->room_list), row);
+    gtk_list_box_select_row (GTK_LIST_BOX (self->room_list), GTK_LIST_BOX_ROW (row));
+  }
+}
+
+static gboolean
+refresh_rooms (gpointer data)
+{
+  DxWindow *self = data;
+
+  dx_chat_list_rooms (self->chat, self->cancellable, rooms_done, self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- actions ---- */
+
+static void
+on_dropdown_selected (GtkDropDown *dd, GParamSpec *pspec, DxWindow *self)
+{
+  guint mode = gtk_drop_down_get_selected (dd);
+
+  if (mode < DX_N_MODES && mode != dx_chat_get_mode (self->chat))
+    dx_chat_set_mode (self->chat, mode);
+}
+
+static void
+mode_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  DxWindow *self = data;
+  int mode = dx_mode_from_string (g_variant_get_string (param, NULL));
+
+  if (mode >= 0)
+    dx_chat_set_mode (self->chat, mode);
+}
+
+void
+dx_window_set_compare (DxWindow *self, gboolean compare)
+{
+  g_autoptr (GVariant) state = g_variant_ref_sink (g_variant_new_boolean (compare));
+  /* Three families side by side: polling, streaming, full duplex. */
+  static const DxMode modes[] = { DX_MODE_POLL, DX_MODE_SSE, DX_MODE_WEBSOCKET };
+
+  if (compare)
+    dx_compare_start (self->compare, dx_chat_get_server_url (self->chat),
+                      dx_chat_get_nick (self->chat), dx_chat_get_room (self->chat), modes,
+                      G_N_ELEMENTS (modes));
+  else
+    dx_compare_stop (self->compare);
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), compare ? "compare" : "chat");
+  g_simple_action_set_state (
+      G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "compare")), state);
+}
+
+static void
+compare_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  DxWindow *self = data;
+  g_autoptr (GVariant) state = g_action_get_state (G_ACTION (action));
+
+  dx_window_set_compare (self, !g_variant_get_boolean (state));
+}
+
+static void
+reset_stats_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  DxWindow *self = data;
+
+  for (int m = 0; m < DX_N_MODES; m++)
+    dx_stats_reset (dx_chat_get_stats (self->chat, m));
+  dx_chart_clear (dx_stats_panel_get_chart (DX_STATS_PANEL (self->stats_panel)));
+}
+
+static void
+focus_entry_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  gtk_widget_grab_focus (DX_WINDOW (data)->message_entry);
+}
+
+static void
+focus_join_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  gtk_widget_grab_focus (DX_WINDOW (data)->join_entry);
+}
+
+static const GActionEntry win_actions[] = {
+  { .name = "mode", .activate = mode_action, .parameter_type = "s", .state = "'websocket'" },
+  { .name = "compare", .activate = compare_action, .state = "false" },
+  { .name = "reset-stats", .activate = reset_stats_action },
+  { .name = "focus-entry", .activate = focus_entry_action },
+  { .name = "focus-join", .activate = focus_join_action },
+};
+
+/* ---- life cycle ---- */
+
+static void
+dx_window_dispose (GObject *object)
+{
+  DxWindow *self = DX_WINDOW (object);
+
+  g_clear_handle_id (&self->state_timer, g_source_remove);
+  g_clear_handle_id (&self->rooms_timer, g_source_remove);
+  g_clear_handle_id (&self->error_timer, g_source_remove);
+  if (self->cancellable != NULL) {
+    g_cancellable_cancel (self->cancellable);
+    g_clear_object (&self->cancellable);
+  }
+  if (self->chat != NULL) {
+    g_signal_handlers_disconnect_by_data (self->chat, self);
+    g_signal_handlers_disconnect_by_data (dx_chat_get_store (self->chat), self);
+    dx_chat_stop (self->chat);
+  }
+  gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_WINDOW);
+  g_clear_object (&self->chat);
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (dx_window_parent_class)->dispose (object);
+}
+
+static void
+dx_window_class_init (DxWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = dx_window_dispose;
+  g_type_ensure (DX_TYPE_COMPARE);
+  g_type_ensure (DX_TYPE_STATS_PANEL);
+  dx_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/duplex/Duplex/dx-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, transport_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, state_dot);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, state_label);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, title_label);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, compare_button);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, room_list);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, join_entry);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, error_label);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, scroller);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, message_list);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, message_entry);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, send_button);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_panel);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, compare);
+}
+
+static void
+dx_window_init (DxWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->follow = TRUE;
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
+                                   self);
+}
+
+DxWindow *
+dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url,
+               const char *nick, const char *room, DxMode mode)
+{
+  DxWindow *self = g_object_new (DX_TYPE_WINDOW, "application", app, NULL);
+  g_autoptr (GListModel) modes = dx_mode_list_new ();
+  g_autoptr (GtkListItemFactory) factory = dx_message_row_factory_new ();
+  GtkNoSelection *selection;
+  GtkAdjustment *adj;
+
+  self->settings = g_object_ref (settings);
+  self->cancellable = g_cancellable_new ();
+  self->chat = dx_chat_new (server_url, nick);
+
+  gtk_drop_down_set_model (GTK_DROP_DOWN (self->transport_dropdown), modes);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->transport_dropdown), mode);
+  g_signal_connect (self->transport_dropdown, "notify::selected",
+                    G_CALLBACK (on_dropdown_selected), self);
+
+  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (dx_chat_get_store (self->chat))));
+  gtk_list_view_set_model (GTK_LIST_VIEW (self->message_list), GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
+  gtk_list_view_set_factory (GTK_LIST_VIEW (self->message_list), factory);
+
+  g_signal_connect (dx_chat_get_store (self->chat), "items-changed",
+                    G_CALLBACK (on_items_changed), self);
+  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
+  g_signal_connect_object (adj, "value-changed", G_CALLBACK (on_scrolled), self, 0);
+  g_signal_connect (self->scroller, "edge-reached", G_CALLBACK (on_edge_reached), self);
+  g_signal_connect (self->send_button, "clicked", G_CALLBACK (on_send_clicked), self);
+  g_signal_connect (self->message_entry, "activate", G_CALLBACK (on_entry_activate), self);
+  g_signal_connect (self->join_entry, "activate", G_CALLBACK (on_join_activate), self);
+  g_signal_connect (self->room_list, "row-activated", G_CALLBACK (on_room_activated), self);
+
+  g_signal_connect (self->chat, "state-changed", G_CALLBACK (on_chat_state), self);
+  g_signal_connect (self->chat, "switched", G_CALLBACK (on_switched), self);
+  g_signal_connect (self->chat, "error", G_CALLBACK (on_chat_error), self);
+  g_signal_connect (self->chat, "mention", G_CALLBACK (on_mention), self);
+
+  dx_stats_panel_bind (DX_STATS_PANEL (self->stats_panel), self->chat, settings);
+  dx_chat_start (self->chat, room, mode);
+  {
+    g_autoptr (GVariant) state =
+        g_variant_ref_sink (g_variant_new_string (dx_mode_to_string (mode)));
+    g_action_group_change_action_state (G_ACTION_GROUP (self), "mode", state);
+  }
+  dx_chart_add_mark (dx_stats_panel_get_chart (DX_STATS_PANEL (self->stats_panel)), mode);
+  update_title (self);
+  update_state (self);
+  self->state_timer = g_timeout_add (500, state_tick, self);
+  refresh_rooms (self);
+  self->rooms_timer = g_timeout_add_seconds (DX_ROOMS_REFRESH_S, refresh_rooms, self);
+  gtk_widget_grab_focus (self->message_entry);
+  return self;
+}
