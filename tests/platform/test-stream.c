@@ -29,9 +29,13 @@ close_if_open (void *h)
     dx_close (h, NULL);
 }
 
+static void finish (void);
+
 static void
 teardown (const char *what)
 {
+  finish ();
+  dx_loop_run (loop);
   OK (!watchdog_fired, "%s: no watchdog", what);
   test_loop_free (loop, what);
   loop = NULL;
@@ -39,11 +43,15 @@ teardown (const char *what)
   watchdog = NULL;
 }
 
+/* Close the fixture's listener and watchdog (once: the pointers are
+ * cleared, since a closed handle is freed after its close callback). */
 static void
 finish (void)
 {
   close_if_open (listener);
   close_if_open (watchdog);
+  listener = NULL;
+  watchdog = NULL;
 }
 
 static void
@@ -104,6 +112,7 @@ slow_accept (dx_listener *l, dx_stream *s, int status)
       max_queue = q;
   }
   close_if_open (listener);
+  listener = NULL;
 }
 
 static void
@@ -514,7 +523,7 @@ refused_cb (dx_stream *s, int status, void *arg)
   refused_status = status;
   refused_calls++;
   dx_close (DX_HANDLE (s), NULL);
-  close_if_open (watchdog);
+  finish ();
 }
 
 static void
@@ -902,10 +911,7 @@ test_ipv6 (void)
   dx_loop_run (loop);
   OK (v6_len == 2 && memcmp (v6_got, "v6", 2) == 0, "ipv6: echo over [::1]");
   OK (strncmp (v6_peer, "[::1]:", 6) == 0, "ipv6: peer name %s", v6_peer);
-  if (v6_server)
-    close_if_open (v6_server);
-  dx_loop_run (loop);
-  teardown ("ipv6");
+  teardown ("ipv6"); /* the server side closed itself on EOF */
 }
 
 /* ======================================================================
