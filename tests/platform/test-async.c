@@ -79,6 +79,7 @@ test_thread_wakeup (void)
 
 /* ---- signals -------------------------------------------------------------- */
 
+#ifndef _WIN32
 static int got_signal;
 
 static void
@@ -87,6 +88,7 @@ on_signal (dx_loop *l, int signum)
   got_signal = signum;
   dx_loop_stop (l);
 }
+#endif
 
 static void
 test_signal (void)
