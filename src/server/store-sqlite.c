@@ -22,7 +22,10 @@
  *   rooms(name PRIMARY KEY, last_id, last_ts) -- so open does not scan messages
  *   tokens(token PRIMARY KEY, nick, created)
  * sender_key (the token) is stored only for messages with a cid: it is what
- * the cid dedup window is keyed on after a restart. */
+ * the cid dedup window is keyed on after a restart.
+ *
+ * duplex.lock beside the database is held exclusively while the store is
+ * open (see take_dir_lock): one duplexd per data dir. */
 #include "server/store-private.h"
 
 #include "platform/fs.h"
@@ -42,6 +45,7 @@ typedef struct dx_token_job {
 typedef struct {
   sqlite3 *wdb; /* writer thread only (after open) */
   sqlite3 *rdb; /* loop thread only */
+  sqlite3 *lockdb; /* holds duplex.lock exclusively while the store is open */
   sqlite3_stmt *w_insert, *w_room, *w_token;
   sqlite3_stmt *r_range, *r_dedup, *r_token;
   bool reading; /* a read statement is being stepped (guards re-entry) */
@@ -258,6 +262,9 @@ state_free (dx_sqlite_state *st)
   for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
     sqlite3_finalize (stmts[i]);
   sqlite3_close (st->rdb);
+  if (st->lockdb)
+    sqlite3_exec (st->lockdb, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_close (st->lockdb);
   sqlite3_close (st->wdb);
   if (st->work_cv)
     dx_cond_free (st->work_cv);
@@ -492,6 +499,41 @@ load_rooms (dx_store *store, sqlite3 *db)
   return r;
 }
 
+/* One duplexd per data dir: two would hand out the same ids. SQLite's own
+ * file locking is the portable lock here (fcntl on POSIX, LockFileEx on
+ * Windows, released by the OS if the process dies): a small side database
+ * in exclusive locking mode, with a write transaction held open for the
+ * store's lifetime. A second store on the same dir fails at once. */
+static int
+take_dir_lock (dx_sqlite_state *st, const char *dir, char *err, size_t errlen)
+{
+  char path[4096];
+  if (dx_fs_join (path, sizeof path, dir, "duplex.lock") != 0) {
+    snprintf (err, errlen, "data dir path too long: %s", dir);
+    return DX_EINVAL;
+  }
+  if (sqlite3_open_v2 (path, &st->lockdb,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)
+      != SQLITE_OK) {
+    fail (err, errlen, st->lockdb, "cannot lock data dir: cannot open", path);
+    return DX_EIO;
+  }
+  int rc = sqlite3_exec (st->lockdb,
+                         "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=DELETE;"
+                         "CREATE TABLE IF NOT EXISTS owner (since INTEGER);"
+                         "BEGIN EXCLUSIVE; DELETE FROM owner",
+                         NULL, NULL, NULL);
+  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+    snprintf (err, errlen, "data dir %s is in use by another duplexd", dir);
+    return DX_EALREADY;
+  }
+  if (rc != SQLITE_OK) {
+    fail (err, errlen, st->lockdb, "cannot lock data dir with", path);
+    return DX_EIO;
+  }
+  return 0;
+}
+
 static int
 sqlite_open (dx_store *store, char *err, size_t errlen)
 {
@@ -525,6 +567,8 @@ sqlite_open (dx_store *store, char *err, size_t errlen)
   }
   st->wake = sh->wake;
   st->max_batch = cfg->max_batch;
+  if ((rc = take_dir_lock (st, dir, err, errlen)) != 0)
+    goto out;
   rc = DX_EIO;
   if (sqlite3_open_v2 (path, &st->wdb,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)

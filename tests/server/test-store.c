@@ -78,7 +78,8 @@ make_dir_name (char *out, size_t len)
 static void
 remove_dir (const char *dir)
 {
-  static const char *files[] = { "duplex.db", "duplex.db-wal", "duplex.db-shm", "file" };
+  static const char *files[] = { "duplex.db", "duplex.db-wal", "duplex.db-shm", "duplex.lock",
+                                 "duplex.lock-journal", "file" };
   char p[1200];
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     dx_fs_join (p, sizeof p, dir, files[i]);
@@ -792,6 +793,13 @@ test_reopen (dx_store_kind kind)
   OK (n2 && strcmp (n2, "bobby") == 0, "%s: replaced token -> new nick", kind_name);
   OK (dx_store_token_nick (f.store, "nope") == NULL, "%s: unknown token -> NULL", kind_name);
 
+  if (kind == DX_STORE_SQLITE) {
+    char errbuf[256] = "";
+    dx_store *second = dx_store_open (f.loop, &f.cfg, errbuf, sizeof errbuf);
+    OK (second == NULL && strstr (errbuf, "in use"),
+        "%s: a second store on the same data dir is refused: %s", kind_name, errbuf);
+    dx_store_close (second);
+  }
   fx_reopen (&f);
   if (!OK (f.store != NULL, "%s: reopen", kind_name)) {
     free (rc);
