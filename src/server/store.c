@@ -933,7 +933,10 @@ visit_ring (const dx_store_room *r, uint64_t from, uint64_t upto, dx_store_visit
 {
   int n = 0;
   for (uint64_t id = from; id <= upto; id++) {
-    dx_stored_msg m = entry_msg (ring_get (r, id));
+    const dx_store_entry *e = ring_get (r, id);
+    if (!e) /* callers pass ranges inside the ring */
+      break;
+    dx_stored_msg m = entry_msg (e);
     n++;
     if (!visit (arg, &m))
       break;
