@@ -293,6 +293,7 @@ struct dx_ws_decoder {
   uint8_t msg_opcode;
   dx_buffer msg;
   dx_utf8 utf8;
+  dx_utf8_status utf8_status; /* after the bytes fed so far */
   /* control frame */
   uint8_t ctrl[DX_WS_MAX_CONTROL_PAYLOAD];
   size_t ctrl_len;
@@ -428,6 +429,7 @@ header_done (dx_ws_decoder *d)
       d->msg_opcode = d->opcode;
       dx_buffer_reset (&d->msg);
       dx_utf8_init (&d->utf8);
+      d->utf8_status = DX_UTF8_ACCEPT;
     }
   } else {
     d->ctrl_len = 0;
@@ -473,7 +475,7 @@ frame_done (dx_ws_decoder *d)
     return control_done (d);
   if (!d->fin)
     return DX_WS_NEED_MORE;
-  if (d->msg_opcode == DX_WS_OP_TEXT && d->utf8.status != DX_UTF8_ACCEPT)
+  if (d->msg_opcode == DX_WS_OP_TEXT && d->utf8_status != DX_UTF8_ACCEPT)
     return fail (d, DX_WS_CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8");
   d->in_message = false;
   d->message_ready = true;
@@ -482,6 +484,22 @@ frame_done (dx_ws_decoder *d)
   d->ev.len = d->msg.len;
   d->ev.close_code = 0;
   return DX_WS_MESSAGE;
+}
+
+/* Length of the leading run of ASCII bytes. */
+static size_t
+ascii_prefix (const uint8_t *p, size_t n)
+{
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    memcpy (&v, p + i, 8);
+    if (v & 0x8080808080808080ull)
+      break;
+  }
+  while (i < n && p[i] < 0x80)
+    i++;
+  return i;
 }
 
 static dx_ws_status
@@ -507,10 +525,25 @@ read_payload (dx_ws_decoder *d, const uint8_t *data, size_t len, size_t *used)
     dx_ws_mask (dst, take, d->mask, d->payload_got);
   d->payload_got += take;
   *used = take;
-  if (d->opcode < 8 && d->msg_opcode == DX_WS_OP_TEXT
-      && dx_utf8_feed (&d->utf8, dst, take) == DX_UTF8_REJECT) {
+  if (d->opcode < 8 && d->msg_opcode == DX_WS_OP_TEXT) {
+    /* At a character boundary a run of ASCII keeps the text valid: skip
+       such runs 8 bytes at a time; the validator sees only the rest. */
+    size_t i = 0;
+    while (i < take && d->utf8_status != DX_UTF8_REJECT) {
+      if (d->utf8_status == DX_UTF8_ACCEPT) {
+        i += ascii_prefix (dst + i, take - i);
+        if (i == take)
+          break;
+      }
+      size_t j = i + 1; /* the run of non-ASCII bytes from i */
+      while (j < take && dst[j] >= 0x80)
+        j++;
+      d->utf8_status = dx_utf8_feed (&d->utf8, dst + i, j - i);
+      i = j;
+    }
     /* Fail fast at the first impossible byte (RFC 6455 8.1). */
-    return fail (d, DX_WS_CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8");
+    if (d->utf8_status == DX_UTF8_REJECT)
+      return fail (d, DX_WS_CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8");
   }
   if (d->payload_got == d->payload_len)
     return frame_done (d);
