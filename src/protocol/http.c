@@ -227,7 +227,7 @@ dx_http_parser_set_no_body (dx_http_parser *p)
 bool
 dx_http_parser_started (const dx_http_parser *p)
 {
-  return p->started;
+  return p->started && p->state != ST_DONE;
 }
 
 bool

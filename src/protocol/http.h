@@ -171,8 +171,10 @@ dx_http_status dx_http_parser_feed (dx_http_parser *p, const char *data,
  * (400, truncated message). */
 dx_http_status dx_http_parser_finish (dx_http_parser *p);
 
-/* True once any byte of the current message has been consumed (for the
- * server's slow-headers timer and idle keep-alive detection). */
+/* True while a message is in progress: some of its bytes (empty lines
+ * before a request included) have been consumed and it is not DONE yet.
+ * False on a fresh parser and after DX_HTTP_DONE, so a server can tell a
+ * slow request (408 timer) from an idle keep-alive connection. */
 bool dx_http_parser_started (const dx_http_parser *p);
 /* True once the head of the current message is complete (the slow-headers
  * timer can stop). */

@@ -175,8 +175,19 @@ test_simple_get (void)
   OK (m != NULL && used == sizeof req - 1, "GET parsed, all bytes consumed");
   if (!m)
     return;
-  OK (dx_http_parser_started (p) && dx_http_parser_headers_complete (p),
-      "started and headers complete");
+  OK (!dx_http_parser_started (p) && dx_http_parser_headers_complete (p),
+      "after DONE: not in progress, headers complete");
+  {
+    dx_http_parser *q = dx_http_parser_new (DX_HTTP_PARSE_REQUEST, NULL);
+    size_t u;
+    OK (dx_http_parser_feed (q, "GET / HT", 8, &u) == DX_HTTP_NEED_MORE
+            && dx_http_parser_started (q) && !dx_http_parser_headers_complete (q),
+        "a partial request is in progress, head incomplete");
+    OK (dx_http_parser_feed (q, "TP/1.1\r\nContent-Length: 2\r\n\r\n", 31, &u) == DX_HTTP_HEADERS
+            && dx_http_parser_started (q) && dx_http_parser_headers_complete (q),
+        "at HEADERS: in progress, head complete");
+    dx_http_parser_free (q);
+  }
   OK (m->method == DX_HTTP_GET, "method GET");
   STR_IS (m->method_name, "GET", "method name");
   STR_IS (m->target, "/api/v1/rooms/lobby/messages?since=3&limit=10", "target");
