@@ -95,12 +95,17 @@ struct dx_stream {
   bool read_done;         /* EOF or error delivered: nothing more */
   bool recv0_pending;
   iocp_op recv0;
+  /* WSARecv's flags and byte count must outlive the call: Wine may write
+   * them when the operation completes, long after we returned. */
+  DWORD recv0_flags;
+  DWORD recv0_bytes;
   dx_req read_err_req;    /* an error found inside dx_read_start */
 
   /* writing */
   dx_list writes;         /* head is in the kernel when write_inflight */
   bool write_inflight;
   size_t write_queue_bytes;
+  int write_err;          /* sticky: a failed write fails every later one */
 
   /* shutdown */
   bool shutdown_requested;
@@ -122,6 +127,7 @@ typedef struct {
   dx_listener *listener;
   SOCKET s;               /* the socket AcceptEx will connect */
   bool posted;
+  DWORD bytes;            /* AcceptEx's byte count: must outlive the call */
   /* AcceptEx wants room for both addresses plus 16 bytes each. */
   char addrs[2 * (sizeof (struct sockaddr_storage) + 16)];
 } iocp_accept;
@@ -245,9 +251,10 @@ post_recv0 (dx_stream *st)
 {
   static char dummy;
   WSABUF buf = { 0, &dummy };
-  DWORD flags = 0;
+  st->recv0_flags = 0;
   memset (&st->recv0.ov, 0, sizeof st->recv0.ov);
-  if (WSARecv (st->s, &buf, 1, NULL, &flags, &st->recv0.ov, NULL) != 0) {
+  if (WSARecv (st->s, &buf, 1, &st->recv0_bytes, &st->recv0_flags,
+               &st->recv0.ov, NULL) != 0) {
     int e = WSAGetLastError ();
     if (e != WSA_IO_PENDING)
       return dx__err_from_wsa (e);
@@ -338,8 +345,10 @@ recv0_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
 int
 dx_read_start (dx_stream *stream, dx_alloc_cb alloc_cb, dx_read_cb read_cb)
 {
-  if (!stream || !alloc_cb || !read_cb || dx__is_closing (stream))
+  if (!stream || !alloc_cb || !read_cb)
     return DX_EINVAL;
+  if (dx__is_closing (stream))
+    return DX_ECANCELED;
   if (stream->reading)
     return DX_EALREADY;
   if (stream->read_done)
@@ -403,6 +412,8 @@ shutdown_finish (dx_stream *st, int status)
 static void
 write_finish (dx_stream *st, iocp_write *w, int status)
 {
+  if (status < 0 && status != DX_ECANCELED && st->write_err == 0)
+    st->write_err = status;
   dx_list_remove (&w->link);
   st->write_queue_bytes -= w->bytes;
   w->req.run = stream_req_run_write;
@@ -447,8 +458,14 @@ write_advance (iocp_write *w, size_t done)
 static void
 writes_pump (dx_stream *st)
 {
+  if (st->connecting)
+    return; /* the connect completion pumps */
   while (!st->write_inflight && !dx_list_empty (&st->writes)) {
     iocp_write *w = DX_CONTAINER_OF (st->writes.next, iocp_write, link);
+    if (st->write_err < 0) {
+      write_finish (st, w, st->write_err);
+      continue;
+    }
     /* Try a plain non-blocking send first: when the socket buffer has
      * room (the usual case) the write is done without an overlapped
      * operation, which is much cheaper (under Wine especially). The
@@ -522,11 +539,11 @@ dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
   if (!stream || (nbufs > 0 && !bufs) || nbufs > 1024)
     return DX_EINVAL;
   if (dx__is_closing (stream))
-    return DX_EPIPE;
+    return DX_ECANCELED;
   if (stream->shutdown_requested)
     return DX_EPIPE;
-  if (stream->connecting)
-    return DX_ENOTCONN;
+  if (stream->write_err < 0)
+    return stream->write_err;
   size_t total = 0;
   for (size_t i = 0; i < nbufs; i++) {
     if (bufs[i].len > ULONG_MAX || (bufs[i].len > 0 && !bufs[i].base))
@@ -561,12 +578,12 @@ dx_write_queue_size (const dx_stream *stream)
 int
 dx_shutdown (dx_stream *stream, dx_shutdown_cb cb, void *arg)
 {
-  if (!stream || dx__is_closing (stream))
+  if (!stream)
     return DX_EINVAL;
+  if (dx__is_closing (stream))
+    return DX_ECANCELED;
   if (stream->shutdown_requested)
     return DX_EALREADY;
-  if (stream->connecting)
-    return DX_ENOTCONN;
   stream->shutdown_requested = true;
   stream->shutdown_cb = cb;
   stream->shutdown_arg = arg;
@@ -652,7 +669,7 @@ connect_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
 {
   st->outstanding--;
   if (dx__is_closing (st)) {
-    connect_finish (st, DX_ECANCELED);
+    /* dx__stream_close already reported DX_ECANCELED. */
     stream_maybe_close_done (st);
     return;
   }
@@ -663,15 +680,24 @@ connect_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
            != 0)
     status = wsa_err ();
   connect_finish (st, status);
-  if (status == 0) {
-    /* Writes and a read start may have waited for the connection. */
-    if (st->reading && !st->recv0_pending) {
-      int rc = post_recv0 (st);
-      if (rc < 0 && !st->read_err_req.queued) {
-        st->read_err_req.run = read_err_run;
-        st->read_err_req.handle = &st->h;
-        dx__req_done (st->h.loop, &st->read_err_req, rc);
-      }
+  if (status < 0) {
+    /* Nothing will ever be read or written: queued writes fail with the
+     * connect error, after connect_cb. */
+    st->read_done = true;
+    st->reading = false;
+    st->write_err = status;
+    writes_pump (st);
+    return;
+  }
+  /* Writes, a shutdown and a read start may have waited for the
+   * connection. */
+  writes_pump (st);
+  if (st->reading && !st->recv0_pending) {
+    int rc = post_recv0 (st);
+    if (rc < 0 && !st->read_err_req.queued) {
+      st->read_err_req.run = read_err_run;
+      st->read_err_req.handle = &st->h;
+      dx__req_done (st->h.loop, &st->read_err_req, rc);
     }
   }
 }
@@ -680,6 +706,8 @@ int
 dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
                 dx_stream **out)
 {
+  if (out)
+    *out = NULL; /* on every failure */
   if (!loop || !addr || !out)
     return DX_EINVAL;
   struct sockaddr_storage ss;
@@ -716,7 +744,10 @@ dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
     int e = WSAGetLastError ();
     if (e != ERROR_IO_PENDING) {
       /* The callback still runs, later (semantic 1). */
-      connect_finish (st, dx__err_from_wsa (e));
+      int err = dx__err_from_wsa (e);
+      connect_finish (st, err);
+      st->read_done = true;
+      st->write_err = err;
       *out = st;
       return 0;
     }
@@ -746,12 +777,14 @@ dx__stream_close (dx_stream *st)
     closesocket (st->s);
     st->s = INVALID_SOCKET;
   }
+  /* connect_cb first (the kernel's ConnectEx completion, still counted in
+   * outstanding, then only holds close_cb back). */
+  if (st->connecting)
+    connect_finish (st, DX_ECANCELED);
   /* A write in the kernel completes first; the queued ones are cancelled
    * behind it (send_complete), so write callbacks stay in order. */
   if (!st->write_inflight)
     writes_cancel_all (st);
-  if (st->connecting && st->outstanding == 0)
-    connect_finish (st, DX_ECANCELED);
   stream_maybe_close_done (st);
 }
 
@@ -765,9 +798,9 @@ accept_post (dx_listener *l, iocp_accept *a)
   if (rc < 0)
     return rc;
   memset (&a->op.ov, 0, sizeof a->op.ov);
-  DWORD got = 0;
   const DWORD alen = sizeof (struct sockaddr_storage) + 16;
-  if (!fn_acceptex (l->s, a->s, a->addrs, 0, alen, alen, &got, &a->op.ov)) {
+  if (!fn_acceptex (l->s, a->s, a->addrs, 0, alen, alen, &a->bytes,
+                    &a->op.ov)) {
     int e = WSAGetLastError ();
     if (e != ERROR_IO_PENDING) {
       closesocket (a->s);
@@ -861,6 +894,8 @@ int
 dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
                dx_listener **out)
 {
+  if (out)
+    *out = NULL; /* on every failure */
   if (!loop || !addr || !cb || !out)
     return DX_EINVAL;
   struct sockaddr_storage ss;
