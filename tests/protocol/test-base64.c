@@ -41,7 +41,7 @@ main (void)
     STR_IS (out, vectors[i].encoded, "encode \"%s\"", vectors[i].plain);
     OK (n == strlen (vectors[i].encoded)
             && n == DX_BASE64_ENCODED_LEN (strlen (vectors[i].plain)),
-        "encoded length of \"%s\" is %zu", vectors[i].plain, n);
+        "encoded length of \"%s\" is %u", vectors[i].plain, (unsigned) n);
     OK (decodes_to (vectors[i].encoded, vectors[i].plain), "decode \"%s\"",
         vectors[i].encoded);
   }

@@ -230,7 +230,7 @@ test_keep_alive (void)
     dx_http_parser *p = dx_http_parser_new (DX_HTTP_PARSE_REQUEST, NULL);
     size_t used;
     const dx_http_message *m = parse_one (p, cases[i].req, strlen (cases[i].req), &used, NULL);
-    OK (m && m->keep_alive == cases[i].keep, "keep_alive=%d for case %zu", cases[i].keep, i);
+    OK (m && m->keep_alive == cases[i].keep, "keep_alive=%d for case %u", cases[i].keep, (unsigned) i);
     dx_http_parser_free (p);
   }
 }
@@ -588,7 +588,7 @@ test_splits (void)
   for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
     bool split;
     parse_all (DX_HTTP_PARSE_REQUEST, NULL, inputs[i], strlen (inputs[i]), &split);
-    OK (split, "request %zu: same outcome for every split", i);
+    OK (split, "request %u: same outcome for every split", (unsigned) i);
   }
   static const char *responses[] = {
     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1",
@@ -601,7 +601,7 @@ test_splits (void)
   for (size_t i = 0; i < sizeof responses / sizeof responses[0]; i++) {
     bool split;
     parse_all (DX_HTTP_PARSE_RESPONSE, NULL, responses[i], strlen (responses[i]), &split);
-    OK (split, "response %zu: same outcome for every split", i);
+    OK (split, "response %u: same outcome for every split", (unsigned) i);
   }
 }
 
@@ -661,7 +661,7 @@ test_responses (void)
     dx_http_parser_reset (p);
     parse_one (p, bad[i], strlen (bad[i]), &used, &st);
     OK (st == DX_HTTP_ERROR && dx_http_parser_error_status (p) == 400,
-        "malformed status line %zu -> error", i);
+        "malformed status line %u -> error", (unsigned) i);
   }
   dx_http_parser_reset (p);
   dx_http_limits lim;

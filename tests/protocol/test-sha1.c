@@ -63,7 +63,7 @@ main (void)
     dx_sha1_final (&ctx, d);
     all = all && memcmp (d, want, sizeof d) == 0;
   }
-  OK (all, "streaming gives the one-shot digest for every split of %zu bytes", n);
+  OK (all, "streaming gives the one-shot digest for every split of %u bytes", (unsigned) n);
   free (buf);
 
   uint8_t d[DX_SHA1_DIGEST_LEN];

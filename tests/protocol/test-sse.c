@@ -125,7 +125,7 @@ test_encoder (void)
     const dx_sse_event *e = dx_sse_parser_event (p);
     OK (st == DX_SSE_EVENT && used == b.len && strcmp (e->data, expect[i]) == 0
             && strcmp (e->type, "message") == 0 && atoi (e->last_id) == (int) i + 1,
-        "round trip %zu", i);
+        "round trip %u", (unsigned) i);
     dx_sse_parser_free (p);
     dx_buffer_free (&b);
   }

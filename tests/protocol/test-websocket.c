@@ -177,7 +177,9 @@ typedef struct {
 
 static void
 logf_ (log_t *l, const char *fmt, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+    __attribute__ ((format (gnu_printf, 2, 3)))
+#elif defined(__GNUC__)
     __attribute__ ((format (printf, 2, 3)))
 #endif
     ;
@@ -212,7 +214,7 @@ decode_cuts (dx_ws_role role, size_t max, const uint8_t *in, size_t len, const s
         break;
       switch (st) {
       case DX_WS_MESSAGE:
-        logf_ (l, "%s(%zu:%.*s)", e->opcode == DX_WS_OP_TEXT ? "T" : "B", e->len,
+        logf_ (l, "%s(%u:%.*s)", e->opcode == DX_WS_OP_TEXT ? "T" : "B", (unsigned) e->len,
                (int) (e->len > 40 ? 40 : e->len), (const char *) e->data);
         break;
       case DX_WS_PING:
@@ -221,8 +223,8 @@ decode_cuts (dx_ws_role role, size_t max, const uint8_t *in, size_t len, const s
                (const char *) e->data);
         break;
       case DX_WS_CLOSE:
-        logf_ (l, "CLOSE(%u,%.*s)@%zu", e->close_code, (int) e->len, (const char *) e->data,
-               pos);
+        logf_ (l, "CLOSE(%u,%.*s)@%u", e->close_code, (int) e->len, (const char *) e->data,
+               (unsigned) pos);
         finished = true;
         break;
       case DX_WS_ERROR:
