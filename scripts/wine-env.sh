@@ -1,23 +1,34 @@
 # Source this file (bash or sh) before running the Windows test suite:
-#   . scripts/wine-env.sh && meson test -C /tmp/build-win --suite windows
+#   . scripts/wine-env.sh /tmp/build-win && meson test -C /tmp/build-win --suite windows
 # It prepares a Wine prefix non-interactively (no display needed) and starts
 # Wine's background services up front: if the first `wine` run happens under
 # `meson test`, the services it spawns inherit meson's pipes and every test
 # appears to hang until it times out.
 #
-# Variables honoured: WINEPREFIX (default $HOME/.cache/duplex-wine, or
-# $DUPLEX_WINE_PREFIX if set), WINE (default: wine).
+# Argument (optional): the build directory; the prefix then lives in
+# BUILD/wine-prefix, so two builds (or two people) never share a wineserver
+# and one's `wineserver -k` cannot kill the other's tests.
+# Variables honoured: WINEPREFIX (wins over the argument), else
+# DUPLEX_WINE_PREFIX, else $HOME/.cache/duplex-wine; WINE (default: wine).
+# Exported: WINEPREFIX, WINEDEBUG=-all, WINEDLLOVERRIDES, WINEARCH=win64.
 
 if [ -z "${WINEPREFIX:-}" ]; then
-  WINEPREFIX="${DUPLEX_WINE_PREFIX:-${HOME:-/tmp}/.cache/duplex-wine}"
+  if [ -n "${1:-}" ]; then
+    WINEPREFIX="$1/wine-prefix"
+  else
+    WINEPREFIX="${DUPLEX_WINE_PREFIX:-${HOME:-/tmp}/.cache/duplex-wine}"
+  fi
 fi
+# Wine insists on an absolute prefix path.
+case "$WINEPREFIX" in
+  /*) ;;
+  *) WINEPREFIX="$(pwd)/$WINEPREFIX" ;;
+esac
 export WINEPREFIX
 export WINEDEBUG=-all
 # Disabling mscoree/mshtml stops wineboot from offering to install Mono and
 # Gecko (a dialog that would block without a display).
 export WINEDLLOVERRIDES="mscoree,mshtml="
-# No X server: keep Wine from trying to open one.
-unset DISPLAY WAYLAND_DISPLAY
 export WINEARCH=win64
 
 dx_wine_setup ()
@@ -28,12 +39,16 @@ dx_wine_setup ()
     return 1
   fi
   mkdir -p "$WINEPREFIX" || return 1
-  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  # Our own marker: wineserver writes system.reg lazily, so it is no proof
+  # that the prefix is complete.
+  if [ ! -f "$WINEPREFIX/.duplex-ready" ]; then
     echo "wine-env.sh: creating Wine prefix $WINEPREFIX (once)" >&2
-    timeout 300 wineboot -i </dev/null >/dev/null 2>&1 || {
+    # No display: wineboot must not try to open one (it would wait).
+    DISPLAY= WAYLAND_DISPLAY= timeout 300 wineboot -i </dev/null >/dev/null 2>&1 || {
       echo "wine-env.sh: wineboot -i failed" >&2
       return 1
     }
+    touch "$WINEPREFIX/.duplex-ready"
   fi
   # Keep one wineserver alive for the whole test run, then pay the start-up
   # of Wine's services (explorer, services.exe, ...) outside meson.

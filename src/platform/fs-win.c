@@ -107,8 +107,9 @@ dx_fs_check_writable_dir (const char *dir)
     return rc;
   }
   if (!(a & FILE_ATTRIBUTE_DIRECTORY)) {
+    /* Same answer as POSIX (ENOTDIR maps to DX_ENOENT): no such dir. */
     free (w);
-    return DX_EINVAL;
+    return DX_ENOENT;
   }
   /* Read-only attributes on directories mean little on Windows; the only
    * honest test is to create a file. It deletes itself on close. */
@@ -241,7 +242,7 @@ dx_fs_join (char *buf, size_t len, const char *a, const char *b)
   }
   size_t need = la + (sep ? 1 : 0) + lb + 1;
   if (need > len)
-    return DX_EINVAL;
+    return DX_ENOMEM; /* as on POSIX: the buffer is too small */
   memcpy (buf, a, la);
   if (sep)
     buf[la++] = '\\';
