@@ -205,14 +205,28 @@ sink_put (sink *s, const char *data, size_t n)
   s->len += n;
 }
 
+/* The hex digits of a \u escape starting at p: -1 if a byte in
+ * p[0..min(4, avail)) is not hex (a bad escape, whatever follows), else the
+ * value if all four are there, else -2 (input ends inside the escape). So a
+ * complete document like "\u12" is E_ESCAPE, not E_EOF. */
+static int32_t
+hex4_avail (const char *p, const char *end)
+{
+  ptrdiff_t avail = end - p;
+  for (ptrdiff_t i = 0; i < 4 && i < avail; i++)
+    if (hexval (p[i]) < 0)
+      return -1;
+  return avail < 4 ? -2 : hex4 (p);
+}
+
 /* Decode one \uXXXX escape (and its low-surrogate twin) starting at p,
  * which points at the 'u'. Returns the position after it, or NULL. */
 static const char *
 unicode_escape (dx_json_reader *r, const char *p, sink *s)
 {
-  if (r->end - p < 5)
+  int32_t cp = hex4_avail (p + 1, r->end);
+  if (cp == -2)
     return fail (r, DX_JSON_E_EOF, r->end), NULL;
-  int32_t cp = hex4 (p + 1);
   if (cp < 0)
     return fail (r, DX_JSON_E_ESCAPE, p - 1), NULL;
   const char *after = p + 5;
@@ -223,9 +237,11 @@ unicode_escape (dx_json_reader *r, const char *p, sink *s)
     ptrdiff_t avail = r->end - after;
     if ((avail >= 1 && after[0] != '\\') || (avail >= 2 && after[1] != 'u'))
       return fail (r, DX_JSON_E_SURROGATE, p - 1), NULL;
-    if (avail < 6)
+    if (avail < 2)
       return fail (r, DX_JSON_E_EOF, r->end), NULL;
-    int32_t lo = hex4 (after + 2);
+    int32_t lo = hex4_avail (after + 2, r->end);
+    if (lo == -2)
+      return fail (r, DX_JSON_E_EOF, r->end), NULL;
     if (lo < 0)
       return fail (r, DX_JSON_E_ESCAPE, after), NULL;
     if (lo < 0xDC00 || lo > 0xDFFF)

@@ -39,6 +39,9 @@ dx_msg_clear (dx_msg *m)
   memset (m, 0, sizeof *m);
 }
 
+/* Length of an error message cut to DX_ERROR_TEXT_MAX bytes (below). */
+static size_t cut_message (const char *s);
+
 /* ---- errors ---- */
 
 static const char BAD_REQUEST[] = "bad_request";
@@ -77,6 +80,20 @@ doc_error (dx_msg_error *err, const dx_json_reader *r)
                dx_json_strerror (c));
 }
 
+/* A reader error inside the value of member `key` (invalid UTF-8 in a
+ * string, a lone surrogate, a bad number, ...): the member is named, so a
+ * client learns which field was wrong. Over-long keys read as "". */
+static bool
+value_error (dx_msg_error *err, const dx_json_reader *r, const char *key)
+{
+  if (!key[0])
+    return doc_error (err, r);
+  dx_json_errc c = r->error.code;
+  const char *code = c == DX_JSON_E_TOO_BIG || c == DX_JSON_E_TOO_LONG ? TOO_LARGE : BAD_REQUEST;
+  return merr (err, code, key, "field '%s': invalid JSON at byte %zu: %s", key, r->error.offset,
+               dx_json_strerror (c));
+}
+
 /* ---- pass one: collect member slices ---- */
 
 typedef struct {
@@ -107,7 +124,7 @@ collect (dx_json_reader *r, field *f, size_t nf, dx_msg_error *err)
   while ((k = dx_json_object_next (r, key, sizeof key, &klen)) > 0) {
     const char *at = r->p;
     if (!dx_json_skip (r))
-      return doc_error (err, r);
+      return value_error (err, r, key);
     field *x = key[0] ? find (f, nf, key) : NULL;
     if (x) {
       x->raw = at;
@@ -466,6 +483,10 @@ fill_by_type (field *f, dx_msg *m, dx_msg_error *err)
         return false;
       if (nul)
         return merr (err, BAD_REQUEST, "message", "field 'message': must not contain NUL");
+      /* Cut like dx_encode_error does, so decode -> encode -> decode is
+       * stable; the text is only shown to a human. */
+      m->text_len = cut_message (m->text);
+      m->text[m->text_len] = '\0';
     }
     return true;
   case DX_MSG_NONE:
@@ -1082,7 +1103,9 @@ dx_decode_poll_answer (const char *json, size_t len, dx_poll_message_cb on_messa
     if (on_message && !on_message (&m, user))
       return merr (err, BAD_REQUEST, "messages", "aborted");
   }
-  return k == 0;
+  if (k < 0)
+    return value_error (err, &r, "messages");
+  return true;
 }
 
 bool
