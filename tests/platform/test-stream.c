@@ -247,6 +247,15 @@ reset_accept (dx_listener *l, dx_stream *s, int status)
 static void
 test_reset (void)
 {
+#ifdef _WIN32
+  /* Wine turns a peer's RST into an orderly EOF (the wineserver consumes
+   * the socket error), so there is no reset to observe; real Windows
+   * does report WSAECONNRESET. */
+  if (GetProcAddress (GetModuleHandleA ("ntdll.dll"), "wine_get_version")) {
+    tap_skip ("reset: under Wine an RST reads as EOF");
+    return;
+  }
+#endif
   setup (reset_accept, 16);
   raw_sock rs = raw_connect_v4 (dx_listener_port (listener));
   OK (rs != RAW_BAD, "reset: raw client connected");
