@@ -196,6 +196,16 @@ dx_http_parser_free (dx_http_parser *p)
   free (p);
 }
 
+/* Keep small buffers for the next message; give big ones back, so an idle
+   keep-alive connection does not pin the memory of its largest request. */
+static void
+reset_buffer (dx_buffer *b)
+{
+  if (b->cap > 4096)
+    dx_buffer_free (b);
+  dx_buffer_reset (b);
+}
+
 void
 dx_http_parser_reset (dx_http_parser *p)
 {
@@ -203,9 +213,9 @@ dx_http_parser_reset (dx_http_parser *p)
   p->started = false;
   p->no_body = false;
   p->head_done = false;
-  dx_buffer_reset (&p->head);
-  dx_buffer_reset (&p->aux);
-  dx_buffer_reset (&p->body);
+  reset_buffer (&p->head);
+  reset_buffer (&p->aux);
+  reset_buffer (&p->body);
   p->line_start = 0;
   p->skipped = 0;
   p->block_len = 0;
@@ -840,13 +850,10 @@ dx_http_query_get (const char *query, const char *key, char *out, size_t cap,
     const char *eq = memchr (p, '=', (size_t) (end - p));
     const char *kend = eq ? eq : end;
     size_t dk;
-    if (kend > p) {
-      if (!dx_http_percent_decode (p, (size_t) (kend - p), true, kbuf,
-                                   sizeof kbuf, &dk)) {
-        /* A key we cannot decode (or too long) is not ours unless it
-           could be: a malformed pair makes the whole query suspect. */
-        return DX_HTTP_QUERY_INVALID;
-      }
+    /* A key that does not decode (or is too long to be one we look for)
+       cannot be ours: skip it, as we skip every other unknown key. */
+    if (kend > p
+        && dx_http_percent_decode (p, (size_t) (kend - p), true, kbuf, sizeof kbuf, &dk)) {
       if (dk == klen && memcmp (kbuf, key, klen) == 0) {
         const char *v = eq ? eq + 1 : end;
         if (!dx_http_percent_decode (v, (size_t) (end - v), true, out, cap,

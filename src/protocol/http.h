@@ -210,8 +210,10 @@ bool dx_http_percent_decode (const char *in, size_t n, bool plus_is_space,
 
 /* Find key in an application/x-www-form-urlencoded query ("a=1&b=x%20y",
  * without the '?'). Keys are compared after decoding; the first occurrence
- * wins; "key" without '=' has the value "". On FOUND the decoded value is
- * in out (NUL-terminated; *out_len if not NULL). */
+ * wins; "key" without '=' has the value "". Pairs under other keys are
+ * skipped even if malformed. On FOUND the decoded value is in out
+ * (NUL-terminated; *out_len if not NULL); INVALID if that value has a bad
+ * escape, decodes to NUL or does not fit in cap. */
 dx_http_query_result dx_http_query_get (const char *query, const char *key,
                                         char *out, size_t cap, size_t *out_len);
 /* Same, for an unsigned decimal value (digits only, no sign, fits uint64);

@@ -714,6 +714,16 @@ test_query (void)
       "key without '=' has an empty value");
   OK (dx_http_query_get ("a=%zz", "a", out, sizeof out, &n) == DX_HTTP_QUERY_INVALID,
       "bad escape");
+  OK (dx_http_query_get_u64 ("x=%zz&%zz=1&since=8", "since", &v) == DX_HTTP_QUERY_FOUND && v == 8,
+      "malformed pairs under other keys do not matter");
+  {
+    char *longkey = repeat ('k', 400);
+    char qq[512];
+    snprintf (qq, sizeof qq, "%s=1&limit=3", longkey);
+    OK (dx_http_query_get_u64 (qq, "limit", &v) == DX_HTTP_QUERY_FOUND && v == 3,
+        "a very long unrelated key is skipped");
+    free (longkey);
+  }
   OK (dx_http_query_get ("a=%4", "a", out, sizeof out, &n) == DX_HTTP_QUERY_INVALID,
       "truncated escape");
   OK (dx_http_query_get ("a=x%00y", "a", out, sizeof out, &n) == DX_HTTP_QUERY_INVALID,
