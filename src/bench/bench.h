@@ -48,6 +48,7 @@ typedef struct {
   double drain;           /* seconds to wait for stragglers */
   unsigned connect_window; /* connects in flight at once */
   int server_pid;         /* for server CPU per message (Linux /proc) */
+  double idle;            /* > 0: only hold the subscribers this long (memory per connection) */
   bool json;
   const char *room_prefix;
 } bench_opts;

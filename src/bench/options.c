@@ -41,6 +41,8 @@ usage (FILE *f)
            "  --drain S              wait at most S seconds for stragglers (10)\n"
            "  --connect-window N     connects in flight at once (256)\n"
            "  --server-pid PID       measure the server's CPU time (Linux /proc)\n"
+           "  --idle S               publish nothing: hold the subscribers S seconds, then\n"
+           "                         report (prints 'ready N' on stderr once all are in)\n"
            "  --target T             duplexd|nchan|nodews: the server's protocol (duplexd)\n"
            "  --json                 print one JSON object (or one per line with --compare)\n"
            "  --help                 this text\n");
@@ -151,6 +153,8 @@ bench_parse_args (bench_opts *o, int argc, char **argv)
       ok = parse_double (v, 1, 600000, &d) && ((o->poll_interval = (unsigned) d), true);
     else if (strcmp (a, "--longpoll-wait") == 0)
       ok = parse_double (v, 1, 60, &d) && ((o->longpoll_wait = (unsigned) d), true);
+    else if (strcmp (a, "--idle") == 0)
+      ok = parse_double (v, 0.1, 86400, &o->idle);
     else if (strcmp (a, "--drain") == 0)
       ok = parse_double (v, 0, 600, &o->drain);
     else if (strcmp (a, "--connect-window") == 0)

@@ -91,7 +91,7 @@ static void deadline_fired (dx_timer *t);
 static void
 maybe_finish (run *R)
 {
-  if (R->phase == PHASE_DRAIN && R->acked >= R->total &&
+  if (R->o->idle <= 0 && R->phase == PHASE_DRAIN && R->acked >= R->total &&
       R->r->delivered >= R->acked * R->r->ready)
     run_finish (R);
 }
@@ -258,10 +258,10 @@ static void
 duplexd_hello (conn *c)
 {
   dx_buffer b;
-  char nick[32];
-  snprintf (nick, sizeof nick, "%s%u", c->role == ROLE_PUBLISHER ? "pub" : "sub", c->idx);
+  /* One nick for every subscriber: presence is per nick, so the room
+   * announces the subscribers once instead of N times to N members. */
   dx_buffer_init (&b, 0);
-  dx_encode_hello (&b, nick, NULL, NULL);
+  dx_encode_hello (&b, c->role == ROLE_PUBLISHER ? "bench-pub" : "bench-sub", NULL, NULL);
   socket_send_json (c, &b);
   if (c->role == ROLE_SUBSCRIBER) {
     dx_buffer_init (&b, 0);
@@ -652,6 +652,14 @@ deadline_fired (dx_timer *t)
 static void
 publisher_start (run *R)
 {
+  if (R->phase == PHASE_CONNECT && R->o->idle > 0) {
+    /* Idle run: hold every subscriber, publish nothing. */
+    fprintf (stderr, "ready %u\n", R->r->ready);
+    R->phase = PHASE_DRAIN;
+    R->total = 0;
+    dx_timer_start (R->deadline, (uint64_t) (R->o->idle * 1000), 0, deadline_fired);
+    return;
+  }
   if (R->phase == PHASE_CONNECT) {
     /* Subscribers are in: connect the publisher(s). */
     R->phase = PHASE_PUBLISH;
