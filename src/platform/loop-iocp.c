@@ -466,13 +466,16 @@ writes_pump (dx_stream *st)
       write_finish (st, w, st->write_err);
       continue;
     }
+    if (w->bytes == 0) {
+      write_finish (st, w, 0); /* nothing to send; still called back later */
+      continue;
+    }
     /* Try a plain non-blocking send first: when the socket buffer has
      * room (the usual case) the write is done without an overlapped
      * operation, which is much cheaper (under Wine especially). The
      * callback still runs later, from the pending queue. */
     DWORD sent = 0;
-    if (w->bytes > 0
-        && WSASend (st->s, w->bufs + w->first, w->nbufs - w->first, &sent, 0,
+    if (WSASend (st->s, w->bufs + w->first, w->nbufs - w->first, &sent, 0,
                     NULL, NULL) == 0) {
       if (sent >= w->bytes) {
         write_finish (st, w, 0);
@@ -481,7 +484,7 @@ writes_pump (dx_stream *st)
       st->write_queue_bytes -= sent;
       w->bytes -= sent;
       write_advance (w, sent);
-    } else if (w->bytes > 0 && WSAGetLastError () != WSAEWOULDBLOCK) {
+    } else if (WSAGetLastError () != WSAEWOULDBLOCK) {
       write_finish (st, w, wsa_err ());
       continue;
     }
@@ -536,7 +539,7 @@ int
 dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
           dx_write_cb cb, void *arg)
 {
-  if (!stream || (nbufs > 0 && !bufs) || nbufs > 1024)
+  if (!stream || (nbufs > 0 && !bufs) || nbufs > UINT32_MAX)
     return DX_EINVAL;
   if (dx__is_closing (stream))
     return DX_ECANCELED;
@@ -911,6 +914,9 @@ dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
    * TIME_WAIT never blocks a bind here, so no SO_REUSEADDR is needed. */
   BOOL on = TRUE;
   setsockopt (s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *) &on, sizeof on);
+  /* "[::]:port" is IPv6 only, as on the POSIX backends. */
+  if (ss.ss_family == AF_INET6)
+    setsockopt (s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *) &on, sizeof on);
   if (bind (s, (struct sockaddr *) &ss, (int) sl) != 0
       || listen (s, backlog > 0 ? backlog : SOMAXCONN) != 0) {
     rc = wsa_err ();
