@@ -42,17 +42,26 @@ hs_fail (dx_ws_handshake *hs, int status, const char *code, const char *message)
   return false;
 }
 
+static bool
+ascii_ieq (const char *a, const char *b)
+{
+  for (;; a++, b++) {
+    char x = (*a >= 'A' && *a <= 'Z') ? (char) (*a + 32) : *a;
+    char y = (*b >= 'A' && *b <= 'Z') ? (char) (*b + 32) : *b;
+    if (x != y)
+      return false;
+    if (!x)
+      return true;
+  }
+}
+
 /* True if any field named name lists token. */
 static bool
 any_field_has_token (const dx_http_message *m, const char *name, const char *token)
 {
   for (size_t i = 0; i < m->n_headers; i++) {
-    const char *a = m->headers[i].name, *b = name;
-    while (*a && *b && (*a | 0x20) == (*b | 0x20)) {
-      a++;
-      b++;
-    }
-    if (!*a && !*b && dx_http_list_has_token (m->headers[i].value, token))
+    if (ascii_ieq (m->headers[i].name, name)
+        && dx_http_list_has_token (m->headers[i].value, token))
       return true;
   }
   return false;
