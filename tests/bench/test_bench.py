@@ -36,12 +36,14 @@ class BenchTest(unittest.TestCase):
 
     def test_websocket_fan_out_loses_nothing(self):
         # The acceptance workload of the benchmark issue.
+        # --drain only bounds the wait for stragglers on a loaded machine; a
+        # run that delivers everything ends as soon as it has.
         r = bench(self.server, "--transport", "websocket", "--subscribers", 200,
-                  "--rate", 500, "--duration", 5)[0]
+                  "--rate", 500, "--duration", 5, "--drain", 90)[0]
         self.assertEqual(r["transport"], "websocket")
-        self.assertEqual(r["ready"], 200)
-        self.assertEqual(r["sent"], 2500)
-        self.assertEqual(r["delivered"], r["sent"] * r["subscribers"])
+        self.assertEqual(r["ready"], 200, r)
+        self.assertEqual(r["sent"], 2500, r)
+        self.assertEqual(r["delivered"], r["sent"] * r["subscribers"], r)
         self.assertEqual(r["duplicates"], 0)
         self.assertEqual(r["gaps"], 0)
         for k in ("p50", "p90", "p99", "max"):
@@ -52,12 +54,12 @@ class BenchTest(unittest.TestCase):
 
     def test_compare_every_transport(self):
         rs = bench(self.server, "--compare", "--subscribers", 10, "--rate", 50,
-                   "--duration", 2, "--poll-interval", 100)
+                   "--duration", 2, "--poll-interval", 100, "--drain", 60)
         by = {r["transport"]: r for r in rs}
         self.assertEqual(sorted(by), ["longpoll", "poll", "sse", "tcp", "websocket"])
         for t, r in by.items():
-            self.assertEqual(r["delivered"], r["sent"] * 10, t)
-            self.assertEqual(r["sent"], 100, t)
+            self.assertEqual(r["delivered"], r["sent"] * 10, r)
+            self.assertEqual(r["sent"], 100, r)
         # Short polling pays with requests and bytes what a socket does not.
         self.assertGreater(by["poll"]["http_requests"], 10 * by["websocket"]["http_requests"])
         self.assertGreater(by["poll"]["empty_polls"], 0)
