@@ -510,7 +510,8 @@ dx_msg_decode (const char *json, size_t len, dx_msg_dir dir, dx_msg *out, dx_msg
   field f[F_COUNT];
   msg_fields (f);
   dx_msg_clear (out);
-  if (!collect_doc (json, len, DX_LINE_MAX, f, F_COUNT, err))
+  size_t max = dir == DX_MSG_FROM_CLIENT ? DX_LINE_MAX : DX_MSG_ENCODED_MAX;
+  if (!collect_doc (json, len, max, f, F_COUNT, err))
     return false;
   char type[16];
   if (!required (&f[F_TYPE], err))

@@ -7,7 +7,7 @@
  * a missing required field, a wrong JSON type, an invalid name or an
  * over-long value is an error described by dx_msg_error:
  *   code    — the PROTOCOL.md error word to send back: "bad_request",
- *             or "too_large" (document over DX_LINE_MAX bytes, text over
+ *             or "too_large" (document over its limit, see dx_msg_decode; text over
  *             DX_TEXT_MAX bytes, or any other string over its limit);
  *   field   — the JSON member at fault ("room", "text", ...; "" for the
  *             document itself, e.g. a syntax error);
@@ -116,8 +116,17 @@ typedef struct {
 /* Zero a dx_msg (all has_* false, strings empty). */
 void dx_msg_clear (dx_msg *m);
 
-/* Decode one document (len at most DX_LINE_MAX, else too_large). Objects
- * not of direction dir are rejected as "unknown type". err may be NULL. */
+/* The longest object a server may send: a message whose 4096 bytes of
+ * text are all control characters, each written as a 6-byte \u00XX escape,
+ * plus the other members. Clients size their line / frame limit for what
+ * they RECEIVE with this, not DX_LINE_MAX (which bounds what they send). */
+#define DX_MSG_ENCODED_MAX (6 * DX_TEXT_MAX + 1024)
+
+/* Decode one document. Its length is limited by direction: at most
+ * DX_LINE_MAX for DX_MSG_FROM_CLIENT (PROTOCOL.md §5), DX_MSG_ENCODED_MAX
+ * for DX_MSG_FROM_SERVER / FROM_ANY (so everything the encoders write
+ * decodes); longer is too_large. Objects not of direction dir are rejected
+ * as "unknown type". err may be NULL. */
 bool dx_msg_decode (const char *json, size_t len, dx_msg_dir dir, dx_msg *out,
                     dx_msg_error *err);
 /* Decode one message-type object at the reader's position (e.g. an element

@@ -480,6 +480,27 @@ test_limits (void)
       "document of 16385 bytes -> too_large ''");
   free (doc);
 
+  /* the worst case the server encodes: 4096 control characters = 6 bytes
+   * each on the wire; it is over DX_LINE_MAX and still decodes as a
+   * server object (DX_MSG_ENCODED_MAX), while a client's line is held to
+   * DX_LINE_MAX */
+  {
+    char ctl[DX_TEXT_MAX];
+    memset (ctl, 1, sizeof ctl);
+    dx_chat_message cm = { "lobby", 7, "alice", ctl, sizeof ctl, 1, "c" };
+    dx_buffer_reset (&out);
+    OK (dx_encode_message (&out, &cm) && out.len > 6 * DX_TEXT_MAX && out.len <= DX_MSG_ENCODED_MAX,
+        "message of 4096 control characters: %zu bytes", out.len);
+    OK (dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == DX_TEXT_MAX &&
+            memcmp (m.text, ctl, sizeof ctl) == 0,
+        "decodes as a server object");
+    dx_buffer_reset (&out);
+    OK (dx_encode_send (&out, "lobby", ctl, sizeof ctl, NULL), "the same as a send");
+    OK (!dx_msg_decode (out.data, out.len, DX_MSG_FROM_CLIENT, &m, &err) &&
+            strcmp (err.code, "too_large") == 0 && strcmp (err.field, "") == 0,
+        "a client line over 16384 bytes is too_large");
+  }
+
   /* nesting of unknown members is bounded too */
   doc = xmalloc (200);
   strcpy (doc, "{\"type\":\"ping\",\"x\":");
