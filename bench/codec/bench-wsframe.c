@@ -7,7 +7,7 @@
  * frames (the Duplex maximum: unmasking + UTF-8 validation dominate),
  * 16 KiB binary frames (unmasking only), and fragmented text messages.
  *
- *   bench-wsframe [--mib N] [--runs R]
+ *   bench-wsframe [--mib N] [--runs R]   (docs/benchmarks.md)
  */
 #include <stdbool.h>
 #include <stdio.h>
