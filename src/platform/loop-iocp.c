@@ -264,12 +264,15 @@ post_recv0 (dx_stream *st)
   return 0;
 }
 
+/* The last read callback: EOF or an error. buf is the buffer alloc_cb
+ * gave for this read (so the user can free it), or NULL. */
 static void
-read_deliver_error (dx_stream *st, int err)
+read_deliver_error (dx_stream *st, int err, const dx_buf *buf)
 {
+  dx_buf none = { NULL, 0 };
   st->read_done = true;
   st->reading = false;
-  st->read_cb (st, err, &(dx_buf){ NULL, 0 });
+  st->read_cb (st, err, buf ? buf : &none);
 }
 
 static void
@@ -277,7 +280,7 @@ read_err_run (dx_req *req)
 {
   dx_stream *st = (dx_stream *) req->handle;
   if (st->reading && !st->read_done && !dx__is_closing (st))
-    read_deliver_error (st, req->status);
+    read_deliver_error (st, req->status, NULL);
 }
 
 /* Data (or EOF, or an error) is ready: hand it over in buffers that the
@@ -293,7 +296,7 @@ stream_do_reads (dx_stream *st)
     if (!st->reading || dx__is_closing (st))
       return;
     if (buf.base == NULL || buf.len == 0) {
-      read_deliver_error (st, DX_ENOMEM);
+      read_deliver_error (st, DX_ENOMEM, &buf);
       return;
     }
     int len = buf.len > INT_MAX ? INT_MAX : (int) buf.len;
@@ -305,7 +308,7 @@ stream_do_reads (dx_stream *st)
       continue;
     }
     if (n == 0) {
-      read_deliver_error (st, DX_EOF);
+      read_deliver_error (st, DX_EOF, &buf);
       return;
     }
     int e = WSAGetLastError ();
@@ -313,7 +316,7 @@ stream_do_reads (dx_stream *st)
       st->read_cb (st, 0, &buf); /* buffer returned unused */
       return;
     }
-    read_deliver_error (st, dx__err_from_wsa (e));
+    read_deliver_error (st, dx__err_from_wsa (e), &buf);
     return;
   }
 }
@@ -330,7 +333,7 @@ recv0_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
   if (!st->reading || st->read_done)
     return; /* read_stop while it was pending: leave the data queued */
   if (op_failed (e)) {
-    read_deliver_error (st, op_error (st->s, &st->recv0.ov));
+    read_deliver_error (st, op_error (st->s, &st->recv0.ov), NULL);
     return;
   }
   stream_do_reads (st);
@@ -338,7 +341,7 @@ recv0_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
       && !st->recv0_pending) {
     int rc = post_recv0 (st);
     if (rc < 0)
-      read_deliver_error (st, rc);
+      read_deliver_error (st, rc, NULL);
   }
 }
 
