@@ -961,6 +961,95 @@ test_listen_forms (void)
   test_loop_free (loop, "listen-forms");
 }
 
+/* ======================================================================
+ * 11. Out of file descriptors while accepting: the error reaches
+ *     accept_cb, the listener backs off instead of spinning, and accepts
+ *     resume once descriptors are free again. (POSIX: RLIMIT_NOFILE.)
+ * ====================================================================== */
+
+#ifndef _WIN32
+#include <sys/resource.h>
+
+enum { EMFILE_CONNS = 4 };
+static int emfile_errors, emfile_accepted, emfile_other;
+static struct rlimit emfile_saved;
+static dx_stream *emfile_servers[EMFILE_CONNS], *emfile_clients[EMFILE_CONNS];
+
+static void
+emfile_accept (dx_listener *l, dx_stream *s, int status)
+{
+  (void) l;
+  if (status == DX_EMFILE) {
+    emfile_errors++;
+    return;
+  }
+  if (status != 0) {
+    emfile_other++;
+    return;
+  }
+  emfile_servers[emfile_accepted++] = s;
+  if (emfile_accepted == EMFILE_CONNS) {
+    for (int i = 0; i < EMFILE_CONNS; i++) {
+      dx_close (DX_HANDLE (emfile_servers[i]), NULL);
+      dx_close (DX_HANDLE (emfile_clients[i]), NULL);
+    }
+    finish ();
+  }
+}
+
+static void
+emfile_restore (dx_timer *t)
+{
+  dx_close (DX_HANDLE (t), NULL);
+  IS (emfile_accepted, 0, "emfile: nothing accepted while out of descriptors");
+  OK (emfile_errors >= 1 && emfile_errors <= 10,
+      "emfile: DX_EMFILE reported, then backed off (%d reports in 300 ms)", emfile_errors);
+  setrlimit (RLIMIT_NOFILE, &emfile_saved);
+}
+
+static void
+emfile_limit (dx_timer *t)
+{
+  /* All connects are done (the kernel completes them without accept).
+   * Lower the limit to the lowest free descriptor: every fd below it is
+   * in use, so accept() has nowhere to go. */
+  int probe = dup (0);
+  if (probe < 0) {
+    OK (0, "emfile: dup");
+    return;
+  }
+  close (probe);
+  struct rlimit lim = emfile_saved;
+  lim.rlim_cur = (rlim_t) probe;
+  IS (setrlimit (RLIMIT_NOFILE, &lim), 0, "emfile: lowered RLIMIT_NOFILE");
+  dx_timer_start (t, 300, 0, emfile_restore);
+}
+
+static dx_timer *emfile_timer;
+
+static void
+test_emfile (void)
+{
+  getrlimit (RLIMIT_NOFILE, &emfile_saved);
+  loop = test_loop_new ();
+  watchdog = watchdog_start (loop, 20000);
+  /* Loopback connects complete in the kernel before the loop first polls;
+   * the 0 ms timer runs before that poll (timers come first in an
+   * iteration), so the limit is low before the listener is drained. */
+  IS (dx_tcp_listen (loop, "127.0.0.1:0", 16, emfile_accept, &listener), 0, "emfile: listen");
+  snprintf (addr, sizeof addr, "127.0.0.1:%d", dx_listener_port (listener));
+  for (int i = 0; i < EMFILE_CONNS; i++)
+    dx_tcp_connect (loop, addr, NULL, NULL, &emfile_clients[i]);
+  emfile_timer = dx_timer_new (loop);
+  dx_timer_start (emfile_timer, 0, 0, emfile_limit);
+  dx_loop_run (loop);
+  setrlimit (RLIMIT_NOFILE, &emfile_saved);
+  IS (emfile_accepted, EMFILE_CONNS, "emfile: every connection accepted after the limit rose");
+  IS (emfile_other, 0, "emfile: no other accept error");
+  teardown ("emfile");
+}
+#endif
+
 int
 main (void)
 {
@@ -975,5 +1064,10 @@ main (void)
   test_reentry ();
   test_ipv6 ();
   test_listen_forms ();
+#ifndef _WIN32
+  test_emfile ();
+#else
+  tap_skip ("EMFILE back-off: RLIMIT_NOFILE is POSIX-only");
+#endif
   return tap_done ();
 }
