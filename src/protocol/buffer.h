@@ -4,6 +4,7 @@
 #ifndef DX_PROTOCOL_BUFFER_H
 #define DX_PROTOCOL_BUFFER_H
 
+#include "protocol/compiler.h"
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,10 +32,7 @@ bool dx_buffer_append_char (dx_buffer *b, char c);
 bool dx_buffer_append_u64 (dx_buffer *b, uint64_t v);
 bool dx_buffer_append_i64 (dx_buffer *b, int64_t v);
 bool dx_buffer_printf (dx_buffer *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__ ((format (printf, 2, 3)))
-#endif
-    ;
+    DX_PRINTF_FORMAT (2, 3);
 bool dx_buffer_vprintf (dx_buffer *b, const char *fmt, va_list ap);
 /* Drop the first n bytes (consumed input). */
 void dx_buffer_consume (dx_buffer *b, size_t n);

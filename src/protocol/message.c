@@ -1,3 +1,4 @@
+#include "protocol/compiler.h"
 #include "protocol/message.h"
 
 #include <stdarg.h>
@@ -49,10 +50,7 @@ static const char TOO_LARGE[] = "too_large";
 
 static bool
 merr (dx_msg_error *err, const char *code, const char *field, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__ ((format (printf, 4, 5)))
-#endif
-    ;
+    DX_PRINTF_FORMAT (4, 5);
 
 static bool
 merr (dx_msg_error *err, const char *code, const char *field, const char *fmt, ...)

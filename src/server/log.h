@@ -2,6 +2,8 @@
 #ifndef DX_SERVER_LOG_H
 #define DX_SERVER_LOG_H
 
+#include "protocol/compiler.h"
+
 typedef enum {
   DX_LOG_ERROR = 0,
   DX_LOG_WARN = 1,
@@ -18,10 +20,7 @@ int dx_log_level_parse (const char *name);
 void dx_log_format_time (unsigned long long wall_ms, char *out, unsigned long size);
 
 void dx_log (dx_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__ ((format (printf, 2, 3)))
-#endif
-    ;
+    DX_PRINTF_FORMAT (2, 3);
 
 #define dx_log_error(...) dx_log (DX_LOG_ERROR, __VA_ARGS__)
 #define dx_log_warn(...) dx_log (DX_LOG_WARN, __VA_ARGS__)

@@ -3,6 +3,7 @@
 #ifndef DX_SERVER_STORE_PRIVATE_H
 #define DX_SERVER_STORE_PRIVATE_H
 
+#include "protocol/compiler.h"
 #include "server/store.h"
 
 /* One message as kept in RAM: a single allocation, strings inline after
@@ -101,9 +102,6 @@ void dx_store_make_epoch (char *out);
 
 /* snprintf into the store's last_error (for dx_store_last_error). */
 void dx_store_set_error (dx_store *store, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__ ((format (printf, 2, 3)))
-#endif
-    ;
+    DX_PRINTF_FORMAT (2, 3);
 
 #endif
