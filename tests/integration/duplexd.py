@@ -658,8 +658,9 @@ class SSEStream:
         """Returns a dict of fields (id, event, data) of the next event; comments skipped."""
         ev = {}
         raw = []
+        deadline = time.monotonic() + timeout  # ": ping" comments must not extend it
         while True:
-            line = self._next_line(timeout)
+            line = self._next_line(max(0.0, deadline - time.monotonic()))
             if line == "":
                 if ev:
                     ev["_raw"] = raw
@@ -674,8 +675,9 @@ class SSEStream:
             ev[k] = ev[k] + "\n" + v if k in ev else v
 
     def next_message(self, timeout=IO_TIMEOUT):
+        deadline = time.monotonic() + timeout
         while True:
-            ev = self.next_event(timeout)
+            ev = self.next_event(max(0.0, deadline - time.monotonic()))
             if ev.get("event") == "message":
                 return ev
 
@@ -773,4 +775,7 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     except (ImportError, ValueError, OSError):
         pass
+    # When meson's timeout kills a hung test, say where it hung.
+    import faulthandler
+    faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
     unittest.main(module="__main__", argv=argv, verbosity=2)

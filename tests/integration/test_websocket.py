@@ -158,7 +158,8 @@ class WebSocket(dx.ServerTest):
 
     def test_ping_pong(self):
         c = self.client("pinger")
-        for t in (1, "str", 1.5, {"k": [1, 2]}, None):
+        # "t":<client value>: numbers and strings at least (the text is silent on more).
+        for t in (1, "str", 1.5, 1763900000123, ""):
             c.send({"type": "ping", "t": t})
             p = c.recv_type("pong")
             self.assertEqual(p["t"], t)
