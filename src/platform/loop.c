@@ -134,8 +134,9 @@ run_pending (dx_loop *loop)
       loop->pending_tail = NULL;
     req->next = NULL;
     req->queued = false;
+    bool is_last = req == last;
     req->run (req); /* may free req (close requests free the handle) */
-    if (req == last)
+    if (is_last)
       break;
   }
 }

@@ -184,8 +184,11 @@ static void
 connect_req_run (dx_req *req)
 {
   dx_stream *s = (dx_stream *) req->handle;
+  /* Connected at once, but closed before we could say so: cancelled. */
+  int status = req->status == 0 && (s->h.flags & DX_HF_CLOSING) ? DX_ECANCELED
+                                                                  : req->status;
   if (s->connect_cb)
-    s->connect_cb (s, req->status, s->connect_arg);
+    s->connect_cb (s, status, s->connect_arg);
 }
 
 static void
@@ -440,6 +443,8 @@ stream_connect_done (dx_stream *s, int status)
 {
   s->sflags &= ~(unsigned) SF_CONNECTING;
   if (status < 0) {
+    /* connect_cb carries the error; read_cb stays silent. */
+    s->sflags &= ~(unsigned) SF_READING;
     s->sflags |= SF_WRITE_ERR | SF_READ_DONE;
     s->write_err = status;
     stream_fail_writes (s, status);
