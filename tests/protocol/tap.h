@@ -5,6 +5,7 @@
 #define DX_TEST_PROTOCOL_TAP_H
 
 #include <stdarg.h>
+#include "protocol/compiler.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +13,7 @@
 static int tap_count;
 static int tap_failed;
 
-#if defined(__GNUC__)
-__attribute__ ((format (printf, 4, 5)))
-#endif
+DX_PRINTF_FORMAT (4, 5)
 static inline bool
 tap_ok (bool ok, const char *file, int line, const char *fmt, ...)
 {
