@@ -33,7 +33,7 @@
  *     than max_header_block (16 KiB), or more than max_headers fields
  *     -> 431 headers_too_large.
  *   - line ends CRLF or bare LF; a bare CR elsewhere -> 400. Empty lines
- *     before the request line are skipped (they count toward 414).
+ *     before the request line are skipped (more than 8 KiB of them -> 400).
  *   - obs-fold (a line starting with SP/HT), whitespace before ':', a bad
  *     field-name character, or a control character in a value -> 400.
  *   - Content-Length: digits only; more than one Content-Length field, or
