@@ -34,6 +34,7 @@ typedef struct {
   bool keep_alive;
   bool header_timer;   /* the 10 s slow-headers timer is armed */
   bool peer_eof;       /* the client shut its side: answer, then close */
+  bool head;           /* HEAD: the answer of GET without its body */
   dx_route route;
   /* long poll / SSE */
   dx_sub sub;
@@ -67,6 +68,8 @@ respond (http_conn *hc, int status, const char *ctype, const dx_http_header *ext
   if (dx_http_write_response (&out, status, ctype, extra, n_extra,
                               hc->keep_alive, body, len))
     {
+      if (hc->head && status >= 200 && status != 204 && status != 304)
+        out.len -= len; /* same head (Content-Length included), no body */
       dx_shared_buf *sb = dx_shared_buf_from_buffer (&out);
       dx_conn_send (&hc->base, sb);
       dx_shared_buf_unref (sb);
@@ -353,8 +356,9 @@ route_session (http_conn *hc, const dx_http_message *req)
   dx_msg_error err;
   if (!dx_decode_session_request (req->body, req->body_len, &sr, &err))
     {
-      bool big = strcmp (err.code, "too_large") == 0;
-      respond_error (hc, big ? 413 : 400, err.code, err.message);
+      /* A field over its limit is a bad request; 413 is for the body
+       * (decided by the parser from Content-Length). */
+      respond_error (hc, 400, "bad_request", err.message);
       return;
     }
   if (srv->cfg->password
@@ -510,8 +514,7 @@ route_post_message (http_conn *hc, const dx_http_message *req, const char *room)
   dx_msg_error err;
   if (!dx_decode_post_body (req->body, req->body_len, pb, &err))
     {
-      bool big = strcmp (err.code, "too_large") == 0;
-      respond_error (hc, big ? 413 : 400, err.code, err.message);
+      respond_error (hc, 400, "bad_request", err.message);
       free (pb);
       return;
     }
@@ -587,7 +590,7 @@ route_messages (http_conn *hc, const dx_http_message *req, const char *room)
       answer_poll (hc, room, 0, before, (size_t) limit, DX_TR_POLL);
       return;
     }
-  if (!has_wait || dx_store_last_id (srv->store, room) > since)
+  if (!has_wait || hc->head || dx_store_last_id (srv->store, room) > since)
     {
       answer_poll (hc, room, since, 0, (size_t) limit,
                    has_wait ? DX_TR_LONGPOLL : DX_TR_POLL);
@@ -647,6 +650,7 @@ handle_request (http_conn *hc, const dx_http_message *req)
   dx_router_match (req->method, req->path, &rm);
   hc->route = rm.route;
   hc->keep_alive = req->keep_alive;
+  hc->head = req->method == DX_HTTP_HEAD;
   if (rm.status == 404)
     {
       respond_error (hc, 404, "not_found", "no such resource");
@@ -730,6 +734,7 @@ process (http_conn *hc)
         {
           hc->route = DX_ROUTE_OTHER;
           hc->keep_alive = false;
+          hc->head = false;
           const char *code = dx_http_parser_error_code (hc->parser);
           respond_error (hc, dx_http_parser_error_status (hc->parser),
                          code ? code : "bad_request",
@@ -832,6 +837,7 @@ hc_on_timer (dx_conn *c)
         {
           hc->route = DX_ROUTE_OTHER;
           hc->keep_alive = false;
+          hc->head = false;
           respond_error (hc, 408, "timeout", "the request took too long to arrive");
         }
       else

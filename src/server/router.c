@@ -9,13 +9,17 @@ method_check (dx_http_method method, dx_route_match *out, dx_route route,
               bool get, bool post)
 {
   out->route = route;
-  if ((get && method == DX_HTTP_GET) || (post && method == DX_HTTP_POST))
+  /* HEAD is GET without the body (RFC 9110 9.3.2), except where GET
+   * starts a stream or a protocol switch. */
+  bool head = get && route != DX_ROUTE_EVENTS && route != DX_ROUTE_WS;
+  if ((get && method == DX_HTTP_GET) || (head && method == DX_HTTP_HEAD)
+      || (post && method == DX_HTTP_POST))
     {
       out->status = 0;
       return;
     }
   out->status = 405;
-  out->allow = get && post ? "GET, POST" : get ? "GET" : "POST";
+  out->allow = get && post ? "GET, HEAD, POST" : head ? "GET, HEAD" : get ? "GET" : "POST";
 }
 
 void

@@ -241,7 +241,7 @@ open_store (dx_server *srv, char *err, size_t errlen)
   if (srv->store == NULL)
     return false;
   snprintf (srv->epoch, sizeof srv->epoch, "%s", dx_store_epoch (srv->store));
-  dx_log_info ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind),
+  dx_log_debug ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind),
                sc.data_dir ? " in " : "", sc.data_dir ? sc.data_dir : "",
                srv->epoch);
   return true;
@@ -287,6 +287,12 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
       dx_server_free (srv);
       return NULL;
     }
+  /* Signals first: a supervisor may send SIGTERM as soon as it sees the
+   * ready file. */
+  signal_server = srv;
+  int rc = dx_signal_stop_on_interrupt (loop, on_signal_server);
+  if (rc < 0)
+    dx_log_warn ("cannot catch SIGINT/SIGTERM: %s", dx_strerror (rc));
   if (!open_store (srv, err, errlen)
       || !listen_on (srv, cfg->http_addr, on_http_accept, &srv->http_listener,
                      &srv->http_port, srv->http_name, sizeof srv->http_name, err, errlen)
@@ -297,18 +303,16 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
       dx_server_free (srv);
       return NULL;
     }
-  signal_server = srv;
-  int rc = dx_signal_stop_on_interrupt (loop, on_signal_server);
-  if (rc < 0)
-    dx_log_warn ("cannot catch SIGINT/SIGTERM: %s", dx_strerror (rc));
   if (!dx_tickers_start (srv))
     {
       snprintf (err, errlen, "cannot start the tickers");
       dx_server_free (srv);
       return NULL;
     }
-  dx_log_info ("%s (%s loop) listening http=%s tcp=%s", srv->server_name,
-               dx_loop_backend (loop), srv->http_name, srv->tcp_name);
+  dx_log_info ("%s (%s loop, %s store, epoch %s) listening http=%s tcp=%s",
+               srv->server_name, dx_loop_backend (loop),
+               dx_store_kind_name (cfg->store), srv->epoch, srv->http_name,
+               srv->tcp_name);
   /* The exact line PROTOCOL.md §1 promises, on its own for scripts. */
   fprintf (stderr, "listening http=%s tcp=%s\n", srv->http_name, srv->tcp_name);
   fflush (stderr);

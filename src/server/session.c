@@ -3,6 +3,7 @@
 #include "protocol/message.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/msg-peek.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,9 +349,26 @@ dx_session_handle (dx_session *s, const char *json, size_t len)
   dx_msg_error err;
   if (!dx_msg_decode (json, len, DX_MSG_FROM_CLIENT, m, &err))
     {
-      /* Before hello, anything that is not a hello is not_authenticated. */
-      dx_session_error (s, s->authed ? err.code : "bad_request", err.message);
       free (m);
+      char type[16] = "";
+      bool typed = dx_peek_type (json, len, type, sizeof type);
+      /* Before hello, anything that is not a hello is not_authenticated. */
+      if (!s->authed && !(typed && strcmp (type, "hello") == 0))
+        {
+          dx_session_error (s, "not_authenticated", "say hello first");
+          return;
+        }
+      const char *t;
+      size_t t_len;
+      if (typed && strcmp (type, "ping") == 0 && dx_peek_ping (json, len, &t, &t_len))
+        {
+          dx_buffer b;
+          dx_buffer_init (&b, 0);
+          dx_encode_pong_raw (&b, t, t_len, dx_wall_ms ());
+          send_buffer (s, &b);
+          return;
+        }
+      dx_session_error (s, err.code, err.message);
       return;
     }
   if (!s->authed && m->type != DX_MSG_HELLO)

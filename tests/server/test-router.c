@@ -45,10 +45,17 @@ main (void)
   TAP_OK (route (DX_HTTP_GET, "/api/v1/session") == 405 && strcmp (m.allow, "POST") == 0,
           "GET session: 405 Allow: POST");
   TAP_OK (route (DX_HTTP_DELETE, "/api/v1/rooms/x/messages") == 405
-              && strcmp (m.allow, "GET, POST") == 0,
-          "DELETE messages: 405 Allow: GET, POST");
-  TAP_OK (route (DX_HTTP_POST, "/healthz") == 405 && strcmp (m.allow, "GET") == 0,
-          "POST healthz: 405 Allow: GET");
+              && strcmp (m.allow, "GET, HEAD, POST") == 0,
+          "DELETE messages: 405 Allow: GET, HEAD, POST");
+  TAP_OK (route (DX_HTTP_POST, "/healthz") == 405 && strcmp (m.allow, "GET, HEAD") == 0,
+          "POST healthz: 405 Allow: GET, HEAD");
+  TAP_OK (route (DX_HTTP_HEAD, "/healthz") == 0 && m.route == DX_ROUTE_HEALTHZ,
+          "HEAD healthz routes");
+  TAP_OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/messages") == 0 && m.route == DX_ROUTE_MESSAGES,
+          "HEAD messages is a poll");
+  TAP_OK (route (DX_HTTP_HEAD, "/api/v1/ws") == 405 && strcmp (m.allow, "GET") == 0,
+          "HEAD ws: 405 Allow: GET");
+  TAP_OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/events") == 405, "HEAD events: 405");
   TAP_OK (route (DX_HTTP_POST, "/api/v1/rooms/x/events") == 405, "POST events: 405");
 
   static const char *const missing[] = {
