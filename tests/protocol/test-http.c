@@ -510,6 +510,22 @@ test_limits (void)
   free (path);
   free (in);
 
+  /* Empty lines before a request: at most 8 KiB of them. */
+  {
+    char *lines = malloc (9001);
+    for (int i = 0; i < 9000; i += 2)
+      memcpy (lines + i, "\r\n", 2);
+    lines[9000] = '\0';
+    dx_http_parser_reset (p);
+    dx_http_status st = dx_http_parser_feed (p, lines, 8000, &used);
+    OK (st == DX_HTTP_NEED_MORE && dx_http_parser_started (p),
+        "8000 bytes of empty lines: still waiting, in progress");
+    OK (dx_http_parser_feed (p, lines, 1000, &used) == DX_HTTP_ERROR
+            && dx_http_parser_error_status (p) == 400,
+        "over 8 KiB of empty lines before a request -> 400");
+    free (lines);
+  }
+
   /* Header block: 16 KiB including the blank line. */
   in = malloc (40000);
   strcpy (in, "GET / HTTP/1.1\r\n");
