@@ -1,110 +1,187 @@
 #!/usr/bin/env bash
-# The fan-out comparison of docs/benchmarks.md: duplexd against nginx+nchan
-# and a Node "ws" broadcast server, measured in the same run on loopback.
+# The transport and peer comparison of docs/benchmarks.md: duplexd against
+# nginx+nchan and a Node "ws" broadcast server, measured in the same run on
+# loopback.
 #
 #   bench/compare-peers.sh [OUTDIR]
 #
 # Pinning: every server runs on CPU 0 (one loop / one worker each), the load
-# generator on CPU 1. Results: OUTDIR/results.jsonl (one duplex-bench JSON
-# object per line), OUTDIR/idle.jsonl (memory per idle connection), and the
-# SVG plots + Markdown tables made by bench/plot.py.
-# Env: SUBS="100 1000 5000 10000" RATE=20 DURATION=5 IDLE_CONNS=5000
+# generator on CPU 1. Phases, each repeated REPEAT times (bench/plot.py
+# reports medians):
+#   cost      duplex-bench --compare --server-pid on every server: latency,
+#             requests, bytes and server CPU per delivered message for each
+#             transport (COST_SUBS subscribers, COST_RATE msg/s)   -> cost.jsonl
+#   fanout    every server x transport at RATE msg/s for each N in SUBS
+#                                                                  -> results.jsonl
+#   capacity  WebSocket only, CAP_SUBS subscribers, rising rates CAP_RATES:
+#             the most delivered msgs/s each server sustains under a p99 bound
+#                                                                  -> capacity.jsonl
+#   idle      RSS per idle WebSocket connection (IDLE_CONNS held) -> idle.jsonl
+# then env.txt, and the SVG plots + tables.md made by bench/plot.py.
+#
+# Env (defaults): SUBS="100 1000 5000 10000" RATE=10 DURATION=5 REPEAT=1
+#   COST_SUBS=100 COST_RATE=50 CAP_SUBS=1000 CAP_RATES="10 20 50 100 200"
+#   IDLE_CONNS=5000 PHASES="cost fanout capacity idle"
+#   BUILD=<build dir> (default: build/bench in the source tree; configured
+#   --buildtype=release -Dclient=disabled if it does not exist yet)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/bench/results/$(date -u +%Y%m%d-%H%M%S)}
 subs_list=${SUBS:-"100 1000 5000 10000"}
-rate=${RATE:-20}
+rate=${RATE:-10}
 duration=${DURATION:-5}
+repeat=${REPEAT:-1}
+cost_subs=${COST_SUBS:-100}
+cost_rate=${COST_RATE:-50}
+cap_subs=${CAP_SUBS:-1000}
+cap_rates=${CAP_RATES:-"10 20 50 100 200"}
 idle_conns=${IDLE_CONNS:-5000}
+phases=${PHASES:-"cost fanout capacity idle"}
+build=${BUILD:-$root/build/bench}
 mkdir -p "$out"
 
 # Peers come from Debian (nginx + nchan) and npm (ws).
 SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 need=()
-for p in nginx-light libnginx-mod-nchan nodejs npm; do
+for p in nginx-light libnginx-mod-nchan nodejs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
-if ! command -v node >/dev/null || [ ${#need[@]} -gt 0 ]; then
-  [ ${#need[@]} -gt 0 ] && $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" || true
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-(cd "$root/bench/peers/nodews" && npm install --no-audit --no-fund --silent)
+[ -d "$root/bench/peers/nodews/node_modules/ws" ] ||
+  (cd "$root/bench/peers/nodews" && npm install --no-audit --no-fund --silent)
 
-build=$root/build/bench
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release -Dclient=disabled
 ninja -C "$build" src/server/duplexd src/bench/duplex-bench
 bench=$build/src/bench/duplex-bench
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+work=$(mktemp -d)
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # duplexd (sqlite store, as deployed)
-work=$(mktemp -d)
 taskset -c 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
-  --data-dir "$work/data" --ready-file "$work/ready.json" --log-level warn &
+  --data-dir "$work/data" --ready-file "$work/ready.json" --log-level warn 2>"$work/duplexd.log" &
 pids+=($!); dxd_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
 dxd_port=$(/usr/bin/python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready.json")
 
-# nginx + nchan
+# A port nobody listens on (the peers cannot be told to use port 0).
+free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# nginx + nchan: one worker; the worker is the process measured.
 mkdir -p "$work/nginx"
-nchan_port=18090
+nchan_port=${NCHAN_PORT:-$(free_port)}
 sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g" "$root/bench/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
 taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!); nginx_master=$!
 
 # Node ws
-nodews_port=18091
-taskset -c 0 node "$root/bench/peers/nodews/server.js" $nodews_port >"$work/nodews.log" &
+nodews_port=${NODEWS_PORT:-$(free_port)}
+taskset -c 0 node "$root/bench/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
 pids+=($!); node_pid=$!
-sleep 1
-nginx_worker=$(pgrep -P "$nginx_master" | head -1)
+for _ in $(seq 100); do grep -q listening "$work/nodews.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+nginx_worker=$(pgrep -P "$nginx_master" | head -1 || true)
+[ -n "$nginx_worker" ] || { echo "compare-peers: nginx did not start" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
+kill -0 "$node_pid" 2>/dev/null && grep -q listening "$work/nodews.log" ||
+  { echo "compare-peers: the Node ws server did not start" >&2; cat "$work/nodews.log" >&2; exit 1; }
+kill -0 "$dxd_pid" 2>/dev/null || { echo "compare-peers: duplexd did not start" >&2; cat "$work/duplexd.log" >&2; exit 1; }
 
-run() { # target port pid transport subs
-  taskset -c 1 "$bench" --url "http://127.0.0.1:$2" --target "$1" --transport "$4" \
-    --subscribers "$5" --rate "$rate" --duration "$duration" --drain 15 \
-    --server-pid "$3" --json || true
+port_of() { case $1 in duplexd) echo "$dxd_port" ;; nchan) echo "$nchan_port" ;; nodews) echo "$nodews_port" ;; esac; }
+pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
+transports_of() { case $1 in duplexd) echo "websocket sse longpoll poll tcp" ;; nchan) echo "websocket sse longpoll" ;; nodews) echo websocket ;; esac; }
+
+# One duplex-bench run: JSON lines tagged with the phase and repeat number.
+# A run that could not deliver everything still prints its JSON (with
+# "error"): it is a result, not a failure of the script.
+bench_json() { # phase repeat target args...
+  local phase=$1 rep=$2 target=$3
+  shift 3
+  taskset -c 1 "$bench" --url "http://127.0.0.1:$(port_of "$target")" --target "$target" \
+    --server-pid "$(pid_of "$target")" --json "$@" 2>>"$work/bench.err" |
+    sed "s/^{/{\"phase\":\"$phase\",\"repeat\":$rep,/" || true
 }
 
-: >"$out/results.jsonl"
-for n in $subs_list; do
-  for t in websocket sse longpoll poll tcp; do
-    run duplexd "$dxd_port" "$dxd_pid" $t "$n" >>"$out/results.jsonl"
-  done
-  for t in websocket sse longpoll; do
-    run nchan "$nchan_port" "$nginx_worker" $t "$n" >>"$out/results.jsonl"
-  done
-  run nodews "$nodews_port" "$node_pid" websocket "$n" >>"$out/results.jsonl"
+for phase in $phases; do
+  case $phase in
+  cost)
+    : >"$out/cost.jsonl"
+    for rep in $(seq "$repeat"); do
+      for target in duplexd nchan nodews; do
+        bench_json cost "$rep" "$target" --compare --subscribers "$cost_subs" --rate "$cost_rate" \
+          --duration "$duration" --drain 15 >>"$out/cost.jsonl"
+      done
+    done
+    ;;
+  fanout)
+    : >"$out/results.jsonl"
+    for rep in $(seq "$repeat"); do
+      for n in $subs_list; do
+        for target in duplexd nchan nodews; do
+          for t in $(transports_of "$target"); do
+            bench_json fanout "$rep" "$target" --transport "$t" --subscribers "$n" --rate "$rate" \
+              --duration "$duration" --drain 15 >>"$out/results.jsonl"
+          done
+        done
+      done
+    done
+    ;;
+  capacity)
+    : >"$out/capacity.jsonl"
+    for rep in $(seq "$repeat"); do
+      for r in $cap_rates; do
+        for target in duplexd nchan nodews; do
+          bench_json capacity "$rep" "$target" --transport websocket --subscribers "$cap_subs" \
+            --rate "$r" --duration "$duration" --drain 15 >>"$out/capacity.jsonl"
+        done
+      done
+    done
+    ;;
+  idle)
+    # Memory per idle WebSocket connection: RSS while N subscribers are held.
+    rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+    idle() { # target
+      local pid before after b
+      pid=$(pid_of "$1")
+      before=$(rss_kb "$pid")
+      : >"$work/idle.err"
+      taskset -c 1 "$bench" --url "http://127.0.0.1:$(port_of "$1")" --target "$1" \
+        --transport websocket --subscribers "$idle_conns" --idle 3 --json 2>"$work/idle.err" >/dev/null &
+      b=$!
+      for _ in $(seq 600); do grep -q '^ready' "$work/idle.err" 2>/dev/null && break; sleep 0.1; done
+      sleep 1
+      after=$(rss_kb "$pid")
+      wait $b || true
+      printf '{"server":"%s","connections":%s,"rss_before_kb":%s,"rss_after_kb":%s}\n' \
+        "$1" "$(sed -n 's/^ready //p' "$work/idle.err" | head -1)" "$before" "$after"
+    }
+    : >"$out/idle.jsonl"
+    for rep in $(seq "$repeat"); do
+      for target in duplexd nchan nodews; do idle "$target" >>"$out/idle.jsonl"; done
+    done
+    ;;
+  *) echo "compare-peers: unknown phase $phase" >&2; exit 2 ;;
+  esac
 done
 
-# Memory per idle WebSocket connection: RSS while N subscribers are held.
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-idle() { # name port pid target
-  local before after
-  before=$(rss_kb "$3")
-  taskset -c 1 "$bench" --url "http://127.0.0.1:$2" --target "$4" --transport websocket \
-    --subscribers "$idle_conns" --idle 3 --json 2>"$work/idle.err" >/dev/null &
-  local b=$!
-  for _ in $(seq 600); do grep -q '^ready' "$work/idle.err" 2>/dev/null && break; sleep 0.1; done
-  sleep 1
-  after=$(rss_kb "$3")
-  wait $b || true
-  printf '{"server":"%s","connections":%s,"rss_before_kb":%s,"rss_after_kb":%s}\n' \
-    "$1" "$idle_conns" "$before" "$after"
-}
-: >"$out/idle.jsonl"
-idle duplexd "$dxd_port" "$dxd_pid" duplexd >>"$out/idle.jsonl"
-idle nchan "$nchan_port" "$nginx_worker" nchan >>"$out/idle.jsonl"
-idle nodews "$nodews_port" "$node_pid" nodews >>"$out/idle.jsonl"
-
 {
-  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print $2/1024/1024 " GiB"}' /proc/meminfo), $(uname -sr)"
-  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1)"
-  echo "nginx: $(nginx -v 2>&1), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan)"
+  echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1024/1024}' /proc/meminfo), $(uname -sr)"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), sqlite store, $(awk -F"'" '/buildtype/ {print $2; exit}' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || true)"
+  echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/bench/peers/nodews/node_modules/ws/package.json").version')"
   echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset)"
-  echo "workload: rate $rate msg/s, $duration s, 64-byte texts, subscribers: $subs_list"
+  echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat; fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
 } >"$out/env.txt"
 
 /usr/bin/python3 "$root/bench/plot.py" "$out"

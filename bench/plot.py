@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
 """Turns bench/compare-peers.sh results into SVG plots and Markdown tables.
 
-    bench/plot.py OUTDIR     (reads OUTDIR/results.jsonl and OUTDIR/idle.jsonl)
+    bench/plot.py OUTDIR [P99_BOUND_MS]
 
-Writes OUTDIR/fanout-throughput.svg, OUTDIR/fanout-p99.svg and
-OUTDIR/tables.md. Plain SVG, no plotting library needed."""
+Reads OUTDIR/{cost,results,capacity,idle}.jsonl (whichever exist; each run
+may be repeated: every figure is the median over the repeats) and writes
+OUTDIR/fanout-throughput.svg, OUTDIR/fanout-p99.svg, OUTDIR/capacity.svg
+and OUTDIR/tables.md. Plain SVG, no plotting library needed.
+
+Capacity: for each server, the highest delivered msgs/s among the rates at
+which every message reached every subscriber and the median p99 stayed
+within P99_BOUND_MS (default 250)."""
 
 import json
 import math
 import os
+import statistics
 import sys
 
 COLORS = ["#1c71d8", "#e01b24", "#2ec27e", "#f5c211", "#9141ac", "#ff7800",
@@ -22,25 +29,50 @@ def load(path):
         return [json.loads(l) for l in f if l.strip()]
 
 
-def series(results, metric):
-    s = {}
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def complete(r):
+    return r["ready"] == r["subscribers"] and r["delivered"] == r["expected"] and r["expected"] > 0 \
+        and r["sent"] == round(r["rate"] * r["duration_s"])
+
+
+def group(results, key):
+    """Median record per key(r): numbers are medians over the repeats."""
+    groups = {}
     for r in results:
-        key = "%s %s" % (r["target"], r["transport"])
-        s.setdefault(key, []).append((r["subscribers"], metric(r)))
-    return {k: sorted(v) for k, v in s.items()}
+        groups.setdefault(key(r), []).append(r)
+    out = {}
+    for k, rs in groups.items():
+        m = dict(rs[0])
+        for f in ("delivered_per_s", "bytes_per_delivered", "server_cpu_us_per_delivered",
+                  "bench_cpu_us_per_delivered", "http_requests", "empty_polls", "delivered",
+                  "expected"):
+            m[f] = med([r.get(f) for r in rs])
+        m["latency_ms"] = {p: med([r["latency_ms"][p] for r in rs]) for p in ("p50", "p90", "p99", "max")}
+        m["runs"] = len(rs)
+        m["complete_runs"] = sum(1 for r in rs if complete(r))
+        m["errors_seen"] = sorted({r["error"] for r in rs if r.get("error")})
+        out[k] = m
+    return out
 
 
-def svg_plot(path, title, ylabel, data, log_y=False):
+def svg_plot(path, title, xlabel, ylabel, data, log_y=False):
     w, h, ml, mr, mt, mb = 760, 420, 70, 190, 40, 50
+    data = {k: [(x, y) for x, y in pts if x > 0] for k, pts in data.items()}
     xs = sorted({x for pts in data.values() for x, _ in pts})
     ys = [y for pts in data.values() for _, y in pts if y > 0]
     if not xs or not ys:
-        return
-    lx0, lx1 = math.log10(min(xs)), math.log10(max(xs)) or 1
+        return False
+    lx0, lx1 = math.log10(min(xs)), math.log10(max(xs))
     if lx1 == lx0:
         lx1 = lx0 + 1
     y0 = min(ys) if log_y else 0
     y1 = max(ys) * 1.1
+    if log_y and y1 <= y0 * 1.01:
+        y1 = y0 * 10
 
     def px(x):
         return ml + (math.log10(x) - lx0) / (lx1 - lx0) * (w - ml - mr)
@@ -48,7 +80,7 @@ def svg_plot(path, title, ylabel, data, log_y=False):
     def py(y):
         if log_y:
             y = max(y, y0)
-            return h - mb - (math.log10(y) - math.log10(y0)) / ((math.log10(y1) - math.log10(y0)) or 1) * (h - mt - mb)
+            return h - mb - (math.log10(y) - math.log10(y0)) / (math.log10(y1) - math.log10(y0)) * (h - mt - mb)
         return h - mb - y / y1 * (h - mt - mb)
 
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (w, h),
@@ -57,8 +89,8 @@ def svg_plot(path, title, ylabel, data, log_y=False):
            '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (ml, h - mb, w - mr, h - mb),
            '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (ml, mt, ml, h - mb)]
     for x in xs:
-        out.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (px(x), h - mb + 16, x))
-    out.append('<text x="%d" y="%d" text-anchor="middle">subscribers (log scale)</text>' % ((ml + w - mr) / 2, h - 12))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%g</text>' % (px(x), h - mb + 16, x))
+    out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>' % ((ml + w - mr) / 2, h - 12, xlabel))
     for i in range(6):
         y = y0 * (y1 / y0) ** (i / 5) if log_y else y1 * i / 5
         out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (ml - 6, py(y) + 4, "%.3g" % y))
@@ -67,62 +99,147 @@ def svg_plot(path, title, ylabel, data, log_y=False):
     for i, (name, pts) in enumerate(sorted(data.items())):
         c = COLORS[i % len(COLORS)]
         dash = '' if name.startswith("duplexd") else ' stroke-dasharray="6 3"'
+        pts = [(x, y) for x, y in pts if y > 0 or not log_y]
         out.append('<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>' % (
-            c, dash, " ".join("%.1f,%.1f" % (px(x), py(y)) for x, y in pts if y > 0 or not log_y)))
+            c, dash, " ".join("%.1f,%.1f" % (px(x), py(y)) for x, y in pts)))
+        for x, y in pts:
+            out.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (px(x), py(y), c))
         ly = mt + 16 * i
         out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>' % (w - mr + 10, ly, w - mr + 34, ly, c, dash))
         out.append('<text x="%d" y="%d">%s</text>' % (w - mr + 40, ly + 4, name))
     out.append('</svg>')
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
+    return True
 
 
-def per_s(r):
-    return r["delivered_per_s"]
+def fmt(v, spec="%.2f"):
+    return "-" if v is None else spec % v
 
 
-def tables(results, idle):
+def run_note(m):
+    if m["complete_runs"] == m["runs"]:
+        return ""
+    return " (%d of %d runs incomplete)" % (m["runs"] - m["complete_runs"], m["runs"])
+
+
+def cost_table(cost):
+    g = group(cost, lambda r: (r["target"], r["transport"]))
+    if not g:
+        return []
+    any_r = next(iter(g.values()))
+    lines = ["", "### Cost per transport (%d subscribers, %g msg/s, %g s; medians of %d runs)" % (
+        any_r["subscribers"], any_r["rate"], any_r["duration_s"], any_r["runs"]), "",
+        "| server | transport | p50 ms | p99 ms | subscriber requests per delivered msg | bytes per delivered msg | server CPU µs per delivered msg | bench CPU µs per delivered msg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|"]
+    order = ["poll", "longpoll", "sse", "websocket", "tcp"]
+    for (target, tr) in sorted(g, key=lambda k: (["duplexd", "nchan", "nodews"].index(k[0]), order.index(k[1]))):
+        m = g[(target, tr)]
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |%s" % (
+            target, tr, fmt(m["latency_ms"]["p50"]), fmt(m["latency_ms"]["p99"]),
+            fmt(m["http_requests"] / m["delivered"] if m["delivered"] else None, "%.4f"),
+            fmt(m["bytes_per_delivered"], "%.1f"), fmt(m["server_cpu_us_per_delivered"]),
+            fmt(m["bench_cpu_us_per_delivered"]), run_note(m)))
+    return lines
+
+
+def fanout_tables(results):
+    g = group(results, lambda r: (r["subscribers"], r["target"], r["transport"]))
     lines = []
-    for n in sorted({r["subscribers"] for r in results}):
-        lines += ["", "### %d subscribers" % n, "",
-                  "| server | transport | delivered | delivered/s | p50 ms | p99 ms | requests | bytes/msg | server CPU µs/msg |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        for r in results:
-            if r["subscribers"] != n:
-                continue
-            cpu = r.get("server_cpu_us_per_delivered")
-            lines.append("| %s | %s | %d/%d | %.0f | %.2f | %.2f | %d | %.1f | %s |" % (
-                r["target"], r["transport"], r["delivered"], r["expected"], per_s(r),
-                r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["http_requests"],
-                r["bytes_per_delivered"], "%.2f" % cpu if cpu is not None else "-"))
-        ws = {r["target"]: r for r in results if r["subscribers"] == n and r["transport"] == "websocket"}
-        if "duplexd" in ws:
-            for peer in ("nchan", "nodews"):
-                if peer in ws and per_s(ws[peer]) > 0:
-                    lines.append("")
-                    lines.append("WebSocket duplexd/%s at %d subscribers: delivered/s ×%.2f, p99 ×%.2f (lower is better)" % (
-                        peer, n, per_s(ws["duplexd"]) / per_s(ws[peer]),
-                        ws["duplexd"]["latency_ms"]["p99"] / max(ws[peer]["latency_ms"]["p99"], 1e-9)))
-    if idle:
-        lines += ["", "### Memory per idle WebSocket connection", "",
-                  "| server | connections | RSS before | RSS held | per connection |", "|---|---|---|---|---|"]
-        for i in idle:
-            per = (i["rss_after_kb"] - i["rss_before_kb"]) * 1024.0 / max(i["connections"], 1)
-            lines.append("| %s | %d | %.1f MiB | %.1f MiB | %.2f KiB |" % (
-                i["server"], i["connections"], i["rss_before_kb"] / 1024, i["rss_after_kb"] / 1024, per / 1024))
-    return "\n".join(lines) + "\n"
+    for n in sorted({k[0] for k in g}):
+        lines += ["", "### Fan-out, %d subscribers" % n, "",
+                  "| server | transport | delivered (median) | delivered/s | p50 ms | p99 ms | bytes/msg | server CPU µs/msg |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for k in sorted(k for k in g if k[0] == n):
+            m = g[k]
+            lines.append("| %s | %s | %d/%d | %.0f | %s | %s | %s | %s |%s" % (
+                k[1], k[2], m["delivered"], m["expected"], m["delivered_per_s"],
+                fmt(m["latency_ms"]["p50"]), fmt(m["latency_ms"]["p99"]),
+                fmt(m["bytes_per_delivered"], "%.1f"), fmt(m["server_cpu_us_per_delivered"]), run_note(m)))
+    return lines, g
+
+
+def capacity_tables(cap, bound):
+    g = group(cap, lambda r: (r["target"], r["rate"]))
+    if not g:
+        return [], {}
+    subs = next(iter(g.values()))["subscribers"]
+    lines = ["", "### WebSocket capacity, %d subscribers (medians)" % subs, "",
+             "| server | rate msg/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | server CPU µs/msg | complete runs |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    best = {}
+    for (target, rate) in sorted(g, key=lambda k: (k[0], k[1])):
+        m = g[(target, rate)]
+        ok = m["complete_runs"] * 2 > m["runs"] and m["latency_ms"]["p99"] <= bound
+        if ok and m["delivered_per_s"] > best.get(target, (0, None))[0]:
+            best[target] = (m["delivered_per_s"], rate, m["latency_ms"]["p99"])
+        lines.append("| %s | %g | %.0f | %.0f | %s | %s | %s | %d/%d |" % (
+            target, rate, rate * subs, m["delivered_per_s"], fmt(m["latency_ms"]["p50"]),
+            fmt(m["latency_ms"]["p99"]), fmt(m["server_cpu_us_per_delivered"]), m["complete_runs"], m["runs"]))
+    lines += ["", "Capacity (highest delivered msgs/s with every message delivered and p99 ≤ %g ms):" % bound, ""]
+    for t in ("duplexd", "nchan", "nodews"):
+        if t in best:
+            lines.append("- %s: %.0f msgs/s (at %g msg/s, p99 %.1f ms)" % (t, best[t][0], best[t][1], best[t][2]))
+        elif any(k[0] == t for k in g):
+            lines.append("- %s: no rate met the bound" % t)
+    if "duplexd" in best:
+        for peer in ("nchan", "nodews"):
+            if peer in best:
+                lines.append("- duplexd / %s: ×%.2f" % (peer, best["duplexd"][0] / best[peer][0]))
+    return lines, g
+
+
+def idle_table(idle):
+    if not idle:
+        return []
+    lines = ["", "### Memory per idle WebSocket connection (medians)", "",
+             "| server | connections | RSS before | RSS held | per connection |", "|---|---:|---:|---:|---:|"]
+    by = {}
+    for i in idle:
+        by.setdefault(i["server"], []).append(i)
+    for server in ("duplexd", "nchan", "nodews"):
+        if server not in by:
+            continue
+        rs = by[server]
+        per = med([(i["rss_after_kb"] - i["rss_before_kb"]) * 1024.0 / max(i["connections"], 1) for i in rs])
+        lines.append("| %s | %d | %.1f MiB | %.1f MiB | %.2f KiB |" % (
+            server, rs[0]["connections"], med([i["rss_before_kb"] for i in rs]) / 1024,
+            med([i["rss_after_kb"] for i in rs]) / 1024, per / 1024))
+    return lines
 
 
 def main():
     out = sys.argv[1]
+    bound = float(sys.argv[2]) if len(sys.argv) > 2 else 250.0
+    cost = load(os.path.join(out, "cost.jsonl"))
     results = load(os.path.join(out, "results.jsonl"))
+    cap = load(os.path.join(out, "capacity.jsonl"))
     idle = load(os.path.join(out, "idle.jsonl"))
-    svg_plot(os.path.join(out, "fanout-throughput.svg"), "Fan-out: delivered messages per second",
-             "delivered msgs/s", series(results, per_s))
-    svg_plot(os.path.join(out, "fanout-p99.svg"), "Fan-out: p99 publish-to-receive latency",
-             "p99 latency (ms, log)", series(results, lambda r: r["latency_ms"]["p99"]), log_y=True)
+
+    lines = cost_table(cost)
+    fl, fg = fanout_tables(results)
+    lines += fl
+    series = {}
+    for (n, target, tr), m in fg.items():
+        series.setdefault("%s %s" % (target, tr), []).append((n, m))
+    svg_plot(os.path.join(out, "fanout-throughput.svg"),
+             "Fan-out: delivered messages per second (median)", "subscribers (log scale)",
+             "delivered msgs/s", {k: sorted((n, m["delivered_per_s"]) for n, m in v) for k, v in series.items()})
+    svg_plot(os.path.join(out, "fanout-p99.svg"),
+             "Fan-out: p99 publish-to-receive latency (median)", "subscribers (log scale)",
+             "p99 latency (ms, log)", {k: sorted((n, m["latency_ms"]["p99"]) for n, m in v) for k, v in series.items()},
+             log_y=True)
+    cl, cg = capacity_tables(cap, bound)
+    lines += cl
+    cs = {}
+    for (target, rate), m in cg.items():
+        cs.setdefault(target + " websocket", []).append((m["delivered_per_s"], m["latency_ms"]["p99"]))
+    svg_plot(os.path.join(out, "capacity.svg"),
+             "WebSocket: p99 latency vs delivered msgs/s (median)", "delivered msgs/s (log scale)",
+             "p99 latency (ms, log)", {k: sorted(v) for k, v in cs.items()}, log_y=True)
+    lines += idle_table(idle)
     with open(os.path.join(out, "tables.md"), "w") as f:
-        f.write(tables(results, idle))
+        f.write("\n".join(lines) + "\n")
     print("wrote plots and tables to", out)
 
 

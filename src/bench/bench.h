@@ -78,10 +78,12 @@ typedef struct {
   uint64_t errors;
   double publish_seconds;  /* first send to last send */
   double total_seconds;    /* first send to the end of the drain */
-  double server_cpu_ms;    /* -1 if unknown */
+  double server_cpu_ms;    /* -1 if unknown; from the first send to the end */
+  double bench_cpu_ms;     /* duplex-bench's own CPU time, same span; -1 if unknown */
   uint32_t *lat_us;        /* one sample per delivered message */
   size_t n_lat, cap_lat;
-  char error[256];         /* a fatal problem, "" if none */
+  bool lat_sorted;
+  char error[256];         /* why the run is incomplete, "" if it is not */
 } bench_result;
 
 void bench_result_init (bench_result *r);
@@ -94,11 +96,13 @@ void bench_report_table (bench_result *r, const bench_opts *o);
 void bench_report_compare (bench_result *rs, size_t n, const bench_opts *o);
 
 /* Run one workload (o->transport against o->target). 0, or non-zero if
- * the run could not be carried out (r->error says why). */
+ * the run could not be carried out in full (r->error says why: a refused
+ * or lost connection, a server error, deliveries missing at the end of
+ * the drain time). */
 int bench_run (const bench_opts *o, bench_result *r);
 
-/* Server CPU time (user + system) in ms from /proc/<pid>/stat; -1 if
- * unavailable. */
+/* CPU time (user + system) in ms of process pid (0: this process) from
+ * /proc/<pid>/stat; -1 if unavailable. */
 double bench_process_cpu_ms (int pid);
 
 #endif

@@ -10,6 +10,7 @@ bench_result_init (bench_result *r)
 {
   memset (r, 0, sizeof *r);
   r->server_cpu_ms = -1;
+  r->bench_cpu_ms = -1;
 }
 
 void
@@ -32,6 +33,7 @@ bench_result_add_latency (bench_result *r, uint64_t us)
     r->cap_lat = cap;
   }
   r->lat_us[r->n_lat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t) us;
+  r->lat_sorted = false;
 }
 
 static int
@@ -47,12 +49,9 @@ bench_result_percentile (bench_result *r, double p)
   if (r->n_lat == 0)
     return 0;
   /* Sorting in place is fine: reports run after the measurement. */
-  static const uint32_t *sorted_for;
-  static size_t sorted_n;
-  if (sorted_for != r->lat_us || sorted_n != r->n_lat) {
+  if (!r->lat_sorted) {
     qsort (r->lat_us, r->n_lat, sizeof *r->lat_us, cmp_u32);
-    sorted_for = r->lat_us;
-    sorted_n = r->n_lat;
+    r->lat_sorted = true;
   }
   size_t i = (size_t) (p / 100.0 * (double) (r->n_lat - 1) + 0.5);
   if (i >= r->n_lat)
@@ -70,6 +69,23 @@ static double
 per_msg (double v, uint64_t delivered)
 {
   return delivered ? v / (double) delivered : 0;
+}
+
+/* s as a JSON string (error texts may quote what a server said). */
+static void
+print_json_string (const char *s)
+{
+  putchar ('"');
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char) *s;
+    if (ch == '"' || ch == '\\')
+      printf ("\\%c", ch);
+    else if (ch < 0x20)
+      printf ("\\u%04x", ch);
+    else
+      putchar (ch);
+  }
+  putchar ('"');
 }
 
 void
@@ -98,8 +114,13 @@ bench_report_json (bench_result *r, const bench_opts *o)
   if (r->server_cpu_ms >= 0)
     printf (",\"server_cpu_ms\":%.1f,\"server_cpu_us_per_delivered\":%.3f", r->server_cpu_ms,
             per_msg (r->server_cpu_ms * 1000.0, r->delivered));
-  if (r->error[0])
-    printf (",\"error\":\"%s\"", r->error); /* fixed ASCII texts, no escaping needed */
+  if (r->bench_cpu_ms >= 0)
+    printf (",\"bench_cpu_ms\":%.1f,\"bench_cpu_us_per_delivered\":%.3f", r->bench_cpu_ms,
+            per_msg (r->bench_cpu_ms * 1000.0, r->delivered));
+  if (r->error[0]) {
+    printf (",\"error\":");
+    print_json_string (r->error);
+  }
   printf ("}\n");
   fflush (stdout);
 }
@@ -127,6 +148,9 @@ bench_report_table (bench_result *r, const bench_opts *o)
   if (r->server_cpu_ms >= 0)
     printf ("  server CPU    %.1f ms (%.2f us per delivered message)\n", r->server_cpu_ms,
             per_msg (r->server_cpu_ms * 1000.0, r->delivered));
+  if (r->bench_cpu_ms >= 0)
+    printf ("  bench CPU     %.1f ms (%.2f us per delivered message)\n", r->bench_cpu_ms,
+            per_msg (r->bench_cpu_ms * 1000.0, r->delivered));
   if (r->error[0])
     printf ("  error         %s\n", r->error);
 }
@@ -141,21 +165,27 @@ bench_report_compare (bench_result *rs, size_t n, const bench_opts *o)
   }
   printf ("duplex-bench --compare: %s, %u subscribers, %g msg/s for %g s, %zu bytes\n",
           bench_target_name (o->target), o->subscribers, o->rate, o->duration, o->size);
-  printf ("%-10s %10s %10s %8s %8s %8s %9s %9s %11s %10s\n", "transport", "delivered", "deliv/s",
-          "p50 ms", "p99 ms", "max ms", "requests", "conns", "bytes/msg", "cpu us/msg");
+  printf ("%-10s %10s %10s %8s %8s %8s %9s %6s %10s %9s %9s\n", "transport", "delivered",
+          "deliv/s", "p50 ms", "p99 ms", "max ms", "requests", "conns", "bytes/msg", "srv us/msg",
+          "cli us/msg");
   for (size_t i = 0; i < n; i++) {
     bench_result *r = &rs[i];
-    char cpu[32] = "-";
+    char cpu[32] = "-", self[32] = "-";
     if (r->server_cpu_ms >= 0)
       snprintf (cpu, sizeof cpu, "%.2f", per_msg (r->server_cpu_ms * 1000.0, r->delivered));
-    printf ("%-10s %10llu %10.1f %8.2f %8.2f %8.2f %9llu %9llu %11.1f %10s%s\n",
+    if (r->bench_cpu_ms >= 0)
+      snprintf (self, sizeof self, "%.2f", per_msg (r->bench_cpu_ms * 1000.0, r->delivered));
+    printf ("%-10s %10llu %10.1f %8.2f %8.2f %8.2f %9llu %6llu %10.1f %10s %9s%s\n",
             bench_transport_name (r->transport), (unsigned long long) r->delivered,
             per_s (r->delivered, r->total_seconds), bench_result_percentile (r, 50),
             bench_result_percentile (r, 99), bench_result_percentile (r, 100),
             (unsigned long long) r->http_requests, (unsigned long long) r->connections,
-            per_msg ((double) (r->bytes_in + r->bytes_out), r->delivered), cpu,
-            r->error[0] ? "  (error)" : "");
+            per_msg ((double) (r->bytes_in + r->bytes_out), r->delivered), cpu, self,
+            r->error[0] ? "  (*)" : "");
   }
+  for (size_t i = 0; i < n; i++)
+    if (rs[i].error[0])
+      printf ("(*) %s: %s\n", bench_transport_name (rs[i].transport), rs[i].error);
 }
 
 double
@@ -163,7 +193,10 @@ bench_process_cpu_ms (int pid)
 {
 #ifdef __linux__
   char path[64], line[2048];
-  snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  if (pid)
+    snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  else
+    snprintf (path, sizeof path, "/proc/self/stat");
   FILE *f = fopen (path, "r");
   if (!f)
     return -1;

@@ -1,0 +1,122 @@
+/* duplex-bench internals shared by run.c (one run: phases, connections,
+ * publisher), sub-http.c (poll, long poll, SSE) and sub-socket.c
+ * (WebSocket, raw TCP). */
+#ifndef DX_BENCH_RUN_PRIVATE_H
+#define DX_BENCH_RUN_PRIVATE_H
+
+#include "bench/bench.h"
+
+#include "protocol/chunked.h"
+#include "protocol/http.h"
+#include "protocol/ndjson.h"
+#include "protocol/sse.h"
+#include "protocol/websocket.h"
+
+#define BENCH_READ_SIZE 65536
+#define BENCH_CONNECT_TIMEOUT_MS 60000
+#define BENCH_NCHAN_PUBLISHERS 8
+
+typedef struct run run;
+typedef struct conn conn;
+
+typedef enum {
+  ROLE_INFO, /* GET /api/v1/info: finds duplexd's raw TCP port */
+  ROLE_SUBSCRIBER,
+  ROLE_PUBLISHER,
+} conn_role;
+
+struct conn {
+  run *R;
+  conn_role role;
+  bench_transport tr;
+  unsigned idx;
+  dx_stream *s;
+  dx_timer *timer; /* poll interval, retry */
+  bool connected;
+  bool ready;    /* subscribed: the publisher may start */
+  bool upgraded; /* WebSocket handshake done / SSE headers received */
+  bool busy;     /* an HTTP request is outstanding */
+  bool dead;
+  uint64_t next_seq;          /* next sequence number expected */
+  uint64_t delivered;         /* messages this subscriber received */
+  uint64_t since;             /* duplexd: last message id seen */
+  char etag[96], lastmod[96]; /* nchan long-poll position */
+  dx_http_parser *http;
+  bool chunked;
+  dx_chunked_decoder chunk;
+  dx_buffer decoded;
+  dx_sse_parser *sse;
+  dx_ws_decoder *ws;
+  char ws_accept[DX_WS_ACCEPT_LEN + 1];
+  dx_ndjson nd;
+  bool nd_init;
+};
+
+typedef enum { PHASE_INFO, PHASE_CONNECT, PHASE_PUBLISH, PHASE_DRAIN, PHASE_DONE } run_phase;
+
+struct run {
+  const bench_opts *o;
+  bench_result *r;
+  dx_loop *loop;
+  run_phase phase;
+  char room[48];
+  int tcp_port;
+  conn *subs;
+  unsigned n_started;
+  unsigned n_failed;     /* subscribers lost before they were ready */
+  unsigned n_lost;       /* ready subscribers lost afterwards */
+  uint64_t lost_delivered; /* what the lost ones had received */
+  conn *info;
+  conn *pubs[BENCH_NCHAN_PUBLISHERS];
+  unsigned n_pubs;
+  uint64_t total;    /* messages to publish */
+  uint64_t seq_sent; /* published (written) */
+  uint64_t acked;
+  uint64_t t_start_us, t_last_send_us;
+  dx_timer *tick, *deadline;
+  double cpu_before, self_cpu_before;
+  uint64_t rng;
+  /* One read buffer for every connection: on the loop thread a read
+   * callback consumes its buffer before the next alloc (see alloc_cb). */
+  char *read_buf;
+  bool read_buf_busy;
+};
+
+/* run.c */
+uint32_t bench_rng_next (run *R);
+void bench_conn_start (run *R, conn *c);
+void bench_conn_fail (conn *c, const char *why);
+void bench_conn_write (conn *c, const void *data, size_t len);
+/* Writes b (unless it failed) and frees it. */
+void bench_conn_write_buffer (conn *c, dx_buffer *b);
+/* Request line + Host + User-Agent into a fresh buffer. */
+void bench_request_head (conn *c, dx_buffer *b, const char *method, const char *target);
+/* A message text ("<seq> <sent_us> xxx...") reached subscriber c. */
+void bench_deliver (conn *c, const char *text, size_t len);
+/* Subscriber c is subscribed: once all are, the publisher starts. */
+void bench_sub_ready (conn *c);
+/* The publisher (connection) is ready to post. */
+void bench_publisher_start (run *R);
+/* Counts an acknowledged publication. */
+void bench_acked (run *R);
+void bench_maybe_finish (run *R);
+
+/* sub-http.c: poll, long poll, SSE (and nchan's flavours of them). */
+void bench_http_sub_request (conn *c);
+void bench_http_poll_answer (conn *c, const dx_http_message *m);
+void bench_sse_begin (conn *c);
+void bench_sse_headers (conn *c, const dx_http_message *m);
+void bench_sse_feed (conn *c, const char *data, size_t len);
+
+/* sub-socket.c: WebSocket and raw TCP (and duplexd's socket protocol). */
+void bench_ws_begin (conn *c);
+void bench_ws_upgraded (conn *c, const dx_http_message *resp);
+void bench_ws_feed (conn *c, const char *data, size_t len);
+void bench_ws_send_text (conn *c, const char *text, size_t len);
+void bench_tcp_feed (conn *c, const char *data, size_t len);
+/* hello (+ join for a subscriber) on a duplexd socket. */
+void bench_duplexd_hello (conn *c);
+/* A JSON document (send) on a duplexd socket; frees json. */
+void bench_socket_send_json (conn *c, dx_buffer *json);
+
+#endif
