@@ -106,6 +106,24 @@ class ShortPoll(dx.ServerTest):
         self.assertEqual(ids, list(range(1, 31)))
 
 
+class Dedup(dx.ServerTest):
+    def test_cid_dedup_within_last_1000(self):
+        room = self.room()
+        c = self.server.tcp_client("dedup")
+        c.send({"type": "send", "room": room, "text": "orig", "cid": "keep-me"})
+        first = c.recv_type("ack")["id"]
+        for i in range(999):
+            c.send({"type": "send", "room": room, "text": "f%d" % i})
+        for i in range(999):
+            c.recv_type("ack")
+        # The original is now the 1,000th newest message: a retry still finds it.
+        c.send({"type": "send", "room": room, "text": "orig", "cid": "keep-me"})
+        self.assertEqual(c.recv_type("ack")["id"], first)
+        self.server.post(c.token, room, "orig", cid="keep-me")
+        self.assertEqual(self.server.poll(room)["last_id"], 1000, "stored once")
+        c.close()
+
+
 class LongPoll(dx.ServerTest):
     def test_answers_at_once_if_messages_exist(self):
         room, tok = self.room(), self.token()
