@@ -764,7 +764,7 @@ class ServerTest(unittest.TestCase):
 def main():
     global DUPLEXD
     argv = list(sys.argv)
-    if len(argv) > 1 and not argv[1].startswith("-"):
+    if len(argv) > 1 and os.path.isfile(argv[1]):
         DUPLEXD = os.path.abspath(argv.pop(1))
     if not DUPLEXD:
         sys.stderr.write("usage: %s DUPLEXD [unittest args] (or set DUPLEXD)\n" % argv[0])

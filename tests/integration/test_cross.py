@@ -168,5 +168,78 @@ class Cross(dx.ServerTest):
         self.assertEqual([m["text"] for m in seen], ["w%d" % i for i in range(n)])
 
 
+    def test_concurrent_writers_on_three_transports(self):
+        room = self.room()
+        n = 100
+        reader = self.server.ws_client("live_reader")
+        reader.join(room)
+        errors = []
+
+        def http_writer():
+            try:
+                tok = self.server.session("cw_http")
+                for i in range(n):
+                    self.server.post(tok, room, "http %d" % i)
+            except Exception as e:
+                errors.append(e)
+
+        def sock_writer(kind):
+            try:
+                c = (self.server.ws_client if kind == "ws" else self.server.tcp_client)("cw_" + kind)
+                for i in range(n):
+                    c.send({"type": "send", "room": room, "text": "%s %d" % (kind, i)})
+                for i in range(n):
+                    c.recv_type("ack")
+                c.close()
+            except Exception as e:
+                errors.append(e)
+        threads = [threading.Thread(target=http_writer),
+                   threading.Thread(target=sock_writer, args=("ws",)),
+                   threading.Thread(target=sock_writer, args=("tcp",))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        self.assertEqual(errors, [])
+        msgs = self.server.all_messages(room)
+        self.assertEqual([m["id"] for m in msgs], list(range(1, 3 * n + 1)))
+        for kind in ("http", "ws", "tcp"):
+            mine = [m["text"] for m in msgs if m["text"].startswith(kind + " ")]
+            self.assertEqual(mine, ["%s %d" % (kind, i) for i in range(n)],
+                             "each writer's messages in its own order")
+        live = [reader.recv_type("message")["id"] for _ in range(3 * n)]
+        reader.close()
+        self.assertEqual(live, list(range(1, 3 * n + 1)))
+
+    def test_max_text_with_escapes_reaches_everyone(self):
+        # 4,096 bytes of control characters: ~24 KiB once JSON-escaped, more than
+        # a client may send in one line, but the server must still deliver it.
+        room = self.room()
+        text = "\u0001\u001f\t" * 1365 + "x"
+        self.assertEqual(len(text.encode()), 4096)
+        r = self.server.post(self.token("escaper"), room, text)
+        for t in TRANSPORTS:
+            msgs = read_some(self.server, t, room, 0, 1)
+            self.assertEqual(len(msgs), 1, t)
+            self.assertEqual(msgs[0]["text"], text, t)
+            self.assertEqual(msgs[0]["id"], r["id"], t)
+
+    def test_abandoned_long_poll_and_stream(self):
+        room, tok = self.room(), self.token()
+        lps = [dx.LongPoll(self.server, room, since=0, wait=60) for _ in range(5)]
+        streams = [dx.SSEStream(self.server, room) for _ in range(5)]
+        time.sleep(0.5)
+        for x in lps + streams:
+            x.close()  # the clients vanish while parked
+        r = self.server.post(tok, room, "anyone?")
+        self.assertEqual(r["id"], 1)
+        st, hd, body = self.server.curl("GET", "/healthz")
+        self.assertEqual(st, 200)
+        st, obj = self.server.get_json("/api/v1/rooms")
+        online = [x["online"] for x in obj["rooms"] if x["name"] == room]
+        dx.wait_until(lambda: [x["online"] for x in self.server.get_json("/api/v1/rooms")[1]["rooms"]
+                               if x["name"] == room] in ([0], []), what="online back to 0")
+
+
 if __name__ == "__main__":
     dx.main()

@@ -5,7 +5,9 @@ epochs across restarts, and the polite SIGTERM shutdown."""
 import json
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -78,6 +80,68 @@ class Restart(unittest.TestCase):
                               token=tok)
         return st == 201
 
+    @dx.skip_on_wine("kill -9 and the sqlite store are POSIX-side tests")
+    def test_kill9_mid_stream(self):
+        s = self.server(store="sqlite").start()
+        room = "midstream"
+        c = s.tcp_client("streamer")
+        n = 3000
+        sent = threading.Thread(target=lambda: [c.send({"type": "send", "room": room,
+                                                        "text": "s%d" % i, "cid": "c%d" % i})
+                                                for i in range(n)])
+        sent.start()
+        acked = {}
+        try:
+            while len(acked) < 1000:
+                a = c.recv_type("ack")
+                acked[a["id"]] = a["cid"]
+        finally:
+            os.kill(s.pid, signal.SIGKILL)  # in the middle of the stream
+            s.proc.wait()
+        sent.join(30)
+        c.close()
+        s.start()
+        msgs = s.all_messages(room)
+        ids = [m["id"] for m in msgs]
+        self.assertEqual(ids, list(range(1, len(ids) + 1)), "no gaps, no duplicates")
+        self.assertGreaterEqual(len(ids), max(acked), "every acked id survived")
+        for m in msgs:
+            self.assertEqual(m["text"], "s" + m["cid"][1:])
+            if m["id"] in acked:
+                self.assertEqual(m["cid"], acked[m["id"]])
+        self.assertEqual(s.post(s.session("after"), room, "next")["id"], len(ids) + 1)
+        s.stop()
+
+    @dx.skip_on_wine("the sqlite store is tested natively")
+    def test_sqlite_replay_of_a_long_history_after_restart(self):
+        s = self.server(store="sqlite").start()
+        room = "longhist"
+        c = s.tcp_client("hist")
+        n = 2500
+        for i in range(n):
+            c.send({"type": "send", "room": room, "text": "h%d" % i})
+        for i in range(n):
+            c.recv_type("ack")
+        c.close()
+        s.stop()
+        s.start()
+        self.assertEqual([m["id"] for m in s.all_messages(room)], list(range(1, n + 1)))
+        st, obj = s.get_json("/api/v1/rooms/%s/messages?before=5&limit=3" % room)
+        self.assertEqual([m["text"] for m in obj["messages"]], ["h1", "h2", "h3"])
+        for make in (s.tcp_client, s.ws_client):
+            c = make("replayer")
+            self.assertEqual(c.join(room, since=10)["last_id"], n)
+            got = [c.recv_type("message")["id"] for _ in range(n - 10)]
+            self.assertEqual(got, list(range(11, n + 1)))
+            c.close()
+        sse = dx.SSEStream(s, room, since=2000)
+        try:
+            got = [int(sse.next_message()["id"]) for _ in range(n - 2000)]
+            self.assertEqual(got, list(range(2001, n + 1)))
+        finally:
+            sse.close()
+        s.stop()
+
     @dx.skip_on_wine("the sqlite store is tested natively")
     def test_sqlite_clean_restart_keeps_history(self):
         s = self.server(store="sqlite").start()
@@ -149,6 +213,31 @@ class Shutdown(unittest.TestCase):
             sse.close()
             w.close()
             t.close()
+        finally:
+            s.cleanup()
+
+    def test_sigterm_with_a_stalled_reader_still_exits(self):
+        # A reader that never reads, with megabytes pending, must not hold shutdown.
+        s = dx.Server(store="memory").start()
+        try:
+            stalled = socket.socket()
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.connect(("127.0.0.1", s.tcp_port))
+            lc = dx.LineClient(stalled)
+            lc.hello("stalled")
+            lc.join("stall")
+            w = s.tcp_client("pusher")
+            for i in range(200):
+                w.send({"type": "send", "room": "stall", "text": "q" * 4000})
+            for i in range(200):
+                w.recv_type("ack")
+            t0 = time.monotonic()
+            s.proc.send_signal(signal.SIGTERM)
+            rc = s.proc.wait(15)
+            self.assertEqual(rc, 0)
+            self.assertLess(time.monotonic() - t0, 6.5, "exit within 5 s (plus slack)")
+            stalled.close()
+            w.close()
         finally:
             s.cleanup()
 

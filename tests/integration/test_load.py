@@ -17,18 +17,40 @@ import duplexd as dx  # noqa: E402
 class SlowConsumer(dx.ServerTest):
     store = "memory"
 
-    def test_slow_tcp_reader_is_disconnected(self):
+    def slow_socket(self, port):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        sock.settimeout(dx.IO_TIMEOUT)
+        return sock
+
+    def slow_readers(self, room):
+        """A TCP member, a WebSocket member and an SSE stream that will never read."""
+        tcp = self.slow_socket(self.server.tcp_port)
+        lc = dx.LineClient(tcp)
+        lc.hello("slow_tcp")
+        lc.join(room)
+        ws = self.slow_socket(self.server.http_port)
+        ws.sendall(dx.ws_handshake_bytes(self.server.http_port))
+        r = dx.HTTPReader(ws)
+        self.assertTrue(r.read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 101"))
+        ws.sendall(dx.ws_frame(1, b'{"type":"hello","nick":"slow_ws"}'))
+        ws.sendall(dx.ws_frame(1, ('{"type":"join","room":"%s"}' % room).encode()))
+        sse = self.slow_socket(self.server.http_port)
+        sse.sendall(("GET /api/v1/rooms/%s/events HTTP/1.1\r\nHost: x\r\n"
+                     "Accept: text/event-stream\r\n\r\n" % room).encode())
+        # All three are members before the flood starts.
+        dx.wait_until(lambda: [x["online"] for x in self.server.get_json("/api/v1/rooms")[1]["rooms"]
+                               if x["name"] == room] == [4], what="4 members online")
+        return {"tcp": tcp, "websocket": ws, "sse": sse}
+
+    def test_slow_readers_are_disconnected(self):
         room = self.room()
-        slow = socket.socket()
-        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        slow.connect(("127.0.0.1", self.server.tcp_port))
-        slow.settimeout(dx.IO_TIMEOUT)
-        sc = dx.LineClient(slow)
-        sc.hello("slowpoke")
-        sc.join(room)
-        # A normal reader in the same room must get everything.
+        tok = self.token()
+        self.server.post(tok, room, "start")  # the room shows in /api/v1/rooms
         fast = self.server.tcp_client("fast")
         fast.join(room)
+        slow = self.slow_readers(room)
         n, text = 4000, "z" * 4000  # ~16 MB through the room
         got = []
         errors = []
@@ -44,7 +66,7 @@ class SlowConsumer(dx.ServerTest):
         w = self.server.tcp_client("firehose")
         batch = 50
         for start in range(0, n, batch):
-            # Keep the fast reader close behind, so only the slow one falls back.
+            # Keep the fast reader close behind, so only the slow ones fall back.
             dx.wait_until(lambda: len(got) >= start - 2 * batch or errors, timeout=60,
                           what="the fast reader")
             for i in range(start, start + batch):
@@ -53,29 +75,31 @@ class SlowConsumer(dx.ServerTest):
                 w.recv_type("ack", timeout=60)
         rt.join(180)
         self.assertEqual(errors, [])
-        self.assertEqual(got, list(range(1, n + 1)), "the fast reader was not slowed or cut")
-        # Now drain the slow one: it must end in EOF/reset well before the 16 MB.
-        received = 0
-        slow.settimeout(30)
-        closed = False
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                d = slow.recv(65536)
-            except ConnectionResetError:
-                closed = True
-                break
-            except socket.timeout:
-                break
-            if not d:
-                closed = True
-                break
-            received += len(d)
-        slow.close()
+        self.assertEqual(got, list(range(2, n + 2)), "the fast reader was not slowed or cut")
+        # Now drain the slow ones: each must end in EOF/reset well before the 16 MB.
+        for kind, sock in slow.items():
+            received = 0
+            sock.settimeout(30)
+            closed = False
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    d = sock.recv(65536)
+                except ConnectionResetError:
+                    closed = True
+                    break
+                except socket.timeout:
+                    break
+                if not d:
+                    closed = True
+                    break
+                received += len(d)
+            sock.close()
+            self.assertTrue(closed, "slow %s reader still connected after %d bytes"
+                            % (kind, received))
+            self.assertLess(received, n * len(text), "the slow %s reader was cut" % kind)
         w.close()
         fast.close()
-        self.assertTrue(closed, "slow consumer still connected after %d bytes" % received)
-        self.assertLess(received, n * len(text), "the slow consumer was cut, not fed it all")
         st, hd, body = self.server.curl("GET", "/healthz")
         self.assertEqual(st, 200)
 
