@@ -111,6 +111,30 @@ class Limits(dx.ServerTest):
         self.assertEqual(st, 200, "still serving")
 
 
+    def cased_post(self, auth_line):
+        room, tok = self.room(), self.token()
+        body = json.dumps({"text": "cased"}).encode()
+        data = (("POST /api/v1/rooms/%s/messages HTTP/1.1\r\nhost: x\r\n"
+                 "%s\r\ncontent-length: %d\r\nCONNECTION: close\r\n\r\n")
+                % (room, auth_line % tok, len(body))).encode() + body
+        return dx.raw_request(self.server, data)
+
+    def test_header_names_case_insensitive(self):
+        st, hd, data = self.cased_post("authorization: Bearer %s")
+        self.assertEqual(st, 201, data)
+
+    def test_auth_scheme_case_insensitive(self):
+        # RFC 9110 section 11.1: the authentication scheme is case-insensitive.
+        st, hd, data = self.cased_post("Authorization: bearer %s")
+        self.assertEqual(st, 201, data)
+
+    def test_unknown_query_parameters_ignored(self):
+        st, obj = self.server.get_json("/api/v1/rooms/%s/messages?since=0&utm=x&limit=5"
+                                       % self.room())
+        self.assertEqual(st, 200)
+        self.assertEqual(obj["messages"], [])
+
+
 class Connections(dx.ServerTest):
     def test_keep_alive_default(self):
         s = self.server.raw()

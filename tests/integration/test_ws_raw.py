@@ -44,6 +44,17 @@ class Handshake(dx.ServerTest):
         finally:
             s.close()
 
+    def test_browser_style_headers(self):
+        # Firefox sends "Connection: keep-alive, Upgrade"; header names and the
+        # Upgrade token are case-insensitive.
+        data = ("GET /api/v1/ws HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: WebSocket\r\n"
+                "connection: keep-alive, Upgrade\r\nsec-websocket-key: %s\r\n"
+                "sec-websocket-version: 13\r\nOrigin: http://example.org\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n" % dx.WS_KEY).encode()
+        st, hd, body = self.raw_upgrade(data)
+        self.assertEqual(st, 101)
+        self.assertNotIn("sec-websocket-extensions", hd, "no extension was implemented")
+
     def test_no_key_400(self):
         st, hd, body = self.raw_upgrade(dx.ws_handshake_bytes(self.server.http_port, key=None))
         self.assert_error(st, hd, body, "bad_request", 400)
