@@ -5,6 +5,7 @@
 import json
 import os
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -201,6 +202,41 @@ class Connections(dx.ServerTest):
             self.assertEqual(st, 200)
         finally:
             s.close()
+
+    def test_pipeline_behind_a_long_poll(self):
+        # A held long poll, then /healthz on the same connection: answers in order.
+        room, tok = self.room(), self.token()
+        s = self.server.raw(timeout=60)
+        r = dx.HTTPReader(s)
+        try:
+            s.sendall(("GET /api/v1/rooms/%s/messages?since=0&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" % room).encode())
+            time.sleep(0.5)
+            self.server.post(tok, room, "wake")
+            st1, hd1, b1 = r.response()
+            st2, hd2, b2 = r.response()
+        finally:
+            s.close()
+        self.assertEqual((st1, st2), (200, 200))
+        self.assertEqual([m["text"] for m in dx.decode_json(b1)["messages"]], ["wake"])
+        self.assertEqual(b2.strip(), b"ok")
+
+    def test_body_in_separate_writes(self):
+        room, tok = self.room(), self.token()
+        body = json.dumps({"text": "slow body"}).encode()
+        s = self.server.raw()
+        try:
+            s.sendall(("POST /api/v1/rooms/%s/messages HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
+                       % (room, tok, len(body))).encode())
+            time.sleep(0.2)
+            s.sendall(body[:5])
+            time.sleep(0.2)
+            s.sendall(body[5:])
+            st, hd, data = dx.HTTPReader(s).response()
+        finally:
+            s.close()
+        self.assertEqual(st, 201, data)
 
     def test_connection_close_honoured(self):
         s = self.server.raw()

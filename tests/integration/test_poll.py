@@ -185,6 +185,21 @@ class LongPoll(dx.ServerTest):
         self.assertEqual(obj["last_id"], 0)
         self.assertGreaterEqual(time.monotonic() - t0, 0.9, "held about S seconds")
 
+    def test_since_ahead_of_room_stays_empty(self):
+        # since=N means "id > N": a new message with a smaller id does not answer it.
+        room, tok = self.room(), self.token()
+        lp = dx.LongPoll(self.server, room, since=5, wait=2)
+        try:
+            time.sleep(0.5)
+            self.server.post(tok, room, "id 1")
+            st, body = lp.result(timeout=30)
+        finally:
+            lp.close()
+        self.assertEqual(st, 200)
+        obj = dx.decode_json(body)
+        self.assertEqual(obj["messages"], [])
+        self.assertEqual(obj["last_id"], 1)
+
     def test_wait_bounds_400(self):
         room = self.room()
         for w in (0, 61, 1000):

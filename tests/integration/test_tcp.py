@@ -53,6 +53,28 @@ class TCP(tw.WebSocket):
             c.send_raw(bytes([b]))
         self.assertEqual(c.recv_type("pong")["t"], 4)
 
+    def test_nc_half_close(self):
+        # The classic: pipe lines into nc, which half-closes after stdin ends.
+        # Every answer must still come before the server closes.
+        import shutil
+        import subprocess
+        if not shutil.which("nc"):
+            self.skipTest("nc not installed")
+        room = self.room()
+        lines = ('{"type":"hello","nick":"ncuser"}\n'
+                 '{"type":"send","room":"%s","text":"via nc","cid":"n1"}\n'
+                 '{"type":"ping","t":42}\n' % room)
+        p = subprocess.run(["nc", "-N", "-w", "10", "127.0.0.1", str(self.server.tcp_port)],
+                           input=lines.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        out = [dx.decode_json(l) for l in p.stdout.splitlines() if l.strip()]
+        types = [o["type"] for o in out]
+        # The ack waits for the store, so a pong may overtake it; both must come.
+        self.assertEqual(types[0], "welcome", out)
+        self.assertEqual(sorted(types[1:3]), ["ack", "pong"], out)
+        self.assertEqual([o["cid"] for o in out if o["type"] == "ack"], ["n1"])
+        self.assertEqual(self.server.poll(room)["messages"][0]["text"], "via nc")
+
     def test_crlf_and_blank_lines(self):
         c = self.client("crlf")
         c.send_raw(b'{"type":"ping","t":5}\r\n')

@@ -111,6 +111,21 @@ class Frames(dx.ServerTest):
         self.assertEqual(op, 1)
         self.assertEqual(json.loads(payload)["t"], 9)
 
+    def test_handshake_and_first_frame_in_one_write(self):
+        s = self.server.raw()
+        self.addCleanup(s.close)
+        s.sendall(dx.ws_handshake_bytes(self.server.http_port)
+                  + dx.ws_frame(1, b'{"type":"hello","nick":"eager"}')
+                  + dx.ws_frame(1, b'{"type":"ping","t":"same-packet"}'))
+        r = dx.HTTPReader(s)
+        self.assertTrue(r.read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 101"))
+        w = dx.RawWS.__new__(dx.RawWS)
+        w.sock, w.reader = s, r
+        op, payload = w.read_frame()
+        self.assertEqual(json.loads(payload)["type"], "welcome")
+        op, payload = w.read_frame()
+        self.assertEqual(json.loads(payload)["t"], "same-packet")
+
     def test_fragmented_message(self):
         w = self.ws()
         self.hello(w)
