@@ -209,6 +209,17 @@ on_hello (dx_session *s, const dx_msg *m)
   dx_buffer b;
   dx_buffer_init (&b, 0);
   dx_encode_welcome (&b, s->nick, s->token, s->srv->server_name);
+  /* PROTOCOL.md §2: the epoch "appears in welcome".
+   * TODO(src/protocol/message.c): dx_encode_welcome has no epoch
+   * parameter; until it does, the member is added here with the JSON
+   * writer (an unknown field that clients ignore if they do not use it). */
+  if (!b.failed && b.len > 0 && b.data[b.len - 1] == '}')
+    {
+      b.len--;
+      if (!(dx_buffer_append_char (&b, ',') && dx_json_write_key (&b, "epoch")
+            && dx_json_write_cstr (&b, s->srv->epoch) && dx_buffer_append_char (&b, '}')))
+        b.failed = true;
+    }
   send_buffer (s, &b);
 }
 
