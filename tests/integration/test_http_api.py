@@ -326,5 +326,52 @@ class Routes(dx.ServerTest):
         self.assertTrue(ok, "accepted counter for tcp >= 1")
 
 
+    def metrics(self):
+        st, hd, body = self.server.curl("GET", "/metrics")
+        self.assertEqual(st, 200)
+        out = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                key, _, val = line.rpartition(" ")
+                out[key] = float(val)
+        return out
+
+    def pick(self, m, name_words, label=""):
+        keys = [k for k in m if all(w in k.split("{")[0] for w in name_words) and label in k]
+        self.assertEqual(len(keys), 1, "one metric with %s %s: %r" % (name_words, label, keys))
+        return m[keys[0]]
+
+    def test_metrics_follow_traffic(self):
+        room = self.room()
+        before = self.metrics()
+        c = self.server.tcp_client("counted")
+        for i in range(7):
+            c.send({"type": "send", "room": room, "text": "c%d" % i})
+        for i in range(7):
+            c.recv_type("ack")
+        lp = dx.LongPoll(self.server, room, since=7, wait=30)
+        try:
+            dx.wait_until(lambda: self.pick(self.metrics(), ("long", "poll", "wait")) >= 1,
+                          what="long polls waiting >= 1")
+            self.server.post(self.token(), room, "release")
+            self.assertEqual(lp.result(30)[0], 200)
+        finally:
+            lp.close()
+        dx.wait_until(lambda: self.pick(self.metrics(), ("long", "poll", "wait")) == 0,
+                      what="long polls waiting back to 0")
+        after = self.metrics()
+        tcp = 'transport="tcp"'
+        self.assertGreaterEqual(self.pick(after, ("message", "in"), tcp)
+                                - self.pick(before, ("message", "in"), tcp), 7)
+        self.assertGreaterEqual(self.pick(after, ("accept",), tcp)
+                                - self.pick(before, ("accept",), tcp), 1)
+        self.assertGreater(self.pick(after, ("bytes", "in"), tcp),
+                           self.pick(before, ("bytes", "in"), tcp))
+        self.assertGreaterEqual(self.pick(after, ("connection", "open"), tcp), 1)
+        c.close()
+        dx.wait_until(lambda: self.pick(self.metrics(), ("connection", "open"), tcp) == 0,
+                      what="open tcp connections back to 0")
+
+
 if __name__ == "__main__":
     dx.main()

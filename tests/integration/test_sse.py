@@ -117,6 +117,46 @@ class SSE(dx.ServerTest):
         finally:
             sse.close()
 
+    def test_raw_chunked_framing(self):
+        # The bytes on the wire: chunked, each event whole, exact field lines.
+        room, tok = self.room(), self.token()
+        self.server.post(tok, room, "raw")
+        s = self.server.raw()
+        try:
+            s.sendall(("GET /api/v1/rooms/%s/events?since=0 HTTP/1.1\r\nHost: x\r\n"
+                       "Accept: text/event-stream\r\n\r\n" % room).encode())
+            r = dx.HTTPReader(s)
+            head = r.read_until(b"\r\n\r\n").decode("latin-1").lower()
+            self.assertIn("transfer-encoding: chunked", head)
+            data = b""
+            while b"\n\n" not in data.partition(b"id: ")[2]:
+                size = int(r.read_until(b"\r\n").split(b";")[0], 16)
+                self.assertGreater(size, 0, "the stream must not end")
+                data += r.read_n(size)
+                self.assertEqual(r.read_n(2), b"\r\n")
+            data = b"\n".join(l for l in data.split(b"\n") if not l.startswith(b":"))
+            self.assertTrue(data.startswith(b"id: 1\nevent: message\ndata: {"), data[:100])
+            self.assertEqual(json.loads(data.split(b"data: ", 1)[1].split(b"\n")[0])["text"], "raw")
+        finally:
+            s.close()
+
+    def test_http10_stream_without_chunking(self):
+        room, tok = self.room(), self.token()
+        self.server.post(tok, room, "old http")
+        s = self.server.raw()
+        try:
+            s.sendall(("GET /api/v1/rooms/%s/events?since=0 HTTP/1.0\r\n"
+                       "Accept: text/event-stream\r\n\r\n" % room).encode())
+            r = dx.HTTPReader(s)
+            head = r.read_until(b"\r\n\r\n").decode("latin-1").lower()
+            self.assertTrue(head.startswith("http/1.1 200") or head.startswith("http/1.0 200"), head)
+            self.assertNotIn("chunked", head, "no chunked encoding for an HTTP/1.0 client")
+            body = r.read_until(b"\n\n")
+            body = b"\n".join(l for l in body.split(b"\n") if not l.startswith(b":"))
+            self.assertIn(b"id: 1\nevent: message\ndata: ", body)
+        finally:
+            s.close()
+
     def test_bad_since_400(self):
         st, hd, body = self.server.curl("GET", "/api/v1/rooms/%s/events?since=x" % self.room(),
                                         headers=["Accept: text/event-stream"])
