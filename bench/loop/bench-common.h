@@ -10,13 +10,17 @@
  *   prints "pingpong <round trips per second>".
  * throughput: each connection keeps up to WINDOW bytes in flight in CHUNK
  *   writes; the server echoes; prints "throughput <MB/s echoed back>".
- * The first WARMUP_MS are not measured. */
+ * The first WARMUP_MS are not measured for the rate. Clients also print the
+ * total count (warm-up included) and their CPU time; the server prints its
+ * CPU time when SIGTERM stops it. CPU per operation is much less sensitive
+ * to other load on the machine than the rate. */
 #ifndef DX_BENCH_COMMON_H
 #define DX_BENCH_COMMON_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 enum {
   BENCH_WARMUP_MS = 500,
@@ -66,13 +70,33 @@ usage:
   return -1;
 }
 
+/* User + system CPU time of this process, in microseconds. */
+static inline unsigned long long
+bench_cpu_us (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return (unsigned long long) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ull
+         + (unsigned long long) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* "<mode> <rate> <total count> <cpu us>" */
 static inline void
-bench_report (const bench_args *a, unsigned long long count, double secs)
+bench_report (const bench_args *a, unsigned long long count, double secs,
+              unsigned long long total)
 {
   if (a->mode == MODE_PINGPONG)
-    printf ("pingpong %.0f\n", (double) count / secs);
+    printf ("pingpong %.0f %llu %llu\n", (double) count / secs, total, bench_cpu_us ());
   else
-    printf ("throughput %.1f\n", (double) count / secs / 1e6);
+    printf ("throughput %.1f %llu %llu\n", (double) count / secs / 1e6, total,
+            bench_cpu_us ());
+  fflush (stdout);
+}
+
+static inline void
+bench_server_report (void)
+{
+  printf ("cpu %llu\n", bench_cpu_us ());
   fflush (stdout);
 }
 

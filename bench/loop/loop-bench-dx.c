@@ -139,7 +139,7 @@ on_tick (dx_timer *t)
     return;
   }
   double secs = (double) (dx_monotonic_us () - t_start) / 1e6;
-  bench_report (&args, count - count_at_start, secs);
+  bench_report (&args, count - count_at_start, secs, count);
   exit (0); /* the server side sees the resets; nothing to clean up */
 }
 
@@ -165,6 +165,7 @@ main (int argc, char **argv)
     printf ("%d\n", dx_listener_port (l));
     fflush (stdout);
     dx_loop_run (loop);
+    bench_server_report ();
     return 0;
   }
   char addr[64];

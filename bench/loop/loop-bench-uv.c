@@ -174,7 +174,7 @@ on_tick (uv_timer_t *t)
     return;
   }
   double secs = (double) (uv_hrtime () - t_start) / 1e9;
-  bench_report (&args, count - count_at_start, secs);
+  bench_report (&args, count - count_at_start, secs, count);
   exit (0);
 }
 
@@ -191,6 +191,9 @@ main (int argc, char **argv)
   if (bench_parse (argc, argv, &args) < 0)
     return 2;
   loop = uv_default_loop ();
+  /* libuv leaves SIGPIPE alone: a write to a client that just went away
+   * would kill the server. (Ours sends with MSG_NOSIGNAL.) */
+  signal (SIGPIPE, SIG_IGN);
   if (args.mode == MODE_SERVER) {
     static uv_tcp_t server;
     static uv_signal_t sig_int, sig_term;
@@ -214,6 +217,7 @@ main (int argc, char **argv)
     printf ("%d\n", ntohs (((struct sockaddr_in *) &ss)->sin_port));
     fflush (stdout);
     uv_run (loop, UV_RUN_DEFAULT);
+    bench_server_report ();
     return 0;
   }
   struct sockaddr_in sin;
