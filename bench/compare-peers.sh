@@ -6,7 +6,8 @@
 #   bench/compare-peers.sh [OUTDIR]
 #
 # Pinning: every server runs on CPU 0 (one loop / one worker each), the load
-# generator on CPU 1. Phases, each repeated REPEAT times (bench/plot.py
+# generator on CPU 1; as root both run at nice -19 (NICE) so that other work
+# on a shared machine (compilers) takes less of their cores. Phases, each repeated REPEAT times (bench/plot.py
 # reports medians):
 #   cost      duplex-bench --compare --server-pid on every server: latency,
 #             requests, bytes and server CPU per delivered message for each
@@ -17,11 +18,13 @@
 #             the most delivered msgs/s each server sustains under a p99 bound
 #                                                                  -> capacity.jsonl
 #   idle      RSS per idle WebSocket connection (IDLE_CONNS held) -> idle.jsonl
+#             (first, while the servers' heaps are fresh)
 # then env.txt, and the SVG plots + tables.md made by bench/plot.py.
 #
 # Env (defaults): SUBS="100 1000 5000 10000" RATE=10 DURATION=5 REPEAT=1
+#   FANOUT_REPEAT=REPEAT NICE=-19 (root) / 0
 #   COST_SUBS=100 COST_RATE=50 CAP_SUBS=1000 CAP_RATES="10 20 50 100 200"
-#   IDLE_CONNS=5000 PHASES="cost fanout capacity idle"
+#   IDLE_CONNS=5000 PHASES="idle cost fanout capacity"
 #   BUILD=<build dir> (default: build/bench in the source tree; configured
 #   --buildtype=release -Dclient=disabled if it does not exist yet)
 set -euo pipefail
@@ -37,7 +40,10 @@ cost_rate=${COST_RATE:-50}
 cap_subs=${CAP_SUBS:-1000}
 cap_rates=${CAP_RATES:-"10 20 50 100 200"}
 idle_conns=${IDLE_CONNS:-5000}
-phases=${PHASES:-"cost fanout capacity idle"}
+phases=${PHASES:-"idle cost fanout capacity"}
+fanout_repeat=${FANOUT_REPEAT:-$repeat}
+if [ "$(id -u)" -eq 0 ]; then nice=${NICE:--19}; else nice=${NICE:-0}; fi
+pin() { local cpu=$1; shift; nice -n "$nice" taskset -c "$cpu" "$@"; }
 build=${BUILD:-$root/build/bench}
 mkdir -p "$out"
 
@@ -68,7 +74,7 @@ cleanup() {
 trap cleanup EXIT
 
 # duplexd (sqlite store, as deployed)
-taskset -c 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
+pin 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
   --data-dir "$work/data" --ready-file "$work/ready.json" --log-level warn 2>"$work/duplexd.log" &
 pids+=($!); dxd_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
@@ -81,12 +87,12 @@ free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.
 mkdir -p "$work/nginx"
 nchan_port=${NCHAN_PORT:-$(free_port)}
 sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g" "$root/bench/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
-taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pin 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!); nginx_master=$!
 
 # Node ws
 nodews_port=${NODEWS_PORT:-$(free_port)}
-taskset -c 0 node "$root/bench/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
+pin 0 node "$root/bench/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
 pids+=($!); node_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/nodews.log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
@@ -106,7 +112,7 @@ transports_of() { case $1 in duplexd) echo "websocket sse longpoll poll tcp" ;; 
 bench_json() { # phase repeat target args...
   local phase=$1 rep=$2 target=$3
   shift 3
-  taskset -c 1 "$bench" --url "http://127.0.0.1:$(port_of "$target")" --target "$target" \
+  pin 1 "$bench" --url "http://127.0.0.1:$(port_of "$target")" --target "$target" \
     --server-pid "$(pid_of "$target")" --json "$@" 2>>"$work/bench.err" |
     sed "s/^{/{\"phase\":\"$phase\",\"repeat\":$rep,/" || true
 }
@@ -124,7 +130,7 @@ for phase in $phases; do
     ;;
   fanout)
     : >"$out/results.jsonl"
-    for rep in $(seq "$repeat"); do
+    for rep in $(seq "$fanout_repeat"); do
       for n in $subs_list; do
         for target in duplexd nchan nodews; do
           for t in $(transports_of "$target"); do
@@ -154,7 +160,7 @@ for phase in $phases; do
       pid=$(pid_of "$1")
       before=$(rss_kb "$pid")
       : >"$work/idle.err"
-      taskset -c 1 "$bench" --url "http://127.0.0.1:$(port_of "$1")" --target "$1" \
+      pin 1 "$bench" --url "http://127.0.0.1:$(port_of "$1")" --target "$1" \
         --transport websocket --subscribers "$idle_conns" --idle 3 --json 2>"$work/idle.err" >/dev/null &
       b=$!
       for _ in $(seq 600); do grep -q '^ready' "$work/idle.err" 2>/dev/null && break; sleep 0.1; done
@@ -177,11 +183,11 @@ done
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1024/1024}' /proc/meminfo), $(uname -sr)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), sqlite store, $(awk -F"'" '/buildtype/ {print $2; exit}' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || true)"
+  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), sqlite store, buildtype $(/usr/bin/python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/bench/peers/nodews/node_modules/ws/package.json").version')"
-  echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset)"
-  echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat; fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
+  echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice"
+  echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat (fanout $fanout_repeat); fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
 } >"$out/env.txt"
 
 /usr/bin/python3 "$root/bench/plot.py" "$out"
