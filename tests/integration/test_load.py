@@ -135,6 +135,7 @@ class IdleConnections(dx.ServerTest):
             self.assertEqual(st, 200, "healthz answers with 3,000 idle connections")
             self.assertEqual(body.strip(), b"ok")
             rss = self.server.vmrss_kib()
+            sys.stderr.write("[duplexd VmRSS with 3,000 idle connections: %d KiB] " % rss)
             self.assertLess(rss, 64 * 1024, "VmRSS %d KiB with 3,000 idle connections" % rss)
             # They are all still alive: a sample of each kind answers.
             for c in socks[::100]:
