@@ -43,7 +43,10 @@ idle_conns=${IDLE_CONNS:-5000}
 phases=${PHASES:-"idle cost fanout capacity"}
 fanout_repeat=${FANOUT_REPEAT:-$repeat}
 if [ "$(id -u)" -eq 0 ]; then nice=${NICE:--19}; else nice=${NICE:-0}; fi
+# pin CPU CMD...: runs CMD on CPU at $nice. pin_bg replaces the subshell that
+# `pin_bg ... &` starts, so $! is the server's own pid.
 pin() { local cpu=$1; shift; nice -n "$nice" taskset -c "$cpu" "$@"; }
+pin_bg() { local cpu=$1; shift; exec nice -n "$nice" taskset -c "$cpu" "$@"; }
 build=${BUILD:-$root/build/bench}
 mkdir -p "$out"
 
@@ -74,7 +77,7 @@ cleanup() {
 trap cleanup EXIT
 
 # duplexd (sqlite store, as deployed)
-pin 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
+pin_bg 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
   --data-dir "$work/data" --ready-file "$work/ready.json" --log-level warn 2>"$work/duplexd.log" &
 pids+=($!); dxd_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
@@ -87,12 +90,12 @@ free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.
 mkdir -p "$work/nginx"
 nchan_port=${NCHAN_PORT:-$(free_port)}
 sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g" "$root/bench/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
-pin 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pin_bg 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!); nginx_master=$!
 
 # Node ws
 nodews_port=${NODEWS_PORT:-$(free_port)}
-pin 0 node "$root/bench/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
+pin_bg 0 node "$root/bench/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
 pids+=($!); node_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/nodews.log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
@@ -101,6 +104,10 @@ nginx_worker=$(pgrep -P "$nginx_master" | head -1 || true)
 kill -0 "$node_pid" 2>/dev/null && grep -q listening "$work/nodews.log" ||
   { echo "compare-peers: the Node ws server did not start" >&2; cat "$work/nodews.log" >&2; exit 1; }
 kill -0 "$dxd_pid" 2>/dev/null || { echo "compare-peers: duplexd did not start" >&2; cat "$work/duplexd.log" >&2; exit 1; }
+# The pids measured must be the servers themselves (not a wrapper).
+for p in "$dxd_pid:duplexd" "$nginx_worker:nginx" "$node_pid:node"; do
+  [ "$(cat "/proc/${p%%:*}/comm")" = "${p#*:}" ] || { echo "compare-peers: pid ${p%%:*} is not ${p#*:}" >&2; exit 1; }
+done
 
 port_of() { case $1 in duplexd) echo "$dxd_port" ;; nchan) echo "$nchan_port" ;; nodews) echo "$nodews_port" ;; esac; }
 pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
