@@ -210,6 +210,8 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(w.close_code, 1001)
             # SSE: the stream ends.
             dx.wait_until(lambda: sse.proc.poll() is not None, timeout=10, what="SSE end")
+            self.assertEqual(sse.proc.returncode, 0, "the chunked stream ended cleanly "
+                             "(curl: %r)" % sse.proc.stderr.read())
             sse.close()
             w.close()
             t.close()

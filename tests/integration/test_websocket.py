@@ -132,6 +132,19 @@ class WebSocket(dx.ServerTest):
         m = c.recv_type("message")
         self.assertNotIn("cid", m)
 
+    def test_cannot_post_as_someone_else(self):
+        room = self.room()
+        c = self.client("honest")
+        c.send({"type": "send", "room": room, "text": "spoof?", "from": "mallory",
+                "nick": "mallory"})
+        c.recv_type("ack")
+        self.server.post(c.token, room, "spoof 2?")
+        st, hd, body = self.server.curl("POST", "/api/v1/rooms/%s/messages" % room,
+                                        body={"text": "spoof 3?", "from": "mallory"},
+                                        token=c.token)
+        self.assertIn(st, (201, 400))
+        self.assertEqual({m["from"] for m in self.server.all_messages(room)}, {"honest"})
+
     def test_send_without_join(self):
         room = self.room()
         c = self.client("nojoin")
