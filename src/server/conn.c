@@ -236,7 +236,16 @@ dx_conn_send_live (dx_conn *c, dx_shared_buf *sb)
 {
   if (c->closing || c->stream == NULL)
     return false;
-  if (dx_write_queue_size (c->stream) > DX_CONN_OUT_LIMIT)
+  size_t queued = dx_write_queue_size (c->stream);
+  uint64_t now = dx_loop_now_ms (c->srv->loop);
+  bool slow = queued > DX_CONN_OUT_LIMIT;
+  if (queued <= DX_CONN_OUT_SOFT)
+    c->over_soft_since = 0;
+  else if (c->over_soft_since == 0)
+    c->over_soft_since = now ? now : 1;
+  else if (now - c->over_soft_since >= DX_CONN_OUT_SOFT_MS)
+    slow = true;
+  if (slow)
     {
       char peer[64] = "?";
       dx_stream_peer_name (c->stream, peer, sizeof peer);

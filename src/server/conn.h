@@ -42,6 +42,7 @@ struct dx_conn {
   dx_transport tr;
   dx_conn *prev, *next;
   unsigned refs;
+  uint64_t over_soft_since; /* loop ms when the queue went over the soft bound; 0 if under */
   bool closing;    /* dx_conn_close called */
   bool lingering;  /* write side shut, waiting for the peer's EOF */
   bool reading;
@@ -65,8 +66,8 @@ void dx_conn_set_transport (dx_conn *c, dx_transport tr);
 bool dx_conn_send (dx_conn *c, dx_shared_buf *sb);
 /* Same, copying data. */
 bool dx_conn_send_copy (dx_conn *c, const void *data, size_t len);
-/* For live fan-out: like dx_conn_send, but a connection whose queue is
- * over DX_CONN_OUT_LIMIT is closed instead (a slow consumer). */
+/* For live fan-out: like dx_conn_send, but a slow consumer (see
+ * DX_CONN_OUT_LIMIT in server.h) is closed instead. */
 bool dx_conn_send_live (dx_conn *c, dx_shared_buf *sb);
 
 /* (Re)arms the conn's single timer; 0 stops it. */

@@ -63,9 +63,17 @@ respond (http_conn *hc, int status, const char *ctype, const dx_http_header *ext
 {
   if (hc->base.srv->shutting_down)
     hc->keep_alive = false;
+  /* Every answer may be read by a page of another origin (a browser
+   * client opened from a file or another port): the API is public. */
+  dx_http_header all[8];
+  size_t n_all = 0;
+  for (size_t i = 0; i < n_extra && n_all < 7; i++)
+    all[n_all++] = extra[i];
+  all[n_all].name = "Access-Control-Allow-Origin";
+  all[n_all++].value = "*";
   dx_buffer out;
   dx_buffer_init (&out, 0);
-  if (dx_http_write_response (&out, status, ctype, extra, n_extra,
+  if (dx_http_write_response (&out, status, ctype, all, n_all,
                               hc->keep_alive, body, len))
     {
       if (hc->head && status >= 200 && status != 204 && status != 304)
@@ -307,9 +315,10 @@ start_sse (http_conn *hc, const dx_http_message *req, const char *room)
   dx_http_header extra[] = {
     { "Cache-Control", "no-cache" },
     { "X-Accel-Buffering", "no" },
+    { "Access-Control-Allow-Origin", "*" },
   };
   if (hc->sse_chunked)
-    dx_http_write_chunked_head (&out, 200, "text/event-stream", extra, 2, true);
+    dx_http_write_chunked_head (&out, 200, "text/event-stream", extra, 3, true);
   else
     {
       dx_http_write_status_line (&out, 200, NULL);
@@ -483,7 +492,10 @@ route_post_message (http_conn *hc, const dx_http_message *req, const char *room)
   dx_server *srv = hc->base.srv;
   const char *auth = dx_http_message_header (req, "Authorization");
   const char *token = NULL;
-  if (auth && strncmp (auth, "Bearer ", 7) == 0)
+  /* The scheme is case-insensitive (RFC 9110 11.1); one or more spaces. */
+  if (auth && strlen (auth) > 7 && (auth[0] | 0x20) == 'b'
+      && (auth[1] | 0x20) == 'e' && (auth[2] | 0x20) == 'a' && (auth[3] | 0x20) == 'r'
+      && (auth[4] | 0x20) == 'e' && (auth[5] | 0x20) == 'r' && auth[6] == ' ')
     {
       token = auth + 7;
       while (*token == ' ')
@@ -654,6 +666,18 @@ handle_request (http_conn *hc, const dx_http_message *req)
   if (rm.status == 404)
     {
       respond_error (hc, 404, "not_found", "no such resource");
+      return;
+    }
+  if (rm.status == 405 && req->method == DX_HTTP_OPTIONS)
+    {
+      /* CORS preflight (a browser POSTing JSON with a bearer token). */
+      dx_http_header h[] = {
+        { "Allow", rm.allow },
+        { "Access-Control-Allow-Methods", rm.allow },
+        { "Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID" },
+        { "Access-Control-Max-Age", "600" },
+      };
+      respond (hc, 204, NULL, h, 4, NULL, 0);
       return;
     }
   if (rm.status == 405)

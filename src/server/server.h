@@ -15,9 +15,15 @@ typedef struct dx_hub dx_hub;
 typedef struct dx_conn dx_conn;
 typedef struct dx_ticker dx_ticker;
 
-/* Output bound per connection (bytes queued and not yet in the kernel):
- * a live subscriber over it is disconnected; it resumes with since. */
-#define DX_CONN_OUT_LIMIT (4u * 1024u * 1024u)
+/* Output bounds per connection (bytes queued and not yet in the kernel).
+ * A live subscriber is disconnected (it resumes with since) when its queue
+ * is over DX_CONN_OUT_LIMIT, or has stayed over DX_CONN_OUT_SOFT for
+ * DX_CONN_OUT_SOFT_MS: a burst (one group commit can carry thousands of
+ * messages) is absorbed, a reader that does not keep up is not. The bytes
+ * themselves are shared between subscribers; the bound is per queue. */
+#define DX_CONN_OUT_LIMIT (8u * 1024u * 1024u)
+#define DX_CONN_OUT_SOFT (1024u * 1024u)
+#define DX_CONN_OUT_SOFT_MS 5000u
 
 typedef struct dx_server {
   dx_loop *loop;
