@@ -129,6 +129,7 @@ dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from,
   to->stream = from->stream;
   to->tr = from->tr;
   to->reading = from->reading;
+  to->read_ended = from->read_ended;
   dx_handle_set_data (DX_HANDLE (to->stream), to);
   make_timer (to);
   link_conn (to);
@@ -170,6 +171,7 @@ conn_read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
   else if (n < 0)
     {
       c->reading = false;
+      c->read_ended = true;
       if (c->closing)
         dx_conn_close (c);
       else
@@ -184,7 +186,7 @@ conn_read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
 void
 dx_conn_start_reading (dx_conn *c)
 {
-  if (c->reading || c->stream == NULL || c->stream_done)
+  if (c->reading || c->read_ended || c->stream == NULL || c->stream_done)
     return;
   if (dx_read_start (c->stream, conn_alloc_cb, conn_read_cb) == 0)
     c->reading = true;

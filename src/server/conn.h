@@ -46,6 +46,7 @@ struct dx_conn {
   bool closing;    /* dx_conn_close called */
   bool lingering;  /* write side shut, waiting for the peer's EOF */
   bool reading;
+  bool read_ended; /* EOF or a read error was seen: never read again */
   bool stream_done, timer_done;
 };
 

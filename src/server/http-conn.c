@@ -838,7 +838,11 @@ hc_on_end (dx_conn *c, int status)
       hc->peer_eof = true;
       return;
     }
-  dx_conn_close (c);
+  /* Answers already queued (pipelined requests) still go out. */
+  if (status == DX_EOF)
+    dx_conn_close_after_write (c);
+  else
+    dx_conn_close (c);
 }
 
 static void

@@ -305,8 +305,19 @@ on_sent (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
           send_buffer (s, &b);
         }
     }
+  s->pending--;
+  if (s->peer_eof && s->pending == 0)
+    dx_conn_close_after_write (s->conn);
   dx_conn_unref (s->conn);
   free (p);
+}
+
+void
+dx_session_peer_eof (dx_session *s)
+{
+  s->peer_eof = true;
+  if (s->pending == 0)
+    dx_conn_close_after_write (s->conn);
 }
 
 static void
@@ -323,11 +334,13 @@ on_send (dx_session *s, const dx_msg *m)
   memcpy (p->cid, m->cid, sizeof p->cid);
   memcpy (p->room, m->room, sizeof p->room);
   dx_conn_ref (s->conn);
+  s->pending++;
   int rc = dx_server_post (s->srv, m->room, s->nick, s->token, m->text,
                            m->text_len, m->has_cid ? m->cid : NULL, s->tr,
                            on_sent, p);
   if (rc < 0)
     {
+      s->pending--;
       dx_conn_unref (s->conn);
       free (p);
       if (rc == DX_ECANCELED)

@@ -39,6 +39,8 @@ struct dx_session {
   char nick[DX_NICK_MAX + 1];
   char token[DX_TOKEN_MAX + 1];
   unsigned errors;
+  unsigned pending;   /* sends waiting for the store's commit */
+  bool peer_eof;      /* the client shut its side: finish, then close */
   dx_membership *members;
 };
 
@@ -48,6 +50,8 @@ void dx_session_init (dx_session *s, dx_server *srv, dx_conn *conn,
 void dx_session_handle (dx_session *s, const char *json, size_t len);
 /* Sends an error event and counts it; the 11th closes (policy). */
 void dx_session_error (dx_session *s, const char *code, const char *message);
+/* The client half-closed: close once every pending send is answered. */
+void dx_session_peer_eof (dx_session *s);
 /* Leaves every room (presence leave); call when the connection closes. */
 void dx_session_leave_all (dx_session *s);
 

@@ -79,8 +79,11 @@ tcp_on_read (dx_conn *c, const char *data, size_t n)
 static void
 tcp_on_end (dx_conn *c, int status)
 {
-  (void) status;
-  dx_conn_close (c);
+  /* A half-close (nc, a script piping a file) still gets every answer. */
+  if (status == DX_EOF)
+    dx_session_peer_eof (&((tcp_conn *) c)->session);
+  else
+    dx_conn_close (c);
 }
 
 static void

@@ -130,8 +130,10 @@ ws_on_read (dx_conn *c, const char *data, size_t n)
 static void
 ws_on_end (dx_conn *c, int status)
 {
-  (void) status;
-  dx_conn_close (c);
+  if (status == DX_EOF)
+    dx_session_peer_eof (&((ws_conn *) c)->session);
+  else
+    dx_conn_close (c);
 }
 
 static void
