@@ -10,9 +10,10 @@
  *   cjson-parse   cJSON_ParseWithLength + cJSON_Delete (tree, no checks)
  *   cjson-decode  cJSON parse + the same fields read out + delete
  *                 (the fair match for "decode": same result, fewer checks)
- * Each figure is the best of 5 runs of >= 0.2 s of CPU time (clock()),
- * single-threaded; pin it to one core (taskset) for stable numbers.
- * Usage: bench-codec [seconds-per-run]  */
+ * Each figure is the best of 7 rounds of >= 0.1 s of CPU time (clock());
+ * in each round every contender runs once, in turn, so all of them see
+ * the same machine load. Single-threaded; pin it to one core (taskset).
+ * Usage: bench-codec [seconds-per-run [rounds]]  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@
 #include <cjson/cJSON.h>
 #endif
 
-static double run_seconds = 0.2;
+static double run_seconds = 0.1;
+static int rounds = 7;
 static volatile uint64_t sink; /* keeps results alive */
 
 /* Deterministic chat-like text of exactly n bytes of valid UTF-8. */
@@ -58,30 +60,39 @@ make_text (size_t n)
 
 typedef bool (*bench_fn) (void *ctx);
 
-/* MB/s: best of 5 runs, each repeating fn until run_seconds of CPU time. */
+/* MB/s of one run: fn repeated until run_seconds of CPU time. */
 static double
-measure (bench_fn fn, void *ctx, size_t bytes_per_call)
+measure_once (bench_fn fn, void *ctx, size_t bytes_per_call)
 {
-  double best = 0;
-  for (int rep = 0; rep < 5; rep++) {
-    uint64_t calls = 0;
-    clock_t start = clock (), now;
-    do {
-      for (int i = 0; i < 64; i++) {
-        if (!fn (ctx)) {
-          fprintf (stderr, "bench-codec: a benchmarked call failed\n");
-          exit (1);
-        }
+  uint64_t calls = 0;
+  clock_t start = clock (), now;
+  do {
+    for (int i = 0; i < 64; i++) {
+      if (!fn (ctx)) {
+        fprintf (stderr, "bench-codec: a benchmarked call failed\n");
+        exit (1);
       }
-      calls += 64;
-      now = clock ();
-    } while ((double) (now - start) / CLOCKS_PER_SEC < run_seconds);
-    double secs = (double) (now - start) / CLOCKS_PER_SEC;
-    double mbs = (double) calls * (double) bytes_per_call / secs / 1e6;
-    if (mbs > best)
-      best = mbs;
-  }
-  return best;
+    }
+    calls += 64;
+    now = clock ();
+  } while ((double) (now - start) / CLOCKS_PER_SEC < run_seconds);
+  double secs = (double) (now - start) / CLOCKS_PER_SEC;
+  return (double) calls * (double) bytes_per_call / secs / 1e6;
+}
+
+/* Best of `rounds` for each of n functions, measured round-robin so that
+ * every contender sees the same machine load (the ratios are what count). */
+static void
+measure_all (const bench_fn *fns, size_t n, void *ctx, size_t bytes_per_call, double *best)
+{
+  for (size_t k = 0; k < n; k++)
+    best[k] = 0;
+  for (int round = 0; round < rounds; round++)
+    for (size_t k = 0; k < n; k++) {
+      double mbs = measure_once (fns[k], ctx, bytes_per_call);
+      if (mbs > best[k])
+        best[k] = mbs;
+    }
 }
 
 typedef struct {
@@ -174,15 +185,17 @@ do_cjson_decode (void *p)
 int
 main (int argc, char **argv)
 {
-  if (argc > 1) {
+  if (argc > 1)
     run_seconds = atof (argv[1]);
-    if (run_seconds <= 0) {
-      fprintf (stderr, "usage: bench-codec [seconds-per-run]\n");
-      return 2;
-    }
+  if (argc > 2)
+    rounds = atoi (argv[2]);
+  if (argc > 3 || run_seconds <= 0 || rounds <= 0) {
+    fprintf (stderr, "usage: bench-codec [seconds-per-run [rounds]]\n");
+    return 2;
   }
   static const size_t sizes[] = { 16, 200, 4000 };
-  printf ("# bench-codec: MB/s of JSON, best of 5 x %.2f s CPU, one thread\n", run_seconds);
+  printf ("# bench-codec: MB/s of JSON, best of %d rounds x %.2f s CPU each, one thread\n", rounds,
+          run_seconds);
   printf ("%-6s %6s %10s %10s %10s %12s %13s\n", "text", "json", "encode", "decode", "validate",
           "cjson-parse", "cjson-decode");
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -201,19 +214,21 @@ main (int argc, char **argv)
     c.json = encoded.data;
     c.len = encoded.len;
 
-    double enc = measure (do_encode, &c, c.len);
-    double dec = measure (do_decode, &c, c.len);
-    double val = measure (do_validate, &c, c.len);
-    printf ("%-6zu %6zu %10.1f %10.1f %10.1f", sizes[i], c.len, enc, dec, val);
 #ifdef DX_BENCH_HAVE_CJSON
-    double cjp = measure (do_cjson_parse, &c, c.len);
-    double cjd = measure (do_cjson_decode, &c, c.len);
+    const bench_fn fns[] = { do_encode, do_decode, do_validate, do_cjson_parse, do_cjson_decode };
+#else
+    const bench_fn fns[] = { do_encode, do_decode, do_validate };
+#endif
+    double r[5];
+    measure_all (fns, sizeof fns / sizeof fns[0], &c, c.len, r);
+    printf ("%-6zu %6zu %10.1f %10.1f %10.1f", sizes[i], c.len, r[0], r[1], r[2]);
+#ifdef DX_BENCH_HAVE_CJSON
     if (strcmp (c.decoded.text, text) != 0) {
       fprintf (stderr, "bench-codec: cJSON decoded a different text\n");
       return 1;
     }
-    printf (" %12.1f %13.1f   decode/cjson-decode %.2fx  validate/cjson-parse %.2fx\n", cjp, cjd,
-            dec / cjd, val / cjp);
+    printf (" %12.1f %13.1f   decode/cjson-decode %.2fx  validate/cjson-parse %.2fx\n", r[3], r[4],
+            r[1] / r[4], r[2] / r[3]);
 #else
     printf ("   (cJSON not found at build time)\n");
 #endif

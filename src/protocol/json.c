@@ -159,6 +159,43 @@ dx_json_peek (dx_json_reader *r)
 
 /* ---- strings ---- */
 
+/* Word-at-a-time tests on 8 bytes (exact "is there any such byte"
+ * answers, from the well-known bit tricks): they let the string scanner
+ * and the writer skip plain text 8 bytes per step. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t
+load8 (const char *p)
+{
+  uint64_t w;
+  memcpy (&w, p, sizeof w);
+  return w;
+}
+
+/* Some byte of w is below n (n <= 128). */
+static uint64_t
+has_less (uint64_t w, unsigned n)
+{
+  return (w - ONES * n) & ~w & HIGHS;
+}
+
+/* Some byte of w equals c. */
+static uint64_t
+has_byte (uint64_t w, unsigned c)
+{
+  uint64_t x = w ^ (ONES * c);
+  return (x - ONES) & ~x & HIGHS;
+}
+
+/* Some byte ends a plain run inside a string: '"', '\\' or a control. */
+static bool
+word_ends_run (const char *p)
+{
+  uint64_t w = load8 (p);
+  return (has_less (w, 0x20) | has_byte (w, '"') | has_byte (w, '\\')) != 0;
+}
+
 static int
 hexval (char c)
 {
@@ -270,6 +307,10 @@ scan_string (dx_json_reader *r, sink *s)
     /* A run of bytes copied as they are. */
     const char *run = p;
     while (p < end) {
+      if (end - p >= 8 && !word_ends_run (p)) {
+        p += 8;
+        continue;
+      }
       unsigned char c = (unsigned char) *p;
       if (c == '"' || c == '\\' || c < 0x20)
         break;
@@ -864,6 +905,10 @@ dx_json_write_string (dx_buffer *b, const char *s, size_t len)
   while (i < len) {
     size_t run = i;
     while (i < len) {
+      if (len - i >= 8 && !word_ends_run (s + i) && !has_byte (load8 (s + i), 0x7F)) {
+        i += 8;
+        continue;
+      }
       unsigned char c = (unsigned char) s[i];
       if (c < 0x20 || c == '"' || c == '\\' || c == 0x7F)
         break;
