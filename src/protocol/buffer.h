@@ -33,7 +33,7 @@ bool dx_buffer_append_u64 (dx_buffer *b, uint64_t v);
 bool dx_buffer_append_i64 (dx_buffer *b, int64_t v);
 bool dx_buffer_printf (dx_buffer *b, const char *fmt, ...)
     DX_PRINTF_FORMAT (2, 3);
-bool dx_buffer_vprintf (dx_buffer *b, const char *fmt, va_list ap);
+bool dx_buffer_vprintf (dx_buffer *b, const char *fmt, va_list ap) DX_PRINTF_FORMAT (2, 0);
 /* Drop the first n bytes (consumed input). */
 void dx_buffer_consume (dx_buffer *b, size_t n);
 
