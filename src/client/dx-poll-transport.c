@@ -12,6 +12,7 @@ typedef struct
   guint timer;
   gint64 next_due_ms; /* local time the pending timer fires */
   GCancellable *cancellable;
+  gboolean primed; /* a first answer came: long polls may now be held */
 } DxPollTransportPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (DxPollTransport, dx_poll_transport, DX_TYPE_HTTP_TRANSPORT)
@@ -90,6 +91,7 @@ poll_done (GObject *source, GAsyncResult *result, gpointer data)
     poll_now (self);
     goto out;
   }
+  PRIV (self)->primed = TRUE;
   if (dx_transport_get_state (DX_TRANSPORT (self)) != DX_TRANSPORT_CONNECTED)
     dx_base_transport_connected (base);
   if (!dx_base_transport_is_running (base))
@@ -116,7 +118,10 @@ poll_now (DxPollTransport *self)
 {
   DxPollTransportPrivate *priv = PRIV (self);
   DxBaseTransport *base = DX_BASE_TRANSPORT (self);
-  g_autofree char *extra = DX_POLL_TRANSPORT_GET_CLASS (self)->extra_query (self);
+  /* The first request of a connection is answered at once (no wait), so
+   * the state and the epoch are known without waiting for a message. */
+  g_autofree char *extra = priv->primed ? DX_POLL_TRANSPORT_GET_CLASS (self)->extra_query (self)
+                                        : g_strdup ("");
   g_autofree char *what =
       g_strdup_printf ("messages?since=%" G_GUINT64_FORMAT "&limit=%d%s",
                        dx_base_transport_get_since (base), DX_POLL_LIMIT, extra);
@@ -138,6 +143,7 @@ poll_now (DxPollTransport *self)
 static void
 dx_poll_transport_start (DxBaseTransport *base)
 {
+  PRIV (DX_POLL_TRANSPORT (base))->primed = FALSE;
   poll_now (DX_POLL_TRANSPORT (base));
 }
 

@@ -1,0 +1,35 @@
+/* Helpers for the client tests: the real duplexd on free ports, curl as
+ * an independent client, and waiting on the GLib main loop. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "protocol/message.h"
+
+typedef struct
+{
+  GSubprocess *proc;
+  char *dir;      /* temp dir for the ready file */
+  guint16 http;   /* real ports */
+  guint16 tcp;
+  char *url;      /* http://127.0.0.1:PORT */
+} DxTestServer;
+
+/* Start duplexd --store memory on the given ports (0 = any) with an
+ * optional ticker ("lobby:200" or NULL). Aborts the test on failure. */
+void dx_test_server_start (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker);
+/* SIGTERM and wait for the exit. */
+void dx_test_server_stop (DxTestServer *s);
+/* Stop and start again on the same ports (a new memory store: new epoch). */
+void dx_test_server_restart (DxTestServer *s);
+void dx_test_server_free (DxTestServer *s);
+
+/* POST /api/v1/session + POST messages with curl; returns the id. */
+guint64 dx_test_post (DxTestServer *s, const char *nick, const char *room, const char *text);
+/* GET ...messages?since=0 with curl: the messages, as dx_msg copies. */
+GPtrArray *dx_test_get_messages (DxTestServer *s, const char *room);
+
+/* Run the default main context until cond(data) or timeout_ms passes. */
+gboolean dx_test_wait (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms);
+/* Run the main context for ms milliseconds. */
+void dx_test_sleep (guint ms);

@@ -1,0 +1,396 @@
+/* Each DxTransport class against the real duplexd: receives what curl
+ * posts, sends (acked, stored under our nick), resumes after a server
+ * restart; a switch through all five modes loses and repeats nothing; and
+ * the statistics tell the modes apart. */
+#include <string.h>
+
+#include "dx-base-transport.h"
+#include "dx-chat.h"
+#include "dx-http-transport.h"
+#include "dx-poll-transport.h"
+#include "dx-test-server.h"
+#include "dx-transport.h"
+
+typedef struct
+{
+  GPtrArray *messages; /* DxMessage received */
+  GPtrArray *acks;     /* cids acked */
+  GPtrArray *epochs;
+} Sink;
+
+static void
+on_message (DxTransport *t, DxMessage *m, Sink *sink)
+{
+  g_ptr_array_add (sink->messages, g_object_ref (m));
+}
+
+static void
+on_ack (DxTransport *t, const char *cid, guint64 id, gint64 ts, Sink *sink)
+{
+  g_ptr_array_add (sink->acks, g_strdup (cid));
+}
+
+static void
+on_epoch (DxTransport *t, const char *epoch, Sink *sink)
+{
+  g_ptr_array_add (sink->epochs, g_strdup (epoch));
+}
+
+static void
+sink_init (Sink *sink, DxTransport *t)
+{
+  sink->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  sink->acks = g_ptr_array_new_with_free_func (g_free);
+  sink->epochs = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (t, "message", G_CALLBACK (on_message), sink);
+  g_signal_connect (t, "ack", G_CALLBACK (on_ack), sink);
+  g_signal_connect (t, "epoch-changed", G_CALLBACK (on_epoch), sink);
+}
+
+static void
+sink_clear (Sink *sink)
+{
+  g_ptr_array_unref (sink->messages);
+  g_ptr_array_unref (sink->acks);
+  g_ptr_array_unref (sink->epochs);
+}
+
+typedef struct
+{
+  Sink *sink;
+  const char *text;
+} Want;
+
+static gboolean
+has_text (gpointer data)
+{
+  Want *w = data;
+
+  for (guint i = 0; i < w->sink->messages->len; i++)
+    if (g_strcmp0 (dx_message_get_text (w->sink->messages->pdata[i]), w->text) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_connected (gpointer data)
+{
+  return dx_transport_get_state (data) == DX_TRANSPORT_CONNECTED;
+}
+
+static gboolean
+has_ack (gpointer data)
+{
+  return ((Sink *) data)->acks->len > 0;
+}
+
+static DxTransport *
+make (DxMode mode, DxTestServer *s, const char *nick)
+{
+  DxTransport *t = dx_transport_new (mode, s->url, nick, NULL);
+
+  /* Fast short polls keep the tests short; the default is 2 s. */
+  if (mode == DX_MODE_POLL)
+    dx_poll_transport_set_interval (DX_POLL_TRANSPORT (t), 200);
+  return t;
+}
+
+static void
+assert_ids_unique_increasing (GPtrArray *messages)
+{
+  for (guint i = 1; i < messages->len; i++)
+    g_assert_cmpuint (dx_message_get_id (messages->pdata[i - 1]), <,
+                      dx_message_get_id (messages->pdata[i]));
+}
+
+/* Receive a message posted by curl, send one and see it stored. */
+static void
+test_roundtrip (gconstpointer data)
+{
+  DxMode mode = GPOINTER_TO_UINT (data);
+  DxTestServer s;
+  Sink sink;
+  g_autoptr (DxTransport) t = NULL;
+  g_autofree char *nick = g_strdup_printf ("tester-%s", dx_mode_to_string (mode));
+  g_autofree char *text = g_strdup_printf ("hello over %s from curl", dx_mode_to_string (mode));
+  g_autofree char *mine = g_strdup_printf ("reply over %s", dx_mode_to_string (mode));
+  g_autoptr (GPtrArray) stored = NULL;
+  Want want = { &sink, text };
+  gboolean found = FALSE;
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  dx_test_post (&s, "alice", "lobby", "before we connected");
+  t = make (mode, &s, nick);
+  sink_init (&sink, t);
+  dx_transport_connect (t, "lobby", 1, NULL);
+  g_assert_true (dx_test_wait (is_connected, t, 10000));
+
+  dx_test_post (&s, "alice", "lobby", text);
+  g_assert_true (dx_test_wait (has_text, &want, 10000));
+  /* Resumed after id 1: the older message is not replayed. */
+  g_assert_cmpuint (sink.messages->len, ==, 1);
+  g_assert_cmpuint (dx_message_get_id (sink.messages->pdata[0]), ==, 2);
+  g_assert_cmpstr (dx_message_get_from (sink.messages->pdata[0]), ==, "alice");
+
+  dx_transport_send (t, mine, "cid-roundtrip-1");
+  g_assert_true (dx_test_wait (has_ack, &sink, 10000));
+  g_assert_cmpstr (sink.acks->pdata[0], ==, "cid-roundtrip-1");
+  want.text = mine;
+  g_assert_true (dx_test_wait (has_text, &want, 10000));
+
+  stored = dx_test_get_messages (&s, "lobby");
+  for (guint i = 0; i < stored->len; i++) {
+    dx_msg *m = stored->pdata[i];
+    if (g_strcmp0 (m->text, mine) == 0) {
+      g_assert_cmpstr (m->from, ==, nick);
+      g_assert_cmpstr (m->cid, ==, "cid-roundtrip-1");
+      found = TRUE;
+    }
+  }
+  g_assert_true (found);
+  g_assert_cmpuint (dx_stats_get_messages (dx_transport_get_stats (t)), ==, sink.messages->len);
+  assert_ids_unique_increasing (sink.messages);
+
+  dx_transport_disconnect (t);
+  sink_clear (&sink);
+  dx_test_server_free (&s);
+}
+
+static gboolean
+is_reconnecting (gpointer data)
+{
+  return dx_transport_get_state (data) == DX_TRANSPORT_RECONNECTING;
+}
+
+/* The server goes away and comes back with a new store: the transport
+ * reconnects by itself, notices the new epoch and resumes from 0. */
+static void
+test_restart (gconstpointer data)
+{
+  DxMode mode = GPOINTER_TO_UINT (data);
+  DxTestServer s;
+  Sink sink;
+  g_autoptr (DxTransport) t = NULL;
+  Want want = { &sink, "before restart" };
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  t = make (mode, &s, "restarter");
+  sink_init (&sink, t);
+  dx_transport_connect (t, "lobby", 0, NULL);
+  g_assert_true (dx_test_wait (is_connected, t, 10000));
+  dx_test_post (&s, "alice", "lobby", "before restart");
+  g_assert_true (dx_test_wait (has_text, &want, 10000));
+  g_assert_cmpstr (dx_transport_get_epoch (t), !=, NULL);
+
+  dx_test_server_stop (&s);
+  g_assert_true (dx_test_wait (is_reconnecting, t, 10000));
+  dx_test_server_restart (&s);
+  /* Posted before the client is back: it must come with the resume. */
+  dx_test_post (&s, "alice", "lobby", "after restart");
+  want.text = "after restart";
+  g_assert_true (dx_test_wait (has_text, &want, 20000));
+  g_assert_cmpuint (sink.epochs->len, ==, 1);
+  g_assert_cmpuint (dx_message_get_id (sink.messages->pdata[sink.messages->len - 1]), ==, 1);
+  g_assert_cmpuint (sink.messages->len, ==, 2);
+
+  dx_transport_disconnect (t);
+  sink_clear (&sink);
+  dx_test_server_free (&s);
+}
+
+/* ---- a live switch through all five modes ---- */
+
+typedef struct
+{
+  DxChat *chat;
+  guint64 want_last;
+} ChatWant;
+
+static gboolean
+chat_has_last (gpointer data)
+{
+  ChatWant *w = data;
+  return dx_message_store_get_last_id (dx_chat_get_store (w->chat)) >= w->want_last;
+}
+
+static gboolean
+chat_connected (gpointer data)
+{
+  DxTransport *t = dx_chat_get_transport (data);
+  return t != NULL && dx_transport_get_state (t) == DX_TRANSPORT_CONNECTED;
+}
+
+static void
+on_chat_message (DxChat *chat, DxMessage *m, GPtrArray *seen)
+{
+  g_ptr_array_add (seen, g_object_ref (m));
+}
+
+static void
+test_switch_all_modes (void)
+{
+  DxTestServer s;
+  g_autoptr (DxChat) chat = NULL;
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_object_unref);
+  static const DxMode order[] = { DX_MODE_POLL, DX_MODE_LONGPOLL, DX_MODE_SSE,
+                                  DX_MODE_WEBSOCKET, DX_MODE_TCP, DX_MODE_POLL };
+  ChatWant want;
+  GListModel *model;
+  guint64 last = 0;
+
+  /* A fast ticker posts during the switches, so messages arrive while
+   * one transport stops and the next starts. */
+  dx_test_server_start (&s, 0, 0, "lobby:50");
+  chat = dx_chat_new (s.url, "switcher");
+  dx_chat_set_poll_interval (chat, 150);
+  g_signal_connect (chat, "message", G_CALLBACK (on_chat_message), seen);
+  dx_chat_start (chat, "lobby", order[0]);
+  g_assert_true (dx_test_wait (chat_connected, chat, 10000));
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 1; i < G_N_ELEMENTS (order); i++) {
+      dx_test_sleep (400);
+      dx_chat_set_mode (chat, order[i]);
+      g_assert_cmpint (dx_transport_get_mode (dx_chat_get_transport (chat)), ==, order[i]);
+      g_assert_true (dx_test_wait (chat_connected, chat, 10000));
+    }
+  dx_test_sleep (400);
+  /* Everything the server has up to now must arrive, once, in order. */
+  {
+    g_autoptr (GPtrArray) stored = dx_test_get_messages (&s, "lobby");
+    g_assert_cmpuint (stored->len, >, 0);
+    last = ((dx_msg *) stored->pdata[stored->len - 1])->id;
+  }
+  want.chat = chat;
+  want.want_last = last;
+  g_assert_true (dx_test_wait (chat_has_last, &want, 10000));
+  model = G_LIST_MODEL (dx_chat_get_store (chat));
+  for (guint i = 1; i < seen->len; i++)
+    g_assert_cmpuint (dx_message_get_id (seen->pdata[i]), ==,
+                      dx_message_get_id (seen->pdata[i - 1]) + 1);
+  /* The store holds 1..last with no gap and no duplicate. */
+  {
+    guint64 expect = 1;
+    for (guint i = 0; i < g_list_model_get_n_items (model); i++) {
+      g_autoptr (DxMessage) m = g_list_model_get_item (model, i);
+      if (dx_message_get_id (m) == 0)
+        continue;
+      g_assert_cmpuint (dx_message_get_id (m), ==, expect);
+      expect++;
+    }
+    g_assert_cmpuint (expect - 1, >=, last);
+  }
+  /* Every mode really carried messages. */
+  for (int m = 0; m < DX_N_MODES; m++)
+    g_assert_cmpuint (dx_stats_get_messages (dx_chat_get_stats (chat, m)), >, 0);
+  g_test_message ("%" G_GUINT64_FORMAT " messages over 10 switches", last);
+  dx_chat_stop (chat);
+  dx_test_server_free (&s);
+}
+
+/* ---- statistics ---- */
+
+static gboolean
+both_have (gpointer data)
+{
+  Sink *sinks = data;
+  return sinks[0].messages->len >= 12 && sinks[1].messages->len >= 12;
+}
+
+static void
+test_stats_poll_vs_websocket (void)
+{
+  DxTestServer s;
+  g_autoptr (DxTransport) poll = NULL;
+  g_autoptr (DxTransport) ws = NULL;
+  Sink sinks[2];
+  DxStats *ps, *ws_stats;
+
+  dx_test_server_start (&s, 0, 0, "lobby:300");
+  poll = make (DX_MODE_POLL, &s, "poller");
+  ws = make (DX_MODE_WEBSOCKET, &s, "socketeer");
+  sink_init (&sinks[0], poll);
+  sink_init (&sinks[1], ws);
+  dx_transport_connect (poll, "lobby", 0, NULL);
+  dx_transport_connect (ws, "lobby", 0, NULL);
+  g_assert_true (dx_test_wait (both_have, sinks, 20000));
+  dx_test_sleep (1500);
+  ps = dx_transport_get_stats (poll);
+  ws_stats = dx_transport_get_stats (ws);
+  g_test_message ("poll: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT " B up, %" G_GUINT64_FORMAT
+                  " B down, %" G_GUINT64_FORMAT " messages; websocket: %" G_GUINT64_FORMAT
+                  " requests, %" G_GUINT64_FORMAT " B up, %" G_GUINT64_FORMAT " B down, %" G_GUINT64_FORMAT
+                  " messages",
+                  dx_stats_get_requests (ps), dx_stats_get_bytes_up (ps), dx_stats_get_bytes_down (ps),
+                  dx_stats_get_messages (ps), dx_stats_get_requests (ws_stats),
+                  dx_stats_get_bytes_up (ws_stats), dx_stats_get_bytes_down (ws_stats),
+                  dx_stats_get_messages (ws_stats));
+  /* The same room for the same time: polling asks again and again. */
+  g_assert_cmpuint (dx_stats_get_requests (ws_stats), ==, 1);
+  g_assert_cmpuint (dx_stats_get_requests (ps), >=, 5 * dx_stats_get_requests (ws_stats));
+  g_assert_cmpuint (dx_stats_get_bytes_up (ps) + dx_stats_get_bytes_down (ps), >,
+                    2 * (dx_stats_get_bytes_up (ws_stats) + dx_stats_get_bytes_down (ws_stats)));
+  /* Per message too, headers included. */
+  g_assert_cmpuint ((dx_stats_get_bytes_up (ps) + dx_stats_get_bytes_down (ps))
+                        / dx_stats_get_messages (ps),
+                    >,
+                    (dx_stats_get_bytes_up (ws_stats) + dx_stats_get_bytes_down (ws_stats))
+                        / dx_stats_get_messages (ws_stats));
+  g_assert_cmpuint (dx_stats_get_connections (ws_stats), ==, 1);
+  g_assert_cmpuint (dx_stats_get_n_latencies (ws_stats), >, 0);
+  g_assert_cmpuint (dx_stats_get_n_latencies (ps), >, 0);
+  dx_transport_disconnect (poll);
+  dx_transport_disconnect (ws);
+  sink_clear (&sinks[0]);
+  sink_clear (&sinks[1]);
+  dx_test_server_free (&s);
+}
+
+/* Without keep-alive every poll opens a new TCP connection. */
+static void
+test_keep_alive_switch (void)
+{
+  DxTestServer s;
+  g_autoptr (DxTransport) a = NULL;
+  g_autoptr (DxTransport) b = NULL;
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  a = make (DX_MODE_POLL, &s, "keeper");
+  b = make (DX_MODE_POLL, &s, "closer");
+  dx_http_transport_set_keep_alive (DX_HTTP_TRANSPORT (b), FALSE);
+  dx_transport_connect (a, "lobby", 0, NULL);
+  dx_transport_connect (b, "lobby", 0, NULL);
+  dx_test_sleep (2500);
+  g_test_message ("keep-alive: %" G_GUINT64_FORMAT " requests on %" G_GUINT64_FORMAT
+                  " connections; close: %" G_GUINT64_FORMAT " requests on %" G_GUINT64_FORMAT
+                  " connections",
+                  dx_stats_get_requests (dx_transport_get_stats (a)),
+                  dx_stats_get_connections (dx_transport_get_stats (a)),
+                  dx_stats_get_requests (dx_transport_get_stats (b)),
+                  dx_stats_get_connections (dx_transport_get_stats (b)));
+  g_assert_cmpuint (dx_stats_get_requests (dx_transport_get_stats (a)), >=, 5);
+  g_assert_cmpuint (dx_stats_get_connections (dx_transport_get_stats (a)), ==, 1);
+  g_assert_cmpuint (dx_stats_get_connections (dx_transport_get_stats (b)), ==,
+                    dx_stats_get_requests (dx_transport_get_stats (b)));
+  g_assert_cmpuint (dx_stats_get_empty_polls (dx_transport_get_stats (a)), >=, 4);
+  dx_transport_disconnect (a);
+  dx_transport_disconnect (b);
+  dx_test_server_free (&s);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  /* GIO's connection chatter would drown the TAP output. */
+  g_log_set_debug_enabled (FALSE);
+  for (int m = 0; m < DX_N_MODES; m++) {
+    g_autofree char *p1 = g_strdup_printf ("/transport/%s/roundtrip", dx_mode_to_string (m));
+    g_autofree char *p2 = g_strdup_printf ("/transport/%s/restart", dx_mode_to_string (m));
+    g_test_add_data_func (p1, GUINT_TO_POINTER (m), test_roundtrip);
+    g_test_add_data_func (p2, GUINT_TO_POINTER (m), test_restart);
+  }
+  g_test_add_func ("/transport/switch-all-modes", test_switch_all_modes);
+  g_test_add_func ("/stats/poll-vs-websocket", test_stats_poll_vs_websocket);
+  g_test_add_func ("/stats/keep-alive", test_keep_alive_switch);
+  return g_test_run ();
+}

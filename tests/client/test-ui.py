@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""TAP: drive the real duplex window through AT-SPI, once per transport.
+
+For each mode: start `duplex --server … --nick … --room … --transport MODE`,
+post a message over HTTP as somebody else and find its text in the window's
+accessible tree, then type a reply into the entry (found by its accessible
+name), press Enter, and check the server stored it from our nick.
+
+Run under Xvfb with a private D-Bus session:
+  xvfb-run -a dbus-run-session -- /usr/bin/python3 test-ui.py
+Needs DUPLEXD and DUPLEX (paths of the two programs) in the environment."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+os.environ.pop('NO_AT_BRIDGE', None)
+os.environ['GTK_A11Y'] = 'atspi'
+import pyatspi  # noqa: E402
+
+MODES = ['poll', 'longpoll', 'sse', 'websocket', 'tcp']
+
+
+def start_server(tmp):
+    ready = os.path.join(tmp, 'ready.json')
+    proc = subprocess.Popen([os.environ['DUPLEXD'], '--http', '127.0.0.1:0', '--tcp',
+                             '127.0.0.1:0', '--ready-file', ready, '--store', 'memory',
+                             '--log-level', 'warn'])
+    for _ in range(200):
+        if os.path.exists(ready):
+            with open(ready) as f:
+                return proc, json.load(f)
+        time.sleep(0.05)
+    raise RuntimeError('duplexd did not get ready')
+
+
+def http(url, body=None, token=None):
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode())
+    if body is not None:
+        req.add_header('Content-Type', 'application/json')
+    if token:
+        req.add_header('Authorization', 'Bearer ' + token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def post(base, nick, room, text):
+    token = http(base + '/api/v1/session', {'nick': nick})['token']
+    return http('%s/api/v1/rooms/%s/messages' % (base, room), {'text': text}, token)
+
+
+def stored(base, room):
+    return http('%s/api/v1/rooms/%s/messages?since=0' % (base, room))['messages']
+
+
+def walk(node, depth=0):
+    if node is None or depth > 40:
+        return
+    yield node
+    try:
+        n = node.childCount
+    except Exception:
+        return
+    for i in range(n):
+        try:
+            child = node.getChildAtIndex(i)
+        except Exception:
+            continue
+        yield from walk(child, depth + 1)
+
+
+def find_app(pid, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        desktop = pyatspi.Registry.getDesktop(0)
+        for i in range(desktop.childCount):
+            try:
+                app = desktop.getChildAtIndex(i)
+                if app is not None and app.get_process_id() == pid:
+                    return app
+            except Exception:
+                pass
+        time.sleep(0.3)
+    return None
+
+
+def find(app, pred, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        for node in walk(app):
+            try:
+                if pred(node):
+                    return node
+            except Exception:
+                pass
+        time.sleep(0.3)
+    return None
+
+
+def focus_window(pid):
+    """Give the app's X window the keyboard (Xvfb has no window manager)."""
+    out = subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--pid', str(pid)],
+                         capture_output=True, text=True, timeout=20).stdout.split()
+    if out:
+        subprocess.run(['xdotool', 'mousemove', '--window', out[-1], '300', '300'])
+        subprocess.run(['xdotool', 'windowfocus', '--sync', out[-1]])
+
+
+def type_into(entry, pid, text):
+    """Real key presses into the entry the accessible tree found."""
+    try:
+        entry.queryComponent().grabFocus()
+    except Exception:
+        pass
+    focus_window(pid)
+    subprocess.run(['xdotool', 'type', '--delay', '20', text], check=True)
+    return 'xdotool'
+
+
+def press_enter():
+    subprocess.run(['xdotool', 'key', 'Return'], check=True)
+    return 'xdotool'
+
+
+def run_mode(base, mode, n):
+    nick = 'ui-' + mode
+    room = 'ui-' + mode
+    env = dict(os.environ)
+    app_proc = subprocess.Popen([os.environ['DUPLEX'], '--server', base, '--nick', nick,
+                                 '--room', room, '--transport', mode], env=env)
+    results = []
+    try:
+        app = find_app(app_proc.pid)
+        results.append((app is not None, '%s: the window is on the AT-SPI bus' % mode))
+        if app is None:
+            return results
+        entry = find(app, lambda x: x.name == 'Message'
+                     and x.getRole() in (pyatspi.ROLE_ENTRY, pyatspi.ROLE_TEXT))
+        dropdown = find(app, lambda x: x.name == 'Transport', timeout=5)
+        messages = find(app, lambda x: x.name == 'Messages'
+                        and x.getRole() != pyatspi.ROLE_LABEL, timeout=5)
+        results.append((entry is not None and dropdown is not None and messages is not None,
+                        '%s: entry, transport dropdown and message list have accessible names'
+                        % mode))
+        # Let the transport connect, then post from elsewhere.
+        time.sleep(1.5)
+        text = 'hello %s from bob %d' % (mode, int(time.time() * 1000) % 100000)
+        post(base, 'bob', room, text)
+        shown = find(app, lambda x: x.name == text, timeout=20)
+        results.append((shown is not None, '%s: a message posted over HTTP appears in the window'
+                        % mode))
+        if entry is None:
+            return results
+        reply = 'reply over %s' % mode
+        how = type_into(entry, app_proc.pid, reply)
+        how2 = press_enter()
+        ok = False
+        end = time.time() + 20
+        while time.time() < end and not ok:
+            ok = any(m['from'] == nick and m['text'] == reply for m in stored(base, room))
+            time.sleep(0.3)
+        results.append((ok, '%s: reply typed into the entry (%s), Enter (%s): stored by the '
+                        'server from %s' % (mode, how, how2, nick)))
+    finally:
+        app_proc.terminate()
+        try:
+            app_proc.wait(10)
+        except subprocess.TimeoutExpired:
+            app_proc.kill()
+    return results
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        server, ports = start_server(tmp)
+        base = 'http://127.0.0.1:%d' % ports['http']
+        print('1..%d' % (4 * len(MODES)))
+        n = 0
+        failed = False
+        try:
+            for mode in MODES:
+                res = run_mode(base, mode, n)
+                while len(res) < 4:
+                    res.append((False, '%s: skipped after an earlier failure' % mode))
+                for ok, what in res:
+                    n += 1
+                    print('%s %d - %s' % ('ok' if ok else 'not ok', n, what), flush=True)
+                    failed |= not ok
+        finally:
+            server.terminate()
+            server.wait(10)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
