@@ -93,6 +93,17 @@ class Limits(dx.ServerTest):
                                                      "Connection: close\r\n\r\n" % hdrs).encode())
         self.assertEqual(st, 200)
 
+    def test_conflicting_content_lengths_400(self):
+        # RFC 9112 section 6.3: differing Content-Length values are unrecoverable.
+        room, tok = self.room(), self.token()
+        body = json.dumps({"text": "smuggled?"}).encode()
+        data = (("POST /api/v1/rooms/%s/messages HTTP/1.1\r\nHost: x\r\n"
+                 "Authorization: Bearer %s\r\nContent-Length: %d\r\nContent-Length: 5\r\n\r\n")
+                % (room, tok, len(body))).encode() + body
+        st, hd, data = dx.raw_request(self.server, data)
+        self.assert_error(st, hd, data, "bad_request", 400)
+        self.assertEqual(self.server.poll(room)["last_id"], 0)
+
     def test_garbage_request_400(self):
         for junk in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9 extra\r\n\r\n",
                      b"GET /healthz HTTP/1.1\r\nNo colon here\r\n\r\n",

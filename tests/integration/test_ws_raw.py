@@ -212,6 +212,23 @@ class Frames(dx.ServerTest):
         w.send(dx.ws_frame(9, b"p", fin=False))
         self.assertEqual(w.read_close_code(), 1002)
 
+    def test_control_frame_over_125_bytes_1002(self):
+        w = self.ws()
+        w.send(dx.ws_frame(9, b"p" * 126))
+        self.assertEqual(w.read_close_code(), 1002)
+
+    def test_rsv_bits_without_extension_1002(self):
+        w = self.ws()
+        frame = bytearray(dx.ws_frame(1, b'{"type":"ping","t":1}'))
+        frame[0] |= 0x40  # RSV1: no extension was negotiated
+        w.send(bytes(frame))
+        self.assertEqual(w.read_close_code(), 1002)
+
+    def test_new_message_inside_fragmented_one_1002(self):
+        w = self.ws()
+        w.send(dx.ws_frame(1, b'{"type":', fin=False) + dx.ws_frame(1, b'{"type":"ping"}'))
+        self.assertEqual(w.read_close_code(), 1002)
+
     def test_server_still_fine(self):
         st, hd, body = self.server.curl("GET", "/healthz")
         self.assertEqual(st, 200)
