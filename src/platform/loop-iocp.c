@@ -224,7 +224,6 @@ op_error (SOCKET s, OVERLAPPED *ov)
 
 /* ---- stream: creation --------------------------------------------------- */
 
-static void stream_req_run_write (dx_req *req);
 
 static dx_stream *
 stream_new (dx_loop *loop, SOCKET s)
