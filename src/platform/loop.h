@@ -107,7 +107,9 @@ bool dx_handle_is_closing (const dx_handle *handle);
 
 /* Close any handle. Pending requests complete first (with DX_ECANCELED),
  * then close_cb (may be NULL) runs on a later loop iteration; after it
- * the handle's memory is freed. Closing twice is a programming error. */
+ * the handle's memory is freed. No read_cb, accept_cb, timer or async
+ * callback runs after dx_close. Closing twice is a programming error
+ * (the second call is ignored). */
 void dx_close (dx_handle *handle, dx_close_cb close_cb);
 
 /* ---- loop -------------------------------------------------------------- */

@@ -494,6 +494,13 @@ eof_connect (dx_stream *s, int status, void *arg)
   static char a[] = "hel", b[] = "lo";
   dx_buf bufs[2] = { dx_buf_init (a, 3), dx_buf_init (b, 2) };
   IS (status, 0, "eof: connected");
+  IS (dx_tcp_nodelay (s, true), 0, "nodelay on");
+  IS (dx_tcp_keepalive (s, true, 30), 0, "keep-alive on, 30 s");
+  IS (dx_tcp_keepalive (s, true, 0), DX_EINVAL, "keep-alive with 0 s refused");
+  IS (dx_tcp_keepalive (s, false, 0), 0, "keep-alive off");
+  char peer[64];
+  IS (dx_stream_peer_name (s, peer, sizeof peer), 0, "peer name");
+  OK (strcmp (peer, addr) == 0, "peer name is the listener's address (%s)", peer);
   dx_read_start (s, alloc_static, eof_client_read);
   dx_write (s, bufs, 2, NULL, NULL);
   dx_shutdown (s, eof_shut_cb, (void *) 0);
