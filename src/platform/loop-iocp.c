@@ -224,7 +224,6 @@ op_error (SOCKET s, OVERLAPPED *ov)
 
 /* ---- stream: creation --------------------------------------------------- */
 
-
 static dx_stream *
 stream_new (dx_loop *loop, SOCKET s)
 {
