@@ -40,5 +40,35 @@ class Idle(dx.ServerTest):
             s.close()
 
 
+    def test_quiet_sockets_outlive_the_http_timers(self):
+        # The 10 s header timer and the 60 s keep-alive timer are HTTP request
+        # timers: an upgraded WebSocket, a TCP client, an SSE stream and a long
+        # poll with wait=60 are not idle HTTP connections.
+        room, tok = self.room(), self.token()
+        ws = self.server.ws_client("quiet_ws")
+        ws.join(room)
+        tcp = self.server.tcp_client("quiet_tcp")
+        tcp.join(room)
+        sse = dx.SSEStream(self.server, room)
+        lp = dx.LongPoll(self.server, room, since=0, wait=60)
+        try:
+            time.sleep(70)
+            st, body = lp.result(timeout=30)
+            self.assertEqual(st, 200, "the long poll ran its 60 s")
+            self.assertEqual(dx.decode_json(body)["messages"], [])
+            r = self.server.post(tok, room, "still there?")
+            for c in (ws, tcp):
+                m = c.recv_type("message")
+                self.assertEqual(m["id"], r["id"])
+                c.send({"type": "ping", "t": "late"})
+                self.assertEqual(c.recv_type("pong")["t"], "late")
+            self.assertEqual(int(sse.next_message()["id"]), r["id"])
+        finally:
+            lp.close()
+            sse.close()
+            ws.close()
+            tcp.close()
+
+
 if __name__ == "__main__":
     dx.main()
