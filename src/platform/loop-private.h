@@ -18,6 +18,8 @@
  *   loop-iocp.c     Windows: the IOCP backend AND streams/listeners
  *                   (it defines dx_tcp_*, dx_read_*, dx_write*, ... itself,
  *                   plus dx__stream_close and dx__listener_close).
+ *   errors-win.c    Windows: dx__err_from_wsa (Winsock/Win32 -> DX_E*).
+ *   thread-posix.c, fs-posix.c / thread-win.c, fs-win.c: thread.h, fs.h.
  *
  * Who calls whom
  *   The loop iteration (loop.c, dx_loop_run) is:
