@@ -27,7 +27,9 @@ struct _DxChat
   SoupSession *api; /* history, rooms and clock: app traffic, not a transport's */
   GCancellable *cancellable;
   double clock_offset_ms;
+  double best_rtt_ms; /* of the sample the offset came from; < 0: none yet */
   guint clock_timer;
+  guint clock_samples;
   guint poll_interval_ms;
   guint longpoll_wait_s;
   gboolean keep_alive;
@@ -169,12 +171,19 @@ time_done (GObject *source, GAsyncResult *result, gpointer data)
 
   if (json != NULL && dx_decode_time (json, len, &ts, NULL)) {
     gint64 t1 = dx_now_ms ();
-    /* NTP-style: the server read its clock halfway through the round trip. */
+    double rtt = (double) (t1 - t0);
+    /* NTP-style: the server read its clock halfway through the round trip.
+     * The error is up to half the round trip, and a busy main loop (the
+     * window being built) stretches it: keep the fastest sample. */
+    if (self->best_rtt_ms >= 0 && rtt > self->best_rtt_ms)
+      goto out;
+    self->best_rtt_ms = rtt;
     self->clock_offset_ms = (double) ts - (double) (t0 + t1) / 2.0;
     if (self->transport != NULL)
       dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
                                           self->clock_offset_ms);
   }
+out:
   g_object_unref (self);
   g_free (job);
 }
@@ -189,11 +198,26 @@ measure_clock (gpointer data)
 
   if (msg == NULL)
     return G_SOURCE_CONTINUE;
+  /* Let an old best sample age, so a drifting clock is followed. */
+  if (self->best_rtt_ms >= 0)
+    self->best_rtt_ms = self->best_rtt_ms * 1.5 + 1;
   job = g_new0 (ClockJob, 1);
   job->self = g_object_ref (self);
   job->t0 = dx_now_ms ();
   soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, self->cancellable,
                                     time_done, job);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+clock_tick (gpointer data)
+{
+  DxChat *self = data;
+
+  /* A few quick samples at start, then one a minute. */
+  self->clock_samples++;
+  if (self->clock_samples <= 4 || self->clock_samples % DX_CLOCK_REFRESH_S == 0)
+    measure_clock (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -312,8 +336,9 @@ dx_chat_start (DxChat *self, const char *room, DxMode mode)
   self->no_older = FALSE;
   self->cancellable = g_cancellable_new ();
   dx_message_store_clear (self->store);
+  self->clock_samples = 0;
   measure_clock (self);
-  self->clock_timer = g_timeout_add_seconds (DX_CLOCK_REFRESH_S, measure_clock, self);
+  self->clock_timer = g_timeout_add_seconds (1, clock_tick, self);
   fetch_history (self, 0, TRUE);
   g_signal_emit (self, signals[SIG_STATE], 0);
 }
@@ -593,6 +618,7 @@ dx_chat_init (DxChat *self)
   }
   self->api = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 15,
                                              NULL);
+  self->best_rtt_ms = -1;
   self->poll_interval_ms = 2000;
   self->longpoll_wait_s = 25;
   self->keep_alive = TRUE;
