@@ -2,6 +2,7 @@
 """PROTOCOL.md section 6 and DESIGN.md: a slow consumer is disconnected
 rather than slowing the room; 3,000 idle connections are held cheaply."""
 
+import json
 import os
 import socket
 import subprocess
@@ -102,6 +103,58 @@ class SlowConsumer(dx.ServerTest):
         fast.close()
         st, hd, body = self.server.curl("GET", "/healthz")
         self.assertEqual(st, 200)
+
+
+class FanOut(dx.ServerTest):
+    store = "memory"
+
+    def test_300_members_get_everything_in_order(self):
+        room = self.room()
+        tcps = []
+        for i in range(200):
+            c = self.server.tcp_client()
+            c.send({"type": "hello", "nick": "fan%d" % i})
+            c.send({"type": "join", "room": room})
+            tcps.append(c)
+        wss = []
+        for i in range(100):
+            w = dx.RawWS(self.server)
+            w.send_text({"type": "hello", "nick": "wfan%d" % i})
+            w.send_text({"type": "join", "room": room})
+            wss.append(w)
+        for c in tcps:
+            c.recv_type("welcome")
+            c.recv_type("joined")
+
+        def ws_next(w, typ):
+            while True:
+                op, payload = w.read_frame()
+                self.assertEqual(op, 1)
+                o = json.loads(payload)
+                if o["type"] == typ:
+                    return o
+                self.assertIn(o["type"], ("welcome", "joined", "presence"), o)
+        for w in wss:
+            ws_next(w, "joined")
+        tok = self.token()
+        n = 50
+        for i in range(0, n, 10):  # a tenth over HTTP, the rest over TCP
+            self.server.post(tok, room, "fan %d" % i)
+        sender = self.server.tcp_client("fan_sender")
+        for i in range(n):
+            if i % 10 != 0:
+                sender.send({"type": "send", "room": room, "text": "fan %d" % i})
+        for i in range(n - n // 10):
+            sender.recv_type("ack")
+        sender.close()
+        for c in tcps:
+            got = [c.recv_type("message") for _ in range(n)]
+            self.assertEqual([m["id"] for m in got], list(range(1, n + 1)))
+            c.close()
+        for w in wss:
+            got = [ws_next(w, "message")["id"] for _ in range(n)]
+            self.assertEqual(got, list(range(1, n + 1)))
+            w.close()
 
 
 class IdleConnections(dx.ServerTest):
