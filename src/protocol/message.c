@@ -438,6 +438,8 @@ fill_by_type (field *f, dx_msg *m, dx_msg_error *err)
            get_name (&f[F_TOKEN], m->token, sizeof m->token, dx_token_valid, TOKEN_RULE, err) &&
            required (&f[F_SERVER], err) &&
            get_string (&f[F_SERVER], m->server, sizeof m->server, NULL, NULL, err) &&
+           (f[F_EPOCH].count == 0 ||
+            get_name (&f[F_EPOCH], m->epoch, sizeof m->epoch, dx_epoch_valid, EPOCH_RULE, err)) &&
            (m->has_nick = m->has_token = true);
   case DX_MSG_JOINED:
     return fill_room_only (f, m, err) && required (&f[F_LAST_ID], err) &&
@@ -668,17 +670,26 @@ dx_encode_message (dx_buffer *b, const dx_chat_message *m)
 }
 
 bool
-dx_encode_welcome (dx_buffer *b, const char *nick, const char *token, const char *server)
+dx_encode_welcome_epoch (dx_buffer *b, const char *nick, const char *token, const char *server,
+                         const char *epoch)
 {
   if (!nick_ok (nick) || !token || !dx_token_valid (token, strlen (token)) ||
-      !str_ok (server, DX_SERVER_MAX))
+      !str_ok (server, DX_SERVER_MAX) || (epoch && !dx_epoch_valid (epoch, strlen (epoch))))
     return false;
   obj o;
   type_member (&o, b, "welcome");
   k_str (&o, "nick", nick);
   k_str (&o, "token", token);
   k_str (&o, "server", server);
+  if (epoch)
+    k_str (&o, "epoch", epoch);
   return obj_end (&o);
+}
+
+bool
+dx_encode_welcome (dx_buffer *b, const char *nick, const char *token, const char *server)
+{
+  return dx_encode_welcome_epoch (b, nick, token, server, NULL);
 }
 
 bool
@@ -879,7 +890,8 @@ dx_msg_encode (dx_buffer *b, const dx_msg *m)
   case DX_MSG_SEND:
     return dx_encode_send (b, m->room, m->text, m->text_len, m->has_cid ? m->cid : NULL);
   case DX_MSG_PING: return dx_encode_ping (b, m->has_t ? m->t : NULL, m->t_len);
-  case DX_MSG_WELCOME: return dx_encode_welcome (b, m->nick, m->token, m->server);
+  case DX_MSG_WELCOME:
+    return dx_encode_welcome_epoch (b, m->nick, m->token, m->server, m->epoch[0] ? m->epoch : NULL);
   case DX_MSG_JOINED: return dx_encode_joined (b, m->room, m->last_id, m->epoch);
   case DX_MSG_LEFT: return dx_encode_left (b, m->room);
   case DX_MSG_ACK: return dx_encode_ack (b, m->room, m->id, m->ts, m->has_cid ? m->cid : NULL);

@@ -78,7 +78,7 @@ typedef enum {
  *   leave    room
  *   send     room, text/text_len, cid (has_cid)
  *   ping     t/t_len (has_t)
- *   welcome  nick, token, server
+ *   welcome  nick, token, server, epoch ("" if the server sent none)
  *   joined   room, last_id, epoch
  *   left     room
  *   ack      room, id, ts, cid (has_cid)
@@ -156,6 +156,11 @@ typedef struct {
 /* {"type":"message","room":..,"id":..,"from":..,"text":..,"ts":..[,"cid":..]} */
 bool dx_encode_message (dx_buffer *b, const dx_chat_message *m);
 /* server -> client events */
+/* {"type":"welcome","nick":..,"token":..,"server":..[,"epoch":..]}: PROTOCOL.md
+ * §2 says the store's epoch appears in welcome, so a server passes it;
+ * epoch NULL omits it. dx_encode_welcome is the same with epoch NULL. */
+bool dx_encode_welcome_epoch (dx_buffer *b, const char *nick, const char *token,
+                              const char *server, const char *epoch);
 bool dx_encode_welcome (dx_buffer *b, const char *nick, const char *token, const char *server);
 bool dx_encode_joined (dx_buffer *b, const char *room, uint64_t last_id, const char *epoch);
 bool dx_encode_left (dx_buffer *b, const char *room);

@@ -109,7 +109,8 @@ msg_equal (const dx_msg *a, const dx_msg *b)
   case DX_MSG_SEND: return str_eq (a->room, b->room) && text && cid;
   case DX_MSG_PING: return t;
   case DX_MSG_WELCOME:
-    return str_eq (a->nick, b->nick) && str_eq (a->token, b->token) && str_eq (a->server, b->server);
+    return str_eq (a->nick, b->nick) && str_eq (a->token, b->token) &&
+           str_eq (a->server, b->server) && str_eq (a->epoch, b->epoch);
   case DX_MSG_JOINED:
     return str_eq (a->room, b->room) && a->last_id == b->last_id && str_eq (a->epoch, b->epoch);
   case DX_MSG_ACK: return str_eq (a->room, b->room) && a->id == b->id && a->ts == b->ts && cid;

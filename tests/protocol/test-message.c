@@ -48,6 +48,9 @@ static const rt_case round_trips[] = {
   { "{\"type\":\"ping\"}", DX_MSG_PING, DX_MSG_FROM_CLIENT },
   { "{\"type\":\"welcome\",\"nick\":\"alice\",\"token\":\"t0k\",\"server\":\"duplexd/0.1.0\"}",
     DX_MSG_WELCOME, DX_MSG_FROM_SERVER },
+  { "{\"type\":\"welcome\",\"nick\":\"alice\",\"token\":\"t0k\",\"server\":\"duplexd/0.1.0\","
+    "\"epoch\":\"e-1f\"}",
+    DX_MSG_WELCOME, DX_MSG_FROM_SERVER },
   { "{\"type\":\"joined\",\"room\":\"lobby\",\"last_id\":42,\"epoch\":\"e-1f\"}", DX_MSG_JOINED,
     DX_MSG_FROM_SERVER },
   { "{\"type\":\"left\",\"room\":\"lobby\"}", DX_MSG_LEFT, DX_MSG_FROM_SERVER },
@@ -132,6 +135,19 @@ test_values (void)
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && m.has_token && !m.has_nick &&
           !m.has_password && strcmp (m.token, "abc") == 0,
       "hello with token");
+  j = "{\"type\":\"welcome\",\"nick\":\"ticker\",\"token\":\"t\",\"server\":\"\",\"epoch\":\"E1\"}";
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && strcmp (m.epoch, "E1") == 0 &&
+          strcmp (m.nick, "ticker") == 0,
+      "welcome carries the epoch (PROTOCOL.md section 2)");
+  j = "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\",\"server\":\"s\"}";
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && m.epoch[0] == '\0',
+      "welcome without epoch: epoch empty");
+  dx_buffer_reset (&out);
+  OK (dx_encode_welcome_epoch (&out, "alice", "tok", "duplexd/0.1.0", "ep0"), "encode welcome with epoch");
+  STR_IS (out.data,
+          "{\"type\":\"welcome\",\"nick\":\"alice\",\"token\":\"tok\",\"server\":\"duplexd/0.1.0\","
+          "\"epoch\":\"ep0\"}",
+          "welcome text, epoch last");
   j = "{\"type\":\"presence\",\"room\":\"r\",\"nick\":\"n\",\"state\":\"leave\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && !m.joined, "presence leave");
   j = "{\"type\":\"\\u0073end\",\"room\":\"r\",\"text\":\"x\"}";
@@ -318,6 +334,8 @@ static const ecase ecases[] = {
     "bad_request", "code" },
   { "error without message", "{\"type\":\"error\",\"code\":\"bad_request\"}", DX_MSG_FROM_SERVER,
     "bad_request", "message" },
+  { "welcome bad epoch", "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\",\"server\":\"s\","
+    "\"epoch\":\"\"}", DX_MSG_FROM_SERVER, "bad_request", "epoch" },
   { "welcome without server", "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\"}",
     DX_MSG_FROM_SERVER, "bad_request", "server" },
 };
@@ -601,6 +619,7 @@ test_encoder_checks (void)
   OK (!dx_encode_leave (&out, NULL), "leave NULL room");
   OK (!dx_encode_joined (&out, "a", 1, "e f"), "joined bad epoch");
   OK (!dx_encode_welcome (&out, "a", "t", NULL), "welcome NULL server");
+  OK (!dx_encode_welcome_epoch (&out, "a", "t", "s", "e f"), "welcome bad epoch");
   OK (!dx_encode_ack (&out, "a", 1, 1, ""), "ack empty cid");
   OK (!dx_encode_presence (&out, "a", "", true), "presence empty nick");
   OK (!dx_encode_error (&out, "Bad", "x"), "error bad code");
