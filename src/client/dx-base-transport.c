@@ -29,6 +29,7 @@ typedef struct
   gint64 retry_at_ms;
   gint64 started_ms; /* local time the current connection began */
   double clock_offset_ms;
+  gboolean clock_known; /* no latency samples before a trusted offset */
   GQueue outbox; /* of DxOutboxItem, oldest first */
 } DxBaseTransportPrivate;
 
@@ -308,7 +309,8 @@ dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m)
   dx_stats_add_message (priv->stats);
   /* Latency only for messages sent while this connection was up: a replay
    * of older history says nothing about the transport. */
-  if ((double) m->ts >= (double) priv->started_ms + priv->clock_offset_ms) {
+  if (priv->clock_known
+      && (double) m->ts >= (double) priv->started_ms + priv->clock_offset_ms) {
     double latency = (double) now + priv->clock_offset_ms - (double) m->ts;
     dx_stats_add_latency (priv->stats, MAX (latency, 0.0));
   }
@@ -428,6 +430,7 @@ void
 dx_base_transport_set_clock_offset (DxBaseTransport *self, double offset_ms)
 {
   PRIV (self)->clock_offset_ms = offset_ms;
+  PRIV (self)->clock_known = TRUE;
 }
 
 /* ---- GObject ---- */

@@ -28,6 +28,7 @@ struct _DxChat
   GCancellable *cancellable;
   double clock_offset_ms;
   double best_rtt_ms; /* of the sample the offset came from; < 0: none yet */
+  gboolean clock_trusted; /* the offset is good enough to measure latency */
   guint clock_timer;
   guint clock_samples;
   guint poll_interval_ms;
@@ -111,7 +112,7 @@ apply_tunables (DxChat *self)
                                     self->longpoll_wait_s);
   if (DX_IS_HTTP_TRANSPORT (self->transport))
     dx_http_transport_set_keep_alive (DX_HTTP_TRANSPORT (self->transport), self->keep_alive);
-  if (self->transport != NULL)
+  if (self->transport != NULL && self->clock_trusted)
     dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
                                         self->clock_offset_ms);
 }
@@ -179,7 +180,10 @@ time_done (GObject *source, GAsyncResult *result, gpointer data)
       goto out;
     self->best_rtt_ms = rtt;
     self->clock_offset_ms = (double) ts - (double) (t0 + t1) / 2.0;
-    if (self->transport != NULL)
+    /* The very first sample is taken while the window is being built;
+     * trust it only if its round trip was short. */
+    self->clock_trusted = self->clock_trusted || self->clock_samples > 0 || rtt < 20;
+    if (self->transport != NULL && self->clock_trusted)
       dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
                                           self->clock_offset_ms);
   }

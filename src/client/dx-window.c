@@ -34,6 +34,8 @@ struct _DxWindow
   GtkWidget *message_entry;
   GtkWidget *send_button;
   GtkWidget *stats_panel;
+  GtkWidget *sidebar;
+  GtkWidget *stats_scroller;
   DxCompare *compare;
 
   DxSettings *settings;
@@ -385,6 +387,9 @@ dx_window_set_compare (DxWindow *self, gboolean compare)
   else
     dx_compare_stop (self->compare);
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), compare ? "compare" : "chat");
+  /* The panes carry their own figures and charts: give them the width. */
+  gtk_widget_set_visible (self->sidebar, !compare);
+  gtk_widget_set_visible (self->stats_scroller, !compare);
   g_simple_action_set_state (
       G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "compare")), state);
 }
@@ -481,6 +486,8 @@ dx_window_class_init (DxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxWindow, send_button);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_panel);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, compare);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_scroller);
 }
 
 static void

@@ -89,6 +89,9 @@ make (DxMode mode, DxTestServer *s, const char *nick)
 {
   DxTransport *t = dx_transport_new (mode, s->url, nick, NULL);
 
+  /* Server and test share the machine's clock. */
+  dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (t), 0);
+
   /* Fast short polls keep the tests short; the default is 2 s. */
   if (mode == DX_MODE_POLL)
     dx_poll_transport_set_interval (DX_POLL_TRANSPORT (t), 200);
