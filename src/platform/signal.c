@@ -26,29 +26,62 @@ signal_async_cb (dx_async *async)
 #ifdef _WIN32
 #include <windows.h>
 
+/* After the handler returns from CTRL_CLOSE_EVENT (console window closed)
+ * or CTRL_SHUTDOWN_EVENT, Windows ends the process at once; it also ends it
+ * anyway about 5 s after the event. So for those events the handler waits
+ * (on its own thread, which Windows creates for it) until the loop has
+ * stopped and been freed -- the server has flushed its store by then --
+ * but never longer than that. */
+#define DX_CONSOLE_STOP_WAIT_MS 5000
+
+/* Manual-reset, set by dx__signal_loop_free. Created once and kept for the
+ * life of the process: a handler thread may still wait on it while the
+ * main thread uninstalls the handler. */
+static HANDLE stopped_event;
+
 static BOOL WINAPI
 console_handler (DWORD type)
 {
+  bool wait = false;
   switch (type) {
   case CTRL_C_EVENT:
     signal_last = SIGINT;
     break;
   case CTRL_BREAK_EVENT:
+    signal_last = SIGTERM;
+    break;
   case CTRL_CLOSE_EVENT:
   case CTRL_SHUTDOWN_EVENT:
     signal_last = SIGTERM;
+    wait = true;
     break;
+  case CTRL_LOGOFF_EVENT:
+    /* Only processes outside the user's session (services, or duplexd
+     * run by a service wrapper) see this, for ANY user's logoff: keep
+     * serving. Returning FALSE would let the default handler exit. */
+    return TRUE;
   default:
     return FALSE;
   }
-  if (signal_loop && signal_loop->signal_async)
-    dx_async_send (signal_loop->signal_async);
+  dx_loop *loop = signal_loop;
+  if (loop && loop->signal_async) {
+    dx_async_send (loop->signal_async);
+    if (wait && stopped_event)
+      WaitForSingleObject (stopped_event, DX_CONSOLE_STOP_WAIT_MS);
+  }
   return TRUE;
 }
 
 static int
 install (void)
 {
+  if (!stopped_event) {
+    stopped_event = CreateEventW (NULL, TRUE, FALSE, NULL);
+    if (!stopped_event)
+      return DX_ENOMEM;
+  } else {
+    ResetEvent (stopped_event);
+  }
   return SetConsoleCtrlHandler (console_handler, TRUE) ? 0 : DX_EIO;
 }
 
@@ -56,6 +89,8 @@ static void
 uninstall (void)
 {
   SetConsoleCtrlHandler (console_handler, FALSE);
+  /* Release a handler waiting for the graceful stop: it is complete. */
+  SetEvent (stopped_event);
 }
 
 #else
