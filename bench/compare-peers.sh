@@ -6,8 +6,9 @@
 #   bench/compare-peers.sh [OUTDIR]
 #
 # Pinning: every server runs on CPU 0 (one loop / one worker each), the load
-# generator on CPU 1; as root both run at nice -19 (NICE) so that other work
-# on a shared machine (compilers) takes less of their cores. Phases, each repeated REPEAT times (bench/plot.py
+# generator on CPU 1; as root all run at nice -19 (NICE), in a session of
+# their own whose autogroup gets that nice too, so that other work on a
+# shared machine (compilers) takes less of their cores. Phases, each repeated REPEAT times (bench/plot.py
 # reports medians):
 #   cost      duplex-bench --compare --server-pid on every server: latency,
 #             requests, bytes and server CPU per delivered message for each
@@ -28,6 +29,17 @@
 #   BUILD=<build dir> (default: build/bench in the source tree; configured
 #   --buildtype=release -Dclient=disabled if it does not exist yet)
 set -euo pipefail
+
+# On Linux with autogroup scheduling, CPU is shared between sessions first
+# and nice only counts inside a session: run in a session of our own and
+# give that session's group the priority (root only).
+if [ "$(id -u)" -eq 0 ] && [ "${NICE:--19}" != 0 ] && [ -z "${DX_BENCH_SESSION:-}" ] &&
+   [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo 0)" = 1 ]; then
+  DX_BENCH_SESSION=1 exec setsid --wait "$0" "$@"
+fi
+if [ -n "${DX_BENCH_SESSION:-}" ]; then
+  echo "${NICE:--19}" >/proc/self/autogroup 2>/dev/null || true
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/bench/results/$(date -u +%Y%m%d-%H%M%S)}
@@ -193,7 +205,7 @@ done
   echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), sqlite store, buildtype $(/usr/bin/python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/bench/peers/nodews/node_modules/ws/package.json").version')"
-  echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice"
+  echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice, autogroup: $(cat /proc/self/autogroup 2>/dev/null || echo none)"
   echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat (fanout $fanout_repeat); fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
 } >"$out/env.txt"
 

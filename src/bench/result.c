@@ -94,7 +94,7 @@ bench_report_json (bench_result *r, const bench_opts *o)
   printf ("{\"target\":\"%s\",\"transport\":\"%s\",\"subscribers\":%u,\"ready\":%u,"
           "\"rate\":%g,\"duration_s\":%g,\"size\":%zu,"
           "\"sent\":%llu,\"delivered\":%llu,\"expected\":%llu,\"duplicates\":%llu,\"gaps\":%llu,"
-          "\"delivered_per_s\":%.1f,"
+          "\"delivered_per_s\":%.1f,\"publish_s\":%.3f,\"total_s\":%.3f,"
           "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
           "\"http_requests\":%llu,\"empty_polls\":%llu,\"connections\":%llu,"
           "\"bytes_in\":%llu,\"bytes_out\":%llu,\"bytes_per_delivered\":%.1f,"
@@ -104,6 +104,7 @@ bench_report_json (bench_result *r, const bench_opts *o)
           (unsigned long long) r->delivered,
           (unsigned long long) (r->sent * r->subscribers), (unsigned long long) r->duplicates,
           (unsigned long long) r->gaps, per_s (r->delivered, r->total_seconds),
+          r->publish_seconds, r->total_seconds,
           bench_result_percentile (r, 50), bench_result_percentile (r, 90),
           bench_result_percentile (r, 99), bench_result_percentile (r, 100),
           (unsigned long long) r->http_requests, (unsigned long long) r->empty_polls,
