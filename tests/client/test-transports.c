@@ -327,6 +327,9 @@ test_stats_poll_vs_websocket (void)
                   dx_stats_get_messages (ps), dx_stats_get_requests (ws_stats),
                   dx_stats_get_bytes_up (ws_stats), dx_stats_get_bytes_down (ws_stats),
                   dx_stats_get_messages (ws_stats));
+  g_test_message ("latency p50: poll %.1f ms, websocket %.1f ms",
+                  dx_stats_get_latency_percentile (ps, 50),
+                  dx_stats_get_latency_percentile (ws_stats, 50));
   /* The same room for the same time: polling asks again and again. */
   g_assert_cmpuint (dx_stats_get_requests (ws_stats), ==, 1);
   g_assert_cmpuint (dx_stats_get_requests (ps), >=, 5 * dx_stats_get_requests (ws_stats));
