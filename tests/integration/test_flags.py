@@ -153,6 +153,12 @@ class Startup(unittest.TestCase):
             want = "listening http=127.0.0.1:%d tcp=127.0.0.1:%d" % (obj["http"], obj["tcp"])
             dx.wait_until(lambda: want in s.stderr_text() + s.stdout_text(),
                           what="log line %r" % want)
+            # Both meson registrations must really exercise their backend: when the
+            # log names the loop, it is the one DUPLEX_LOOP asked for.
+            loop = os.environ.get("DUPLEX_LOOP")
+            named = re.findall(r"\b(epoll|poll|iocp) loop\b", s.stderr_text() + s.stdout_text())
+            if loop and named:
+                self.assertEqual(set(named), {loop}, "DUPLEX_LOOP=%s honoured" % loop)
             # /api/v1/info tells the TCP port.
             st, info = s.get_json("/api/v1/info")
             self.assertEqual(info["tcp_port"], obj["tcp"])
