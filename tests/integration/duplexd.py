@@ -75,7 +75,8 @@ class Server:
     def __init__(self, store=None, data_dir=None, extra=(), log_level="warn"):
         self.tmp = tempfile.mkdtemp(prefix="duplexd-it-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
-        self.store = store or default_store()
+        # None: the suite's default; "": no --store flag (the server's default).
+        self.store = default_store() if store is None else store
         self.extra = list(extra)
         self.log_level = log_level
         self.proc = None
@@ -91,7 +92,9 @@ class Server:
             os.unlink(self.ready_file)
         args = ["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0",
                 "--ready-file", self.ready_file, "--data-dir", self.data_dir,
-                "--store", self.store, "--log-level", self.log_level] + self.extra
+                "--log-level", self.log_level] + self.extra
+        if self.store:
+            args += ["--store", self.store]
         self._err = open(self.log_path, "ab")
         self._out = open(self.out_path, "ab")
         self.proc = subprocess.Popen(server_command(*args), stdin=subprocess.DEVNULL,
@@ -758,7 +761,11 @@ class ServerTest(unittest.TestCase):
         self.assertIn("error", obj, obj)
         self.assertEqual(obj["error"].get("code"), code, obj)
         self.assertIsInstance(obj["error"].get("message"), str, obj)
-        self.assertTrue(hd.get("content-type", "").startswith("application/json"), hd)
+        self.assert_json_type(hd)
+
+    def assert_json_type(self, hd):
+        ct = hd.get("content-type", "").lower().replace(" ", "")
+        self.assertEqual(ct, "application/json;charset=utf-8", "Content-Type of a JSON body")
 
 
 def main():

@@ -101,6 +101,35 @@ class RuntimeErrors(unittest.TestCase):
         one_line(self, p.stderr)
 
     @dx.skip_on_wine("Wine maps paths differently")
+    def test_memory_store_ignores_data_dir(self):
+        # "--data-dir ... unused with --store memory": an unusable one is no error.
+        with tempfile.TemporaryDirectory() as d:
+            blocker = os.path.join(d, "a-file")
+            with open(blocker, "w") as f:
+                f.write("x")
+            s = dx.Server(store="memory", data_dir=os.path.join(blocker, "sub"))
+            try:
+                s.start()
+                s.post(s.session("mem"), "m", "fine")
+                s.stop()
+            finally:
+                s.cleanup()
+
+    @dx.skip_on_wine("the sqlite store is tested natively")
+    def test_default_store_is_sqlite(self):
+        s = dx.Server(store="")  # no --store: sqlite where built in
+        try:
+            s.start()
+            s.post(s.session("dflt"), "dflt", "kept")
+            s.stop()
+            s.start()
+            self.assertEqual([m["text"] for m in s.poll("dflt")["messages"]], ["kept"],
+                             "history survives a restart with the default store")
+            s.stop()
+        finally:
+            s.cleanup()
+
+    @dx.skip_on_wine("Wine maps paths differently")
     def test_data_dir_created(self):
         s = dx.Server(store="sqlite")
         s.data_dir = os.path.join(s.tmp, "deep", "er", "data")

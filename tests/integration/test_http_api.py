@@ -17,7 +17,7 @@ class Session(dx.ServerTest):
     def test_create_201(self):
         st, hd, body = self.server.curl("POST", "/api/v1/session", body={"nick": "alice"})
         self.assertEqual(st, 201, body)
-        self.assertTrue(hd.get("content-type", "").startswith("application/json"), hd)
+        self.assert_json_type(hd)
         obj = dx.decode_json(body)
         self.assertEqual(obj["nick"], "alice")
         self.assertIsInstance(obj["token"], str)
@@ -57,7 +57,7 @@ class Post(dx.ServerTest):
         st, hd, body = self.server.curl("POST", "/api/v1/rooms/%s/messages" % room,
                                         body={"text": "hi", "cid": "c-17"}, token=tok)
         self.assertEqual(st, 201, body)
-        self.assertTrue(hd.get("content-type", "").startswith("application/json"), hd)
+        self.assert_json_type(hd)
         obj = dx.decode_json(body)
         self.assertEqual(obj["id"], 1)
         self.assertIsInstance(obj["ts"], int)
@@ -193,7 +193,7 @@ class Rooms(dx.ServerTest):
             self.server.post(tok, room, "m%d" % i)
         st, hd, body = self.server.curl("GET", "/api/v1/rooms")
         self.assertEqual(st, 200)
-        self.assertTrue(hd.get("content-type", "").startswith("application/json"), hd)
+        self.assert_json_type(hd)
         rooms = {r["name"]: r for r in dx.decode_json(body)["rooms"]}
         self.assertIn(room, rooms)
         self.assertEqual(rooms[room]["last_id"], 3)
