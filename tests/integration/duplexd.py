@@ -37,8 +37,41 @@ START_TIMEOUT = 90.0 if UNDER_WINE else 30.0
 IO_TIMEOUT = 20.0
 
 
+_sqlite = []
+
+
+def sqlite_available():
+    """Whether this duplexd was built with the sqlite store (asked once)."""
+    if not _sqlite:
+        if UNDER_WINE:
+            _sqlite.append(False)
+        else:
+            s = Server(store="sqlite")
+            try:
+                s.start()
+                s.stop(check=False)
+                _sqlite.append(True)
+            except AssertionError:
+                _sqlite.append(False)
+            finally:
+                s.cleanup()
+    return _sqlite[0]
+
+
 def default_store():
-    return "memory" if UNDER_WINE else "sqlite"
+    return "sqlite" if sqlite_available() else "memory"
+
+
+def needs_sqlite(fn):
+    """Skips a test when duplexd has no sqlite store (or runs under Wine)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(self, *a, **kw):
+        if not sqlite_available():
+            self.skipTest("duplexd built without the sqlite store (or under Wine)")
+        return fn(self, *a, **kw)
+    return wrapper
 
 
 def skip_on_wine(reason):

@@ -89,6 +89,7 @@ class RuntimeErrors(unittest.TestCase):
             blocker.close()
 
     @dx.skip_on_wine("Wine maps paths differently")
+    @dx.needs_sqlite
     def test_unwritable_data_dir(self):
         with tempfile.TemporaryDirectory() as d:
             blocker = os.path.join(d, "a-file")
@@ -116,6 +117,7 @@ class RuntimeErrors(unittest.TestCase):
                 s.cleanup()
 
     @dx.skip_on_wine("the sqlite store is tested natively")
+    @dx.needs_sqlite
     def test_default_store_is_sqlite(self):
         s = dx.Server(store="")  # no --store: sqlite where built in
         try:
@@ -130,6 +132,7 @@ class RuntimeErrors(unittest.TestCase):
             s.cleanup()
 
     @dx.skip_on_wine("Wine maps paths differently")
+    @dx.needs_sqlite
     def test_data_dir_created(self):
         s = dx.Server(store="sqlite")
         s.data_dir = os.path.join(s.tmp, "deep", "er", "data")

@@ -30,6 +30,7 @@ class Restart(unittest.TestCase):
         return s
 
     @dx.skip_on_wine("kill -9 and the sqlite store are POSIX-side tests")
+    @dx.needs_sqlite
     def test_kill9_sqlite_loses_nothing_acked(self):
         s = self.server(store="sqlite").start()
         room = "durable"
@@ -81,6 +82,7 @@ class Restart(unittest.TestCase):
         return st == 201
 
     @dx.skip_on_wine("kill -9 and the sqlite store are POSIX-side tests")
+    @dx.needs_sqlite
     def test_kill9_mid_stream(self):
         s = self.server(store="sqlite").start()
         room = "midstream"
@@ -113,6 +115,7 @@ class Restart(unittest.TestCase):
         s.stop()
 
     @dx.skip_on_wine("the sqlite store is tested natively")
+    @dx.needs_sqlite
     def test_sqlite_replay_of_a_long_history_after_restart(self):
         s = self.server(store="sqlite").start()
         room = "longhist"
@@ -143,6 +146,7 @@ class Restart(unittest.TestCase):
         s.stop()
 
     @dx.skip_on_wine("the sqlite store is tested natively")
+    @dx.needs_sqlite
     def test_sqlite_clean_restart_keeps_history(self):
         s = self.server(store="sqlite").start()
         tok = s.session("clean")
@@ -243,6 +247,7 @@ class Shutdown(unittest.TestCase):
         finally:
             s.cleanup()
 
+    @dx.needs_sqlite
     def test_sigterm_flushes_store(self):
         s = dx.Server(store="sqlite").start()
         try:
