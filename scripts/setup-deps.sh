@@ -16,7 +16,7 @@ packages=(
   python3 python3-websockets python3-pyatspi gir1.2-atspi-2.0 at-spi2-core
   dbus dbus-x11 xvfb xauth xdotool imagemagick curl netcat-openbsd procps
   # Windows cross build, run under Wine
-  mingw-w64 wine wine64
+  mingw-w64 wine wine64 nsis
   # peers in the micro-benchmarks
   libuv1-dev libcjson-dev
 )
