@@ -301,6 +301,12 @@ struct dx_loop {
   atomic_int wake_pending;    /* a wakeup() is in flight */
 
   dx_async *signal_async;     /* internal, see signal.c */
+
+  /* Streams with writes queued during this iteration (tcp-posix.c). They
+   * are flushed together just before the loop polls, so a fan-out that
+   * queues k messages to one stream costs one sendmsg, not k. */
+  dx_list flush_list;
+  void (*flush_hook) (dx_loop *loop);
 };
 
 /* struct dx_stream and struct dx_listener are NOT defined here: each I/O

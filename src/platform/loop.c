@@ -67,6 +67,7 @@ dx_loop_new_backend (const char *name, int *err)
   loop->backend = backend;
   dx_list_init (&loop->handles);
   dx_list_init (&loop->asyncs);
+  dx_list_init (&loop->flush_list);
   atomic_init (&loop->wake_pending, 0);
   refresh_time (loop);
   int rc = backend->init (loop);
@@ -290,6 +291,8 @@ dx_loop_run (dx_loop *loop)
      * nothing. */
     if (loop->stop_requested || !loop_alive (loop))
       break;
+    if (loop->flush_hook)
+      loop->flush_hook (loop);
     rc = loop->backend->poll (loop, poll_timeout (loop));
     if (rc < 0)
       break;

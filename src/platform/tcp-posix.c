@@ -56,6 +56,7 @@ struct dx_stream {
   dx_alloc_cb alloc_cb;
   dx_read_cb read_cb;
   dx_list write_queue; /* write_req.link, oldest first */
+  dx_list flush_link;  /* in loop->flush_list while a flush is deferred */
   size_t write_queue_size;
   dx_req connect_req;
   dx_connect_cb connect_cb;
@@ -164,6 +165,7 @@ stream_new (dx_loop *loop, int fd)
   s->io.fd = fd;
   s->io.cb = stream_io_cb;
   dx_list_init (&s->write_queue);
+  dx_list_init (&s->flush_link);
   return s;
 }
 
@@ -297,6 +299,20 @@ stream_flush (dx_stream *s)
     stream_do_shutdown (s);
 }
 
+/* Flush every stream written to during this iteration: one sendmsg each
+ * for all it queued (loop->flush_hook, run just before polling). */
+static void
+streams_flush_deferred (dx_loop *loop)
+{
+  while (!dx_list_empty (&loop->flush_list)) {
+    dx_stream *s = DX_CONTAINER_OF (loop->flush_list.next, dx_stream, flush_link);
+    dx_list_remove (&s->flush_link);
+    dx_list_init (&s->flush_link);
+    stream_flush (s);
+    stream_update (s);
+  }
+}
+
 int
 dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb,
           void *arg)
@@ -329,8 +345,16 @@ dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb,
   bool was_empty = dx_list_empty (&s->write_queue);
   dx_list_push_back (&s->write_queue, &w->link);
   s->write_queue_size += write_req_remaining (w);
-  if (was_empty && !(s->sflags & SF_CONNECTING))
-    stream_flush (s); /* the fast path: most writes go out right here */
+  if (was_empty && !(s->sflags & SF_CONNECTING)) {
+    /* Defer the flush to the end of this loop iteration, when whatever
+     * else is written to this stream meanwhile goes out with it. Until
+     * then no write interest is registered: nothing to poll for. */
+    dx_loop *loop = s->h.loop;
+    if (dx_list_empty (&s->flush_link))
+      dx_list_push_back (&loop->flush_list, &s->flush_link);
+    loop->flush_hook = streams_flush_deferred;
+    return 0;
+  }
   stream_update (s);
   return 0;
 }
@@ -540,6 +564,10 @@ dx__stream_close (dx_stream *s)
 {
   dx_loop *loop = s->h.loop;
   dx__io_remove (loop, &s->io);
+  if (!dx_list_empty (&s->flush_link)) {
+    dx_list_remove (&s->flush_link);
+    dx_list_init (&s->flush_link);
+  }
   if (s->io.fd >= 0)
     close (s->io.fd);
   s->io.fd = -1;
