@@ -157,6 +157,63 @@ class FanOut(dx.ServerTest):
             w.close()
 
 
+class BigHistory(dx.ServerTest):
+    """A 12 MB backlog: replay must be paced to the reader, not dumped into its
+    queue (which the slow-consumer rule would then cut)."""
+
+    def test_replay_of_12_mb_on_every_transport(self):
+        room = self.room()
+        w = self.server.tcp_client("filler")
+        n = 3000
+        for start in range(0, n, 100):
+            for i in range(100):
+                w.send({"type": "send", "room": room, "text": "%05d" % (start + i) + "y" * 3995})
+            for i in range(100):
+                w.recv_type("ack", timeout=60)
+        w.close()
+        for make in (self.server.tcp_client, self.server.ws_client):
+            c = make("replayer")
+            try:
+                c.join(room, since=0)
+                ids = [c.recv_type("message", timeout=60)["id"] for _ in range(n)]
+            finally:
+                c.close()
+            self.assertEqual(ids, list(range(1, n + 1)), make.__name__)
+        sse = dx.SSEStream(self.server, room, since=0)
+        try:
+            ids = [int(sse.next_message(60)["id"]) for _ in range(n)]
+        finally:
+            sse.close()
+        self.assertEqual(ids, list(range(1, n + 1)), "SSE")
+        obj = self.server.poll(room, limit=1000)
+        self.assertEqual([m["id"] for m in obj["messages"]], list(range(1, 1001)))
+        self.assertEqual(obj["messages"][999]["text"][:5], "00999")
+
+    def test_poll_of_escaped_texts_pages_correctly(self):
+        # Texts of control characters swell sixfold as JSON (\u0001): ~6 MB for
+        # 500 of them. An answer may hold fewer than `limit` ("at most L"), but
+        # paging with since gets every id once, in order.
+        room = self.room()
+        tok = self.token()
+        for i in range(3):  # the largest: 4,096 bytes, ~24 KiB escaped, over HTTP
+            self.server.post(tok, room, "\u0001" * 4096)
+        c = self.server.tcp_client("escaper")
+        for i in range(497):  # ~12 KiB lines: under the 16 KiB line limit
+            c.send({"type": "send", "room": room, "text": "\u0001" * 2000})
+        for i in range(497):
+            c.recv_type("ack", timeout=60)
+        c.close()
+        ids, since = [], 0
+        while True:
+            obj = self.server.poll(room, since=since, limit=1000)
+            if not obj["messages"]:
+                break
+            ids += [m["id"] for m in obj["messages"]]
+            since = ids[-1]
+        self.assertEqual(ids, list(range(1, 501)))
+        self.assertEqual(self.server.poll(room, limit=1)["messages"][0]["text"], "\u0001" * 4096)
+
+
 class IdleConnections(dx.ServerTest):
     store = "memory"
 
