@@ -247,6 +247,31 @@ class Shutdown(unittest.TestCase):
         finally:
             s.cleanup()
 
+    def test_sigterm_with_half_sent_inputs(self):
+        s = dx.Server(store="memory").start()
+        socks = []
+        try:
+            a = s.raw()
+            a.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Half: ")  # headers unfinished
+            b = s.raw()
+            b.sendall(b"POST /api/v1/session HTTP/1.1\r\nContent-Length: 100\r\n\r\n{")  # body
+            w = dx.RawWS(s)
+            w.send(dx.ws_frame(1, b'{"type":"hello","nick":"half"}')[:5])  # half a frame
+            t = s.raw(s.tcp_port)
+            t.sendall(b'{"type":"hello",')  # half a line
+            silent = s.raw()
+            socks = [a, b, w.sock, t, silent]
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            s.proc.send_signal(signal.SIGTERM)
+            rc = s.proc.wait(15)
+            self.assertEqual(rc, 0)
+            self.assertLess(time.monotonic() - t0, 6.5, "exit within 5 s (plus slack)")
+        finally:
+            for x in socks:
+                x.close()
+            s.cleanup()
+
     @dx.needs_sqlite
     def test_sigterm_flushes_store(self):
         s = dx.Server(store="sqlite").start()
