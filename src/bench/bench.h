@@ -77,7 +77,8 @@ typedef struct {
   uint64_t bytes_out;      /* subscribers: bytes sent */
   uint64_t errors;
   double publish_seconds;  /* first send to last send */
-  double total_seconds;    /* first send to the end of the drain */
+  double total_seconds;    /* first send to the end of the run */
+  double deliver_seconds;  /* first send to the last delivery: delivered/s */
   double server_cpu_ms;    /* -1 if unknown; from the first send to the end */
   double bench_cpu_ms;     /* duplex-bench's own CPU time, same span; -1 if unknown */
   uint32_t *lat_us;        /* one sample per delivered message */

@@ -94,7 +94,7 @@ bench_report_json (bench_result *r, const bench_opts *o)
   printf ("{\"target\":\"%s\",\"transport\":\"%s\",\"subscribers\":%u,\"ready\":%u,"
           "\"rate\":%g,\"duration_s\":%g,\"size\":%zu,"
           "\"sent\":%llu,\"delivered\":%llu,\"expected\":%llu,\"duplicates\":%llu,\"gaps\":%llu,"
-          "\"delivered_per_s\":%.1f,\"publish_s\":%.3f,\"total_s\":%.3f,"
+          "\"delivered_per_s\":%.1f,\"publish_s\":%.3f,\"deliver_s\":%.3f,\"total_s\":%.3f,"
           "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
           "\"http_requests\":%llu,\"empty_polls\":%llu,\"connections\":%llu,"
           "\"bytes_in\":%llu,\"bytes_out\":%llu,\"bytes_per_delivered\":%.1f,"
@@ -103,8 +103,8 @@ bench_report_json (bench_result *r, const bench_opts *o)
           r->ready, o->rate, o->duration, o->size, (unsigned long long) r->sent,
           (unsigned long long) r->delivered,
           (unsigned long long) (r->sent * r->subscribers), (unsigned long long) r->duplicates,
-          (unsigned long long) r->gaps, per_s (r->delivered, r->total_seconds),
-          r->publish_seconds, r->total_seconds,
+          (unsigned long long) r->gaps, per_s (r->delivered, r->deliver_seconds),
+          r->publish_seconds, r->deliver_seconds, r->total_seconds,
           bench_result_percentile (r, 50), bench_result_percentile (r, 90),
           bench_result_percentile (r, 99), bench_result_percentile (r, 100),
           (unsigned long long) r->http_requests, (unsigned long long) r->empty_polls,
@@ -136,7 +136,7 @@ bench_report_table (bench_result *r, const bench_opts *o)
   printf ("  delivered     %llu of %llu (%llu duplicates, %llu gaps)\n",
           (unsigned long long) r->delivered, (unsigned long long) (r->sent * r->subscribers),
           (unsigned long long) r->duplicates, (unsigned long long) r->gaps);
-  printf ("  delivered/s   %.1f\n", per_s (r->delivered, r->total_seconds));
+  printf ("  delivered/s   %.1f\n", per_s (r->delivered, r->deliver_seconds));
   printf ("  latency ms    p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
           bench_result_percentile (r, 50), bench_result_percentile (r, 90),
           bench_result_percentile (r, 99), bench_result_percentile (r, 100));
@@ -178,7 +178,7 @@ bench_report_compare (bench_result *rs, size_t n, const bench_opts *o)
       snprintf (self, sizeof self, "%.2f", per_msg (r->bench_cpu_ms * 1000.0, r->delivered));
     printf ("%-10s %10llu %10.1f %8.2f %8.2f %8.2f %9llu %6llu %10.1f %10s %9s%s\n",
             bench_transport_name (r->transport), (unsigned long long) r->delivered,
-            per_s (r->delivered, r->total_seconds), bench_result_percentile (r, 50),
+            per_s (r->delivered, r->deliver_seconds), bench_result_percentile (r, 50),
             bench_result_percentile (r, 99), bench_result_percentile (r, 100),
             (unsigned long long) r->http_requests, (unsigned long long) r->connections,
             per_msg ((double) (r->bytes_in + r->bytes_out), r->delivered), cpu, self,

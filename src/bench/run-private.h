@@ -72,7 +72,7 @@ struct run {
   uint64_t total;    /* messages to publish */
   uint64_t seq_sent; /* published (written) */
   uint64_t acked;
-  uint64_t t_start_us, t_last_send_us;
+  uint64_t t_start_us, t_last_send_us, t_last_deliver_us;
   dx_timer *tick, *deadline;
   double cpu_before, self_cpu_before;
   uint64_t rng;

@@ -147,6 +147,7 @@ bench_deliver (conn *c, const char *text, size_t len)
   c->delivered++;
   r->delivered++;
   uint64_t now = dx_monotonic_us ();
+  c->R->t_last_deliver_us = now;
   bench_result_add_latency (r, now > sent_us ? now - sent_us : 0);
   bench_maybe_finish (c->R);
 }
@@ -616,6 +617,8 @@ run_finish (run *R)
   if (R->t_start_us) {
     R->r->publish_seconds = (double) (R->t_last_send_us - R->t_start_us) / 1e6;
     R->r->total_seconds = (double) (end - R->t_start_us) / 1e6;
+    if (R->t_last_deliver_us > R->t_start_us)
+      R->r->deliver_seconds = (double) (R->t_last_deliver_us - R->t_start_us) / 1e6;
     if (R->cpu_before >= 0 && R->o->server_pid) {
       double after = bench_process_cpu_ms (R->o->server_pid);
       if (after >= 0)
