@@ -105,12 +105,19 @@ member_message (dx_sub *sub, dx_encoded *e)
   dx_session *s = m->session;
   if (e->id < sub->next_id)
     return; /* already sent by the replay */
-  if (e->id > sub->next_id)
-    /* Should not happen (the store reports commits in id order), but a
-     * gap is filled from the store rather than left. */
-    replay (s, sub->room->name, sub->next_id - 1, e->id - 1);
-  deliver (s, e, true);
+  uint64_t expected = sub->next_id;
+  /* Updated first: a delivery that finds the connection too slow closes
+   * it, which frees this membership. */
   sub->next_id = e->id + 1;
+  if (e->id > expected)
+    {
+      /* Should not happen (the store reports commits in id order), but a
+       * gap is filled from the store rather than left. */
+      char room[DX_ROOM_MAX + 1];
+      memcpy (room, sub->room->name, sizeof room);
+      replay (s, room, expected - 1, e->id - 1);
+    }
+  deliver (s, e, true);
 }
 
 static void
