@@ -162,6 +162,9 @@ dx_compare_pane_dispose (GObject *object)
   if (self->chat != NULL)
     dx_chat_stop (self->chat);
   gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_COMPARE_PANE);
+  /* The template's root box has no id: unparent it ourselves. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
   g_clear_object (&self->chat);
   G_OBJECT_CLASS (dx_compare_pane_parent_class)->dispose (object);
 }

@@ -181,6 +181,9 @@ dx_stats_panel_dispose (GObject *object)
   g_clear_object (&self->chat);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_STATS_PANEL);
+  /* The template's root box has no id: unparent it ourselves. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (dx_stats_panel_parent_class)->dispose (object);
 }
 
