@@ -26,63 +26,11 @@ typedef int raw_sock;
 #define raw_close close
 #endif
 
-static int tap_count;
-static int tap_failed;
-
-#if defined(__MINGW32__)
-/* mingw's "printf" archetype is the MS one (no %zu); the C library is the
- * GNU-compatible one (__USE_MINGW_ANSI_STDIO). */
-__attribute__ ((format (gnu_printf, 4, 5)))
-#elif defined(__GNUC__)
-__attribute__ ((format (printf, 4, 5)))
-#endif
-static inline bool
-tap_ok (bool ok, const char *file, int line, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s %d - ", ok ? "ok" : "not ok", ++tap_count);
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  printf ("\n");
-  if (!ok) {
-    printf ("#   failed at %s:%d\n", file, line);
-    tap_failed++;
-  }
-  fflush (stdout);
-  return ok;
-}
-
-#define OK(cond, ...) tap_ok ((cond) != 0, __FILE__, __LINE__, __VA_ARGS__)
-#define IS(got, want, name)                                                  \
-  do {                                                                       \
-    long long g_ = (long long) (got), w_ = (long long) (want);               \
-    if (!OK (g_ == w_, "%s", name))                                          \
-      printf ("#   got %lld (%s), want %lld (%s)\n", g_, dx_err_name ((int) g_), \
-              w_, dx_err_name ((int) w_));                                   \
-  } while (0)
-
-static inline void
-tap_skip (const char *why)
-{
-  printf ("ok %d # SKIP %s\n", ++tap_count, why);
-  fflush (stdout);
-}
-
-static inline void
-tap_diag (const char *msg)
-{
-  printf ("# %s\n", msg);
-  fflush (stdout);
-}
-
-static inline int
-tap_done (void)
-{
-  printf ("1..%d\n", tap_count);
-  fflush (stdout);
-  return tap_failed ? 1 : 0;
-}
+/* IS explains a mismatch with the DX_E* names of both values. */
+#define TAP_EXPLAIN_INT(got, want)                                             \
+  printf ("#   got %lld (%s), want %lld (%s)\n", (got), dx_err_name ((int) (got)), \
+          (want), dx_err_name ((int) (want)))
+#include "../tap.h"
 
 /* A loop on the backend chosen by $DUPLEX_LOOP; aborts the test on failure. */
 static inline dx_loop *

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "protocol/base64.h"
-#include "tap.h"
+#include "../tap.h"
 
 static const struct {
   const char *plain, *encoded;

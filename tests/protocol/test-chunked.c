@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "protocol/chunked.h"
-#include "tap.h"
+#include "../tap.h"
 
 typedef struct {
   dx_chunked_status status;

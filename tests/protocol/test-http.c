@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "protocol/http.h"
-#include "tap.h"
+#include "../tap.h"
 
 /* ---- a description of what the parser made of an input ---- */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "protocol/json.h"
-#include "tap.h"
+#include "../tap.h"
 
 /* malloc that never returns NULL (a test has no use for OOM handling). */
 static void *

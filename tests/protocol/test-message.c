@@ -8,7 +8,7 @@
 
 #include "protocol/message.h"
 #include "protocol/utf8.h"
-#include "tap.h"
+#include "../tap.h"
 
 /* malloc that never returns NULL (a test has no use for OOM handling). */
 static void *

@@ -8,7 +8,7 @@
 
 #include "protocol/names.h"
 #include "protocol/ndjson.h"
-#include "tap.h"
+#include "../tap.h"
 
 /* malloc that never returns NULL (a test has no use for OOM handling). */
 static void *

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "protocol/sha1.h"
-#include "tap.h"
+#include "../tap.h"
 
 static void
 hex (const uint8_t d[DX_SHA1_DIGEST_LEN], char out[41])

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "protocol/sse.h"
-#include "tap.h"
+#include "../tap.h"
 
 /* Parse in[0..len) in pieces ending at cuts[]; describe every event. */
 static void

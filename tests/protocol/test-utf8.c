@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "protocol/utf8.h"
-#include "tap.h"
+#include "../tap.h"
 
 typedef struct {
   const char *name;

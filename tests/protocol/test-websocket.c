@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "protocol/websocket.h"
-#include "tap.h"
+#include "../tap.h"
 
 static const uint8_t MASK[4] = { 0x37, 0xfa, 0x21, 0x3d };
 

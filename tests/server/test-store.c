@@ -21,37 +21,7 @@
 #include <sys/stat.h>
 #endif
 
-/* ---- TAP ------------------------------------------------------------------ */
-
-static int tap_count, tap_failed;
-
-#if defined(__GNUC__)
-__attribute__ ((format (printf, 4, 5)))
-#endif
-static bool
-tap_ok (bool ok, const char *file, int line, const char *fmt, ...)
-{
-  va_list ap;
-  printf ("%s %d - ", ok ? "ok" : "not ok", ++tap_count);
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  printf ("\n");
-  if (!ok) {
-    printf ("#   failed at %s:%d\n", file, line);
-    tap_failed++;
-  }
-  fflush (stdout);
-  return ok;
-}
-
-#define OK(cond, ...) tap_ok ((cond) != 0, __FILE__, __LINE__, __VA_ARGS__)
-#define IS(got, want, ...)                                                                 \
-  do {                                                                                     \
-    long long g_ = (long long) (got), w_ = (long long) (want);                             \
-    if (!tap_ok (g_ == w_, __FILE__, __LINE__, __VA_ARGS__))                               \
-      printf ("#   got %lld, want %lld\n", g_, w_);                                        \
-  } while (0)
+#include "../tap.h"
 
 /* ---- fixture -------------------------------------------------------------- */
 
