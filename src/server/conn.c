@@ -217,6 +217,50 @@ dx_conn_send (dx_conn *c, dx_shared_buf *sb)
   return true;
 }
 
+typedef struct {
+  dx_shared_buf *sb;
+  void (*done) (void *arg, int status);
+  void *arg;
+} notify_write;
+
+static void
+on_notify_written (dx_stream *s, int status, void *arg)
+{
+  (void) s;
+  notify_write *nw = arg;
+  dx_shared_buf_unref (nw->sb);
+  nw->done (nw->arg, status);
+  free (nw);
+}
+
+bool
+dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb,
+                     void (*done) (void *arg, int status), void *arg)
+{
+  if (c->closing || c->stream == NULL || sb == NULL)
+    return false;
+  notify_write *nw = malloc (sizeof *nw);
+  if (nw == NULL)
+    {
+      dx_conn_close (c);
+      return false;
+    }
+  nw->sb = dx_shared_buf_ref (sb);
+  nw->done = done;
+  nw->arg = arg;
+  dx_buf b = dx_buf_init (sb->data, sb->len);
+  int rc = dx_write (c->stream, &b, 1, on_notify_written, nw);
+  if (rc < 0)
+    {
+      dx_shared_buf_unref (sb);
+      free (nw);
+      dx_conn_close (c);
+      return false;
+    }
+  c->srv->metrics.bytes_out[c->tr] += sb->len;
+  return true;
+}
+
 bool
 dx_conn_send_copy (dx_conn *c, const void *data, size_t len)
 {

@@ -71,6 +71,12 @@ bool dx_conn_send_copy (dx_conn *c, const void *data, size_t len);
  * DX_CONN_OUT_LIMIT in server.h) is closed instead. */
 bool dx_conn_send_live (dx_conn *c, dx_shared_buf *sb);
 
+/* Like dx_conn_send, and done(arg, status) runs once when the write has
+ * completed (status < 0: failed or cancelled). Not called if this returns
+ * false. Lets a producer pace itself on the peer's reading speed. */
+bool dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb,
+                          void (*done) (void *arg, int status), void *arg);
+
 /* (Re)arms the conn's single timer; 0 stops it. */
 void dx_conn_timer (dx_conn *c, uint64_t ms);
 

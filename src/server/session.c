@@ -13,7 +13,18 @@ struct dx_membership {
   dx_sub sub; /* first: a dx_sub * is a dx_membership * */
   dx_session *session;
   dx_membership *next;
+  /* Replay in progress: live messages are left to it (it reads the store
+   * up to the newest id, then switches to live). */
+  bool replaying;
+  uint64_t replay_pos; /* last id sent by the replay */
+  uint64_t pump_id;    /* the batch in flight (0: none) */
 };
+
+/* A replay is sent in batches of at most this many bytes, the next one
+ * when the previous has been written: a join since 0 on a long history
+ * neither blocks the loop nor queues the whole history. */
+#define REPLAY_BATCH_BYTES (256u * 1024u)
+#define REPLAY_BATCH_MSGS 256
 
 void
 dx_session_init (dx_session *s, dx_server *srv, dx_conn *conn,
@@ -103,8 +114,8 @@ member_message (dx_sub *sub, dx_encoded *e)
 {
   dx_membership *m = (dx_membership *) sub;
   dx_session *s = m->session;
-  if (e->id < sub->next_id)
-    return; /* already sent by the replay */
+  if (m->replaying || e->id < sub->next_id)
+    return; /* the replay reads it from the store / already sent */
   uint64_t expected = sub->next_id;
   /* Updated first: a delivery that finds the connection too slow closes
    * it, which frees this membership. */
@@ -118,6 +129,103 @@ member_message (dx_sub *sub, dx_encoded *e)
       replay (s, room, expected - 1, e->id - 1);
     }
   deliver (s, e, true);
+}
+
+/* ---- paced replay ---- */
+
+typedef struct {
+  dx_session *s;
+  dx_buffer batch;
+  uint64_t last;
+  size_t n;
+} pump_ctx;
+
+static bool
+pump_visit (void *arg, const dx_stored_msg *msg)
+{
+  pump_ctx *pc = arg;
+  dx_encoded *e = dx_encoded_message (msg);
+  dx_shared_buf *sb = e ? pc->s->ops->frame (pc->s, e) : NULL;
+  if (sb)
+    dx_buffer_append (&pc->batch, sb->data, sb->len);
+  dx_encoded_unref (e);
+  pc->last = msg->id;
+  pc->n++;
+  return pc->batch.len < REPLAY_BATCH_BYTES;
+}
+
+typedef struct {
+  dx_session *s;
+  char room[DX_ROOM_MAX + 1];
+  uint64_t pump_id;
+} pump_resume;
+
+static void replay_pump (dx_session *s, dx_membership *m);
+static dx_membership *find_member (dx_session *s, const char *room);
+
+static void
+on_batch_written (void *arg, int status)
+{
+  pump_resume *pr = arg;
+  dx_session *s = pr->s;
+  if (status == 0 && !s->conn->closing)
+    {
+      dx_membership *m = find_member (s, pr->room);
+      /* The same membership and the same replay (not a later join). */
+      if (m && m->replaying && m->pump_id == pr->pump_id)
+        {
+          m->pump_id = 0;
+          replay_pump (s, m);
+        }
+    }
+  dx_conn_unref (s->conn);
+  free (pr);
+}
+
+/* Sends the next batch of stored messages after m->replay_pos; once the
+ * store has nothing newer, the member goes live. */
+static void
+replay_pump (dx_session *s, dx_membership *m)
+{
+  if (s->srv->store == NULL)
+    {
+      m->replaying = false;
+      return;
+    }
+  pump_ctx pc = { s, { 0 }, m->replay_pos, 0 };
+  dx_buffer_init (&pc.batch, 0);
+  int n = dx_store_read_since (s->srv->store, m->sub.room->name, m->replay_pos,
+                               REPLAY_BATCH_MSGS, pump_visit, &pc);
+  if (n <= 0 || pc.last == m->replay_pos || pc.batch.failed)
+    {
+      /* Caught up: from now on the fan-out delivers. */
+      m->replaying = false;
+      m->sub.next_id = m->replay_pos + 1;
+      dx_buffer_free (&pc.batch);
+      return;
+    }
+  m->replay_pos = pc.last;
+  s->srv->metrics.msgs_out[s->tr] += pc.n;
+  dx_shared_buf *sb = dx_shared_buf_from_buffer (&pc.batch);
+  dx_buffer_free (&pc.batch);
+  pump_resume *pr = sb ? malloc (sizeof *pr) : NULL;
+  if (pr == NULL)
+    {
+      dx_shared_buf_unref (sb);
+      dx_conn_close (s->conn);
+      return;
+    }
+  pr->s = s;
+  memcpy (pr->room, m->sub.room->name, sizeof pr->room);
+  pr->pump_id = m->pump_id = ++s->pump_seq;
+  dx_conn_ref (s->conn);
+  if (!dx_conn_send_notify (s->conn, sb, on_batch_written, pr))
+    {
+      m->pump_id = 0;
+      dx_conn_unref (s->conn);
+      free (pr);
+    }
+  dx_shared_buf_unref (sb);
 }
 
 static void
@@ -271,8 +379,14 @@ on_join (dx_session *s, const dx_msg *m)
   dx_encode_joined (&b, m->room, last, s->srv->epoch);
   send_buffer (s, &b);
   if (m->has_since && m->since < last)
-    replay (s, m->room, m->since, last);
-  mem->sub.next_id = last + 1;
+    {
+      mem->replaying = true;
+      mem->replay_pos = m->since;
+      if (mem->pump_id == 0) /* else the batch in flight carries on */
+        replay_pump (s, mem);
+    }
+  else if (!mem->replaying)
+    mem->sub.next_id = last + 1;
 }
 
 static void

@@ -25,6 +25,9 @@ typedef struct {
   /* Queue a shared event in this transport's format; live: fan-out
    * (backpressure applies), else replay/answers. */
   bool (*send_encoded) (dx_session *s, dx_encoded *e, bool live);
+  /* This transport's framing of e (NDJSON line / WebSocket text frame),
+   * owned by e. */
+  dx_shared_buf *(*frame) (dx_session *s, dx_encoded *e);
   /* Close for a policy reason (too many errors, bad password):
    * WebSocket 1008, TCP close after the error line. */
   void (*close_policy) (dx_session *s, const char *reason);
@@ -40,6 +43,7 @@ struct dx_session {
   char token[DX_TOKEN_MAX + 1];
   unsigned errors;
   unsigned pending;   /* sends waiting for the store's commit */
+  uint64_t pump_seq;  /* replay batches sent so far (ids for the pacing) */
   bool peer_eof;      /* the client shut its side: finish, then close */
   dx_membership *members;
 };

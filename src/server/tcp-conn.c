@@ -34,6 +34,13 @@ tcp_send_encoded (dx_session *s, dx_encoded *e, bool live)
   return live ? dx_conn_send_live (s->conn, sb) : dx_conn_send (s->conn, sb);
 }
 
+static dx_shared_buf *
+tcp_frame (dx_session *s, dx_encoded *e)
+{
+  (void) s;
+  return dx_encoded_line (e);
+}
+
 static void
 tcp_close_policy (dx_session *s, const char *reason)
 {
@@ -42,7 +49,7 @@ tcp_close_policy (dx_session *s, const char *reason)
 }
 
 static const dx_session_ops tcp_session_ops = {
-  tcp_send_json, tcp_send_encoded, tcp_close_policy,
+  tcp_send_json, tcp_send_encoded, tcp_frame, tcp_close_policy,
 };
 
 static void

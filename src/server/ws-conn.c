@@ -63,6 +63,13 @@ ws_send_encoded (dx_session *s, dx_encoded *e, bool live)
   return live ? dx_conn_send_live (&wc->base, sb) : dx_conn_send (&wc->base, sb);
 }
 
+static dx_shared_buf *
+ws_frame (dx_session *s, dx_encoded *e)
+{
+  (void) s;
+  return dx_encoded_ws (e);
+}
+
 static void
 ws_close_policy (dx_session *s, const char *reason)
 {
@@ -70,7 +77,7 @@ ws_close_policy (dx_session *s, const char *reason)
 }
 
 static const dx_session_ops ws_session_ops = {
-  ws_send_json, ws_send_encoded, ws_close_policy,
+  ws_send_json, ws_send_encoded, ws_frame, ws_close_policy,
 };
 
 /* ---- conn ops ---- */
