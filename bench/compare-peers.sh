@@ -78,6 +78,8 @@ fi
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release -Dclient=disabled
 ninja -C "$build" src/server/duplexd src/bench/duplex-bench
 bench=$build/src/bench/duplex-bench
+# What was built: the commit, and whether the tree had local changes.
+built_from="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' + local changes in src/')"
 
 pids=()
 work=$(mktemp -d)
@@ -202,7 +204,7 @@ done
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1024/1024}' /proc/meminfo), $(uname -sr)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), sqlite store, buildtype $(/usr/bin/python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
+  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), built from $built_from, sqlite store, buildtype $(/usr/bin/python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/bench/peers/nodews/node_modules/ws/package.json").version')"
   echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice, autogroup: $(cat /proc/self/autogroup 2>/dev/null || echo none)"
