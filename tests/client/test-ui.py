@@ -87,7 +87,7 @@ def find_app(pid, timeout=45):
     return None
 
 
-def find(app, pred, timeout=20):
+def find(app, pred, timeout=45):
     end = time.time() + timeout
     while time.time() < end:
         for node in walk(app):
@@ -139,17 +139,20 @@ def run_mode(base, mode, n):
             return results
         entry = find(app, lambda x: x.name == 'Message'
                      and x.getRole() in (pyatspi.ROLE_ENTRY, pyatspi.ROLE_TEXT))
-        dropdown = find(app, lambda x: x.name == 'Transport', timeout=5)
+        # A busy machine exposes the tree slowly: generous timeouts.
+        dropdown = find(app, lambda x: x.name == 'Transport')
         messages = find(app, lambda x: x.name == 'Messages'
-                        and x.getRole() != pyatspi.ROLE_LABEL, timeout=5)
-        results.append((entry is not None and dropdown is not None and messages is not None,
-                        '%s: entry, transport dropdown and message list have accessible names'
-                        % mode))
+                        and x.getRole() != pyatspi.ROLE_LABEL)
+        missing = [n for n, w in (('entry', entry), ('dropdown', dropdown),
+                                  ('message list', messages)) if w is None]
+        results.append((not missing,
+                        '%s: entry, transport dropdown and message list have accessible names%s'
+                        % (mode, ' (missing: %s)' % ', '.join(missing) if missing else '')))
         # Let the transport connect, then post from elsewhere.
         time.sleep(1.5)
         text = 'hello %s from bob %d' % (mode, int(time.time() * 1000) % 100000)
         post(base, 'bob', room, text)
-        shown = find(app, lambda x: x.name == text, timeout=20)
+        shown = find(app, lambda x: x.name == text, timeout=45)
         results.append((shown is not None, '%s: a message posted over HTTP appears in the window'
                         % mode))
         if entry is None:
