@@ -53,7 +53,7 @@ shoot() { # name transport extra-args seconds keys-after
     kill \$APP"
 }
 
+# Each chat ends before its shot does; the EXIT trap stops the server.
 chat1 & shoot poll poll "" 14 ""
 chat2 & shoot websocket poll "" 6 ctrl+4
 chat3 & shoot compare websocket --compare 14 ""
-wait
