@@ -69,7 +69,8 @@ typedef struct {
   uint64_t sent;           /* publisher messages acknowledged */
   uint64_t delivered;      /* in-order first receptions, all subscribers */
   uint64_t duplicates;
-  uint64_t gaps;           /* messages skipped (a later seq came first) */
+  uint64_t gaps;           /* messages never received (skipped, not late) */
+  uint64_t reordered;      /* received after a later one (counted in delivered) */
   uint64_t http_requests;  /* subscribers' HTTP requests (publisher excluded) */
   uint64_t empty_polls;
   uint64_t connections;    /* TCP connections opened by subscribers */

@@ -38,6 +38,7 @@ struct conn {
   bool busy;     /* an HTTP request is outstanding */
   bool dead;
   uint64_t next_seq;          /* next sequence number expected */
+  uint64_t missing;           /* bit i: seq next_seq-1-i skipped, may still come */
   uint64_t delivered;         /* messages this subscriber received */
   uint64_t since;             /* duplexd: last message id seen */
   char etag[96], lastmod[96]; /* nchan long-poll position */
