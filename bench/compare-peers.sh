@@ -19,7 +19,7 @@
 #             the most delivered msgs/s each server sustains under a p99 bound
 #                                                                  -> capacity.jsonl
 #   idle      RSS per idle WebSocket connection (IDLE_CONNS held) -> idle.jsonl
-#             (first, while the servers' heaps are fresh)
+#             (first, while the servers' heaps are fresh; not repeated)
 # then env.txt, and the SVG plots + tables.md made by bench/plot.py.
 #
 # Env (defaults): SUBS="100 1000 5000 10000" RATE=10 DURATION=5 REPEAT=1
@@ -191,10 +191,10 @@ for phase in $phases; do
       printf '{"server":"%s","connections":%s,"rss_before_kb":%s,"rss_after_kb":%s}\n' \
         "$1" "$(sed -n 's/^ready //p' "$work/idle.err" | head -1)" "$before" "$after"
     }
+    # Once: after a run the freed memory stays in a server's heap, so a
+    # second run on the same process would read low.
     : >"$out/idle.jsonl"
-    for rep in $(seq "$repeat"); do
-      for target in duplexd nchan nodews; do idle "$target" >>"$out/idle.jsonl"; done
-    done
+    for target in duplexd nchan nodews; do idle "$target" >>"$out/idle.jsonl"; done
     ;;
   *) echo "compare-peers: unknown phase $phase" >&2; exit 2 ;;
   esac
