@@ -24,12 +24,15 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
 
+started=$SECONDS
+stamp() { printf '(%dm%02ds) ' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)); }
+
 # setup_build NAME [meson args...] -> 0 if configured and compiled.
 setup_build() {
   local name=$1
   shift
   local dir="$out/$name"
-  echo "=== [$name] configure"
+  echo "=== $(stamp)[$name] configure"
   if ! meson setup --wipe "$dir" "$root" "$@" >"$out/$name-setup.log" 2>&1 &&
      ! meson setup "$dir" "$root" "$@" >"$out/$name-setup.log" 2>&1; then
     tail -n 40 "$out/$name-setup.log"
@@ -37,7 +40,7 @@ setup_build() {
     builds_failed=$((builds_failed + 1))
     return 1
   fi
-  echo "=== [$name] build"
+  echo "=== $(stamp)[$name] build"
   if ! ninja -C "$dir" >"$out/$name-build.log" 2>&1; then
     grep -E 'error|warning' "$out/$name-build.log" | head -n 60
     summary+=("$name: build FAILED")
@@ -51,7 +54,7 @@ run_suites() {
   local name=$1
   shift
   local dir="$out/$name"
-  echo "=== [$name] test $*"
+  echo "=== $(stamp)[$name] test $*"
   meson test -C "$dir" --print-errorlogs --no-rebuild "$@" 2>&1 | tail -n 400
   # The counts come from testlog.json below, not from meson's exit code.
   return 0
@@ -112,5 +115,6 @@ PY
 read -r passed failed skipped <<<"$counts"
 failed=$((failed + builds_failed))
 for s in "${summary[@]}"; do echo "$s"; done
+echo "=== $(stamp)done"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ "$failed" -eq 0 ]
