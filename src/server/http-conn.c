@@ -42,7 +42,12 @@ typedef struct {
   uint64_t since;
   size_t limit;
   bool sse_chunked;
+  bool sse_replaying;   /* paced replay running: live events wait for it */
+  uint64_t sse_pos;     /* last id the replay sent */
 } http_conn;
+
+#define SSE_REPLAY_BATCH_BYTES (256u * 1024u)
+#define SSE_REPLAY_BATCH_MSGS 256
 
 static void process (http_conn *hc);
 static const dx_conn_ops http_ops;
@@ -244,11 +249,80 @@ sse_replay (http_conn *hc, uint64_t since, uint64_t upto)
     }
 }
 
+typedef struct {
+  http_conn *hc;
+  dx_buffer batch;
+  uint64_t last;
+  size_t n;
+} sse_pump_ctx;
+
+static bool
+sse_pump_visit (void *arg, const dx_stored_msg *msg)
+{
+  sse_pump_ctx *pc = arg;
+  dx_encoded *e = dx_encoded_message (msg);
+  dx_shared_buf *sb = e ? dx_encoded_sse (e, pc->hc->sse_chunked) : NULL;
+  if (sb)
+    dx_buffer_append (&pc->batch, sb->data, sb->len);
+  dx_encoded_unref (e);
+  pc->last = msg->id;
+  pc->n++;
+  return pc->batch.len < SSE_REPLAY_BATCH_BYTES;
+}
+
+static void sse_pump (http_conn *hc);
+
+static void
+on_sse_batch_written (void *arg, int status)
+{
+  http_conn *hc = arg;
+  if (status == 0 && !hc->base.closing && hc->sse_replaying)
+    sse_pump (hc);
+  dx_conn_unref (&hc->base);
+}
+
+/* The next batch of stored events after sse_pos, sent in one write; the
+ * following one when it has been written. Caught up: live from here. */
+static void
+sse_pump (http_conn *hc)
+{
+  dx_server *srv = hc->base.srv;
+  if (srv->store == NULL)
+    {
+      hc->sse_replaying = false;
+      return;
+    }
+  sse_pump_ctx pc = { hc, { 0 }, hc->sse_pos, 0 };
+  dx_buffer_init (&pc.batch, 0);
+  int n = dx_store_read_since (srv->store, hc->room, hc->sse_pos,
+                               SSE_REPLAY_BATCH_MSGS, sse_pump_visit, &pc);
+  if (n <= 0 || pc.last == hc->sse_pos || pc.batch.failed)
+    {
+      hc->sse_replaying = false;
+      hc->sub.next_id = hc->sse_pos + 1;
+      dx_buffer_free (&pc.batch);
+      return;
+    }
+  hc->sse_pos = pc.last;
+  srv->metrics.msgs_out[DX_TR_SSE] += pc.n;
+  dx_shared_buf *sb = dx_shared_buf_from_buffer (&pc.batch);
+  dx_buffer_free (&pc.batch);
+  if (sb == NULL)
+    {
+      dx_conn_close (&hc->base);
+      return;
+    }
+  dx_conn_ref (&hc->base);
+  if (!dx_conn_send_notify (&hc->base, sb, on_sse_batch_written, hc))
+    dx_conn_unref (&hc->base);
+  dx_shared_buf_unref (sb);
+}
+
 static void
 sse_message (dx_sub *sub, dx_encoded *e)
 {
   http_conn *hc = sub->owner;
-  if (e->id < sub->next_id)
+  if (hc->sse_replaying || e->id < sub->next_id)
     return;
   if (e->id > sub->next_id)
     sse_replay (hc, sub->next_id - 1, e->id - 1);
@@ -335,15 +409,22 @@ start_sse (http_conn *hc, const dx_http_message *req, const char *room)
   dx_conn_set_transport (&hc->base, DX_TR_SSE);
   snprintf (hc->room, sizeof hc->room, "%s", room);
   uint64_t last = dx_store_last_id (srv->store, room);
-  if (has_since && since < last)
-    sse_replay (hc, since, last);
   memset (&hc->sub, 0, sizeof hc->sub);
   hc->sub.ops = &sse_ops;
   hc->sub.kind = DX_SUB_SSE;
   hc->sub.owner = hc;
   hc->sub.next_id = last + 1;
   if (!hc->base.closing && !dx_hub_subscribe (srv->hub, &hc->sub, room))
-    dx_conn_close (&hc->base);
+    {
+      dx_conn_close (&hc->base);
+      return;
+    }
+  if (has_since && since < last)
+    {
+      hc->sse_replaying = true;
+      hc->sse_pos = since;
+      sse_pump (hc);
+    }
   dx_conn_timer (&hc->base, DX_SSE_PING_MS);
 }
 

@@ -19,7 +19,7 @@
 
 /* Shutdown: polite goodbyes get this long before every connection is cut
  * (PROTOCOL.md: exit within 5 s). */
-#define DX_SHUTDOWN_GRACE_MS 3000
+#define DX_SHUTDOWN_GRACE_MS 2500
 #define DX_SHUTDOWN_POLL_MS 20
 
 /* ---- posting ---- */
