@@ -10,6 +10,12 @@
  *  - Write, connect and shutdown callbacks go through the shared pending
  *    queue (dx__req_done), which keeps them in order with each other and
  *    with close_cb.
+ *  - Writes are coalesced: dx_write to an idle stream only queues it and
+ *    lists the stream in loop->flush_list; loop->flush_hook (run by
+ *    dx_loop_run just before it polls) then sends everything each listed
+ *    stream queued meanwhile with ONE gathered WSASend. A fan-out that
+ *    queues k messages to a subscriber in one iteration costs one send,
+ *    not k (the same as tcp-posix.c does with sendmsg).
  *  - Reads: a zero-byte WSARecv is kept pending while reading; when it
  *    completes data is there, and only then alloc_cb is asked for a buffer
  *    and a non-blocking recv() fills it. An idle connection pins no buffer.
@@ -45,6 +51,9 @@ enum { ACCEPT_RETRY_MS = 100 };
 enum { READ_SUGGESTED = 64 * 1024 };
 /* recv() rounds per readiness before yielding back to the port. */
 enum { READS_PER_WAKE = 16 };
+/* WSABUFs gathered into one WSASend (the bound of a coalesced send; more
+ * is sent by the next WSASend). Same figure as tcp-posix.c's iovec. */
+enum { SEND_BUFS_MAX = 64 };
 
 typedef enum {
   OP_ACCEPT = 1,
@@ -73,7 +82,6 @@ static INIT_ONCE winsock_once = INIT_ONCE_STATIC_INIT;
 
 typedef struct iocp_write {
   dx_req req;             /* must stay first: the pending queue runs it */
-  iocp_op op;
   dx_list link;           /* in stream->writes */
   dx_write_cb cb;
   void *arg;
@@ -102,9 +110,12 @@ struct dx_stream {
   dx_req read_err_req;    /* an error found inside dx_read_start */
 
   /* writing */
-  dx_list writes;         /* head is in the kernel when write_inflight */
-  bool write_inflight;
-  size_t write_queue_bytes;
+  dx_list writes;         /* oldest first; a prefix is in the kernel when
+                             write_inflight */
+  bool write_inflight;    /* send_op (a gathered WSASend) is pending */
+  iocp_op send_op;
+  dx_list flush_link;     /* in loop->flush_list while a send is deferred */
+  size_t write_queue_bytes; /* bytes of writes not yet completed */
   int write_err;          /* sticky: a failed write fails every later one */
 
   /* shutdown */
@@ -232,7 +243,9 @@ stream_new (dx_loop *loop, SOCKET s)
     return NULL;
   st->s = s;
   dx_list_init (&st->writes);
+  dx_list_init (&st->flush_link);
   st->recv0.kind = OP_RECV0;
+  st->send_op.kind = OP_SEND;
   st->connect_op.kind = OP_CONNECT;
   /* recv() after a zero-byte completion must never block the loop. */
   u_long on = 1;
@@ -453,9 +466,53 @@ write_advance (iocp_write *w, size_t done)
   }
 }
 
-/* Put the next queued write in the kernel, or half-close once the queue
- * is empty and a shutdown was asked for. One WSASend at a time keeps the
- * order obvious and the queue-size figure honest. */
+/* The kernel took `done` bytes from the front of the queue: writes sent
+ * whole complete (in order), a write sent in part keeps its rest. */
+static void
+writes_consume (dx_stream *st, size_t done)
+{
+  while (done > 0 && !dx_list_empty (&st->writes)) {
+    iocp_write *w = DX_CONTAINER_OF (st->writes.next, iocp_write, link);
+    if (w->bytes > done) {
+      st->write_queue_bytes -= done;
+      w->bytes -= done;
+      write_advance (w, done);
+      return;
+    }
+    done -= w->bytes;
+    write_finish (st, w, 0);
+  }
+}
+
+/* Gather the unsent buffers of the queued writes, oldest first, into bufs:
+ * at most SEND_BUFS_MAX of them and under 2 GiB in all (unless one buffer
+ * alone is larger), so one WSASend's byte count cannot overflow. Returns
+ * the count; *total gets their length. */
+static DWORD
+writes_gather (dx_stream *st, WSABUF *bufs, size_t *total)
+{
+  DWORD n = 0;
+  *total = 0;
+  for (dx_list *l = st->writes.next; l != &st->writes; l = l->next) {
+    iocp_write *w = DX_CONTAINER_OF (l, iocp_write, link);
+    for (DWORD i = w->first; i < w->nbufs; i++) {
+      if (w->bufs[i].len == 0)
+        continue;
+      if (n == SEND_BUFS_MAX
+          || (n > 0 && *total + w->bufs[i].len > (size_t) INT_MAX))
+        return n;
+      bufs[n++] = w->bufs[i];
+      *total += w->bufs[i].len;
+    }
+  }
+  return n;
+}
+
+/* Send what is queued, gathering the buffers of every queued write into
+ * one WSASend (bounded by writes_gather), or half-close once the queue is
+ * empty and a shutdown was asked for. One WSASend in the kernel at a time
+ * keeps the order obvious; write_queue_bytes counts what has not
+ * completed yet. */
 static void
 writes_pump (dx_stream *st)
 {
@@ -471,29 +528,32 @@ writes_pump (dx_stream *st)
       write_finish (st, w, 0); /* nothing to send; still called back later */
       continue;
     }
+    /* Winsock copies the WSABUF array (not the bytes) when WSASend is
+     * called, overlapped or not (documented; Wine copies it into its async
+     * too), so a stack array is enough. */
+    WSABUF bufs[SEND_BUFS_MAX];
+    size_t total;
+    DWORD n = writes_gather (st, bufs, &total);
     /* Try a plain non-blocking send first: when the socket buffer has
-     * room (the usual case) the write is done without an overlapped
+     * room (the usual case) the writes are done without an overlapped
      * operation, which is much cheaper (under Wine especially). The
-     * callback still runs later, from the pending queue. */
+     * callbacks still run later, from the pending queue. */
     DWORD sent = 0;
-    if (WSASend (st->s, w->bufs + w->first, w->nbufs - w->first, &sent, 0,
-                    NULL, NULL) == 0) {
-      if (sent >= w->bytes) {
-        write_finish (st, w, 0);
-        continue;
-      }
-      st->write_queue_bytes -= sent;
-      w->bytes -= sent;
-      write_advance (w, sent);
+    if (WSASend (st->s, bufs, n, &sent, 0, NULL, NULL) == 0) {
+      writes_consume (st, sent);
+      if (sent >= total)
+        continue; /* all gathered: send what the bound left, if any */
+      /* The socket buffer is full: the rest goes overlapped. */
+      n = writes_gather (st, bufs, &total);
     } else if (WSAGetLastError () != WSAEWOULDBLOCK) {
       write_finish (st, w, wsa_err ());
       continue;
     }
-    memset (&w->op.ov, 0, sizeof w->op.ov);
-    if (WSASend (st->s, w->bufs + w->first, w->nbufs - w->first, NULL, 0,
-                 &w->op.ov, NULL) != 0) {
+    memset (&st->send_op.ov, 0, sizeof st->send_op.ov);
+    if (WSASend (st->s, bufs, n, NULL, 0, &st->send_op.ov, NULL) != 0) {
       int e = WSAGetLastError ();
       if (e != WSA_IO_PENDING) {
+        w = DX_CONTAINER_OF (st->writes.next, iocp_write, link);
         write_finish (st, w, dx__err_from_wsa (e));
         continue;
       }
@@ -508,30 +568,44 @@ writes_pump (dx_stream *st)
   }
 }
 
+/* loop->flush_hook, run by dx_loop_run just before it polls: one gathered
+ * send for each stream written to since the last poll. No user code runs
+ * here (completions only go to the pending queue). */
 static void
-send_complete (dx_stream *st, iocp_write *w, const OVERLAPPED_ENTRY *e)
+streams_flush_deferred (dx_loop *loop)
+{
+  while (!dx_list_empty (&loop->flush_list)) {
+    dx_stream *st
+        = DX_CONTAINER_OF (loop->flush_list.next, dx_stream, flush_link);
+    dx_list_remove (&st->flush_link); /* leaves it self-linked: unlisted */
+    writes_pump (st);
+  }
+}
+
+static void
+send_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
 {
   st->write_inflight = false;
   st->outstanding--;
   if (dx__is_closing (st)) {
-    write_finish (st, w, op_failed (e) ? DX_ECANCELED : 0);
+    /* What the kernel sent completes normally; the rest is cancelled,
+     * in order, behind it. */
+    if (!op_failed (e))
+      writes_consume (st, e->dwNumberOfBytesTransferred);
     writes_cancel_all (st);
     stream_maybe_close_done (st);
     return;
   }
   if (op_failed (e)) {
-    write_finish (st, w, op_error (st->s, &w->op.ov));
+    /* The oldest write takes the error; it is sticky, so writes_pump
+     * fails the others behind it. */
+    if (!dx_list_empty (&st->writes))
+      write_finish (st, DX_CONTAINER_OF (st->writes.next, iocp_write, link),
+                    op_error (st->s, &st->send_op.ov));
   } else {
-    size_t done = e->dwNumberOfBytesTransferred;
-    if (done < w->bytes) {
-      /* Overlapped sends on stream sockets complete whole in practice;
-       * if one ever comes back short, send the rest before moving on. */
-      st->write_queue_bytes -= done;
-      w->bytes -= done;
-      write_advance (w, done);
-    } else {
-      write_finish (st, w, 0);
-    }
+    /* Overlapped sends on stream sockets complete whole in practice; if
+     * one ever comes back short, writes_pump sends the rest. */
+    writes_consume (st, e->dwNumberOfBytesTransferred);
   }
   writes_pump (st);
 }
@@ -557,7 +631,6 @@ dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
   iocp_write *w = calloc (1, sizeof *w + nbufs * sizeof (WSABUF));
   if (!w)
     return DX_ENOMEM;
-  w->op.kind = OP_SEND;
   w->req.handle = &stream->h;
   w->cb = cb;
   w->arg = arg;
@@ -569,7 +642,13 @@ dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
   }
   dx_list_push_back (&stream->writes, &w->link);
   stream->write_queue_bytes += total;
-  writes_pump (stream);
+  /* Defer the send to just before the loop polls, so whatever else is
+   * written to this stream meanwhile goes out in the same WSASend. A
+   * send in the kernel or a connect in progress pumps the queue itself
+   * when it completes. */
+  if (!stream->write_inflight && !stream->connecting
+      && dx_list_empty (&stream->flush_link))
+    dx_list_push_back (&stream->h.loop->flush_list, &stream->flush_link);
   return 0;
 }
 
@@ -591,7 +670,9 @@ dx_shutdown (dx_stream *stream, dx_shutdown_cb cb, void *arg)
   stream->shutdown_requested = true;
   stream->shutdown_cb = cb;
   stream->shutdown_arg = arg;
-  writes_pump (stream);
+  /* With a send deferred, the flush half-closes after it. */
+  if (dx_list_empty (&stream->flush_link))
+    writes_pump (stream);
   return 0;
 }
 
@@ -774,6 +855,7 @@ void
 dx__stream_close (dx_stream *st)
 {
   st->reading = false;
+  dx_list_remove (&st->flush_link); /* a deferred send is cancelled below */
   if (st->s != INVALID_SOCKET) {
     /* Without CancelIoEx a large pending WSASend may never complete while
      * the peer is alive (measured under Wine), and close would hang. */
@@ -999,6 +1081,8 @@ iocp_init (dx_loop *loop)
     return err;
   }
   loop->impl = impl;
+  /* Only this file sets the hook on Windows (tcp-posix.c is not built). */
+  loop->flush_hook = streams_flush_deferred;
   return 0;
 }
 
@@ -1039,11 +1123,9 @@ dispatch (dx_loop *loop, const OVERLAPPED_ENTRY *e)
   case OP_RECV0:
     recv0_complete (DX_CONTAINER_OF (op, dx_stream, recv0), e);
     break;
-  case OP_SEND: {
-    iocp_write *w = DX_CONTAINER_OF (op, iocp_write, op);
-    send_complete ((dx_stream *) w->req.handle, w, e);
+  case OP_SEND:
+    send_complete (DX_CONTAINER_OF (op, dx_stream, send_op), e);
     break;
-  }
   }
 }
 
