@@ -18,6 +18,13 @@
 #define HTTP_BODY_MAX (64 * 1024)
 #define ANSWER_MAX (32u * 1024 * 1024) /* a poll answer of 1000 long messages */
 
+/* JSON's four whitespace bytes (RFC 8259 §2). */
+static bool
+is_json_ws (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static const char *const type_names[] = {
   [DX_MSG_NONE] = NULL,          [DX_MSG_HELLO] = "hello",     [DX_MSG_JOIN] = "join",
   [DX_MSG_LEAVE] = "leave",      [DX_MSG_SEND] = "send",       [DX_MSG_PING] = "ping",
@@ -368,17 +375,15 @@ fill_t (field *f, dx_msg *m, dx_msg_error *err)
     return true;
   if (!once (x, err))
     return false;
-  dx_json_reader r;
-  sub_reader (&r, x);
-  const char *raw;
-  size_t n;
-  if (!dx_json_read_raw_scalar (&r, &raw, &n))
-    return merr (err, BAD_REQUEST, "t", "field 't': must be a number or a string");
-  if (n > DX_PING_T_MAX)
-    return merr (err, TOO_LARGE, "t", "field 't': longer than %d bytes of JSON", DX_PING_T_MAX);
-  memcpy (m->t, raw, n);
-  m->t[n] = '\0';
-  m->t_len = n;
+  /* Any value, already validated by the member walk: keep its text as is
+   * (an echo must not re-encode), without the whitespace around it. */
+  const char *p = x->raw, *e = x->raw + x->len;
+  while (p < e && is_json_ws (*p))
+    p++;
+  while (e > p && is_json_ws (e[-1]))
+    e--;
+  m->t = p;
+  m->t_len = (size_t) (e - p);
   m->has_t = true;
   return true;
 }
@@ -502,6 +507,33 @@ direction_allows (dx_msg_dir dir, dx_msg_type t)
   bool from_server = t >= DX_MSG_WELCOME && t <= DX_MSG_ERROR;
   return dir == DX_MSG_FROM_ANY ? (from_client || from_server)
                                 : dir == DX_MSG_FROM_CLIENT ? from_client : from_server;
+}
+
+dx_msg_type
+dx_msg_peek_type (const char *json, size_t len)
+{
+  dx_json_limits lim;
+  limits_for (&lim, len);
+  dx_json_reader r;
+  dx_json_reader_init (&r, json, len, &lim);
+  if (!dx_json_object_begin (&r))
+    return DX_MSG_NONE;
+  char key[8];
+  int k;
+  while ((k = dx_json_object_next (&r, key, sizeof key, NULL)) > 0) {
+    if (strcmp (key, "type") == 0) {
+      char name[16];
+      if (!dx_json_read_string (&r, name, sizeof name, NULL, NULL))
+        return DX_MSG_NONE;
+      for (size_t i = 1; i < sizeof type_names / sizeof type_names[0]; i++)
+        if (strcmp (name, type_names[i]) == 0)
+          return (dx_msg_type) i;
+      return DX_MSG_NONE;
+    }
+    if (!dx_json_skip (&r))
+      return DX_MSG_NONE;
+  }
+  return DX_MSG_NONE;
 }
 
 bool
@@ -731,18 +763,16 @@ dx_encode_ack (dx_buffer *b, const char *room, uint64_t id, uint64_t ts, const c
   return obj_end (&o);
 }
 
-/* t must be exactly one JSON number or string of at most DX_PING_T_MAX. */
+/* t must be exactly one JSON value, with no whitespace around it (it is
+ * echoed verbatim, so what is checked is what is sent). */
 static bool
 raw_t_ok (const char *t, size_t len)
 {
-  if (len == 0 || len > DX_PING_T_MAX)
+  if (len == 0 || is_json_ws (t[0]) || is_json_ws (t[len - 1]))
     return false;
-  dx_json_reader r;
-  dx_json_reader_init (&r, t, len, NULL);
-  const char *raw;
-  size_t n;
-  /* No surrounding whitespace: the text is echoed verbatim. */
-  return dx_json_read_raw_scalar (&r, &raw, &n) && dx_json_finish (&r) && n == len;
+  dx_json_limits lim;
+  limits_for (&lim, len);
+  return dx_json_validate (t, len, &lim, NULL);
 }
 
 bool

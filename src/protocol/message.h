@@ -23,12 +23,14 @@
  * in docs/protocol.md; integers are written as plain decimal.
  * dx_msg_encode_line / dx_ndjson_append_line add the '\n' for raw TCP.
  *
- * ping "t": kept VERBATIM. Any JSON number or string is accepted (at most
- * DX_PING_T_MAX bytes of JSON text), stored as its exact JSON text, and
- * echoed byte for byte in the pong — so 1.5e3, -7, 12345678901234567890
- * and "abc" all come back exactly as sent. A ping without "t" is answered
- * by a pong without "t". Other types (object, array, bool, null) are a
- * bad_request. */
+ * ping "t": kept VERBATIM. PROTOCOL.md says "<client value>", so any JSON
+ * value is accepted (number, string, object, array, true/false/null), its
+ * exact JSON text is kept (surrounding whitespace trimmed), and it is echoed
+ * byte for byte in the pong — 1.5e3, -7, 12345678901234567890, "abc" and
+ * {"k":[1,2]} all come back exactly as sent. dx_msg.t points INTO the
+ * decoded document (no copy, no extra limit beyond the document's): it is
+ * valid as long as that input is. A ping without "t" is answered by a pong
+ * without "t". */
 #ifndef DX_PROTOCOL_MESSAGE_H
 #define DX_PROTOCOL_MESSAGE_H
 
@@ -40,7 +42,6 @@
 #include "protocol/json.h"
 #include "protocol/names.h"
 
-#define DX_PING_T_MAX 128  /* bytes of JSON text of a ping's "t" */
 #define DX_ERROR_TEXT_MAX 512 /* bytes of an error event's "message" */
 
 typedef enum {
@@ -101,7 +102,7 @@ typedef struct {
   char epoch[DX_EPOCH_MAX + 1];
   char server[DX_SERVER_MAX + 1];
   char code[DX_CODE_MAX + 1];
-  char t[DX_PING_T_MAX + 1]; /* verbatim JSON text of a number or string */
+  const char *t; /* verbatim JSON text of any value, inside the decoded input */
   size_t t_len;
   char text[DX_TEXT_MAX + 1]; /* send/message text, or an error's message */
   size_t text_len;
@@ -112,6 +113,12 @@ typedef struct {
   char field[33];    /* member at fault, "" for the whole document */
   char message[200]; /* human-readable, NUL-terminated */
 } dx_msg_error;
+
+/* The "type" named by a JSON object, whatever else it holds and whether
+ * or not the rest is valid (a server answers "not_authenticated" before
+ * hello whatever the error). DX_MSG_NONE if json is not an object with a
+ * string "type" naming a known type (either direction). */
+dx_msg_type dx_msg_peek_type (const char *json, size_t len);
 
 /* Zero a dx_msg (all has_* false, strings empty). */
 void dx_msg_clear (dx_msg *m);

@@ -3,7 +3,6 @@
 #include "protocol/message.h"
 #include "server/hub.h"
 #include "server/log.h"
-#include "server/msg-peek.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,18 +322,7 @@ on_hello (dx_session *s, const dx_msg *m)
   s->authed = true;
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  dx_encode_welcome (&b, s->nick, s->token, s->srv->server_name);
-  /* PROTOCOL.md §2: the epoch "appears in welcome".
-   * TODO(src/protocol/message.c): dx_encode_welcome has no epoch
-   * parameter; until it does, the member is added here with the JSON
-   * writer (an unknown field that clients ignore if they do not use it). */
-  if (!b.failed && b.len > 0 && b.data[b.len - 1] == '}')
-    {
-      b.len--;
-      if (!(dx_buffer_append_char (&b, ',') && dx_json_write_key (&b, "epoch")
-            && dx_json_write_cstr (&b, s->srv->epoch) && dx_buffer_append_char (&b, '}')))
-        b.failed = true;
-    }
+  dx_encode_welcome_epoch (&b, s->nick, s->token, s->srv->server_name, s->srv->epoch);
   send_buffer (s, &b);
 }
 
@@ -495,22 +483,11 @@ dx_session_handle (dx_session *s, const char *json, size_t len)
   if (!dx_msg_decode (json, len, DX_MSG_FROM_CLIENT, m, &err))
     {
       free (m);
-      char type[16] = "";
-      bool typed = dx_peek_type (json, len, type, sizeof type);
-      /* Before hello, anything that is not a hello is not_authenticated. */
-      if (!s->authed && !(typed && strcmp (type, "hello") == 0))
+      /* Before hello, anything that is not a hello is not_authenticated,
+       * whatever else is wrong with it. */
+      if (!s->authed && dx_msg_peek_type (json, len) != DX_MSG_HELLO)
         {
           dx_session_error (s, "not_authenticated", "say hello first");
-          return;
-        }
-      const char *t;
-      size_t t_len;
-      if (typed && strcmp (type, "ping") == 0 && dx_peek_ping (json, len, &t, &t_len))
-        {
-          dx_buffer b;
-          dx_buffer_init (&b, 0);
-          dx_encode_pong_raw (&b, t, t_len, dx_wall_ms ());
-          send_buffer (s, &b);
           return;
         }
       dx_session_error (s, err.code, err.message);
