@@ -121,6 +121,20 @@ class Server:
 
     # -- life cycle -------------------------------------------------------
     def start(self):
+        try:
+            self._start()
+        except AssertionError:
+            # Under a loaded CI machine Wine itself sometimes fails to start
+            # a process: it exits at once with status 1 and prints nothing
+            # (duplexd always says why on stderr). Only that case is retried,
+            # once; any failure duplexd explains is a test failure.
+            if not (UNDER_WINE and self.proc is not None and self.proc.returncode == 1
+                    and not self.stderr_text().strip()):
+                raise
+            sys.stderr.write("duplexd.py: Wine failed to start duplexd.exe silently; retrying once\n")
+            self._start()
+
+    def _start(self):
         if os.path.exists(self.ready_file):
             os.unlink(self.ready_file)
         args = ["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0",
