@@ -122,7 +122,7 @@ class Server:
     # -- life cycle -------------------------------------------------------
     def start(self):
         try:
-            self._start()
+            return self._start()
         except AssertionError:
             # Under a loaded CI machine Wine itself sometimes fails to start
             # a process: it exits at once with status 1 and prints nothing
@@ -132,7 +132,7 @@ class Server:
                     and not self.stderr_text().strip()):
                 raise
             sys.stderr.write("duplexd.py: Wine failed to start duplexd.exe silently; retrying once\n")
-            self._start()
+            return self._start()
 
     def _start(self):
         if os.path.exists(self.ready_file):
