@@ -3,7 +3,7 @@
  * delivery, rooms dropped when empty. */
 #include "server/hub.h"
 
-#include "server-tap.h"
+#include "../tap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,43 +69,43 @@ main (void)
   init (&sse, hub, DX_SUB_SSE, "");
   init (&lp, hub, DX_SUB_LONGPOLL, "");
 
-  TAP_OK (dx_hub_find (hub, "lobby") == NULL, "no room before a subscriber");
-  TAP_OK (!dx_hub_subscribe (hub, &a.sub, "Bad Room"), "invalid room name refused");
-  TAP_OK (dx_hub_subscribe (hub, &a.sub, "lobby"), "alice joins");
-  TAP_OK (dx_hub_online (hub, "lobby") == 1, "online 1");
-  TAP_OK (a.log[0] == '\0', "the joiner gets no presence of itself");
+  OK (dx_hub_find (hub, "lobby") == NULL, "no room before a subscriber");
+  OK (!dx_hub_subscribe (hub, &a.sub, "Bad Room"), "invalid room name refused");
+  OK (dx_hub_subscribe (hub, &a.sub, "lobby"), "alice joins");
+  OK (dx_hub_online (hub, "lobby") == 1, "online 1");
+  OK (a.log[0] == '\0', "the joiner gets no presence of itself");
   dx_hub_subscribe (hub, &sse.sub, "lobby");
   dx_hub_subscribe (hub, &b.sub, "lobby");
-  TAP_OK (strcmp (a.log, "+bob ") == 0, "alice sees bob join (%s)", a.log);
-  TAP_OK (strcmp (sse.log, "+bob ") == 0, "an SSE stream sees presence (%s)", sse.log);
-  TAP_OK (dx_hub_online (hub, "lobby") == 3, "online counts sessions and SSE streams");
+  OK (strcmp (a.log, "+bob ") == 0, "alice sees bob join (%s)", a.log);
+  OK (strcmp (sse.log, "+bob ") == 0, "an SSE stream sees presence (%s)", sse.log);
+  OK (dx_hub_online (hub, "lobby") == 3, "online counts sessions and SSE streams");
   dx_hub_subscribe (hub, &a2.sub, "lobby");
-  TAP_OK (strcmp (b.log, "") == 0, "a second connection of alice: no presence (%s)", b.log);
+  OK (strcmp (b.log, "") == 0, "a second connection of alice: no presence (%s)", b.log);
   dx_hub_subscribe (hub, &lp.sub, "lobby");
-  TAP_OK (dx_hub_online (hub, "lobby") == 4, "a long poll is not online");
+  OK (dx_hub_online (hub, "lobby") == 4, "a long poll is not online");
 
   lp.leave_on_message = true;
   publish (hub, "lobby", 1);
-  TAP_OK (strcmp (a.log, "+bob m1 ") == 0, "alice got m1 (%s)", a.log);
-  TAP_OK (strcmp (lp.log, "m1 ") == 0 && lp.sub.room == NULL,
+  OK (strcmp (a.log, "+bob m1 ") == 0, "alice got m1 (%s)", a.log);
+  OK (strcmp (lp.log, "m1 ") == 0 && lp.sub.room == NULL,
           "the long poll got m1 and left from inside its delivery");
-  TAP_OK (strcmp (b.log, "m1 ") == 0 && strcmp (sse.log, "+bob m1 ") == 0
+  OK (strcmp (b.log, "m1 ") == 0 && strcmp (sse.log, "+bob m1 ") == 0
               && strcmp (a2.log, "m1 ") == 0,
           "everybody else got m1 too");
   publish (hub, "lobby", 2);
-  TAP_OK (strcmp (lp.log, "m1 ") == 0, "the long poll got nothing more");
+  OK (strcmp (lp.log, "m1 ") == 0, "the long poll got nothing more");
   publish (hub, "other", 1);
-  TAP_OK (strcmp (b.log, "m1 m2 ") == 0, "no delivery from another room (%s)", b.log);
+  OK (strcmp (b.log, "m1 m2 ") == 0, "no delivery from another room (%s)", b.log);
 
   dx_hub_unsubscribe (hub, &a.sub);
-  TAP_OK (strcmp (b.log, "m1 m2 ") == 0, "alice still there on another connection");
+  OK (strcmp (b.log, "m1 m2 ") == 0, "alice still there on another connection");
   dx_hub_unsubscribe (hub, &a2.sub);
-  TAP_OK (strcmp (b.log, "m1 m2 -alice ") == 0, "bob sees alice leave once (%s)", b.log);
+  OK (strcmp (b.log, "m1 m2 -alice ") == 0, "bob sees alice leave once (%s)", b.log);
   dx_hub_unsubscribe (hub, &b.sub);
   dx_hub_unsubscribe (hub, &b.sub);
-  TAP_OK (dx_hub_online (hub, "lobby") == 1, "unsubscribing twice is harmless");
+  OK (dx_hub_online (hub, "lobby") == 1, "unsubscribing twice is harmless");
   dx_hub_unsubscribe (hub, &sse.sub);
-  TAP_OK (dx_hub_find (hub, "lobby") == NULL, "the empty room is dropped");
+  OK (dx_hub_find (hub, "lobby") == NULL, "the empty room is dropped");
   dx_hub_free (hub);
-  TAP_DONE ();
+  return tap_done ();
 }

@@ -2,7 +2,7 @@
 #include "server/encoded.h"
 #include "server/metrics.h"
 
-#include "server-tap.h"
+#include "../tap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,33 +27,33 @@ main (void)
   dx_buffer_init (&b, 0);
   dx_metrics_render (&m, &st, &b);
   const char *t = b.data;
-  TAP_OK (strstr (t, "duplex_connections_open{transport=\"tcp\"} 3\n") != NULL, "open gauge");
-  TAP_OK (strstr (t, "duplex_messages_in_total{transport=\"websocket\"} 7\n") != NULL,
+  OK (strstr (t, "duplex_connections_open{transport=\"tcp\"} 3\n") != NULL, "open gauge");
+  OK (strstr (t, "duplex_messages_in_total{transport=\"websocket\"} 7\n") != NULL,
           "messages in");
-  TAP_OK (strstr (t, "duplex_http_requests_total{route=\"healthz\",status=\"200\"} 2\n") != NULL,
+  OK (strstr (t, "duplex_http_requests_total{route=\"healthz\",status=\"200\"} 2\n") != NULL,
           "requests by route and status");
-  TAP_OK (strstr (t, "duplex_http_requests_total{route=\"other\",status=\"404\"} 1\n") != NULL,
+  OK (strstr (t, "duplex_http_requests_total{route=\"other\",status=\"404\"} 1\n") != NULL,
           "404 counted");
-  TAP_OK (strstr (t, "duplex_store_write_seconds_bucket{le=\"+Inf\"} 2\n") != NULL,
+  OK (strstr (t, "duplex_store_write_seconds_bucket{le=\"+Inf\"} 2\n") != NULL,
           "latency histogram +Inf");
-  TAP_OK (strstr (t, "duplex_store_write_seconds_bucket{le=\"0.001\"} 2\n") != NULL,
+  OK (strstr (t, "duplex_store_write_seconds_bucket{le=\"0.001\"} 2\n") != NULL,
           "latency bucket 1 ms");
-  TAP_OK (strstr (t, "# TYPE duplex_store_write_seconds histogram\n") != NULL, "TYPE line");
-  TAP_OK (strstr (t, "duplex_longpolls_waiting 0\n") != NULL, "long polls gauge");
+  OK (strstr (t, "# TYPE duplex_store_write_seconds histogram\n") != NULL, "TYPE line");
+  OK (strstr (t, "duplex_longpolls_waiting 0\n") != NULL, "long polls gauge");
   dx_buffer_free (&b);
 
   dx_stored_msg msg = { "lobby", 42, 1763900000123ULL, "alice", "hi", 2, "c-17" };
   dx_encoded *e = dx_encoded_message (&msg);
-  TAP_OK (e != NULL && e->id == 42, "message encoded");
+  OK (e != NULL && e->id == 42, "message encoded");
   const char *json = "{\"type\":\"message\",\"room\":\"lobby\",\"id\":42,\"from\":\"alice\","
                      "\"text\":\"hi\",\"ts\":1763900000123,\"cid\":\"c-17\"}";
   size_t jl = strlen (json);
-  TAP_OK (e->json->len == jl && memcmp (e->json->data, json, jl) == 0, "JSON object");
+  OK (e->json->len == jl && memcmp (e->json->data, json, jl) == 0, "JSON object");
   dx_shared_buf *line = dx_encoded_line (e);
-  TAP_OK (line->len == jl + 1 && line->data[jl] == '\n', "NDJSON line");
-  TAP_OK (dx_encoded_line (e) == line, "each format encoded once");
+  OK (line->len == jl + 1 && line->data[jl] == '\n', "NDJSON line");
+  OK (dx_encoded_line (e) == line, "each format encoded once");
   dx_shared_buf *ws = dx_encoded_ws (e);
-  TAP_OK (ws->len == jl + 2 && (unsigned char) ws->data[0] == 0x81
+  OK (ws->len == jl + 2 && (unsigned char) ws->data[0] == 0x81
               && (unsigned char) ws->data[1] == jl,
           "WebSocket text frame, unmasked");
   dx_shared_buf *sse = dx_encoded_sse (e, true);
@@ -61,13 +61,13 @@ main (void)
   snprintf (want, sizeof want, "id: 42\nevent: message\ndata: %s\n\n", json);
   char chunk[600];
   int n = snprintf (chunk, sizeof chunk, "%zx\r\n%s\r\n", strlen (want), want);
-  TAP_OK (sse->len == (size_t) n && memcmp (sse->data, chunk, (size_t) n) == 0,
+  OK (sse->len == (size_t) n && memcmp (sse->data, chunk, (size_t) n) == 0,
           "SSE event framed as one chunk");
   dx_shared_buf *raw = dx_encoded_sse (e, false);
-  TAP_OK (raw->len == strlen (want), "SSE event unchunked for HTTP/1.0");
+  OK (raw->len == strlen (want), "SSE event unchunked for HTTP/1.0");
   dx_shared_buf_ref (line);
   dx_encoded_unref (e);
-  TAP_OK (line->refs == 1 && line->data[0] == '{', "a shared buffer outlives its message");
+  OK (line->refs == 1 && line->data[0] == '{', "a shared buffer outlives its message");
   dx_shared_buf_unref (line);
-  TAP_DONE ();
+  return tap_done ();
 }

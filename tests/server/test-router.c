@@ -2,7 +2,7 @@
  * an invalid room name. */
 #include "server/router.h"
 
-#include "server-tap.h"
+#include "../tap.h"
 
 #include <string.h>
 
@@ -35,28 +35,28 @@ main (void)
     { DX_HTTP_GET, "/api/v1/info", DX_ROUTE_INFO },
   };
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-    TAP_OK (route (ok[i].method, ok[i].path) == 0 && m.route == ok[i].route,
+    OK (route (ok[i].method, ok[i].path) == 0 && m.route == ok[i].route,
             "%s routes", ok[i].path);
   route (DX_HTTP_GET, "/api/v1/rooms/lobby/messages");
-  TAP_OK (strcmp (m.room, "lobby") == 0, "room name extracted");
+  OK (strcmp (m.room, "lobby") == 0, "room name extracted");
   route (DX_HTTP_GET, "/api/v1/rooms/abcdefghijklmnopqrstuvwxyz012345/events");
-  TAP_OK (m.status == 0 && strlen (m.room) == 32, "32-character room");
+  OK (m.status == 0 && strlen (m.room) == 32, "32-character room");
 
-  TAP_OK (route (DX_HTTP_GET, "/api/v1/session") == 405 && strcmp (m.allow, "POST") == 0,
+  OK (route (DX_HTTP_GET, "/api/v1/session") == 405 && strcmp (m.allow, "POST") == 0,
           "GET session: 405 Allow: POST");
-  TAP_OK (route (DX_HTTP_DELETE, "/api/v1/rooms/x/messages") == 405
+  OK (route (DX_HTTP_DELETE, "/api/v1/rooms/x/messages") == 405
               && strcmp (m.allow, "GET, HEAD, POST") == 0,
           "DELETE messages: 405 Allow: GET, HEAD, POST");
-  TAP_OK (route (DX_HTTP_POST, "/healthz") == 405 && strcmp (m.allow, "GET, HEAD") == 0,
+  OK (route (DX_HTTP_POST, "/healthz") == 405 && strcmp (m.allow, "GET, HEAD") == 0,
           "POST healthz: 405 Allow: GET, HEAD");
-  TAP_OK (route (DX_HTTP_HEAD, "/healthz") == 0 && m.route == DX_ROUTE_HEALTHZ,
+  OK (route (DX_HTTP_HEAD, "/healthz") == 0 && m.route == DX_ROUTE_HEALTHZ,
           "HEAD healthz routes");
-  TAP_OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/messages") == 0 && m.route == DX_ROUTE_MESSAGES,
+  OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/messages") == 0 && m.route == DX_ROUTE_MESSAGES,
           "HEAD messages is a poll");
-  TAP_OK (route (DX_HTTP_HEAD, "/api/v1/ws") == 405 && strcmp (m.allow, "GET") == 0,
+  OK (route (DX_HTTP_HEAD, "/api/v1/ws") == 405 && strcmp (m.allow, "GET") == 0,
           "HEAD ws: 405 Allow: GET");
-  TAP_OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/events") == 405, "HEAD events: 405");
-  TAP_OK (route (DX_HTTP_POST, "/api/v1/rooms/x/events") == 405, "POST events: 405");
+  OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/events") == 405, "HEAD events: 405");
+  OK (route (DX_HTTP_POST, "/api/v1/rooms/x/events") == 405, "POST events: 405");
 
   static const char *const missing[] = {
     "/", "/api", "/api/v1", "/api/v1/rooms/", "/api/v1/rooms/lobby",
@@ -64,7 +64,7 @@ main (void)
     "/healthz/", "/api/v1/wss", "/api/v2/rooms",
   };
   for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
-    TAP_OK (route (DX_HTTP_GET, missing[i]) == 404, "%s is 404", missing[i]);
+    OK (route (DX_HTTP_GET, missing[i]) == 404, "%s is 404", missing[i]);
 
   static const char *const badroom[] = {
     "/api/v1/rooms/Lobby/messages", "/api/v1/rooms//messages",
@@ -72,6 +72,6 @@ main (void)
     "/api/v1/rooms/l%20b/messages",
   };
   for (size_t i = 0; i < sizeof badroom / sizeof badroom[0]; i++)
-    TAP_OK (route (DX_HTTP_GET, badroom[i]) == 400, "%s is 400", badroom[i]);
-  TAP_DONE ();
+    OK (route (DX_HTTP_GET, badroom[i]) == 400, "%s is 400", badroom[i]);
+  return tap_done ();
 }
