@@ -737,15 +737,22 @@ dx_encode_joined (dx_buffer *b, const char *room, uint64_t last_id, const char *
   return obj_end (&o);
 }
 
-bool
-dx_encode_left (dx_buffer *b, const char *room)
+/* {"type":<type>,"room":<room>}: leave and left carry nothing else. */
+static bool
+encode_room_only (dx_buffer *b, const char *type, const char *room)
 {
   if (!room_ok (room))
     return false;
   obj o;
-  type_member (&o, b, "left");
+  type_member (&o, b, type);
   k_str (&o, "room", room);
   return obj_end (&o);
+}
+
+bool
+dx_encode_left (dx_buffer *b, const char *room)
+{
+  return encode_room_only (b, "left", room);
 }
 
 bool
@@ -874,12 +881,7 @@ dx_encode_join (dx_buffer *b, const char *room, bool has_since, uint64_t since)
 bool
 dx_encode_leave (dx_buffer *b, const char *room)
 {
-  if (!room_ok (room))
-    return false;
-  obj o;
-  type_member (&o, b, "leave");
-  k_str (&o, "room", room);
-  return obj_end (&o);
+  return encode_room_only (b, "leave", room);
 }
 
 bool
