@@ -5,6 +5,7 @@
  * Everything here runs on the loop thread. A backend settles appends in
  * the order they were submitted and hands them back through collect(),
  * which runs from the store's dx_async callback. */
+#include "platform/random.h"
 #include "server/store-private.h"
 
 #include <stdarg.h>
@@ -270,17 +271,13 @@ void
 dx_store_make_epoch (char *out)
 {
   /* The epoch only has to differ between store lifetimes, not be secret.
-   * Best source first: the OS random device where there is one (plain
-   * stdio, so no OS header here), always mixed with clocks and addresses
-   * (ASLR) so that two stores made in the same millisecond still differ. */
+   * The OS CSPRNG first, always mixed with clocks and addresses (ASLR)
+   * so that two stores made in the same millisecond differ even if it
+   * failed. */
   static unsigned counter;
   uint64_t seed = 0;
-  FILE *f = fopen ("/dev/urandom", "rb");
-  if (f) {
-    if (fread (&seed, sizeof seed, 1, f) != 1)
-      seed = 0;
-    fclose (f);
-  }
+  if (dx_random_bytes (&seed, sizeof seed) != 0)
+    seed = 0;
   uint64_t state = seed ^ dx_wall_ms ();
   splitmix64 (&state);
   state ^= dx_monotonic_us ();

@@ -1,25 +1,11 @@
 #include "server/token.h"
 
 #include "platform/loop.h"
+#include "platform/random.h"
 #include "protocol/sha1.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* TODO(platform): a dx_random_bytes() in src/platform would give the OS
- * CSPRNG on every system (BCryptGenRandom on Windows). Until then: the
- * kernel's random device where the C library can open it (Linux, BSD,
- * macOS), always mixed with clocks, a counter and addresses. */
-static size_t
-os_entropy (unsigned char *buf, size_t len)
-{
-  FILE *f = fopen ("/dev/urandom", "rb");
-  if (f == NULL)
-    return 0;
-  size_t n = fread (buf, 1, len, f);
-  fclose (f);
-  return n;
-}
 
 void
 dx_token_generate (char out[DX_TOKEN_LEN + 1], uint64_t counter)
@@ -30,7 +16,9 @@ dx_token_generate (char out[DX_TOKEN_LEN + 1], uint64_t counter)
     const void *stack;
   } seed;
   memset (&seed, 0, sizeof seed);
-  os_entropy (seed.os, sizeof seed.os);
+  /* The OS CSPRNG makes the token unguessable; the clocks, counter and
+   * address only keep tokens distinct should it ever fail. */
+  (void) dx_random_bytes (seed.os, sizeof seed.os);
   seed.wall = dx_wall_ms ();
   seed.mono_us = dx_monotonic_us ();
   seed.counter = counter;
