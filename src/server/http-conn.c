@@ -213,40 +213,24 @@ sse_send (http_conn *hc, dx_encoded *e, bool live)
       hc->base.srv->metrics.msgs_out[DX_TR_SSE]++;
 }
 
-typedef struct {
-  http_conn *hc;
-  uint64_t last;
-} sse_replay_ctx;
-
 static bool
 sse_replay_visit (void *arg, const dx_stored_msg *msg)
 {
-  sse_replay_ctx *rc = arg;
+  http_conn *hc = arg;
   dx_encoded *e = dx_encoded_message (msg);
   if (e)
     {
-      sse_send (rc->hc, e, false);
+      sse_send (hc, e, false);
       dx_encoded_unref (e);
     }
-  rc->last = msg->id;
-  return !rc->hc->base.closing;
+  return !hc->base.closing;
 }
 
 static void
 sse_replay (http_conn *hc, uint64_t since, uint64_t upto)
 {
-  sse_replay_ctx rc = { hc, since };
-  while (rc.last < upto && !hc->base.closing)
-    {
-      uint64_t before = rc.last;
-      uint64_t left = upto - rc.last;
-      int n = dx_store_read_since (hc->base.srv->store, hc->room, rc.last,
-                                   left < DX_STORE_READ_MAX ? (size_t) left
-                                                            : DX_STORE_READ_MAX,
-                                   sse_replay_visit, &rc);
-      if (n <= 0 || rc.last == before)
-        break;
-    }
+  if (!hc->base.closing)
+    dx_store_read_range (hc->base.srv->store, hc->room, since, upto, sse_replay_visit, hc);
 }
 
 typedef struct {

@@ -69,23 +69,16 @@ deliver (dx_session *s, dx_encoded *e, bool live)
     s->srv->metrics.msgs_out[s->tr]++;
 }
 
-typedef struct {
-  dx_session *s;
-  uint64_t last;
-  bool ok;
-} replay_ctx;
-
 static bool
 replay_visit (void *arg, const dx_stored_msg *msg)
 {
-  replay_ctx *rc = arg;
+  dx_session *s = arg;
   dx_encoded *e = dx_encoded_message (msg);
   if (e == NULL)
-    return rc->ok = false;
-  deliver (rc->s, e, false);
+    return false;
+  deliver (s, e, false);
   dx_encoded_unref (e);
-  rc->last = msg->id;
-  return !rc->s->conn->closing;
+  return !s->conn->closing;
 }
 
 /* Sends the stored messages of room with since < id <= upto; returns the
@@ -93,19 +86,9 @@ replay_visit (void *arg, const dx_stored_msg *msg)
 static uint64_t
 replay (dx_session *s, const char *room, uint64_t since, uint64_t upto)
 {
-  replay_ctx rc = { s, since, true };
-  while (rc.last < upto && rc.ok && !s->conn->closing && s->srv->store)
-    {
-      uint64_t before = rc.last;
-      size_t want = upto - rc.last < DX_STORE_READ_MAX
-                        ? (size_t) (upto - rc.last)
-                        : DX_STORE_READ_MAX;
-      int n = dx_store_read_since (s->srv->store, room, rc.last, want,
-                                   replay_visit, &rc);
-      if (n <= 0 || rc.last == before)
-        break; /* nothing older is kept (memory store ring) */
-    }
-  return rc.last;
+  if (s->srv->store == NULL || s->conn->closing)
+    return since;
+  return dx_store_read_range (s->srv->store, room, since, upto, replay_visit, s);
 }
 
 static void

@@ -960,6 +960,44 @@ dx_store_read_since (dx_store *s, const char *room, uint64_t since, size_t limit
   return visit_ring (r, from, upto, visit, arg);
 }
 
+typedef struct {
+  dx_store_visit_fn visit;
+  void *arg;
+  uint64_t last;
+  bool stopped;
+} range_ctx;
+
+static bool
+range_visit (void *arg, const dx_stored_msg *msg)
+{
+  range_ctx *rc = arg;
+  /* A message the visitor refused is not counted as visited: a caller that
+   * resumes from the returned id will see it again. */
+  if (!rc->visit (rc->arg, msg)) {
+    rc->stopped = true;
+    return false;
+  }
+  rc->last = msg->id;
+  return true;
+}
+
+uint64_t
+dx_store_read_range (dx_store *s, const char *room, uint64_t since, uint64_t upto,
+                     dx_store_visit_fn visit, void *arg)
+{
+  range_ctx rc = { visit, arg, since, false };
+  while (rc.last < upto && !rc.stopped) {
+    uint64_t before = rc.last;
+    uint64_t left = upto - rc.last;
+    int n = dx_store_read_since (s, room, rc.last,
+                                 left < DX_STORE_READ_MAX ? (size_t) left : DX_STORE_READ_MAX,
+                                 range_visit, &rc);
+    if (n <= 0 || rc.last == before)
+      break; /* nothing older is kept, or a read error */
+  }
+  return rc.last;
+}
+
 int
 dx_store_read_before (dx_store *s, const char *room, uint64_t before, size_t limit,
                       dx_store_visit_fn visit, void *arg)

@@ -170,6 +170,14 @@ typedef bool (*dx_store_visit_fn) (void *arg, const dx_stored_msg *msg);
 int dx_store_read_since (dx_store *store, const char *room, uint64_t since, size_t limit,
                          dx_store_visit_fn visit, void *arg);
 
+/* Every message with since < id <= upto, oldest first, read in chunks of
+ * DX_STORE_READ_MAX (replaying a long history to a socket or an SSE
+ * stream). Stops early when visit returns false or when nothing older is
+ * kept (memory ring). Returns the id of the last message visit accepted
+ * (since if none). */
+uint64_t dx_store_read_range (dx_store *store, const char *room, uint64_t since, uint64_t upto,
+                              dx_store_visit_fn visit, void *arg);
+
 /* Scrollback: the (at most) limit durable messages with id < before,
  * the newest such ones, visited oldest first. before 0 reads nothing.
  * Returns the number visited, or DX_EIO. */

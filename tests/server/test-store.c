@@ -554,6 +554,26 @@ test_ring_growth (dx_store_kind kind)
   fx_done (&f);
 }
 
+typedef struct {
+  uint64_t last;
+  size_t n;
+  bool in_order;
+  uint64_t refuse; /* 0: accept every id; else refuse this one */
+} range_seen;
+
+static bool
+on_range (void *arg, const dx_stored_msg *m)
+{
+  range_seen *r = arg;
+  if (r->refuse && m->id == r->refuse)
+    return false;
+  if (r->last && m->id != r->last + 1)
+    r->in_order = false;
+  r->last = m->id;
+  r->n++;
+  return true;
+}
+
 static void
 test_limit (dx_store_kind kind)
 {
@@ -569,6 +589,15 @@ test_limit (dx_store_kind kind)
       kind_name);
   OK (check_before (f.store, "big", 1501, 5000, 501, 1500),
       "%s: before 1501 limit 5000 -> the newest 1000", kind_name);
+
+  /* A range longer than one read is walked in chunks, in order. */
+  range_seen rs = { 0, 0, true, 0 };
+  IS (dx_store_read_range (f.store, "big", 100, 1400, on_range, &rs), 1400,
+      "%s: read_range 100..1400 ends at 1400", kind_name);
+  OK (rs.n == 1300 && rs.in_order, "%s: read_range visits 101..1400 once, in order", kind_name);
+  range_seen stop = { 0, 0, true, 1200 };
+  IS (dx_store_read_range (f.store, "big", 0, 1500, on_range, &stop), 1199,
+      "%s: read_range stopped by its visitor returns the last accepted id", kind_name);
   free (rc);
   fx_done (&f);
 }
