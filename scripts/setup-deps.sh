@@ -17,6 +17,8 @@ packages=(
   dbus dbus-x11 xvfb xauth xdotool imagemagick curl netcat-openbsd procps
   # Windows cross build, run under Wine
   mingw-w64 wine wine64 nsis
+  # duplex.exe under Wine: GTK's default UI font (Tahoma)
+  fonts-wine
   # peers in the micro-benchmarks
   libuv1-dev libcjson-dev
 )
