@@ -53,10 +53,10 @@ ieq_n (const char *a, size_t n, const char *b)
 void
 dx_http_limits_default (dx_http_limits *l)
 {
-  l->max_request_line = DX_HTTP_MAX_REQUEST_LINE;
-  l->max_header_block = DX_HTTP_MAX_HEADER_BLOCK;
-  l->max_headers = DX_HTTP_MAX_HEADERS;
-  l->max_body = DX_HTTP_MAX_BODY;
+  l->max_request_line = DX_HTTP_DEFAULT_MAX_REQUEST_LINE;
+  l->max_header_block = DX_HTTP_DEFAULT_MAX_HEADER_BLOCK;
+  l->max_headers = DX_HTTP_DEFAULT_MAX_HEADERS;
+  l->max_body = DX_HTTP_DEFAULT_MAX_BODY;
 }
 
 const char *
@@ -144,8 +144,7 @@ struct dx_http_parser {
   dx_chunked_decoder chunked;
 
   dx_http_message msg;
-  int err_status;
-  const char *err_code;
+  dx_http_error err;
   const char *err_msg;
 };
 
@@ -223,8 +222,7 @@ dx_http_parser_reset (dx_http_parser *p)
   p->n_headers = 0;
   p->body_left = 0;
   memset (&p->msg, 0, sizeof p->msg);
-  p->err_status = 0;
-  p->err_code = NULL;
+  p->err = DX_HTTP_ERR_NONE;
   p->err_msg = NULL;
 }
 
@@ -252,16 +250,10 @@ dx_http_parser_message (const dx_http_parser *p)
   return p->head_done ? &p->msg : NULL;
 }
 
-int
-dx_http_parser_error_status (const dx_http_parser *p)
+dx_http_error
+dx_http_parser_error (const dx_http_parser *p)
 {
-  return p->err_status;
-}
-
-const char *
-dx_http_parser_error_code (const dx_http_parser *p)
-{
-  return p->err_code;
+  return p->err;
 }
 
 const char *
@@ -271,34 +263,11 @@ dx_http_parser_error_message (const dx_http_parser *p)
 }
 
 static dx_http_status
-fail (dx_http_parser *p, int status, const char *msg)
+fail (dx_http_parser *p, dx_http_error error, const char *msg)
 {
   p->state = ST_ERROR;
-  p->err_status = status;
+  p->err = error;
   p->err_msg = msg;
-  switch (status) {
-  case 411:
-    p->err_code = "length_required";
-    break;
-  case 413:
-    p->err_code = "too_large";
-    break;
-  case 414:
-    p->err_code = "uri_too_long";
-    break;
-  case 431:
-    p->err_code = "headers_too_large";
-    break;
-  case 501:
-    p->err_code = "not_implemented";
-    break;
-  case 505:
-    p->err_code = "version_not_supported";
-    break;
-  default:
-    p->err_code = "bad_request";
-    break;
-  }
   return DX_HTTP_ERROR;
 }
 
@@ -341,22 +310,22 @@ parse_request_line (dx_http_parser *p, size_t off, size_t n)
   char *line = p->head.data + off;
   char *sp1 = memchr (line, ' ', n);
   if (!sp1 || sp1 == line)
-    return fail (p, 400, "malformed request line");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request line");
   char *target = sp1 + 1;
   char *sp2 = memchr (target, ' ', n - (size_t) (target - line));
   if (!sp2 || sp2 == target)
-    return fail (p, 400, "malformed request line");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request line");
   for (char *c = line; c < sp1; c++)
     if (!is_tchar ((unsigned char) *c))
-      return fail (p, 400, "malformed method");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed method");
   for (char *c = target; c < sp2; c++)
     if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
-      return fail (p, 400, "malformed request target");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request target");
   int minor = parse_version (sp2 + 1, n - (size_t) (sp2 + 1 - line));
   if (minor == -1)
-    return fail (p, 400, "malformed HTTP version");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed HTTP version");
   if (minor == -2)
-    return fail (p, 505, "HTTP version not supported");
+    return fail (p, DX_HTTP_ERR_VERSION_NOT_SUPPORTED, "HTTP version not supported");
   *sp1 = '\0';
   *sp2 = '\0';
   p->method_off = off;
@@ -369,10 +338,10 @@ parse_request_line (dx_http_parser *p, size_t off, size_t n)
     bool http = tlen > 7 && ieq_n (target, 7, "http://");
     bool https = tlen > 8 && ieq_n (target, 8, "https://");
     if (!http && !https)
-      return fail (p, 400, "malformed request target");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request target");
   }
   if (tlen == 1 && target[0] == '*' && p->msg.method != DX_HTTP_OPTIONS)
-    return fail (p, 400, "malformed request target");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request target");
   return DX_HTTP_NEED_MORE;
 }
 
@@ -382,25 +351,25 @@ parse_status_line (dx_http_parser *p, size_t off, size_t n)
   char *line = p->head.data + off;
   /* "HTTP/1.1 200 OK" or "HTTP/1.1 200" */
   if (n < 12 || line[8] != ' ')
-    return fail (p, 400, "malformed status line");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed status line");
   int minor = parse_version (line, 8);
   if (minor == -1)
-    return fail (p, 400, "malformed HTTP version");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed HTTP version");
   if (minor == -2)
-    return fail (p, 505, "HTTP version not supported");
+    return fail (p, DX_HTTP_ERR_VERSION_NOT_SUPPORTED, "HTTP version not supported");
   int status = 0;
   for (int i = 9; i < 12; i++) {
     if (line[i] < '0' || line[i] > '9')
-      return fail (p, 400, "malformed status code");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed status code");
     status = status * 10 + (line[i] - '0');
   }
   if (status < 100)
-    return fail (p, 400, "malformed status code");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed status code");
   if (n > 12 && line[12] != ' ')
-    return fail (p, 400, "malformed status line");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed status line");
   for (size_t i = 13; i < n; i++)
     if (!is_field_vchar ((unsigned char) line[i]))
-      return fail (p, 400, "malformed reason phrase");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed reason phrase");
   p->msg.version_minor = minor;
   p->msg.status = status;
   line[8] = '\0';
@@ -413,13 +382,13 @@ parse_header_line (dx_http_parser *p, size_t off, size_t n)
 {
   char *line = p->head.data + off;
   if (line[0] == ' ' || line[0] == '\t')
-    return fail (p, 400, "obsolete line folding is not accepted");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "obsolete line folding is not accepted");
   char *colon = memchr (line, ':', n);
   if (!colon || colon == line)
-    return fail (p, 400, "malformed header field");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "malformed header field");
   for (char *c = line; c < colon; c++)
     if (!is_tchar ((unsigned char) *c))
-      return fail (p, 400, "malformed header field name");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed header field name");
   char *v = colon + 1;
   char *end = line + n;
   while (v < end && (*v == ' ' || *v == '\t'))
@@ -428,20 +397,20 @@ parse_header_line (dx_http_parser *p, size_t off, size_t n)
     end--;
   for (char *c = v; c < end; c++)
     if (!is_field_vchar ((unsigned char) *c))
-      return fail (p, 400, "invalid character in header field value");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "invalid character in header field value");
   if (p->n_headers >= p->lim.max_headers)
-    return fail (p, 431, "too many header fields");
+    return fail (p, DX_HTTP_ERR_HEADERS_TOO_LARGE, "too many header fields");
   if (p->n_headers == p->headers_cap) {
     size_t cap = p->headers_cap ? p->headers_cap * 2 : 16;
     if (cap > p->lim.max_headers)
       cap = p->lim.max_headers;
     header_offsets *o = realloc (p->offs, cap * sizeof *o);
     if (!o)
-      return fail (p, 400, "out of memory");
+      return fail (p, DX_HTTP_ERR_NO_MEMORY, "out of memory");
     p->offs = o;
     dx_http_header *h = realloc (p->headers, cap * sizeof *h);
     if (!h)
-      return fail (p, 400, "out of memory");
+      return fail (p, DX_HTTP_ERR_NO_MEMORY, "out of memory");
     p->headers = h;
     p->headers_cap = cap;
   }
@@ -519,7 +488,7 @@ finish_head (dx_http_parser *p)
     m->method_name = p->head.data + p->method_off;
     m->target = p->head.data + p->target_off;
     if (!set_path_query (p))
-      return fail (p, 400, "out of memory");
+      return fail (p, DX_HTTP_ERR_NO_MEMORY, "out of memory");
   } else {
     m->reason = p->head.data + p->reason_off;
   }
@@ -527,26 +496,26 @@ finish_head (dx_http_parser *p)
   size_t n_cl = dx_http_message_header_count (m, "Content-Length");
   size_t n_te = dx_http_message_header_count (m, "Transfer-Encoding");
   if (n_cl > 1)
-    return fail (p, 400, "duplicate Content-Length");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "duplicate Content-Length");
   if (n_cl) {
     if (!parse_u64 (dx_http_message_header (m, "Content-Length"),
                     &m->content_length))
-      return fail (p, 400, "malformed Content-Length");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed Content-Length");
     m->has_content_length = true;
   }
   if (n_te) {
     if (m->version_minor == 0)
-      return fail (p, 400, "Transfer-Encoding in an HTTP/1.0 message");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "Transfer-Encoding in an HTTP/1.0 message");
     if (n_cl)
-      return fail (p, 400, "both Transfer-Encoding and Content-Length");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "both Transfer-Encoding and Content-Length");
     if (n_te > 1)
-      return fail (p, 400, "duplicate Transfer-Encoding");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "duplicate Transfer-Encoding");
     if (!ieq (dx_http_message_header (m, "Transfer-Encoding"), "chunked"))
-      return fail (p, 501, "unsupported Transfer-Encoding");
+      return fail (p, DX_HTTP_ERR_UNSUPPORTED_CODING, "unsupported Transfer-Encoding");
     m->chunked = true;
   }
   if (request && dx_http_message_header_count (m, "Host") > 1)
-    return fail (p, 400, "duplicate Host");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "duplicate Host");
 
   const char *conn = dx_http_message_header (m, "Connection");
   /* Connection may be split over several fields: check each. */
@@ -585,7 +554,7 @@ finish_head (dx_http_parser *p)
   }
   if (m->has_content_length) {
     if (m->content_length > p->lim.max_body)
-      return fail (p, 413, "body too large");
+      return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     if (m->content_length == 0) {
       p->state = ST_DONE;
       return DX_HTTP_DONE;
@@ -597,7 +566,7 @@ finish_head (dx_http_parser *p)
   if (request) {
     dx_http_method me = m->method;
     if (me == DX_HTTP_POST || me == DX_HTTP_PUT || me == DX_HTTP_PATCH)
-      return fail (p, 411, "Content-Length required");
+      return fail (p, DX_HTTP_ERR_LENGTH_REQUIRED, "Content-Length required");
     p->state = ST_DONE;
     return DX_HTTP_DONE;
   }
@@ -616,7 +585,7 @@ process_line (dx_http_parser *p)
   if (n && line[n - 1] == '\r')
     n--;
   if (memchr (line, '\r', n))
-    return fail (p, 400, "bare CR in message head");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "bare CR in message head");
   line[n] = '\0';
 
   if (p->state == ST_START) {
@@ -668,23 +637,22 @@ feed_head (dx_http_parser *p, const char *data, size_t len, size_t *used)
       }
       if (too_long) {
         *used = i;
-        return fail (p, p->mode == DX_HTTP_PARSE_REQUEST ? 414 : 400,
-                     "request line too long");
+        return fail (p, DX_HTTP_ERR_START_LINE_TOO_LONG, "request line too long");
       }
       if (p->skipped > p->lim.max_request_line) {
         *used = i;
-        return fail (p, 400, "too many empty lines before the request");
+        return fail (p, DX_HTTP_ERR_MALFORMED, "too many empty lines before the request");
       }
     } else {
       if (p->block_len + seg > p->lim.max_header_block) {
         *used = i;
-        return fail (p, 431, "header block too large");
+        return fail (p, DX_HTTP_ERR_HEADERS_TOO_LARGE, "header block too large");
       }
       p->block_len += seg;
     }
     if (!dx_buffer_append (&p->head, data + i, seg)) {
       *used = i;
-      return fail (p, 431, "header block too large");
+      return fail (p, DX_HTTP_ERR_HEADERS_TOO_LARGE, "header block too large");
     }
     i += seg;
     if (lf) {
@@ -735,7 +703,7 @@ dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
     if ((uint64_t) take > p->body_left)
       take = (size_t) p->body_left;
     if (!dx_buffer_append (&p->body, data, take))
-      return fail (p, 413, "body too large");
+      return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     p->body_left -= take;
     *consumed = take;
     return p->body_left ? DX_HTTP_NEED_MORE : done (p);
@@ -751,22 +719,22 @@ dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
     switch (dx_chunked_decoder_error (&p->chunked)) {
     case DX_CHUNKED_ERR_TOO_LARGE:
     case DX_CHUNKED_ERR_OUTPUT:
-      return fail (p, 413, "body too large");
+      return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     case DX_CHUNKED_ERR_TRAILERS_TOO_LARGE:
-      return fail (p, 431, "trailer section too large");
+      return fail (p, DX_HTTP_ERR_HEADERS_TOO_LARGE, "trailer section too large");
     default:
-      return fail (p, 400, "malformed chunked body");
+      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed chunked body");
     }
   }
   case ST_BODY_EOF:
     if (p->body.len + len > p->lim.max_body)
-      return fail (p, 413, "body too large");
+      return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     if (!dx_buffer_append (&p->body, data, len))
-      return fail (p, 413, "body too large");
+      return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     *consumed = len;
     return DX_HTTP_NEED_MORE;
   default:
-    return fail (p, 400, "parser in an invalid state");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "parser in an invalid state");
   }
 }
 
@@ -783,9 +751,9 @@ dx_http_parser_finish (dx_http_parser *p)
   case ST_START:
     if (p->head.len == 0)
       return DX_HTTP_NEED_MORE; /* only empty lines, if anything: clean */
-    return fail (p, 400, "connection closed in the middle of a message");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "connection closed in the middle of a message");
   default:
-    return fail (p, 400, "connection closed in the middle of a message");
+    return fail (p, DX_HTTP_ERR_MALFORMED, "connection closed in the middle of a message");
   }
 }
 

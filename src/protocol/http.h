@@ -19,33 +19,37 @@
  *   DX_HTTP_DONE     the whole message (head + body) is complete; the
  *                    parser stopped exactly at its end, so pipelined bytes
  *                    that follow are NOT consumed.
- *   DX_HTTP_ERROR    dx_http_parser_error_status/code/message say why;
- *                    sticky. The server answers that status and closes.
+ *   DX_HTTP_ERROR    dx_http_parser_error says what went wrong (a
+ *                    dx_http_error) and dx_http_parser_error_message says
+ *                    it in words; sticky. The caller chooses the status it
+ *                    answers (a server then closes).
  * The next feed after DX_HTTP_DONE starts a new message (pointers from the
  * previous dx_http_message become invalid); dx_http_parser_reset() does the
  * same explicitly.
  *
- * Request-mode rules (choices documented in docs/protocol.md):
+ * Request-mode rules (the usual answer in brackets; the caller decides):
  *   - versions: HTTP/1.0 and HTTP/1.1; any other well-formed HTTP/d.d ->
- *     505 version_not_supported; a malformed version -> 400.
- *   - request line longer than max_request_line (8 KiB) -> 414 uri_too_long.
+ *     VERSION_NOT_SUPPORTED (505); a malformed version -> MALFORMED (400).
+ *   - request line longer than max_request_line -> START_LINE_TOO_LONG
+ *     (414).
  *   - header block (after the request line, blank line included) longer
- *     than max_header_block (16 KiB), or more than max_headers fields
- *     -> 431 headers_too_large.
- *   - line ends CRLF or bare LF; a bare CR elsewhere -> 400. Empty lines
- *     before the request line are skipped (more than 8 KiB of them -> 400).
+ *     than max_header_block, or more than max_headers fields ->
+ *     HEADERS_TOO_LARGE (431).
+ *   - line ends CRLF or bare LF; a bare CR elsewhere -> MALFORMED. Empty
+ *     lines before the request line are skipped (more than max_request_line
+ *     bytes of them -> MALFORMED).
  *   - obs-fold (a line starting with SP/HT), whitespace before ':', a bad
- *     field-name character, or a control character in a value -> 400.
+ *     field-name character, or a control character in a value -> MALFORMED.
  *   - Content-Length: digits only; more than one Content-Length field, or
- *     a list value, -> 400; > max_body (64 KiB) -> 413 too_large, decided
- *     from the header before any body byte is read.
+ *     a list value, -> MALFORMED; > max_body -> BODY_TOO_LARGE (413),
+ *     decided from the header before any body byte is read.
  *   - Transfer-Encoding: exactly "chunked" is supported for request bodies
- *     (decoded into the body, same max_body limit -> 413); any other coding
- *     -> 501 not_implemented; both Transfer-Encoding and Content-Length, or
- *     Transfer-Encoding on HTTP/1.0 -> 400.
- *   - POST, PUT and PATCH with neither Content-Length nor chunked -> 411
- *     length_required. Other methods without them have an empty body.
- *   - a second Host field -> 400 (a missing Host is tolerated).
+ *     (decoded into the body, same max_body limit -> BODY_TOO_LARGE); any
+ *     other coding -> UNSUPPORTED_CODING (501); both Transfer-Encoding and
+ *     Content-Length, or Transfer-Encoding on HTTP/1.0 -> MALFORMED.
+ *   - POST, PUT and PATCH with neither Content-Length nor chunked ->
+ *     LENGTH_REQUIRED (411). Other methods without them have an empty body.
+ *   - a second Host field -> MALFORMED (a missing Host is tolerated).
  *   - keep_alive: HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with
  *     "Connection: keep-alive".
  *   - upgrade: true iff an Upgrade field is present and Connection lists
@@ -65,19 +69,21 @@
 
 /* ---- limits ---- */
 
-#define DX_HTTP_MAX_REQUEST_LINE 8192
-#define DX_HTTP_MAX_HEADER_BLOCK 16384
-#define DX_HTTP_MAX_HEADERS 100
-#define DX_HTTP_MAX_BODY 65536
+/* Generic defaults, of the order common servers use; an application sets
+ * its own limits (dx_http_parser_new). */
+#define DX_HTTP_DEFAULT_MAX_REQUEST_LINE 8192
+#define DX_HTTP_DEFAULT_MAX_HEADER_BLOCK 16384
+#define DX_HTTP_DEFAULT_MAX_HEADERS 100
+#define DX_HTTP_DEFAULT_MAX_BODY 65536
 
 typedef struct {
-  size_t max_request_line; /* start line incl. line end (414 in request mode) */
-  size_t max_header_block; /* header fields + blank line (431) */
-  size_t max_headers;      /* number of header fields (431) */
-  uint64_t max_body;       /* body bytes, Content-Length or chunked (413) */
+  size_t max_request_line; /* start line, line end not counted */
+  size_t max_header_block; /* header fields + blank line */
+  size_t max_headers;      /* number of header fields */
+  uint64_t max_body;       /* body bytes, Content-Length or chunked */
 } dx_http_limits;
 
-/* The Duplex limits above (PROTOCOL.md section 4). */
+/* The generic defaults above. */
 void dx_http_limits_default (dx_http_limits *l);
 
 /* ---- parsed message ---- */
@@ -184,13 +190,24 @@ bool dx_http_parser_headers_complete (const dx_http_parser *p);
  * before the head is complete. */
 const dx_http_message *dx_http_parser_message (const dx_http_parser *p);
 
-/* After DX_HTTP_ERROR: the HTTP status to answer (400, 411, 413, 414, 431,
- * 501, 505), the PROTOCOL.md error code word ("bad_request",
- * "length_required", "too_large", "uri_too_long", "headers_too_large",
- * "not_implemented", "version_not_supported") and a human message.
- * 0 / NULL when there is no error. */
-int dx_http_parser_error_status (const dx_http_parser *p);
-const char *dx_http_parser_error_code (const dx_http_parser *p);
+/* Why the parser stopped at DX_HTTP_ERROR. */
+typedef enum {
+  DX_HTTP_ERR_NONE = 0,
+  DX_HTTP_ERR_MALFORMED,           /* bad syntax or ambiguous framing, or the
+                                      peer closed mid-message */
+  DX_HTTP_ERR_START_LINE_TOO_LONG, /* over max_request_line */
+  DX_HTTP_ERR_HEADERS_TOO_LARGE,   /* over max_header_block or max_headers,
+                                      or a chunked trailer section too large */
+  DX_HTTP_ERR_BODY_TOO_LARGE,      /* over max_body */
+  DX_HTTP_ERR_LENGTH_REQUIRED,     /* POST/PUT/PATCH without a length */
+  DX_HTTP_ERR_UNSUPPORTED_CODING,  /* a Transfer-Encoding other than chunked */
+  DX_HTTP_ERR_VERSION_NOT_SUPPORTED, /* HTTP/d.d other than 1.0 and 1.1 */
+  DX_HTTP_ERR_NO_MEMORY,           /* an allocation failed */
+} dx_http_error;
+
+/* After DX_HTTP_ERROR: what went wrong, and a human sentence saying so.
+ * DX_HTTP_ERR_NONE / NULL when there is no error. */
+dx_http_error dx_http_parser_error (const dx_http_parser *p);
 const char *dx_http_parser_error_message (const dx_http_parser *p);
 
 /* ---- query strings and percent-decoding ---- */

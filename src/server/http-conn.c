@@ -6,6 +6,7 @@
 #include "protocol/sse.h"
 #include "protocol/websocket.h"
 #include "server/conn.h"
+#include "server/http-errors.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/router.h"
@@ -824,10 +825,8 @@ process (http_conn *hc)
           hc->route = DX_ROUTE_OTHER;
           hc->keep_alive = false;
           hc->head = false;
-          const char *code = dx_http_parser_error_code (hc->parser);
-          respond_error (hc, dx_http_parser_error_status (hc->parser),
-                         code ? code : "bad_request",
-                         dx_http_parser_error_message (hc->parser));
+          dx_http_error_answer a = dx_http_error_answer_for (dx_http_parser_error (hc->parser));
+          respond_error (hc, a.status, a.code, dx_http_parser_error_message (hc->parser));
           return;
         }
       const dx_http_message *req = dx_http_parser_message (hc->parser);
@@ -992,7 +991,9 @@ void
 dx_http_conn_accept (dx_server *srv, dx_stream *stream)
 {
   http_conn *hc = calloc (1, sizeof *hc);
-  dx_http_parser *p = hc ? dx_http_parser_new (DX_HTTP_PARSE_REQUEST, NULL) : NULL;
+  dx_http_limits limits;
+  dx_server_http_limits (&limits);
+  dx_http_parser *p = hc ? dx_http_parser_new (DX_HTTP_PARSE_REQUEST, &limits) : NULL;
   if (p == NULL)
     {
       free (hc);

@@ -107,7 +107,7 @@ run (dx_http_parse_mode mode, const uint8_t *data, size_t size, const size_t *cu
         continue;
       }
       if (st == DX_HTTP_ERROR) {
-        record (t, 1000000u + (uint64_t) dx_http_parser_error_status (p));
+        record (t, 1000000u + (uint64_t) dx_http_parser_error (p));
         stop = true;
         break;
       }
