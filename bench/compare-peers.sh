@@ -3,7 +3,7 @@
 # nginx+nchan and a Node "ws" broadcast server, measured in the same run on
 # loopback.
 #
-#   bench/compare-peers.sh [OUTDIR]
+#   bench/compare-peers.sh [OUTDIR]     (default: BUILD/compare-peers/DATE)
 #
 # Pinning: every server runs on CPU 0 (one loop / one worker each), the load
 # generator on CPU 1; as root all run at nice -19 (NICE), in a session of
@@ -42,7 +42,6 @@ if [ -n "${DX_BENCH_SESSION:-}" ]; then
 fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/bench/results/$(date -u +%Y%m%d-%H%M%S)}
 subs_list=${SUBS:-"100 1000 5000 10000"}
 rate=${RATE:-10}
 duration=${DURATION:-5}
@@ -60,6 +59,7 @@ if [ "$(id -u)" -eq 0 ]; then nice=${NICE:--19}; else nice=${NICE:-0}; fi
 pin() { local cpu=$1; shift; nice -n "$nice" taskset -c "$cpu" "$@"; }
 pin_bg() { local cpu=$1; shift; exec nice -n "$nice" taskset -c "$cpu" "$@"; }
 build=${BUILD:-$root/build/bench}
+out=${1:-$build/compare-peers/$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 
 # Peers come from Debian (nginx + nchan) and npm (ws).
@@ -72,8 +72,11 @@ command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-[ -d "$root/bench/peers/nodews/node_modules/ws" ] ||
-  (cd "$root/bench/peers/nodews" && npm install --no-audit --no-fund --silent)
+# ws at the version package-lock.json pins (node_modules/ is not committed).
+[ -f "$root/bench/peers/nodews/node_modules/ws/package.json" ] ||
+  (cd "$root/bench/peers/nodews" && npm ci --no-audit --no-fund --silent)
+# Debian's nginx loads its modules from a conf.d it is not given here.
+nchan_module=$(dpkg-query -L libnginx-mod-nchan | grep '/ngx_nchan_module\.so$' | head -1)
 
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release -Dclient=disabled
 ninja -C "$build" src/server/duplexd src/bench/duplex-bench
@@ -95,15 +98,15 @@ pin_bg 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
   --data-dir "$work/data" --ready-file "$work/ready.json" --log-level warn 2>"$work/duplexd.log" &
 pids+=($!); dxd_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-dxd_port=$(/usr/bin/python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready.json")
+dxd_port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready.json")
 
 # A port nobody listens on (the peers cannot be told to use port 0).
-free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # nginx + nchan: one worker; the worker is the process measured.
 mkdir -p "$work/nginx"
 nchan_port=${NCHAN_PORT:-$(free_port)}
-sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g" "$root/bench/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
+sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g; s|@NCHAN_MODULE@|$nchan_module|" "$root/bench/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
 pin_bg 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!); nginx_master=$!
 
@@ -204,12 +207,12 @@ done
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1024/1024}' /proc/meminfo), $(uname -sr)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), built from $built_from, sqlite store, buildtype $(/usr/bin/python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
+  echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), built from $built_from, sqlite store, buildtype $(python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/bench/peers/nodews/node_modules/ws/package.json").version')"
   echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice, autogroup: $(cat /proc/self/autogroup 2>/dev/null || echo none)"
   echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat (fanout $fanout_repeat); fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
 } >"$out/env.txt"
 
-/usr/bin/python3 "$root/bench/plot.py" "$out"
+python3 "$root/bench/plot.py" "$out"
 echo "results in $out"

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Run the event-loop micro-benchmark: ours (loop-bench-dx) vs libuv
 (loop-bench-uv), same workload, pinned with taskset, several rounds, the
 two implementations alternating inside each round. Prints a Markdown table
