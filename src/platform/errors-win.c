@@ -104,6 +104,18 @@ dx__err_from_wsa (int code)
   }
 }
 
+int
+dx__err_last_wsa (void)
+{
+  return dx__err_from_wsa (WSAGetLastError ());
+}
+
+int
+dx__err_last_win32 (void)
+{
+  return dx__err_from_wsa ((int) GetLastError ());
+}
+
 wchar_t *
 dx_win_utf8_to_wide (const char *s)
 {

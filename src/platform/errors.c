@@ -1,5 +1,5 @@
 /* Portable error codes: names, texts and the errno mapping. The Windows
- * mapping (WSA and ERROR_* codes) lives in loop-iocp.c as dx__err_from_wsa. */
+ * mapping (Winsock and ERROR_* codes) lives in errors-win.c. */
 #include "platform/loop-private.h"
 
 #include <errno.h>
@@ -92,4 +92,10 @@ dx__err_from_errno (int e)
   case ENOTDIR: return DX_ENOENT;
   default: return DX_EIO;
   }
+}
+
+int
+dx__err_last_errno (void)
+{
+  return dx__err_from_errno (errno);
 }

@@ -10,12 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int
-errno_err (void)
-{
-  return dx__err_from_errno (errno);
-}
-
 int
 dx_fs_join (char *buf, size_t len, const char *a, const char *b)
 {
@@ -36,7 +30,7 @@ is_dir (const char *path)
 {
   struct stat st;
   if (stat (path, &st) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   return S_ISDIR (st.st_mode) ? 0 : DX_EALREADY; /* exists, not a directory */
 }
 
@@ -58,7 +52,7 @@ dx_fs_mkdirs (const char *dir)
     char saved = p[i];
     p[i] = '\0';
     if (mkdir (p, 0777) < 0)
-      rc = errno == EEXIST ? is_dir (p) : errno_err ();
+      rc = errno == EEXIST ? is_dir (p) : dx__err_last_errno ();
     p[i] = saved;
   }
   free (p);
@@ -82,7 +76,7 @@ dx_fs_check_writable_dir (const char *dir)
     return rc;
   int fd = mkstemp (path);
   if (fd < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   close (fd);
   unlink (path);
   return 0;
@@ -97,7 +91,7 @@ write_all (int fd, const void *data, size_t len)
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return errno_err ();
+      return dx__err_last_errno ();
     }
     p += n;
     len -= (size_t) n;
@@ -119,19 +113,19 @@ dx_fs_write_atomic (const char *path, const void *data, size_t len)
   snprintf (tmp, plen + 16, "%s.tmp-XXXXXX", path);
   int fd = mkstemp (tmp);
   if (fd < 0) {
-    int err = errno_err ();
+    int err = dx__err_last_errno ();
     free (tmp);
     return err;
   }
   int rc = write_all (fd, data, len);
   if (rc == 0 && fchmod (fd, 0644) < 0)
-    rc = errno_err ();
+    rc = dx__err_last_errno ();
   if (rc == 0 && fsync (fd) < 0)
-    rc = errno_err ();
+    rc = dx__err_last_errno ();
   if (close (fd) < 0 && rc == 0)
-    rc = errno_err ();
+    rc = dx__err_last_errno ();
   if (rc == 0 && rename (tmp, path) < 0)
-    rc = errno_err ();
+    rc = dx__err_last_errno ();
   if (rc < 0) {
     unlink (tmp);
   } else {

@@ -102,7 +102,7 @@ dx_fs_check_writable_dir (const char *dir)
     return DX_EINVAL;
   DWORD a = GetFileAttributesW (w);
   if (a == INVALID_FILE_ATTRIBUTES) {
-    int rc = dx__err_from_wsa ((int) GetLastError ());
+    int rc = dx__err_last_win32 ();
     free (w);
     return rc;
   }
@@ -127,7 +127,7 @@ dx_fs_check_writable_dir (const char *dir)
   HANDLE h = CreateFileW (probe, GENERIC_WRITE, 0, NULL, CREATE_NEW,
                           FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
                           NULL);
-  int rc = h == INVALID_HANDLE_VALUE ? dx__err_from_wsa ((int) GetLastError ()) : 0;
+  int rc = h == INVALID_HANDLE_VALUE ? dx__err_last_win32 () : 0;
   if (h != INVALID_HANDLE_VALUE)
     CloseHandle (h);
   free (probe);
@@ -142,7 +142,7 @@ write_all (HANDLE h, const void *data, size_t len)
     DWORD chunk = len > (1u << 30) ? (1u << 30) : (DWORD) len;
     DWORD done = 0;
     if (!WriteFile (h, p, chunk, &done, NULL))
-      return dx__err_from_wsa ((int) GetLastError ());
+      return dx__err_last_win32 ();
     if (done == 0)
       return DX_EIO;
     p += done;
@@ -175,17 +175,17 @@ dx_fs_write_atomic (const char *path, const void *data, size_t len)
   HANDLE h = CreateFileW (tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW,
                           FILE_ATTRIBUTE_NORMAL, NULL);
   if (h == INVALID_HANDLE_VALUE) {
-    rc = dx__err_from_wsa ((int) GetLastError ());
+    rc = dx__err_last_win32 ();
   } else {
     rc = write_all (h, data, len);
     /* Data on disk before the name points at it: a crash leaves the old
      * file or the new one, never a torn one. */
     if (rc == 0 && !FlushFileBuffers (h))
-      rc = dx__err_from_wsa ((int) GetLastError ());
+      rc = dx__err_last_win32 ();
     CloseHandle (h);
     if (rc == 0
         && !MoveFileExW (tmp, w, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-      rc = dx__err_from_wsa ((int) GetLastError ());
+      rc = dx__err_last_win32 ();
     if (rc != 0)
       DeleteFileW (tmp);
   }

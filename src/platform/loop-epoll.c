@@ -18,12 +18,6 @@ typedef struct {
   struct epoll_event events[DX_EPOLL_BATCH];
 } epoll_impl;
 
-static int
-errno_err (void)
-{
-  return dx__err_from_errno (errno);
-}
-
 static void
 wake_cb (dx_loop *loop, dx_io *io, unsigned revents)
 {
@@ -34,26 +28,33 @@ wake_cb (dx_loop *loop, dx_io *io, unsigned revents)
   dx__async_dispatch (loop);
 }
 
-/* slot != 0 means the fd is in the epoll set. Watching nothing removes it
+/* The fd is in the epoll set exactly while it is watched for something
+ * (io->events != 0; dx__io_update records events after io_set succeeds,
+ * so io->events is still the old set here). Watching nothing removes it
  * from the set: epoll reports EPOLLERR/EPOLLHUP even with no events asked,
  * which would spin on a reset socket nobody reads. */
+static bool
+in_epoll_set (const dx_io *io)
+{
+  return io->registered && io->events != 0;
+}
+
 static int
 epoll_io_set (dx_loop *loop, dx_io *io, unsigned events)
 {
   epoll_impl *ep = loop->impl;
   if (events == 0) {
-    if (io->slot && epoll_ctl (ep->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
-      return errno_err ();
-    io->slot = 0;
+    if (in_epoll_set (io) && epoll_ctl (ep->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
+      return dx__err_last_errno ();
     return 0;
   }
   struct epoll_event ev = { 0 };
   ev.events = ((events & DX_IO_READ) ? EPOLLIN : 0u)
               | ((events & DX_IO_WRITE) ? EPOLLOUT : 0u);
   ev.data.ptr = io;
-  if (epoll_ctl (ep->epfd, io->slot ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, io->fd, &ev) < 0)
-    return errno_err ();
-  io->slot = 1;
+  int op = in_epoll_set (io) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl (ep->epfd, op, io->fd, &ev) < 0)
+    return dx__err_last_errno ();
   return 0;
 }
 
@@ -61,9 +62,8 @@ static void
 epoll_io_remove (dx_loop *loop, dx_io *io)
 {
   epoll_impl *ep = loop->impl;
-  if (io->slot)
+  if (in_epoll_set (io))
     epoll_ctl (ep->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-  io->slot = 0;
 }
 
 static int
@@ -74,13 +74,13 @@ epoll_init (dx_loop *loop)
     return DX_ENOMEM;
   ep->epfd = epoll_create1 (EPOLL_CLOEXEC);
   if (ep->epfd < 0) {
-    int err = errno_err ();
+    int err = dx__err_last_errno ();
     free (ep);
     return err;
   }
   ep->wakefd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ep->wakefd < 0) {
-    int err = errno_err ();
+    int err = dx__err_last_errno ();
     close (ep->epfd);
     free (ep);
     return err;
@@ -114,7 +114,7 @@ epoll_poll (dx_loop *loop, int timeout_ms)
   epoll_impl *ep = loop->impl;
   int n = epoll_wait (ep->epfd, ep->events, DX_EPOLL_BATCH, timeout_ms);
   if (n < 0)
-    return errno == EINTR ? 0 : errno_err ();
+    return errno == EINTR ? 0 : dx__err_last_errno ();
   /* Handles closed by an earlier callback in this batch are not freed
    * before the pending queue runs, so every data.ptr stays valid; the
    * callbacks skip closing handles. */

@@ -11,9 +11,9 @@
  *    queue (dx__req_done), which keeps them in order with each other and
  *    with close_cb.
  *  - Writes are coalesced: dx_write to an idle stream only queues it and
- *    lists the stream in loop->flush_list; loop->flush_hook (run by
- *    dx_loop_run just before it polls) then sends everything each listed
- *    stream queued meanwhile with ONE gathered WSASend. A fan-out that
+ *    lists the stream in loop->flush_list; the loop's flush phase
+ *    (dx__streams_flush, run just before it polls) then sends everything
+ *    each listed stream queued meanwhile with ONE gathered WSASend. A fan-out that
  *    queues k messages to a subscriber in one iteration costs one send,
  *    not k (the same as tcp-posix.c does with sendmsg).
  *  - Reads: a zero-byte WSARecv is kept pending while reading; when it
@@ -162,12 +162,6 @@ impl_of (dx_loop *loop)
   return loop->impl;
 }
 
-static int
-wsa_err (void)
-{
-  return dx__err_from_wsa (WSAGetLastError ());
-}
-
 static BOOL CALLBACK
 winsock_init (PINIT_ONCE once, PVOID param, PVOID *ctx)
 {
@@ -179,7 +173,7 @@ winsock_init (PINIT_ONCE once, PVOID param, PVOID *ctx)
   }
   SOCKET s = socket (AF_INET, SOCK_STREAM, IPPROTO_TCP);
   if (s == INVALID_SOCKET) {
-    winsock_error = wsa_err ();
+    winsock_error = dx__err_last_wsa ();
     return TRUE;
   }
   GUID accept_guid = WSAID_ACCEPTEX, connect_guid = WSAID_CONNECTEX;
@@ -190,7 +184,7 @@ winsock_init (PINIT_ONCE once, PVOID param, PVOID *ctx)
       || WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid,
                    sizeof connect_guid, &fn_connectex, sizeof fn_connectex,
                    &n, NULL, NULL) != 0)
-    winsock_error = wsa_err ();
+    winsock_error = dx__err_last_wsa ();
   closesocket (s);
   return TRUE;
 }
@@ -202,13 +196,13 @@ socket_new (dx_loop *loop, int family, SOCKET *out)
   SOCKET s = WSASocketW (family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
                          WSA_FLAG_OVERLAPPED);
   if (s == INVALID_SOCKET)
-    return wsa_err ();
+    return dx__err_last_wsa ();
   /* A child process (none today, but a service wrapper might spawn one)
    * must not keep our sockets open. */
   SetHandleInformation ((HANDLE) s, HANDLE_FLAG_INHERIT, 0);
   if (CreateIoCompletionPort ((HANDLE) s, impl_of (loop)->port, KEY_IO, 0)
       == NULL) {
-    int err = dx__err_from_wsa ((int) GetLastError ());
+    int err = dx__err_last_win32 ();
     closesocket (s);
     return err;
   }
@@ -229,7 +223,7 @@ op_error (SOCKET s, OVERLAPPED *ov)
 {
   DWORD bytes = 0, flags = 0;
   if (s != INVALID_SOCKET && !WSAGetOverlappedResult (s, ov, &bytes, FALSE, &flags))
-    return wsa_err ();
+    return dx__err_last_wsa ();
   return DX_EIO;
 }
 
@@ -546,7 +540,7 @@ writes_pump (dx_stream *st)
       /* The socket buffer is full: the rest goes overlapped. */
       n = writes_gather (st, bufs, &total);
     } else if (WSAGetLastError () != WSAEWOULDBLOCK) {
-      write_finish (st, w, wsa_err ());
+      write_finish (st, w, dx__err_last_wsa ());
       continue;
     }
     memset (&st->send_op.ov, 0, sizeof st->send_op.ov);
@@ -563,16 +557,16 @@ writes_pump (dx_stream *st)
   }
   if (!st->write_inflight && dx_list_empty (&st->writes)
       && st->shutdown_requested && !st->shutdown_done) {
-    int rc = shutdown (st->s, SD_SEND) == 0 ? 0 : wsa_err ();
+    int rc = shutdown (st->s, SD_SEND) == 0 ? 0 : dx__err_last_wsa ();
     shutdown_finish (st, rc);
   }
 }
 
-/* loop->flush_hook, run by dx_loop_run just before it polls: one gathered
- * send for each stream written to since the last poll. No user code runs
- * here (completions only go to the pending queue). */
-static void
-streams_flush_deferred (dx_loop *loop)
+/* The flush phase: one gathered send for each stream written to since the
+ * last one. No user code runs here (completions only go to the pending
+ * queue). */
+void
+dx__streams_flush (dx_loop *loop)
 {
   while (!dx_list_empty (&loop->flush_list)) {
     dx_stream *st
@@ -686,7 +680,7 @@ dx_tcp_nodelay (dx_stream *stream, bool enable)
   BOOL on = enable ? TRUE : FALSE;
   if (setsockopt (stream->s, IPPROTO_TCP, TCP_NODELAY, (const char *) &on,
                   sizeof on) != 0)
-    return wsa_err ();
+    return dx__err_last_wsa ();
   return 0;
 }
 
@@ -700,7 +694,7 @@ dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s)
   BOOL on = enable ? TRUE : FALSE;
   if (setsockopt (stream->s, SOL_SOCKET, SO_KEEPALIVE, (const char *) &on,
                   sizeof on) != 0)
-    return wsa_err ();
+    return dx__err_last_wsa ();
   if (!enable)
     return 0;
   /* The idle time before the first probe is per socket only through
@@ -709,7 +703,7 @@ dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s)
   DWORD n = 0;
   if (WSAIoctl (stream->s, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &n,
                 NULL, NULL) != 0)
-    return wsa_err ();
+    return dx__err_last_wsa ();
   return 0;
 }
 
@@ -721,7 +715,7 @@ dx_stream_peer_name (const dx_stream *stream, char *buf, size_t len)
   struct sockaddr_storage ss;
   int sl = sizeof ss;
   if (getpeername (stream->s, (struct sockaddr *) &ss, &sl) != 0)
-    return wsa_err ();
+    return dx__err_last_wsa ();
   return dx__addr_format ((struct sockaddr *) &ss, buf, len);
 }
 
@@ -763,7 +757,7 @@ connect_complete (dx_stream *st, const OVERLAPPED_ENTRY *e)
     status = op_error (st->s, &st->connect_op.ov);
   else if (setsockopt (st->s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0)
            != 0)
-    status = wsa_err ();
+    status = dx__err_last_wsa ();
   connect_finish (st, status);
   if (status < 0) {
     /* Nothing will ever be read or written: queued writes fail with the
@@ -811,7 +805,7 @@ dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
   int anylen = ss.ss_family == AF_INET6 ? (int) sizeof (struct sockaddr_in6)
                                         : (int) sizeof (struct sockaddr_in);
   if (bind (s, (struct sockaddr *) &any, anylen) != 0) {
-    rc = wsa_err ();
+    rc = dx__err_last_wsa ();
     closesocket (s);
     return rc;
   }
@@ -954,7 +948,7 @@ accept_complete (iocp_accept *a, const OVERLAPPED_ENTRY *e)
     status = op_error (l->s, &a->op.ov);
   else if (setsockopt (s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
                        (const char *) &l->s, sizeof l->s) != 0)
-    status = wsa_err ();
+    status = dx__err_last_wsa ();
   if (status == DX_ECONNRESET || status == DX_ECONNABORTED) {
     /* The client gave up before we took the connection: nobody to tell. */
     closesocket (s);
@@ -1002,7 +996,7 @@ dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
     setsockopt (s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *) &on, sizeof on);
   if (bind (s, (struct sockaddr *) &ss, (int) sl) != 0
       || listen (s, backlog > 0 ? backlog : SOMAXCONN) != 0) {
-    rc = wsa_err ();
+    rc = dx__err_last_wsa ();
     closesocket (s);
     return rc;
   }
@@ -1076,13 +1070,11 @@ iocp_init (dx_loop *loop)
     return DX_ENOMEM;
   impl->port = CreateIoCompletionPort (INVALID_HANDLE_VALUE, NULL, 0, 1);
   if (impl->port == NULL) {
-    int err = dx__err_from_wsa ((int) GetLastError ());
+    int err = dx__err_last_win32 ();
     free (impl);
     return err;
   }
   loop->impl = impl;
-  /* Only this file sets the hook on Windows (tcp-posix.c is not built). */
-  loop->flush_hook = streams_flush_deferred;
   return 0;
 }
 

@@ -24,12 +24,6 @@ typedef struct {
   dx_io wake_io;
 } poll_impl;
 
-static int
-errno_err (void)
-{
-  return dx__err_from_errno (errno);
-}
-
 static short
 to_poll_events (unsigned events)
 {
@@ -118,12 +112,12 @@ static int
 make_pipe (int fds[2])
 {
   if (pipe (fds) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   for (int i = 0; i < 2; i++) {
     int fl = fcntl (fds[i], F_GETFL);
     if (fl < 0 || fcntl (fds[i], F_SETFL, fl | O_NONBLOCK) < 0
         || fcntl (fds[i], F_SETFD, FD_CLOEXEC) < 0) {
-      int err = errno_err ();
+      int err = dx__err_last_errno ();
       close (fds[0]);
       close (fds[1]);
       return err;
@@ -179,7 +173,7 @@ poll_poll (dx_loop *loop, int timeout_ms)
   poll_impl *p = loop->impl;
   int n = poll (p->fds, (nfds_t) p->len, timeout_ms);
   if (n < 0)
-    return errno == EINTR ? 0 : errno_err ();
+    return errno == EINTR ? 0 : dx__err_last_errno ();
   size_t len = p->len; /* entries appended by callbacks have revents 0 */
   p->dispatching = true;
   for (size_t i = 0; i < len && n > 0; i++) {

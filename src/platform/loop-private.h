@@ -28,15 +28,22 @@
  *     3. run the pending queue: the callbacks of requests that completed
  *        earlier (semantics 1 and 4), only those queued before this step
  *        started; anything queued while it runs waits for the next turn;
- *     4. backend->poll(loop, timeout): wait for I/O (timeout 0 if the
+ *        stop here if dx_loop_stop was called or no counted handle is left;
+ *     4. flush writes (dx__streams_flush): dx_write only queues a write
+ *        and lists its stream in loop->flush_list; this phase gives each
+ *        listed stream's queue to the kernel in ONE gathered send
+ *        (sendmsg, or WSASend). So a fan-out that queues k messages to one
+ *        stream in an iteration costs one system call, not k, on every
+ *        backend. Only completions are queued here, no user code runs;
+ *     5. backend->poll(loop, timeout): wait for I/O (timeout 0 if the
  *        pending queue is non-empty or a stop was requested), dispatch it,
  *        and call dx__async_dispatch(loop) when woken by dx_async_send;
- *     5. stop if dx_loop_stop was called or no counted handle is left.
+ *     6. stop if dx_loop_stop was called or no counted handle is left.
  *
  *   Completions never call user code directly from inside the API call that
  *   started them: such a request is handed to dx__req_done(), which queues
  *   it; its ->run function is called in step 3 of a later iteration.
- *   I/O that becomes ready in step 4 may call read/accept/connect callbacks
+ *   I/O that becomes ready in step 5 may call read/accept/connect callbacks
  *   directly (we are not inside a user call there).
  *
  *   Closing: dx_close() (loop.c) marks the handle closing and calls the
@@ -240,7 +247,8 @@ struct dx_io {
   int fd;
   unsigned events;  /* DX_IO_READ|DX_IO_WRITE currently watched */
   bool registered;  /* known to the backend */
-  size_t slot;      /* backend bookkeeping (poll: index in pollfd array) */
+  size_t slot;      /* index in the backend's table of fds (poll: the
+                       pollfd array); epoll keeps no table */
   dx_io_cb cb;
 };
 
@@ -302,11 +310,9 @@ struct dx_loop {
 
   dx_async *signal_async;     /* internal, see signal.c */
 
-  /* Streams with writes queued during this iteration (tcp-posix.c). They
-   * are flushed together just before the loop polls, so a fan-out that
-   * queues k messages to one stream costs one sendmsg, not k. */
+  /* Streams with writes queued since the last flush phase (step 4 of the
+   * iteration, dx__streams_flush). */
   dx_list flush_list;
-  void (*flush_hook) (dx_loop *loop);
 };
 
 /* struct dx_stream and struct dx_listener are NOT defined here: each I/O
@@ -315,6 +321,12 @@ struct dx_loop {
  * allocates them with dx__handle_new(). */
 
 /* ---- cross-file helpers ------------------------------------------------- */
+
+/* The flush phase (step 4 of the iteration): hand every stream on
+ * loop->flush_list its queued writes' bytes in one gathered send, and
+ * empty the list. Completions go to the pending queue; no user callback
+ * runs here. POSIX: tcp-posix.c; Windows: loop-iocp.c. */
+void dx__streams_flush (dx_loop *loop);
 
 /* Per-type close hooks (called by dx_close after DX_HF_CLOSING is set).
  * POSIX: tcp-posix.c; Windows: loop-iocp.c. */
@@ -326,11 +338,16 @@ void dx__async_close (dx_async *async);
 /* Signal-handling teardown used by dx_loop_free (signal.c). */
 void dx__signal_loop_free (dx_loop *loop);
 
-/* errno value -> DX_E* (errors.c). Windows: loop-iocp.c adds
- * dx__err_from_wsa() (errors-win.c) for Winsock and Win32 codes. */
+/* System error codes -> DX_E*. errno values (errors.c), and on Windows
+ * Winsock and Win32 codes, which share one number space (errors-win.c).
+ * The *_last_* forms map the calling thread's last error: errno,
+ * WSAGetLastError() or GetLastError(). */
 int dx__err_from_errno (int e);
+int dx__err_last_errno (void);
 #ifdef _WIN32
 int dx__err_from_wsa (int e);
+int dx__err_last_wsa (void);
+int dx__err_last_win32 (void);
 #endif
 
 /* Address parsing (addr.c). addr: "IP:PORT", "[IPv6]:PORT", ":PORT"

@@ -291,8 +291,7 @@ dx_loop_run (dx_loop *loop)
      * nothing. */
     if (loop->stop_requested || !loop_alive (loop))
       break;
-    if (loop->flush_hook)
-      loop->flush_hook (loop);
+    dx__streams_flush (loop);
     rc = loop->backend->poll (loop, poll_timeout (loop));
     if (rc < 0)
       break;

@@ -122,7 +122,11 @@ dx_loop *dx_loop_new_backend (const char *backend, int *err);
 /* "epoll", "poll" or "iocp". */
 const char *dx_loop_backend (const dx_loop *loop);
 /* Runs until dx_loop_stop() or until no open handle is left.
- * Returns 0, or a negative DX_E* on a fatal backend error. */
+ * Returns 0, or a negative DX_E* on a fatal backend error.
+ * Each iteration, in this order: refresh the cached clock; fire due
+ * timers; run the callbacks of requests completed earlier; flush writes
+ * (everything dx_write queued to a stream since the last flush goes to
+ * the kernel in one gathered send); wait for I/O and dispatch it. */
 int dx_loop_run (dx_loop *loop);
 /* Safe from callbacks on the loop thread; dx_loop_run returns after the
  * current iteration. From another thread use a dx_async. */

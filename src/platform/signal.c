@@ -118,9 +118,9 @@ install (void)
   sigemptyset (&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   if (sigaction (SIGINT, &sa, &old_int) < 0)
-    return dx__err_from_errno (errno);
+    return dx__err_last_errno ();
   if (sigaction (SIGTERM, &sa, &old_term) < 0) {
-    int err = dx__err_from_errno (errno);
+    int err = dx__err_last_errno ();
     sigaction (SIGINT, &old_int, NULL);
     return err;
   }

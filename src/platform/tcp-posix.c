@@ -3,10 +3,13 @@
  * Completion semantics on top of readiness, as libuv does it:
  *  - reads: the fd is watched for readability only while reading; alloc_cb
  *    runs only once the fd is readable (semantic 5);
- *  - writes: dx_write tries the kernel at once when nothing is queued; what
- *    does not fit is queued and flushed on writability, in order. Every
- *    write completion goes through the pending queue, so write_cb never runs
- *    inside dx_write (semantic 1) and runs in order (semantic 3);
+ *  - writes: dx_write only queues the write and, when the stream was idle,
+ *    lists it for the loop's flush phase (dx__streams_flush, run just before
+ *    the loop polls), which hands everything queued meanwhile to the kernel
+ *    in one sendmsg. What does not fit stays queued and is sent when the fd
+ *    turns writable, in order. Every write completion goes through the
+ *    pending queue, so write_cb never runs inside dx_write (semantic 1) and
+ *    runs in order (semantic 3);
  *  - close: queued requests are completed with DX_ECANCELED, then the close
  *    request is queued behind them (semantic 4).
  * Level-triggered readiness keeps it simple: an fd is watched for exactly
@@ -88,22 +91,16 @@ typedef struct {
 static void stream_io_cb (dx_loop *loop, dx_io *io, unsigned revents);
 static void listener_io_cb (dx_loop *loop, dx_io *io, unsigned revents);
 
-static int
-errno_err (void)
-{
-  return dx__err_from_errno (errno);
-}
-
 #if !defined(SOCK_NONBLOCK) || !defined(__linux__)
 static int
 set_nonblock_cloexec (int fd)
 {
   int fl = fcntl (fd, F_GETFL);
   if (fl < 0 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   fl = fcntl (fd, F_GETFD);
   if (fl < 0 || fcntl (fd, F_SETFD, fl | FD_CLOEXEC) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   return 0;
 }
 #endif
@@ -114,11 +111,11 @@ new_socket (int family)
 #ifdef SOCK_NONBLOCK
   int fd = socket (family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
 #else
   int fd = socket (family, SOCK_STREAM, 0);
   if (fd < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   int rc = set_nonblock_cloexec (fd);
   if (rc < 0) {
     close (fd);
@@ -233,7 +230,7 @@ stream_do_shutdown (dx_stream *s)
   if (s->sflags & SF_WRITE_ERR)
     rc = s->write_err;
   else if (shutdown (s->io.fd, SHUT_WR) < 0)
-    rc = errno_err ();
+    rc = dx__err_last_errno ();
   s->sflags |= SF_SHUT_DONE;
   dx__req_done (s->h.loop, &s->shutdown_req, rc);
 }
@@ -272,7 +269,7 @@ stream_flush (dx_stream *s)
         if (errno == EAGAIN || errno == EWOULDBLOCK)
           return;
         s->sflags |= SF_WRITE_ERR;
-        s->write_err = errno_err ();
+        s->write_err = dx__err_last_errno ();
         stream_fail_writes (s, s->write_err);
         return;
       }
@@ -299,10 +296,10 @@ stream_flush (dx_stream *s)
     stream_do_shutdown (s);
 }
 
-/* Flush every stream written to during this iteration: one sendmsg each
- * for all it queued (loop->flush_hook, run just before polling). */
-static void
-streams_flush_deferred (dx_loop *loop)
+/* The flush phase: one sendmsg for each stream written to since the last
+ * one, for everything it queued meanwhile. */
+void
+dx__streams_flush (dx_loop *loop)
 {
   while (!dx_list_empty (&loop->flush_list)) {
     dx_stream *s = DX_CONTAINER_OF (loop->flush_list.next, dx_stream, flush_link);
@@ -346,13 +343,11 @@ dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb,
   dx_list_push_back (&s->write_queue, &w->link);
   s->write_queue_size += write_req_remaining (w);
   if (was_empty && !(s->sflags & SF_CONNECTING)) {
-    /* Defer the flush to the end of this loop iteration, when whatever
-     * else is written to this stream meanwhile goes out with it. Until
-     * then no write interest is registered: nothing to poll for. */
-    dx_loop *loop = s->h.loop;
+    /* Leave it to the flush phase, when whatever else is written to this
+     * stream meanwhile goes out with it. Until then no write interest is
+     * registered: nothing to poll for. */
     if (dx_list_empty (&s->flush_link))
-      dx_list_push_back (&loop->flush_list, &s->flush_link);
-    loop->flush_hook = streams_flush_deferred;
+      dx_list_push_back (&s->h.loop->flush_list, &s->flush_link);
     return 0;
   }
   stream_update (s);
@@ -427,7 +422,7 @@ stream_do_read (dx_stream *s)
       s->read_cb (s, 0, &buf); /* hand the buffer back */
       return;
     }
-    stream_read_end (s, errno_err (), &buf);
+    stream_read_end (s, dx__err_last_errno (), &buf);
     return;
   }
 }
@@ -521,7 +516,7 @@ dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
   } else {
     /* Immediate failure (e.g. refused on some systems): report it later,
      * from the loop, like any other completion. */
-    int err = errno_err ();
+    int err = dx__err_last_errno ();
     s->sflags |= SF_WRITE_ERR | SF_READ_DONE;
     s->write_err = err;
     dx__req_done (loop, &s->connect_req, err);
@@ -589,7 +584,7 @@ dx_tcp_nodelay (dx_stream *s, bool enable)
     return DX_EINVAL;
   int v = enable;
   if (setsockopt (s->io.fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   return 0;
 }
 
@@ -600,16 +595,16 @@ dx_tcp_keepalive (dx_stream *s, bool enable, unsigned delay_s)
     return DX_EINVAL;
   int v = enable;
   if (setsockopt (s->io.fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   if (!enable)
     return 0;
   int d = (int) delay_s;
 #if defined(TCP_KEEPIDLE)
   if (setsockopt (s->io.fd, IPPROTO_TCP, TCP_KEEPIDLE, &d, sizeof d) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
 #elif defined(TCP_KEEPALIVE)
   if (setsockopt (s->io.fd, IPPROTO_TCP, TCP_KEEPALIVE, &d, sizeof d) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
 #endif
   return 0;
 }
@@ -622,7 +617,7 @@ dx_stream_peer_name (const dx_stream *s, char *buf, size_t len)
   struct sockaddr_storage ss;
   socklen_t slen = sizeof ss;
   if (getpeername (s->io.fd, (struct sockaddr *) &ss, &slen) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   return dx__addr_format ((struct sockaddr *) &ss, buf, len);
 }
 
@@ -682,7 +677,7 @@ listener_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
         /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: the pending connection stays
          * in the backlog and the fd stays readable, so stop watching it for
          * a moment instead of spinning. */
-        int err = errno_err ();
+        int err = dx__err_last_errno ();
         l->paused = true;
         dx__io_update (loop, io, 0);
         dx__timer_node_start (loop, &l->backoff, DX_ACCEPT_BACKOFF_MS);
@@ -723,7 +718,7 @@ dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
     setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind (fd, (struct sockaddr *) &ss, len) < 0
       || listen (fd, backlog > 0 ? backlog : SOMAXCONN) < 0) {
-    rc = errno_err ();
+    rc = dx__err_last_errno ();
     close (fd);
     return rc;
   }
@@ -753,7 +748,7 @@ listener_sockname (const dx_listener *l, struct sockaddr_storage *ss)
   if (!l || l->io.fd < 0)
     return DX_EINVAL;
   if (getsockname (l->io.fd, (struct sockaddr *) ss, &slen) < 0)
-    return errno_err ();
+    return dx__err_last_errno ();
   return 0;
 }
 

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <windows.h>
 
-/* Win32/Winsock codes -> DX_E*: dx__err_from_wsa() in loop-private.h
- * (defined in errors-win.c). */
+/* Win32/Winsock codes -> DX_E*: dx__err_from_wsa(), dx__err_last_wsa()
+ * and dx__err_last_win32() in loop-private.h (defined in errors-win.c). */
 
 /* UTF-8 <-> UTF-16 for the W APIs. dx_win_utf8_to_wide returns a malloc'd
  * string or NULL (bad UTF-8 or no memory). dx_win_wide_to_utf8 writes into
