@@ -1,6 +1,6 @@
 /* duplex-bench: HTTP subscribers — short poll, long poll and SSE on
  * duplexd, long poll (Etag / If-None-Match) and EventSource on nchan. */
-#include "bench/run-private.h"
+#include "loadgen/run-private.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Turns bench/compare-peers.sh results into SVG plots and Markdown tables.
+"""Turns benchmarks/compare-peers.sh results into SVG plots and Markdown tables.
 
-    bench/plot.py OUTDIR [P99_BOUND_MS]
+    benchmarks/plot.py OUTDIR [P99_BOUND_MS]
 
 Reads OUTDIR/{cost,results,capacity,idle}.jsonl (whichever exist; each run
 may be repeated: every figure is the median over the repeats) and writes

@@ -1,6 +1,6 @@
 /* duplex-bench: WebSocket and raw TCP connections (subscribers and the
  * duplexd/Node ws publisher), and duplexd's socket protocol on them. */
-#include "bench/run-private.h"
+#include "loadgen/run-private.h"
 
 #include <stdio.h>
 #include <string.h>

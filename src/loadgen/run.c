@@ -8,7 +8,7 @@
  * connected, when the drain time is over, or at once when the publisher's
  * connection (the server) goes away. Losing any connection is an error:
  * the result says which and why, and duplex-bench exits non-zero. */
-#include "bench/run-private.h"
+#include "loadgen/run-private.h"
 
 #include <inttypes.h>
 #include <stdio.h>

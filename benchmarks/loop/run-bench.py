@@ -27,7 +27,7 @@ PINNINGS = [
 
 def run_once(build, impl, mode, conns, size, seconds, cores, env):
     """-> (rate, total count, client cpu us, server cpu us)"""
-    exe = os.path.join(build, "bench", "loop", "loop-bench-" + impl)
+    exe = os.path.join(build, "benchmarks", "loop", "loop-bench-" + impl)
     srv = subprocess.Popen(["taskset", "-c", cores[0], exe, "server"],
                            stdout=subprocess.PIPE, env=env, text=True)
     try:

@@ -1,5 +1,5 @@
 /* duplex-bench: see bench.h and docs/benchmarks.md. */
-#include "bench/bench.h"
+#include "loadgen/bench.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /* duplex-bench command line. */
-#include "bench/bench.h"
+#include "loadgen/bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>

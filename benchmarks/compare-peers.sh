@@ -3,12 +3,12 @@
 # nginx+nchan and a Node "ws" broadcast server, measured in the same run on
 # loopback.
 #
-#   bench/compare-peers.sh [OUTDIR]     (default: BUILD/compare-peers/DATE)
+#   benchmarks/compare-peers.sh [OUTDIR]     (default: BUILD/compare-peers/DATE)
 #
 # Pinning: every server runs on CPU 0 (one loop / one worker each), the load
 # generator on CPU 1; as root all run at nice -19 (NICE), in a session of
 # their own whose autogroup gets that nice too, so that other work on a
-# shared machine (compilers) takes less of their cores. Phases, each repeated REPEAT times (bench/plot.py
+# shared machine (compilers) takes less of their cores. Phases, each repeated REPEAT times (benchmarks/plot.py
 # reports medians):
 #   cost      duplex-bench --compare --server-pid on every server: latency,
 #             requests, bytes and server CPU per delivered message for each
@@ -20,7 +20,7 @@
 #                                                                  -> capacity.jsonl
 #   idle      RSS per idle WebSocket connection (IDLE_CONNS held) -> idle.jsonl
 #             (first, while the servers' heaps are fresh; not repeated)
-# then env.txt, and the SVG plots + tables.md made by bench/plot.py.
+# then env.txt, and the SVG plots + tables.md made by benchmarks/plot.py.
 #
 # Env (defaults): SUBS="100 1000 5000 10000" RATE=10 DURATION=5 REPEAT=1
 #   FANOUT_REPEAT=REPEAT NICE=-19 (root) / 0
@@ -73,14 +73,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 # ws at the version package-lock.json pins (node_modules/ is not committed).
-[ -f "$root/bench/peers/nodews/node_modules/ws/package.json" ] ||
-  (cd "$root/bench/peers/nodews" && npm ci --no-audit --no-fund --silent)
+[ -f "$root/benchmarks/peers/nodews/node_modules/ws/package.json" ] ||
+  (cd "$root/benchmarks/peers/nodews" && npm ci --no-audit --no-fund --silent)
 # Debian's nginx loads its modules from a conf.d it is not given here.
 nchan_module=$(dpkg-query -L libnginx-mod-nchan | grep '/ngx_nchan_module\.so$' | head -1)
 
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release -Dclient=disabled
-ninja -C "$build" src/server/duplexd src/bench/duplex-bench
-bench=$build/src/bench/duplex-bench
+ninja -C "$build" src/server/duplexd src/loadgen/duplex-bench
+bench=$build/src/loadgen/duplex-bench
 # What was built: the commit, and whether the tree had local changes.
 built_from="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' + local changes in src/')"
 
@@ -106,13 +106,13 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 # nginx + nchan: one worker; the worker is the process measured.
 mkdir -p "$work/nginx"
 nchan_port=${NCHAN_PORT:-$(free_port)}
-sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g; s|@NCHAN_MODULE@|$nchan_module|" "$root/bench/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
+sed -e "s|@PORT@|$nchan_port|; s|@PREFIX@|$work/nginx|g; s|@NCHAN_MODULE@|$nchan_module|" "$root/benchmarks/peers/nginx-nchan.conf.in" >"$work/nginx/nginx.conf"
 pin_bg 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!); nginx_master=$!
 
 # Node ws
 nodews_port=${NODEWS_PORT:-$(free_port)}
-pin_bg 0 node "$root/bench/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
+pin_bg 0 node "$root/benchmarks/peers/nodews/server.js" "$nodews_port" >"$work/nodews.log" &
 pids+=($!); node_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/nodews.log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
@@ -209,10 +209,10 @@ done
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "duplexd: $("$build/src/server/duplexd" --version 2>&1 | head -1), built from $built_from, sqlite store, buildtype $(python3 -c 'import json,sys;print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"]=="buildtype"][0])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
-  echo "node: $(node --version), ws $(node -p 'require("'"$root"'/bench/peers/nodews/node_modules/ws/package.json").version')"
+  echo "node: $(node --version), ws $(node -p 'require("'"$root"'/benchmarks/peers/nodews/node_modules/ws/package.json").version')"
   echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice, autogroup: $(cat /proc/self/autogroup 2>/dev/null || echo none)"
   echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat (fanout $fanout_repeat); fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
 } >"$out/env.txt"
 
-python3 "$root/bench/plot.py" "$out"
+python3 "$root/benchmarks/plot.py" "$out"
 echo "results in $out"

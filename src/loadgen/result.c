@@ -1,5 +1,5 @@
 /* duplex-bench results: latency samples, percentiles, reports. */
-#include "bench/bench.h"
+#include "loadgen/bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>

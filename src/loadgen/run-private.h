@@ -4,7 +4,7 @@
 #ifndef DX_BENCH_RUN_PRIVATE_H
 #define DX_BENCH_RUN_PRIVATE_H
 
-#include "bench/bench.h"
+#include "loadgen/bench.h"
 
 #include "protocol/chunked.h"
 #include "protocol/http.h"
