@@ -6,6 +6,7 @@
 
 #include "dx-application.h"
 #include "dx-settings.h"
+#include "dx-stats-export.h"
 #include "dx-transport.h"
 #include "dx-window.h"
 
@@ -18,6 +19,9 @@ struct _DxApplication
   char *room;
   DxMode mode;
   gboolean compare;
+  char *stats_file; /* --stats-file: the export written on exit */
+  DxChat *chat;     /* the main window's, kept for the export on exit */
+  DxRunLog *run_log;
   GDBusProxy *portal;
 };
 
@@ -59,6 +63,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
 {
   DxApplication *self = DX_APPLICATION (app);
   const char *server = NULL, *nick = NULL, *room = NULL, *transport = NULL;
+  const char *stats_file = NULL;
 
   if (g_variant_dict_contains (options, "version")) {
     g_print ("duplex %s\n", DX_VERSION);
@@ -68,7 +73,12 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "nick", "&s", &nick);
   g_variant_dict_lookup (options, "room", "&s", &room);
   g_variant_dict_lookup (options, "transport", "&s", &transport);
+  g_variant_dict_lookup (options, "stats-file", "^&ay", &stats_file);
   self->compare = g_variant_dict_contains (options, "compare");
+  if (stats_file != NULL && stats_file[0] != '\0') {
+    g_free (self->stats_file);
+    self->stats_file = g_strdup (stats_file);
+  }
 
   if (server != NULL) {
     g_autoptr (GUri) uri = g_uri_parse (server, G_URI_FLAGS_NONE, NULL);
@@ -298,7 +308,25 @@ dx_application_activate (GApplication *app)
                                       mode));
   if (self->compare)
     dx_window_set_compare (DX_WINDOW (window), TRUE);
+  /* The window stops its chat when it closes; the figures stay readable. */
+  g_set_object (&self->chat, dx_window_get_chat (DX_WINDOW (window)));
+  g_set_object (&self->run_log, dx_window_get_run_log (DX_WINDOW (window)));
   gtk_window_present (window);
+}
+
+static void
+dx_application_shutdown (GApplication *app)
+{
+  DxApplication *self = DX_APPLICATION (app);
+  g_autoptr (GError) error = NULL;
+
+  /* Windows are gone by now (closed, or destroyed by app.quit). */
+  if (self->stats_file != NULL && self->chat != NULL
+      && !dx_stats_export_save (self->chat, self->run_log, self->stats_file,
+                                DX_STATS_FORMAT_JSON, &error))
+    g_printerr (_("duplex: could not write the statistics to “%s”: %s\n"), self->stats_file,
+                error->message);
+  G_APPLICATION_CLASS (dx_application_parent_class)->shutdown (app);
 }
 
 static void
@@ -307,6 +335,8 @@ dx_application_dispose (GObject *object)
   DxApplication *self = DX_APPLICATION (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->chat);
+  g_clear_object (&self->run_log);
   g_clear_object (&self->portal);
   G_OBJECT_CLASS (dx_application_parent_class)->dispose (object);
 }
@@ -319,6 +349,7 @@ dx_application_finalize (GObject *object)
   g_free (self->server);
   g_free (self->nick);
   g_free (self->room);
+  g_free (self->stats_file);
   G_OBJECT_CLASS (dx_application_parent_class)->finalize (object);
 }
 
@@ -332,6 +363,7 @@ dx_application_class_init (DxApplicationClass *klass)
   app_class->handle_local_options = dx_application_handle_local_options;
   app_class->startup = dx_application_startup;
   app_class->activate = dx_application_activate;
+  app_class->shutdown = dx_application_shutdown;
 }
 
 static void
@@ -344,6 +376,8 @@ dx_application_init (DxApplication *self)
     { "transport", 't', 0, G_OPTION_ARG_STRING, NULL,
       N_("Transport: poll, longpoll, sse, websocket or tcp"), "MODE" },
     { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_("Open the compare view"), NULL },
+    { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("On exit, write what each transport cost as JSON to PATH"), "PATH" },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
     { NULL },
   };

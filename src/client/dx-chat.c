@@ -20,6 +20,7 @@ struct _DxChat
   char *server_url;
   char *nick;
   char *room;
+  char *epoch; /* of the server's store, as last learned; NULL if unknown */
   DxMode mode;
   DxTransport *transport;
   DxMessageStore *store;
@@ -41,13 +42,35 @@ struct _DxChat
 
 G_DEFINE_FINAL_TYPE (DxChat, dx_chat, G_TYPE_OBJECT)
 
-enum { SIG_SWITCHED, SIG_STATE, SIG_SAMPLE, SIG_MENTION, SIG_ERROR, SIG_MESSAGE, N_SIGNALS };
+enum {
+  SIG_SWITCHED,
+  SIG_STATE,
+  SIG_SAMPLE,
+  SIG_MENTION,
+  SIG_ERROR,
+  SIG_MESSAGE,
+  SIG_DELIVERED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
+
+enum { PROP_0, PROP_ROOM, PROP_EPOCH, N_PROPS };
+static GParamSpec *props[N_PROPS];
 
 static char *
 url_for (DxChat *self, const char *path)
 {
   return g_strconcat (self->server_url, path, NULL);
+}
+
+static void
+set_epoch (DxChat *self, const char *epoch)
+{
+  if (epoch == NULL || epoch[0] == '\0' || g_strcmp0 (epoch, self->epoch) == 0)
+    return;
+  g_free (self->epoch);
+  self->epoch = g_strdup (epoch);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_EPOCH]);
 }
 
 /* ---- transport signals ---- */
@@ -57,6 +80,7 @@ on_message (DxTransport *t, DxMessage *msg, DxChat *self)
 {
   if (g_strcmp0 (dx_message_get_from (msg), self->nick) == 0)
     dx_message_set_own (msg, TRUE);
+  g_signal_emit (self, signals[SIG_DELIVERED], 0, msg);
   if (!dx_message_store_add (self->store, msg))
     return;
   g_signal_emit (self, signals[SIG_MESSAGE], 0, msg);
@@ -89,6 +113,7 @@ on_epoch (DxTransport *t, const char *epoch, DxChat *self)
       dx_message_new_notice (self->room, _("The server's history was reset; showing it anew."));
 
   /* Ids restart in a new store: old ids would hide new messages. */
+  set_epoch (self, epoch);
   dx_message_store_clear (self->store);
   dx_message_store_add_notice (self->store, notice);
   self->no_older = FALSE;
@@ -122,6 +147,7 @@ drop_transport (DxChat *self)
 {
   if (self->transport == NULL)
     return;
+  set_epoch (self, dx_transport_get_epoch (self->transport));
   g_signal_handlers_disconnect_by_data (self->transport, self);
   dx_transport_disconnect (self->transport);
   g_clear_object (&self->transport);
@@ -268,6 +294,7 @@ history_done (GObject *source, GAsyncResult *result, gpointer data)
       if (g_strcmp0 (dx_message_get_from (older->pdata[i]), self->nick) == 0)
         dx_message_set_own (older->pdata[i], TRUE);
     dx_message_store_prepend (self->store, older);
+    set_epoch (self, epoch);
     if (older->len < DX_HISTORY_PAGE)
       self->no_older = TRUE;
   }
@@ -338,6 +365,8 @@ dx_chat_start (DxChat *self, const char *room, DxMode mode)
   self->room = g_strdup (room);
   self->mode = mode;
   self->no_older = FALSE;
+  /* Even for the same room: history is loaded anew and ids resume from it. */
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ROOM]);
   self->cancellable = g_cancellable_new ();
   dx_message_store_clear (self->store);
   self->clock_samples = 0;
@@ -374,8 +403,7 @@ dx_chat_set_mode (DxChat *self, DxMode mode)
     return; /* still loading history: it will open the right one */
   }
   /* Resume exactly after what was shown: the old transport's last id. */
-  since = dx_transport_get_last_id (self->transport);
-  since = MAX (since, dx_message_store_get_last_id (self->store));
+  since = dx_chat_get_last_id (self);
   epoch = g_strdup (dx_transport_get_epoch (self->transport));
   drop_transport (self);
   open_transport (self, since, epoch);
@@ -450,6 +478,24 @@ const char *
 dx_chat_get_server_url (DxChat *self)
 {
   return self->server_url;
+}
+
+const char *
+dx_chat_get_epoch (DxChat *self)
+{
+  const char *current = self->transport != NULL ? dx_transport_get_epoch (self->transport) : NULL;
+
+  return current != NULL ? current : self->epoch;
+}
+
+guint64
+dx_chat_get_last_id (DxChat *self)
+{
+  guint64 shown = dx_message_store_get_last_id (self->store);
+
+  if (self->transport == NULL)
+    return shown;
+  return MAX (shown, dx_transport_get_last_id (self->transport));
 }
 
 double
@@ -581,7 +627,25 @@ dx_chat_finalize (GObject *object)
   g_free (self->server_url);
   g_free (self->nick);
   g_free (self->room);
+  g_free (self->epoch);
   G_OBJECT_CLASS (dx_chat_parent_class)->finalize (object);
+}
+
+static void
+dx_chat_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  DxChat *self = DX_CHAT (object);
+
+  switch (prop_id) {
+  case PROP_ROOM:
+    g_value_set_string (value, self->room);
+    break;
+  case PROP_EPOCH:
+    g_value_set_string (value, dx_chat_get_epoch (self));
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
 }
 
 static void
@@ -591,6 +655,18 @@ dx_chat_class_init (DxChatClass *klass)
 
   object_class->dispose = dx_chat_dispose;
   object_class->finalize = dx_chat_finalize;
+  object_class->get_property = dx_chat_get_property;
+
+  /* Notified each time the chat (re)starts on a room, even the same one:
+   * history is loaded anew and the transport resumes after it. */
+  props[PROP_ROOM] = g_param_spec_string ("room", NULL, NULL, NULL,
+                                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
+                                              | G_PARAM_STATIC_STRINGS);
+  /* The server's store epoch; a new one means ids started again. */
+  props[PROP_EPOCH] = g_param_spec_string ("epoch", NULL, NULL, NULL,
+                                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
+                                               | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* The transport changed to mode (guint). */
   signals[SIG_SWITCHED] = g_signal_new ("switched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -607,6 +683,11 @@ dx_chat_class_init (DxChatClass *klass)
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
   signals[SIG_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                      NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* The transport delivered a message, before the store drops duplicates:
+   * what the statistics export counts. */
+  signals[SIG_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass),
+                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                                         DX_TYPE_MESSAGE);
   /* A new message was added to the store (not a duplicate). */
   signals[SIG_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);

@@ -32,6 +32,10 @@ DxMode dx_chat_get_mode (DxChat *self);
 const char *dx_chat_get_room (DxChat *self);
 const char *dx_chat_get_nick (DxChat *self);
 const char *dx_chat_get_server_url (DxChat *self);
+/* The server's store epoch as last learned (NULL if not yet known). */
+const char *dx_chat_get_epoch (DxChat *self);
+/* The resume point: the last id shown or delivered in the room. */
+guint64 dx_chat_get_last_id (DxChat *self);
 double dx_chat_get_clock_offset (DxChat *self);
 
 /* Tunables, applied live to the transport they concern. */

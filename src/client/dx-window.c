@@ -9,6 +9,7 @@
 #include "dx-compare-pane.h"
 #include "dx-compare.h"
 #include "dx-message-row.h"
+#include "dx-stats-export.h"
 #include "dx-stats-panel.h"
 #include "dx-window.h"
 
@@ -40,6 +41,7 @@ struct _DxWindow
 
   DxSettings *settings;
   DxChat *chat;
+  DxRunLog *run_log;
   GCancellable *cancellable;
   guint state_timer;
   guint rooms_timer;
@@ -55,6 +57,12 @@ DxChat *
 dx_window_get_chat (DxWindow *self)
 {
   return self->chat;
+}
+
+DxRunLog *
+dx_window_get_run_log (DxWindow *self)
+{
+  return self->run_log;
 }
 
 /* ---- header: state and title ---- */
@@ -414,6 +422,51 @@ reset_stats_action (GSimpleAction *action, GVariant *param, gpointer data)
 }
 
 static void
+save_stats_response (GtkNativeDialog *dialog, int response, DxWindow *self)
+{
+  g_autoptr (GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  DxStatsFormat format;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  path = file != NULL ? g_file_get_path (file) : NULL;
+  if (path != NULL && !dx_stats_format_for_path (path, &format))
+    show_error (self, _("Statistics are saved as a .csv or a .json file."));
+  else if (path != NULL && !dx_stats_export_save (self->chat, self->run_log, path, format, &error)) {
+    g_autofree char *text = g_strdup_printf (_("Could not save the statistics: %s"),
+                                             error->message);
+    show_error (self, text);
+  }
+  g_object_unref (dialog);
+}
+
+static void
+save_stats_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  DxWindow *self = data;
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
+      _("Save Statistics"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"),
+      _("_Cancel"));
+  g_autoptr (GtkFileFilter) csv = gtk_file_filter_new ();
+  g_autoptr (GtkFileFilter) json = gtk_file_filter_new ();
+
+  /* The extension picks the format: the filters only help choose one. */
+  gtk_file_filter_set_name (csv, _("CSV (spreadsheets)"));
+  gtk_file_filter_add_pattern (csv, "*.csv");
+  gtk_file_filter_set_name (json, _("JSON"));
+  gtk_file_filter_add_pattern (json, "*.json");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), csv);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), json);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "duplex-statistics.csv");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  /* The dialog holds itself until it answers (unref in the response). */
+  g_signal_connect_object (dialog, "response", G_CALLBACK (save_stats_response), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
 focus_entry_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
   gtk_widget_grab_focus (DX_WINDOW (data)->message_entry);
@@ -429,6 +482,7 @@ static const GActionEntry win_actions[] = {
   { .name = "mode", .activate = mode_action, .parameter_type = "s", .state = "'websocket'" },
   { .name = "compare", .activate = compare_action, .state = "false" },
   { .name = "reset-stats", .activate = reset_stats_action },
+  { .name = "save-stats", .activate = save_stats_action },
   { .name = "focus-entry", .activate = focus_entry_action },
   { .name = "focus-join", .activate = focus_join_action },
 };
@@ -454,6 +508,7 @@ dx_window_dispose (GObject *object)
   }
   gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_WINDOW);
   g_clear_object (&self->chat);
+  g_clear_object (&self->run_log);
   g_clear_object (&self->settings);
   G_OBJECT_CLASS (dx_window_parent_class)->dispose (object);
 }
@@ -540,6 +595,8 @@ dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url
 
   dx_stats_panel_bind (DX_STATS_PANEL (self->stats_panel), self->chat, settings);
   dx_chat_start (self->chat, room, mode);
+  self->run_log = dx_run_log_new ();
+  dx_run_log_follow (self->run_log, self->chat);
   {
     g_autoptr (GVariant) state =
         g_variant_ref_sink (g_variant_new_string (dx_mode_to_string (mode)));

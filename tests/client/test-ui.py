@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """TAP: drive the real duplex window through AT-SPI, once per transport.
 
-For each mode: start `duplex --server … --nick … --room … --transport MODE`,
-post a message over HTTP as somebody else and find its text in the window's
-accessible tree, then type a reply into the entry (found by its accessible
-name), press Enter, and check the server stored it from our nick.
+For each mode: start `duplex --server … --nick … --room … --transport MODE
+--stats-file PATH`, post a message over HTTP as somebody else and find its
+text in the window's accessible tree, then type a reply into the entry
+(found by its accessible name), press Enter, and check the server stored it
+from our nick; quit with Ctrl+Q and read the statistics export written on
+exit.
 
 Run under Xvfb with a private D-Bus session:
   xvfb-run -a dbus-run-session -- /usr/bin/python3 test-ui.py
@@ -125,12 +127,31 @@ def press_enter():
     return 'xdotool'
 
 
-def run_mode(base, mode, n):
+def check_export(path, base, nick, room, mode):
+    """The --stats-file export: this run's one mode carried messages, and the
+    transport delivered no id twice and skipped none."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        return False, 'no readable export (%s)' % e
+    modes = {m['mode']: m for m in doc['modes']}
+    got = doc['deliveries'].get(room, {})
+    ok = (doc['version'] == 1 and doc['server'] == base and doc['nick'] == nick
+          and doc['room'] == room and list(modes) == [mode]
+          and modes[mode]['messages'] >= 1 and doc['switches'] == []
+          and got.get('count', 0) >= 1 and got.get('duplicates') == 0 and got.get('gaps') == 0)
+    return ok, '%d messages, deliveries %s' % (modes.get(mode, {}).get('messages', 0), got)
+
+
+def run_mode(base, mode, tmp):
     nick = 'ui-' + mode
     room = 'ui-' + mode
     env = dict(os.environ)
+    stats_file = os.path.join(tmp, 'stats-%s.json' % mode)
     app_proc = subprocess.Popen([os.environ['DUPLEX'], '--server', base, '--nick', nick,
-                                 '--room', room, '--transport', mode], env=env)
+                                 '--room', room, '--transport', mode,
+                                 '--stats-file', stats_file], env=env)
     results = []
     try:
         app = find_app(app_proc.pid)
@@ -167,6 +188,13 @@ def run_mode(base, mode, n):
             time.sleep(0.3)
         results.append((ok, '%s: reply typed into the entry (%s), Enter (%s): stored by the '
                         'server from %s' % (mode, how, how2, nick)))
+        subprocess.run(['xdotool', 'key', 'ctrl+q'], check=True)
+        try:
+            app_proc.wait(15)
+            ok, what = check_export(stats_file, base, nick, room, mode)
+        except subprocess.TimeoutExpired:
+            ok, what = False, 'still running 15 s after Ctrl+Q'
+        results.append((ok, '%s: Ctrl+Q quits and writes --stats-file: %s' % (mode, what)))
     finally:
         app_proc.terminate()
         try:
@@ -184,13 +212,20 @@ def main():
         # it registers with a registry that is already listening.
         pyatspi.Registry.getDesktop(0)
         time.sleep(1)
-        print('1..%d' % (4 * len(MODES)))
-        n = 0
+        print('1..%d' % (5 * len(MODES) + 1))
+        n = 1
         failed = False
+        usage = subprocess.run([os.environ['DUPLEX'], '--help'], capture_output=True,
+                               text=True).stdout
+        documented = all(o in usage for o in ('--server=URL', '--nick=NICK', '--room=ROOM',
+                                              '--transport=MODE', '--stats-file=PATH'))
+        print('%s 1 - --help documents --server, --nick, --room, --transport and --stats-file'
+              % ('ok' if documented else 'not ok'), flush=True)
+        failed |= not documented
         try:
             for mode in MODES:
-                res = run_mode(base, mode, n)
-                while len(res) < 4:
+                res = run_mode(base, mode, tmp)
+                while len(res) < 5:
                     res.append((False, '%s: skipped after an earlier failure' % mode))
                 for ok, what in res:
                     n += 1
