@@ -1,0 +1,515 @@
+#!/usr/bin/env bash
+# Builds the mingw-w64 (x86_64) prefix that the Windows build links against:
+# GLib, GTK 4 and the rest of the client's stack, SQLite, libsoup 3. Sources
+# are the Debian bookworm source packages pinned in manifest.txt, fetched
+# through a private deb-src list (the system's apt configuration is never
+# touched). See win32/README.md, "Rebuilding the dependency prefix".
+#
+#   build.sh                 build the prefix unless a complete one exists;
+#                            quiet, the last line of stdout is the prefix
+#   build.sh --print-prefix  print the complete prefix, or fail (no build)
+#   build.sh --key           print the cache key
+#
+# Cache: ${DUPLEX_CACHE:-~/.cache/duplex}/
+#   win64-KEY/          the prefix; complete once win64-KEY/.complete exists
+#   win64-KEY.log       the log of the build that made it
+#   win64-current       path of the prefix last built or found (read by
+#                       the pkgconfig entry of win32/cross-mingw64.txt)
+#   sources/            downloaded tarballs (checked against manifest.txt)
+#   apt/                private apt lists and state (deb-src only)
+#   work-WKEY/          in-progress build: staging prefix, stamps, log
+# KEY hashes the manifest (tarballs and checksums, not Debian revisions),
+# cross-deps.txt, the patches, this script and the zlib package version.
+# WKEY hashes the same without this script, and each package's stamp
+# hashes its own build step: after editing one step, a rerun resumes there.
+set -Eeuo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${DUPLEX_CACHE:-$HOME/.cache/duplex}
+manifest=$here/manifest.txt
+cross=$here/cross-deps.txt
+host=x86_64-w64-mingw32
+jobs=2
+
+# --- cache key -------------------------------------------------------------
+
+# The manifest without comments and without the version column.
+manifest_checksums() {
+  awk '!/^#/ && NF == 4 { print $1, $3, $4 }' "$manifest"
+}
+
+zlib_version() {
+  dpkg-query -W -f='${Version}' libz-mingw-w64-dev 2>/dev/null || echo none
+}
+
+# $1 = with-script | without-script
+compute_key() {
+  {
+    manifest_checksums
+    echo "zlib $(zlib_version)"
+    sha256sum < "$cross"
+    (cd "$here" && find patches -name '*.patch' -type f | LC_ALL=C sort | xargs -r sha256sum)
+    if [ "$1" = with-script ]; then sha256sum < "$here/build.sh"; fi
+  } | sha256sum | cut -c1-16
+}
+
+key=$(compute_key with-script)
+prefix=$cache/win64-$key
+
+case "${1:-}" in
+  --key) echo "$key"; exit 0 ;;
+  --print-prefix)
+    if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
+    exit 1 ;;
+  "") ;;
+  *) echo "usage: $0 [--print-prefix | --key]" >&2; exit 2 ;;
+esac
+
+# The project's cross file (win32/cross-mingw64.txt) reads the prefix from
+# here: the one this script last built or found.
+publish_current() {
+  printf '%s\n' "$prefix" > "$cache/win64-current.tmp.$$"
+  mv "$cache/win64-current.tmp.$$" "$cache/win64-current"
+}
+
+if [ -f "$prefix/.complete" ]; then
+  publish_current
+  echo "$prefix"
+  exit 0
+fi
+
+mkdir -p "$cache"
+work=$cache/work-$(compute_key without-script)
+stage=$work/prefix
+log=$work/build.log
+mkdir -p "$work/stamps" "$cache/sources"
+
+# One build at a time per cache (CI and a developer may share it).
+exec 9>"$cache/.build.lock"
+if ! flock -n 9; then
+  echo "build.sh: waiting for another build in $cache" >&2
+  flock 9
+fi
+if [ -f "$prefix/.complete" ]; then publish_current; echo "$prefix"; exit 0; fi
+
+exec 3>&1 4>&2
+exec >>"$log" 2>&1
+fail() {
+  echo "build.sh: $*"
+  exec 1>&3 2>&4
+  echo "build.sh: FAILED: $*" >&2
+  echo "--- last lines of $log:" >&2
+  tail -n 40 "$log" >&2
+  exit 1
+}
+trap 'fail "command failed (line $LINENO): $BASH_COMMAND"' ERR
+
+echo "=== $(date -u '+%F %T') build.sh: key $key, work $work"
+start=$(date +%s)
+
+# --- fetching sources ------------------------------------------------------
+
+aptdir=$cache/apt
+
+# deb-src lines for the Debian mirror(s) this system already uses.
+write_sources_list() {
+  local f
+  {
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [ -f "$f" ] || continue
+      awk '$1 == "deb" {
+             i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+             if ($(i+1) ~ /^bookworm/) { printf "deb-src %s %s main\n", $i, $(i+1) } }' "$f"
+    done
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] || continue
+      awk 'function flush() {
+             if (types ~ /(^| )deb( |$)/)
+               for (u in uris) for (s in suites) if (suites[s] ~ /^bookworm/)
+                 printf "deb-src %s %s main\n", uris[u], suites[s]
+             types = ""; delete uris; delete suites }
+           /^[ \t]*$/ { flush(); next }
+           /^Types:/  { types = $0; sub(/^Types:[ \t]*/, "", types) }
+           /^URIs:/   { split(substr($0, 6), a, " "); for (k in a) uris[k] = a[k] }
+           /^Suites:/ { split(substr($0, 8), a, " "); for (k in a) suites[k] = a[k] }
+           END { flush() }' "$f"
+    done
+  } | sort -u > "$aptdir/sources.list.new"
+  [ -s "$aptdir/sources.list.new" ] || fail "no Debian bookworm mirror in /etc/apt/sources.list*"
+  mv "$aptdir/sources.list.new" "$aptdir/sources.list"
+}
+
+apt_private() {
+  apt-get -q -o Dir::Etc::SourceList="$aptdir/sources.list" \
+    -o Dir::Etc::SourceParts="$aptdir/sources.list.d" \
+    -o Dir::State::Lists="$aptdir/lists" -o Dir::Cache="$aptdir/cache" \
+    -o APT::Sandbox::User="$(id -un)" "$@"
+}
+
+apt_ready=
+apt_update_once() {
+  [ -n "$apt_ready" ] && return 0
+  mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/sources.list.d"
+  write_sources_list
+  apt_private update
+  apt_ready=1
+}
+
+sha_ok() { # file sha256
+  [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]
+}
+
+pool_dir() { # source package -> pool/main subdirectory
+  case "$1" in lib?*) echo "${1:0:4}/$1" ;; *) echo "${1:0:1}/$1" ;; esac
+}
+
+fetch() { # name version tarball sha256
+  local name=$1 version=$2 tarball=$3 sha=$4 f=$cache/sources/$3 dl uri
+  sha_ok "$f" "$sha" && return 0
+  apt_update_once
+  dl=$cache/sources/dl-$name
+  rm -rf "$dl"; mkdir -p "$dl"
+  # Some .dsc/.debian.tar files are missing on the mirror (404): apt-get
+  # then fails, but the .orig tarball it did download is all we use.
+  (cd "$dl" && apt_private source --download-only "$name=$version") || true
+  if ! sha_ok "$dl/$tarball" "$sha"; then
+    # That exact version may have left the mirror: the same tarball is in
+    # the pool under every revision that shares it.
+    for uri in $(awk '{ print $2 }' "$aptdir/sources.list" | sort -u); do
+      curl -fsSL --retry 2 -o "$dl/$tarball" "$uri/pool/main/$(pool_dir "$name")/$tarball" && break
+      curl -fsSL --retry 2 -o "$dl/$tarball" "$uri/pool/updates/main/$(pool_dir "$name")/$tarball" && break
+    done
+  fi
+  sha_ok "$dl/$tarball" "$sha" || fail "$tarball: missing or wrong sha256 (want $sha)"
+  mv "$dl/$tarball" "$f"
+  rm -rf "$dl"
+}
+
+# --- build helpers ---------------------------------------------------------
+
+# Extracts the package's tarball into $work/src, applies its patches, and
+# sets S (source dir) and B (an empty build dir).
+unpack() { # name tarball
+  local name=$1 tarball=$2 top p
+  rm -rf "$work/src/$name" "$work/build/$name"
+  mkdir -p "$work/src/$name" "$work/build/$name"
+  tar -xf "$cache/sources/$tarball" -C "$work/src/$name"
+  top=$(ls "$work/src/$name")
+  S=$work/src/$name/$top
+  B=$work/build/$name
+  for p in "$here"/patches/"$name"-*.patch; do
+    [ -f "$p" ] || continue
+    echo "--- applying $(basename "$p")"
+    patch -p1 -d "$S" < "$p"
+  done
+}
+
+cleanup() { rm -rf "$work/src/$1" "$work/build/$1"; }
+
+meson_build() { # meson options...
+  meson setup "$B" "$S" \
+    --cross-file "$work/prefix.ini" --cross-file "$cross" \
+    --prefix="$stage" --libdir=lib --buildtype=release \
+    --default-library=shared --wrap-mode=nodownload "$@"
+  ninja -C "$B" -j"$jobs"
+  ninja -C "$B" install
+}
+
+# Autotools, out of tree. Environment only for these commands: exported
+# CC/PKG_CONFIG_LIBDIR would leak into meson's build-machine lookups.
+autotools_env() {
+  env CC="$host-gcc-win32" CXX="$host-g++-win32" AR="$host-ar" RANLIB="$host-ranlib" \
+    STRIP="$host-strip" WINDRES="$host-windres" RC="$host-windres" \
+    CC_FOR_BUILD=gcc BUILD_CC=gcc \
+    CFLAGS="-O2" CXXFLAGS="-O2" CPPFLAGS="-I$stage/include" \
+    LDFLAGS="-L$stage/lib -static-libgcc" \
+    PKG_CONFIG=pkg-config PKG_CONFIG_LIBDIR="$stage/lib/pkgconfig" PKG_CONFIG_PATH= \
+    "$@"
+}
+
+configure_build() { # configure options...
+  (cd "$B" && autotools_env "$S/configure" --host=$host --build=x86_64-linux-gnu \
+    --prefix="$stage" --libdir="$stage/lib" --enable-shared --disable-static "$@")
+}
+
+make_install() { # [make targets/vars...]
+  autotools_env make -C "$B" -j"$jobs" "$@"
+  autotools_env make -C "$B" install
+}
+
+# --- one function per manifest line ----------------------------------------
+
+build_zlib() {
+  # Ready-made by Debian (libz-mingw-w64-dev): copied so the prefix stands alone.
+  local d=/usr/$host
+  [ -f "$d/include/zlib.h" ] || fail "libz-mingw-w64-dev is not installed"
+  mkdir -p "$stage/include" "$stage/lib/pkgconfig" "$stage/bin"
+  cp "$d/include/zlib.h" "$d/include/zconf.h" "$stage/include/"
+  cp "$d/lib/libz.a" "$d/lib/libz.dll.a" "$stage/lib/"
+  cp "$d/lib/zlib1.dll" "$stage/bin/"
+  cat > "$stage/lib/pkgconfig/zlib.pc" <<EOF
+prefix=$stage
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: zlib
+Description: zlib compression library (Debian libz-mingw-w64-dev $(zlib_version))
+Version: $(zlib_version | sed 's/[+-].*//')
+Libs: -L\${libdir} -lz
+Cflags: -I\${includedir}
+EOF
+}
+
+build_libffi() {
+  configure_build --disable-docs --disable-multi-os-directory --disable-exec-static-tramp
+  make_install
+}
+
+build_pcre2() {
+  # GLib needs the 8-bit library only; no JIT (GLib works without it).
+  configure_build --enable-pcre2-8 --disable-pcre2-16 --disable-pcre2-32 \
+    --enable-unicode --disable-jit --disable-pcre2grep-libz --disable-pcre2grep-libbz2 \
+    --disable-pcre2test-libreadline
+  make_install
+}
+
+build_gettext() {
+  # Only libintl (gettext-runtime/intl): GLib always needs an intl library.
+  local S0=$S
+  S=$S0/gettext-runtime
+  configure_build --disable-java --disable-csharp --disable-libasprintf \
+    --disable-openmp --disable-curses --without-emacs --without-libexpat-prefix \
+    --enable-threads=windows --with-included-gettext --disable-c++
+  autotools_env make -C "$B/intl" -j"$jobs"
+  autotools_env make -C "$B/intl" install
+  S=$S0
+}
+
+build_glib2_0() {
+  meson_build -Dtests=false -Dinstalled_tests=false -Dnls=disabled -Dman=false \
+    -Dgtk_doc=false -Dselinux=disabled -Dxattr=false -Dlibmount=disabled \
+    -Dsysprof=disabled -Ddtrace=false -Dsystemtap=false -Dlibelf=disabled \
+    -Dglib_debug=disabled
+}
+
+build_sqlite3() {
+  # The amalgamation is generated with the native tclsh and gcc, then built
+  # as both a DLL (libsqlite3-0.dll + import library) and a static library
+  # (duplexd.exe links statically).
+  local cc=$host-gcc-win32 v
+  (cd "$B" && autotools_env "$S/configure" --host=$host --build=x86_64-linux-gnu \
+     --disable-tcl --disable-readline --disable-editline TCLSH_CMD=tclsh)
+  make -C "$B" sqlite3.c
+  local flags="-O2 -DSQLITE_THREADSAFE=1 -DSQLITE_ENABLE_COLUMN_METADATA -DSQLITE_OMIT_LOAD_EXTENSION"
+  $cc $flags -c "$B/sqlite3.c" -o "$B/sqlite3.o"
+  mkdir -p "$stage/bin" "$stage/lib/pkgconfig" "$stage/include"
+  rm -f "$stage/lib/libsqlite3.a"
+  $host-ar rcs "$stage/lib/libsqlite3.a" "$B/sqlite3.o"
+  $cc -shared -static-libgcc -o "$stage/bin/libsqlite3-0.dll" "$B/sqlite3.o" \
+    -Wl,--out-implib,"$stage/lib/libsqlite3.dll.a"
+  cp "$B/sqlite3.h" "$S/src/sqlite3ext.h" "$stage/include/" 2>/dev/null \
+    || cp "$B/sqlite3.h" "$stage/include/"
+  v=$(cat "$S/VERSION")
+  cat > "$stage/lib/pkgconfig/sqlite3.pc" <<EOF
+prefix=$stage
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: SQLite
+Description: SQL database engine
+Version: $v
+Libs: -L\${libdir} -lsqlite3
+Cflags: -I\${includedir}
+EOF
+}
+
+build_pixman() {
+  meson_build -Dtests=disabled -Dgtk=disabled -Dlibpng=disabled -Dopenmp=disabled \
+    -Dgnuplot=false -Dtimers=false
+}
+
+build_libpng1_6() {
+  configure_build --disable-tests --disable-tools
+  make_install
+}
+
+build_freetype() {
+  meson_build -Dbrotli=disabled -Dbzip2=disabled -Dharfbuzz=disabled -Dpng=disabled \
+    -Dzlib=system -Dtests=disabled
+}
+
+build_fribidi() {
+  meson_build -Ddocs=false
+}
+
+build_harfbuzz() {
+  meson_build -Dglib=enabled -Dgobject=enabled -Dcairo=disabled -Dchafa=disabled \
+    -Dicu=disabled -Dgraphite=disabled -Dgraphite2=disabled -Dfreetype=enabled \
+    -Dgdi=disabled -Ddirectwrite=disabled -Dtests=disabled -Dintrospection=disabled \
+    -Ddocs=disabled -Dbenchmark=disabled
+}
+
+build_cairo() {
+  # Cairo 1.16's meson build is incomplete on Windows: autotools.
+  configure_build --enable-win32 --enable-win32-font --enable-ft --disable-fc \
+    --enable-png --enable-gobject --disable-xlib --disable-xcb --disable-xlib-xrender \
+    --disable-quartz --disable-gl --disable-glesv2 --disable-egl --disable-wgl \
+    --disable-ps --disable-pdf --disable-svg --disable-script --disable-interpreter \
+    --disable-trace --disable-symbol-lookup --disable-full-testing --disable-gtk-doc \
+    --disable-valgrind
+  # Only the library and cairo-gobject: not the test suite, boilerplate or
+  # the util programs that `make all` would build.
+  local d
+  for d in src util/cairo-gobject; do
+    autotools_env make -C "$B/$d" -j"$jobs"
+    autotools_env make -C "$B/$d" install
+  done
+}
+
+build_pango1_0() {
+  meson_build -Dintrospection=disabled -Dgtk_doc=false -Dinstall-tests=false \
+    -Dfontconfig=disabled -Dfreetype=disabled -Dcairo=enabled -Dsysprof=disabled \
+    -Dlibthai=disabled -Dxft=disabled
+}
+
+build_libjpeg_turbo() {
+  (cd "$B" && cmake -G Ninja "$S" \
+    -DCMAKE_SYSTEM_NAME=Windows -DCMAKE_SYSTEM_PROCESSOR=AMD64 \
+    -DCMAKE_C_COMPILER=$host-gcc-win32 -DCMAKE_RC_COMPILER=$host-windres \
+    -DCMAKE_FIND_ROOT_PATH="$stage" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$stage" -DCMAKE_INSTALL_LIBDIR=lib \
+    -DCMAKE_SHARED_LINKER_FLAGS=-static-libgcc -DCMAKE_EXE_LINKER_FLAGS=-static-libgcc \
+    -DENABLE_STATIC=OFF -DENABLE_SHARED=ON -DWITH_TURBOJPEG=OFF -DWITH_SIMD=OFF \
+    -DWITH_JAVA=OFF)
+  ninja -C "$B" -j"$jobs"
+  ninja -C "$B" install
+}
+
+build_tiff() {
+  configure_build --disable-cxx --disable-jbig --disable-lzma --disable-zstd \
+    --disable-webp --disable-lerc --disable-libdeflate --disable-jpeg --disable-old-jpeg \
+    --disable-tools --disable-tests --disable-contrib --disable-docs
+  make_install
+}
+
+build_gdk_pixbuf() {
+  meson_build -Dpng=enabled -Djpeg=disabled -Dtiff=disabled -Dbuiltin_loaders=png \
+    -Dgtk_doc=false -Ddocs=false -Dintrospection=disabled -Dman=false \
+    -Drelocatable=true -Dnative_windows_loaders=false -Dtests=false \
+    -Dinstalled_tests=false -Dgio_sniffing=false
+}
+
+build_libepoxy() {
+  meson_build -Ddocs=false -Dglx=no -Degl=no -Dx11=false -Dtests=false
+}
+
+build_graphene() {
+  meson_build -Dgtk_doc=false -Dgobject_types=true -Dintrospection=disabled \
+    -Dtests=false -Dinstalled_tests=false
+}
+
+build_gtk4() {
+  # Debian's +ds tarball drops the generated theme CSS: native sassc
+  # rebuilds it.
+  command -v sassc >/dev/null || fail "sassc is not installed (scripts/setup-deps.sh)"
+  meson_build -Dwin32-backend=true -Dx11-backend=false -Dwayland-backend=false \
+    -Dbroadway-backend=false -Dmacos-backend=false -Dmedia-gstreamer=disabled \
+    -Dmedia-ffmpeg=disabled -Dprint-cups=disabled -Dvulkan=disabled \
+    -Dcloudproviders=disabled -Dsysprof=disabled -Dtracker=disabled -Dcolord=disabled \
+    -Dgtk_doc=false -Dman-pages=false -Dintrospection=disabled -Ddemos=false \
+    -Dbuild-examples=false -Dbuild-tests=false -Dinstall-tests=false
+}
+
+build_nghttp2() {
+  configure_build --enable-lib-only --disable-python-bindings --disable-examples \
+    --disable-hpack-tools --without-libxml2 --without-jemalloc --without-systemd
+  make_install
+}
+
+build_publicsuffix() {
+  # Data only: libpsl compiles this list into itself.
+  mkdir -p "$work/psl"
+  cp "$S/public_suffix_list.dat" "$work/psl/"
+}
+
+build_libpsl() {
+  # No IDNA library: the built-in list is already in punycode.
+  meson_build -Druntime=no -Dbuiltin=true -Dpsl_file="$work/psl/public_suffix_list.dat" \
+    -Ddocs=false
+}
+
+build_libsoup3() {
+  # tls_check would need glib-networking at build time; without it (not in
+  # the prefix) http:// works and https:// does not.
+  meson_build -Dgssapi=disabled -Dntlm=disabled -Dbrotli=disabled -Dtls_check=false \
+    -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled -Ddoc_tests=false \
+    -Dtests=false -Dautobahn=disabled -Dinstalled_tests=false -Dsysprof=disabled \
+    -Dpkcs11_tests=disabled
+}
+
+# --- main ------------------------------------------------------------------
+
+mkdir -p "$stage"
+cat > "$work/prefix.ini" <<EOF
+[constants]
+prefix = '$stage'
+EOF
+
+# Each stamp holds a hash chained over the previous one, the manifest line,
+# the package's patches and its build function (and the shared helpers):
+# a change to one package rebuilds it and everything after it, nothing
+# before.
+chain=$(printf '%s\n' "$(declare -f meson_build configure_build make_install autotools_env unpack)" \
+  "$(sha256sum < "$cross")" | sha256sum | cut -c1-16)
+
+step() { # name [version tarball sha]
+  local name=$1 fn=build_${1//[.-]/_} sum
+  sum=$( { echo "$chain $*"; declare -f "$fn"
+           cat "$here"/patches/"$name"-*.patch 2>/dev/null || true; } | sha256sum | cut -c1-16)
+  chain=$sum
+  if [ "$(cat "$work/stamps/$name" 2>/dev/null)" = "$sum" ]; then
+    echo "=== $name: up to date"
+    return 0
+  fi
+  echo "=== $(date -u +%T) $name ${2:-}"
+  local t0; t0=$(date +%s)
+  if [ $# -gt 1 ]; then
+    fetch "$@"
+    unpack "$name" "$3"
+  fi
+  "$fn"
+  find "$stage/lib" -name '*.la' -delete
+  if [ $# -gt 1 ]; then cleanup "$name"; fi
+  echo "$sum" > "$work/stamps/$name"
+  echo "=== $name done in $(( $(date +%s) - t0 )) s" | tee -a "$work/times.txt"
+}
+
+step zlib
+while read -r name version tarball sha; do
+  step "$name" "$version" "$tarball" "$sha"
+done < <(awk '!/^#/ && NF == 4' "$manifest")
+
+# Point the .pc files at the final location, then publish atomically.
+tmp=$cache/win64-$key.tmp
+rm -rf "$tmp"
+cp -a "$stage" "$tmp"
+grep -rlF "$stage" "$tmp/lib/pkgconfig" "$tmp/share/pkgconfig" 2>/dev/null \
+  | xargs -r sed -i "s|$stage|$prefix|g" || true
+secs=$(( $(date +%s) - start ))
+{
+  echo "key=$key"
+  echo "built=$(date -u '+%F %T') UTC"
+  echo "seconds=$secs"
+  echo "jobs=$jobs"
+} > "$tmp/.complete.tmp"
+cp "$work/times.txt" "$tmp/.times"
+rm -rf "$prefix"
+mv "$tmp" "$prefix"
+mv "$prefix/.complete.tmp" "$prefix/.complete"
+echo "=== complete in $secs s: $prefix ($(du -sh "$prefix" | cut -f1))"
+cp "$log" "$cache/win64-$key.log"
+rm -rf "$work"
+publish_current
+
+exec 1>&3 2>&4
+echo "$prefix"
