@@ -11,11 +11,4 @@ G_DECLARE_FINAL_TYPE (DxApplication, dx_application, DX, APPLICATION, GtkApplica
 
 DxApplication *dx_application_new (void);
 
-/* A usable nick from `name` (e.g. the login name): invalid characters
- * dropped, cut to 32, "guest" if nothing valid or reserved remains. */
-char *dx_nick_from_name (const char *name);
-
-/* Register the GResource (templates, CSS, icon) once. */
-void dx_ensure_resources (void);
-
 G_END_DECLS

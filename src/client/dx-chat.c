@@ -10,6 +10,7 @@
 #include "dx-http-transport.h"
 #include "dx-longpoll-transport.h"
 #include "dx-poll-transport.h"
+#include "dx-transport-factory.h"
 
 #define DX_HISTORY_PAGE 50
 #define DX_CLOCK_REFRESH_S 60

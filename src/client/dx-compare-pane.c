@@ -2,12 +2,11 @@
 
 #include <glib/gi18n.h>
 
-#include "dx-application.h"
-
 #include "dx-chart.h"
 #include "dx-compare-pane.h"
 #include "dx-message-row.h"
-#include "dx-stats-panel.h"
+#include "dx-resources.h"
+#include "dx-text.h"
 
 struct _DxComparePane
 {
@@ -24,38 +23,6 @@ struct _DxComparePane
 };
 
 G_DEFINE_FINAL_TYPE (DxComparePane, dx_compare_pane, GTK_TYPE_WIDGET)
-
-GListModel *
-dx_mode_list_new (void)
-{
-  GtkStringList *list = gtk_string_list_new (NULL);
-
-  for (int m = 0; m < DX_N_MODES; m++)
-    gtk_string_list_append (list, dx_mode_title (m));
-  return G_LIST_MODEL (list);
-}
-
-char *
-dx_state_text (DxTransport *transport)
-{
-  if (transport == NULL)
-    return g_strdup (_("Connecting…"));
-  switch (dx_transport_get_state (transport)) {
-  case DX_TRANSPORT_CONNECTED:
-    return g_strdup (_("Connected"));
-  case DX_TRANSPORT_CONNECTING:
-    return g_strdup (_("Connecting…"));
-  case DX_TRANSPORT_RECONNECTING: {
-    guint n = dx_transport_get_retry_seconds (transport);
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Reconnecting in %u second",
-                                         "Reconnecting in %u seconds", n),
-                            n);
-  }
-  case DX_TRANSPORT_DISCONNECTED:
-  default:
-    return g_strdup (_("Disconnected"));
-  }
-}
 
 static void
 refresh (DxComparePane *self)

@@ -18,9 +18,4 @@ DxChat *dx_compare_pane_get_chat (DxComparePane *self);
 void dx_compare_pane_stop (DxComparePane *self);
 void dx_compare_pane_start (DxComparePane *self, const char *room);
 
-/* A GListModel of translated mode titles, in DxMode order, for dropdowns. */
-GListModel *dx_mode_list_new (void);
-/* "Connected" / "Connecting…" / "Reconnecting in N s" for a transport. */
-char *dx_state_text (DxTransport *transport);
-
 G_END_DECLS

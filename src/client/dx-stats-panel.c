@@ -2,10 +2,9 @@
 
 #include <glib/gi18n.h>
 
-#include "dx-application.h"
-#include <math.h>
-
+#include "dx-resources.h"
 #include "dx-stats-panel.h"
+#include "dx-text.h"
 
 enum {
   ROW_REQUESTS,
@@ -36,18 +35,6 @@ struct _DxStatsPanel
 };
 
 G_DEFINE_FINAL_TYPE (DxStatsPanel, dx_stats_panel, GTK_TYPE_WIDGET)
-
-char *
-dx_format_latency (double ms)
-{
-  if (isnan (ms))
-    return g_strdup ("–");
-  if (ms < 10)
-    return g_strdup_printf (_("%.1f ms"), ms);
-  if (ms < 1000)
-    return g_strdup_printf (_("%.0f ms"), ms);
-  return g_strdup_printf (_("%.2f s"), ms / 1000.0);
-}
 
 static void
 set_value (DxStatsPanel *self, int row, char *text)

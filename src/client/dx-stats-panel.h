@@ -19,7 +19,4 @@ GtkWidget *dx_stats_panel_new (void);
 void dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings);
 DxChart *dx_stats_panel_get_chart (DxStatsPanel *self);
 
-/* Figures as text, shared with the compare panes. */
-char *dx_format_latency (double ms);
-
 G_END_DECLS

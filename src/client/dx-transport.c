@@ -1,14 +1,4 @@
-/* The DxTransport interface and the mode table shared by the UI. */
-#include "dx-config.h"
-
-#include <glib/gi18n.h>
-
-#include "dx-longpoll-transport.h"
-#include "dx-poll-transport.h"
-#include "dx-sse-transport.h"
-#include "dx-tcp-transport.h"
 #include "dx-transport.h"
-#include "dx-websocket-transport.h"
 
 G_DEFINE_INTERFACE (DxTransport, dx_transport, G_TYPE_OBJECT)
 
@@ -94,81 +84,4 @@ DxStats *
 dx_transport_get_stats (DxTransport *self)
 {
   return DX_TRANSPORT_GET_IFACE (self)->get_stats (self);
-}
-
-DxTransport *
-dx_transport_new (DxMode mode, const char *server_url, const char *nick, DxStats *stats)
-{
-  GType type;
-
-  switch (mode) {
-  case DX_MODE_POLL:
-    type = DX_TYPE_POLL_TRANSPORT;
-    break;
-  case DX_MODE_LONGPOLL:
-    type = DX_TYPE_LONGPOLL_TRANSPORT;
-    break;
-  case DX_MODE_SSE:
-    type = DX_TYPE_SSE_TRANSPORT;
-    break;
-  case DX_MODE_WEBSOCKET:
-    type = DX_TYPE_WEBSOCKET_TRANSPORT;
-    break;
-  case DX_MODE_TCP:
-    type = DX_TYPE_TCP_TRANSPORT;
-    break;
-  default:
-    g_return_val_if_reached (NULL);
-  }
-  return g_object_new (type, "server-url", server_url, "nick", nick, "stats", stats, NULL);
-}
-
-static const char *const mode_names[DX_N_MODES] = {
-  "poll", "longpoll", "sse", "websocket", "tcp",
-};
-
-const char *
-dx_mode_to_string (DxMode mode)
-{
-  g_return_val_if_fail (mode < DX_N_MODES, "poll");
-  return mode_names[mode];
-}
-
-int
-dx_mode_from_string (const char *s)
-{
-  for (int i = 0; s != NULL && i < DX_N_MODES; i++)
-    if (g_str_equal (s, mode_names[i]))
-      return i;
-  return -1;
-}
-
-const char *
-dx_mode_title (DxMode mode)
-{
-  switch (mode) {
-  case DX_MODE_POLL:
-    return _("Short polling");
-  case DX_MODE_LONGPOLL:
-    return _("Long polling");
-  case DX_MODE_SSE:
-    return _("Server-Sent Events");
-  case DX_MODE_WEBSOCKET:
-    return _("WebSocket");
-  case DX_MODE_TCP:
-    return _("Raw TCP");
-  default:
-    return "?";
-  }
-}
-
-const char *
-dx_mode_color (DxMode mode)
-{
-  /* GNOME palette: distinguishable on light and dark backgrounds. */
-  static const char *const colors[DX_N_MODES] = {
-    "#e66100", "#c061cb", "#2ec27e", "#3584e4", "#e5a50a",
-  };
-  g_return_val_if_fail (mode < DX_N_MODES, "#888888");
-  return colors[mode];
 }

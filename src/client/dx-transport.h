@@ -1,23 +1,16 @@
-/* DxTransport: one way of carrying the chat (PROTOCOL.md). Every mode
- * implements the same four calls and emits the same signals, so the window
- * can swap one for another mid-chat. */
+/* DxTransport: one way of carrying the chat (docs/protocol.md). Every mode
+ * implements the same four calls and emits the same signals, so the chat
+ * can swap one for another mid-conversation. dx-transport-factory.h makes
+ * the class for a mode. */
 #pragma once
 
 #include <gio/gio.h>
 
 #include "dx-message.h"
+#include "dx-mode.h"
 #include "dx-stats.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-  DX_MODE_POLL,
-  DX_MODE_LONGPOLL,
-  DX_MODE_SSE,
-  DX_MODE_WEBSOCKET,
-  DX_MODE_TCP,
-  DX_N_MODES
-} DxMode;
 
 typedef enum {
   DX_TRANSPORT_DISCONNECTED,
@@ -61,18 +54,5 @@ guint dx_transport_get_retry_seconds (DxTransport *self);
 guint64 dx_transport_get_last_id (DxTransport *self);
 const char *dx_transport_get_epoch (DxTransport *self);
 DxStats *dx_transport_get_stats (DxTransport *self);
-
-/* The class for `mode`, talking to the server at `server_url`
- * ("http://host:port") as `nick`, counting into `stats`. */
-DxTransport *dx_transport_new (DxMode mode, const char *server_url, const char *nick,
-                               DxStats *stats);
-
-/* "poll", "longpoll", "sse", "websocket", "tcp" and back; -1 if unknown. */
-const char *dx_mode_to_string (DxMode mode);
-int dx_mode_from_string (const char *s);
-/* Translated human name ("Short polling", ...). */
-const char *dx_mode_title (DxMode mode);
-/* The colour used for the mode in charts and labels, "#rrggbb". */
-const char *dx_mode_color (DxMode mode);
 
 G_END_DECLS

@@ -2,15 +2,15 @@
 
 #include <glib/gi18n.h>
 
-#include "dx-application.h"
-
 #include "protocol/names.h"
 
 #include "dx-compare-pane.h"
 #include "dx-compare.h"
 #include "dx-message-row.h"
+#include "dx-resources.h"
 #include "dx-stats-export.h"
 #include "dx-stats-panel.h"
+#include "dx-text.h"
 #include "dx-window.h"
 
 #define DX_ROOMS_REFRESH_S 5

@@ -3,10 +3,10 @@
  * percentiles, mention detection, nick derivation, mode names. */
 #include <math.h>
 
-#include "dx-application.h"
 #include "dx-chat.h"
 #include "dx-message-store.h"
 #include "dx-stats.h"
+#include "dx-text.h"
 #include "dx-transport.h"
 
 static DxMessage *

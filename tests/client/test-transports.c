@@ -14,7 +14,7 @@
 #include "dx-stats-export.h"
 #include "dx-test-json.h"
 #include "dx-test-server.h"
-#include "dx-transport.h"
+#include "dx-transport-factory.h"
 
 typedef struct
 {
