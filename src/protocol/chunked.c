@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "protocol/hex.h"
+
 enum {
   ST_SIZE_START, /* expecting the first hex digit of a chunk size */
   ST_SIZE,       /* more hex digits, or ';' / whitespace, or line end */
@@ -59,18 +61,6 @@ dx_chunked_error_message (dx_chunked_error e)
   return "unknown error";
 }
 
-static int
-hex_value (unsigned char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static dx_chunked_status
 fail (dx_chunked_decoder *d, dx_chunked_error e, size_t at, size_t *consumed)
 {
@@ -109,7 +99,7 @@ dx_chunked_decoder_feed (dx_chunked_decoder *d, const char *in, size_t len,
     case ST_SIZE: {
       if (++d->line_len > DX_CHUNKED_MAX_SIZE_LINE)
         return fail (d, DX_CHUNKED_ERR_LINE_TOO_LONG, i, consumed);
-      int v = hex_value (c);
+      int v = dx_hex_value ((char) c);
       if (v >= 0) {
         if (d->chunk_left > (UINT64_MAX >> 4))
           return fail (d, DX_CHUNKED_ERR_TOO_LARGE, i, consumed);
@@ -226,11 +216,10 @@ dx_chunked_decoder_feed (dx_chunked_decoder *d, const char *in, size_t len,
 size_t
 dx_chunked_prefix (char out[DX_CHUNKED_PREFIX_MAX], uint64_t len)
 {
-  static const char hex[] = "0123456789abcdef";
   char tmp[16];
   size_t n = 0;
   do {
-    tmp[n++] = hex[len & 15];
+    tmp[n++] = dx_hex_digit ((unsigned) len);
     len >>= 4;
   } while (len);
   size_t o = 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "protocol/chunked.h"
+#include "protocol/hex.h"
 
 /* ---- character classes ---- */
 
@@ -759,18 +760,6 @@ dx_http_parser_finish (dx_http_parser *p)
 
 /* ---- query strings ---- */
 
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 bool
 dx_http_percent_decode (const char *in, size_t n, bool plus_is_space, char *out,
                         size_t cap, size_t *out_len)
@@ -781,7 +770,7 @@ dx_http_percent_decode (const char *in, size_t n, bool plus_is_space, char *out,
     if (c == '%') {
       if (i + 2 >= n)
         return false;
-      int hi = hexval (in[i + 1]), lo = hexval (in[i + 2]);
+      int hi = dx_hex_value (in[i + 1]), lo = dx_hex_value (in[i + 2]);
       if (hi < 0 || lo < 0)
         return false;
       c = (char) (hi << 4 | lo);

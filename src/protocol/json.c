@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "protocol/hex.h"
 #include "protocol/utf8.h"
 
 /* The reader is a cursor over the input plus a bit stack of the open
@@ -196,25 +197,13 @@ word_ends_run (const char *p)
   return (has_less (w, 0x20) | has_byte (w, '"') | has_byte (w, '\\')) != 0;
 }
 
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Four hex digits at p (p + 4 <= end checked by the caller). */
 static int32_t
 hex4 (const char *p)
 {
   int32_t v = 0;
   for (int i = 0; i < 4; i++) {
-    int h = hexval (p[i]);
+    int h = dx_hex_value (p[i]);
     if (h < 0)
       return -1;
     v = v * 16 + h;
@@ -251,7 +240,7 @@ hex4_avail (const char *p, const char *end)
 {
   ptrdiff_t avail = end - p;
   for (ptrdiff_t i = 0; i < 4 && i < avail; i++)
-    if (hexval (p[i]) < 0)
+    if (dx_hex_value (p[i]) < 0)
       return -1;
   return avail < 4 ? -2 : hex4 (p);
 }
@@ -890,7 +879,6 @@ buffer_fail (dx_buffer *b)
 bool
 dx_json_write_string (dx_buffer *b, const char *s, size_t len)
 {
-  static const char hex[] = "0123456789abcdef";
   if (b->failed)
     return false;
   if (len && !s)
@@ -933,8 +921,8 @@ dx_json_write_string (dx_buffer *b, const char *s, size_t len)
       esc[1] = 'u';
       esc[2] = '0';
       esc[3] = '0';
-      esc[4] = hex[c >> 4];
-      esc[5] = hex[c & 15];
+      esc[4] = dx_hex_digit (c >> 4);
+      esc[5] = dx_hex_digit (c);
       n = 6;
     }
     if (!dx_buffer_append (b, esc, n))

@@ -255,13 +255,13 @@ get_name (const field *x, char *buf, size_t cap, validator ok, const char *what,
   return true;
 }
 
-#define NICK_RULE "must be 1-32 characters of [A-Za-z0-9_.-]"
-#define ROOM_RULE "must be 1-32 characters of [a-z0-9_-]"
-#define CID_RULE "must be 1-64 printable ASCII characters"
-#define TOKEN_RULE "must be 1-128 printable ASCII characters without spaces"
-#define EPOCH_RULE "must be 1-64 printable ASCII characters without spaces"
-#define CODE_RULE "must be 1-32 characters of [a-z_]"
-#define PASSWORD_RULE "must be at most 256 bytes of UTF-8 without NUL"
+#define NICK_RULE "must be " DX_NICK_RULE
+#define ROOM_RULE "must be " DX_ROOM_RULE
+#define CID_RULE "must be " DX_CID_RULE
+#define TOKEN_RULE "must be " DX_TOKEN_RULE
+#define EPOCH_RULE "must be " DX_EPOCH_RULE
+#define CODE_RULE "must be " DX_CODE_RULE
+#define PASSWORD_RULE "must be " DX_PASSWORD_RULE
 
 static bool
 get_nick (const field *x, char *buf, bool allow_reserved, dx_msg_error *err)

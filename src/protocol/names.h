@@ -19,6 +19,16 @@
 #define DX_CODE_MAX 32       /* error code word: [a-z_] */
 #define DX_SERVER_MAX 64     /* "duplexd/<version>": printable ASCII */
 
+/* Each rule below in words, for error messages: "room names are "
+ * DX_ROOM_RULE. Stated once, here. */
+#define DX_NICK_RULE "1-32 characters of [A-Za-z0-9_.-]"
+#define DX_ROOM_RULE "1-32 characters of [a-z0-9_-]"
+#define DX_CID_RULE "1-64 printable ASCII characters"
+#define DX_TOKEN_RULE "1-128 printable ASCII characters without spaces"
+#define DX_EPOCH_RULE "1-64 printable ASCII characters without spaces"
+#define DX_CODE_RULE "1-32 characters of [a-z_]"
+#define DX_PASSWORD_RULE "at most 256 bytes of UTF-8 without NUL"
+
 /* 1..32 of [A-Za-z0-9_.-]. Does not look at reservation. */
 bool dx_nick_valid (const char *s, size_t len);
 /* "ticker" or "server" (exact, case-sensitive): a client may not claim

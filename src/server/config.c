@@ -219,7 +219,7 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite,
           if (!parse_ticker (val, &cfg->tickers[cfg->n_tickers]))
             {
               snprintf (err, errlen,
-                        "--ticker: '%.64s' is not ROOM:MS (room [a-z0-9_-]{1,32},"
+                        "--ticker: '%.64s' is not ROOM:MS (room " DX_ROOM_RULE ","
                         " MS 1-86400000)",
                         val);
               return DX_CONFIG_ERROR;

@@ -756,7 +756,7 @@ handle_request (http_conn *hc, const dx_http_message *req)
   if (rm.status == 400)
     {
       respond_error (hc, 400, "bad_request",
-                     "room names are 1-32 characters of [a-z0-9_-]");
+                     "room names are " DX_ROOM_RULE);
       return;
     }
   if (srv->shutting_down || srv->store == NULL)

@@ -6,6 +6,7 @@
  * the order they were submitted and hands them back through collect(),
  * which runs from the store's dx_async callback. */
 #include "platform/random.h"
+#include "protocol/hex.h"
 #include "server/store-private.h"
 
 #include <stdarg.h>
@@ -284,9 +285,8 @@ dx_store_make_epoch (char *out)
   splitmix64 (&state);
   state ^= (uint64_t) (uintptr_t) &state ^ ((uint64_t) (uintptr_t) out << 16) ^ ++counter;
   uint64_t v = splitmix64 (&state);
-  static const char hex[] = "0123456789abcdef";
   for (int i = 0; i < 12; i++)
-    out[i] = hex[(v >> (i * 4)) & 15];
+    out[i] = dx_hex_digit ((unsigned) (v >> (i * 4)));
   out[12] = '\0';
 }
 

@@ -2,6 +2,7 @@
 
 #include "platform/loop.h"
 #include "platform/random.h"
+#include "protocol/hex.h"
 #include "protocol/sha1.h"
 
 #include <stdio.h>
@@ -25,11 +26,6 @@ dx_token_generate (char out[DX_TOKEN_LEN + 1], uint64_t counter)
   seed.stack = &seed;
   uint8_t digest[DX_SHA1_DIGEST_LEN];
   dx_sha1 (&seed, sizeof seed, digest);
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < DX_SHA1_DIGEST_LEN; i++)
-    {
-      out[2 * i] = hex[digest[i] >> 4];
-      out[2 * i + 1] = hex[digest[i] & 15];
-    }
+  dx_hex_encode (digest, DX_SHA1_DIGEST_LEN, out);
   out[DX_TOKEN_LEN] = '\0';
 }
