@@ -7,13 +7,25 @@
 
 #include "dx-base-transport.h"
 #include "dx-chat.h"
-#include "dx-http-transport.h"
-#include "dx-longpoll-transport.h"
-#include "dx-poll-transport.h"
+#include "dx-room-list.h"
+#include "dx-server-clock.h"
 #include "dx-transport-factory.h"
 
 #define DX_HISTORY_PAGE 50
-#define DX_CLOCK_REFRESH_S 60
+
+/* The chat's tunables and the transport property each one drives, bound
+ * whenever the current transport has that property: the chat names no
+ * transport class. (Long polling inherits short polling's "interval" and
+ * ignores it: the server does its waiting.) */
+static const struct
+{
+  const char *chat;
+  const char *transport;
+} tunables[] = {
+  { "poll-interval", "interval" },
+  { "longpoll-wait", "wait" },
+  { "keep-alive", "keep-alive" },
+};
 
 struct _DxChat
 {
@@ -26,13 +38,10 @@ struct _DxChat
   DxTransport *transport;
   DxMessageStore *store;
   DxStats *stats[DX_N_MODES];
+  GBinding *bindings[G_N_ELEMENTS (tunables)]; /* to the current transport */
   SoupSession *api; /* history, rooms and clock: app traffic, not a transport's */
   GCancellable *cancellable;
-  double clock_offset_ms;
-  double best_rtt_ms; /* of the sample the offset came from; < 0: none yet */
-  gboolean clock_trusted; /* the offset is good enough to measure latency */
-  guint clock_timer;
-  guint clock_samples;
+  DxServerClock *clock;
   guint poll_interval_ms;
   guint longpoll_wait_s;
   gboolean keep_alive;
@@ -55,7 +64,15 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
-enum { PROP_0, PROP_ROOM, PROP_EPOCH, N_PROPS };
+enum {
+  PROP_0,
+  PROP_ROOM,
+  PROP_EPOCH,
+  PROP_POLL_INTERVAL,
+  PROP_LONGPOLL_WAIT,
+  PROP_KEEP_ALIVE,
+  N_PROPS
+};
 static GParamSpec *props[N_PROPS];
 
 static char *
@@ -129,18 +146,28 @@ on_latency (DxStats *stats, double ms, DxChat *self)
 }
 
 static void
-apply_tunables (DxChat *self)
+apply_clock_offset (DxChat *self)
 {
-  if (DX_IS_POLL_TRANSPORT (self->transport) && !DX_IS_LONGPOLL_TRANSPORT (self->transport))
-    dx_poll_transport_set_interval (DX_POLL_TRANSPORT (self->transport), self->poll_interval_ms);
-  if (DX_IS_LONGPOLL_TRANSPORT (self->transport))
-    dx_longpoll_transport_set_wait (DX_LONGPOLL_TRANSPORT (self->transport),
-                                    self->longpoll_wait_s);
-  if (DX_IS_HTTP_TRANSPORT (self->transport))
-    dx_http_transport_set_keep_alive (DX_HTTP_TRANSPORT (self->transport), self->keep_alive);
-  if (self->transport != NULL && self->clock_trusted)
+  if (self->transport != NULL && dx_server_clock_is_trusted (self->clock))
     dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
-                                        self->clock_offset_ms);
+                                        dx_server_clock_get_offset (self->clock));
+}
+
+static void
+on_clock_offset (DxServerClock *clock, GParamSpec *pspec, DxChat *self)
+{
+  apply_clock_offset (self);
+}
+
+static void
+bind_tunables (DxChat *self)
+{
+  GObjectClass *klass = G_OBJECT_GET_CLASS (self->transport);
+
+  for (guint i = 0; i < G_N_ELEMENTS (tunables); i++)
+    if (g_object_class_find_property (klass, tunables[i].transport) != NULL)
+      self->bindings[i] = g_object_bind_property (self, tunables[i].chat, self->transport,
+                                                  tunables[i].transport, G_BINDING_SYNC_CREATE);
 }
 
 static void
@@ -148,6 +175,11 @@ drop_transport (DxChat *self)
 {
   if (self->transport == NULL)
     return;
+  for (guint i = 0; i < G_N_ELEMENTS (tunables); i++)
+    if (self->bindings[i] != NULL) {
+      g_binding_unbind (self->bindings[i]);
+      self->bindings[i] = NULL;
+    }
   set_epoch (self, dx_transport_get_epoch (self->transport));
   g_signal_handlers_disconnect_by_data (self->transport, self);
   dx_transport_disconnect (self->transport);
@@ -166,7 +198,8 @@ open_transport (DxChat *self, guint64 since, const char *epoch)
   g_signal_connect (self->transport, "state-changed", G_CALLBACK (on_state), self);
   g_signal_connect (self->transport, "error", G_CALLBACK (on_error), self);
   g_signal_connect (self->transport, "epoch-changed", G_CALLBACK (on_epoch), self);
-  apply_tunables (self);
+  bind_tunables (self);
+  apply_clock_offset (self);
   dx_transport_connect (self->transport, self->room, since, epoch);
   /* Sends the previous transport had not got acked go again with the same
    * cid: the server stores a repeated cid once. */
@@ -175,81 +208,6 @@ open_transport (DxChat *self, guint64 since, const char *epoch)
     dx_transport_send (self->transport, dx_message_get_text (pending->pdata[i]),
                        dx_message_get_cid (pending->pdata[i]));
   g_signal_emit (self, signals[SIG_STATE], 0);
-}
-
-/* ---- clock offset ---- */
-
-typedef struct
-{
-  DxChat *self;
-  gint64 t0; /* local time the request left */
-} ClockJob;
-
-static void
-time_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  ClockJob *job = data;
-  DxChat *self = job->self;
-  gint64 t0 = job->t0;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               NULL);
-  guint64 ts = 0;
-  gsize len = 0;
-  const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
-
-  if (json != NULL && dx_decode_time (json, len, &ts, NULL)) {
-    gint64 t1 = dx_now_ms ();
-    double rtt = (double) (t1 - t0);
-    /* NTP-style: the server read its clock halfway through the round trip.
-     * The error is up to half the round trip, and a busy main loop (the
-     * window being built) stretches it: keep the fastest sample. */
-    if (self->best_rtt_ms >= 0 && rtt > self->best_rtt_ms)
-      goto out;
-    self->best_rtt_ms = rtt;
-    self->clock_offset_ms = (double) ts - (double) (t0 + t1) / 2.0;
-    /* The very first sample is taken while the window is being built;
-     * trust it only if its round trip was short. */
-    self->clock_trusted = self->clock_trusted || self->clock_samples > 0 || rtt < 20;
-    if (self->transport != NULL && self->clock_trusted)
-      dx_base_transport_set_clock_offset (DX_BASE_TRANSPORT (self->transport),
-                                          self->clock_offset_ms);
-  }
-out:
-  g_object_unref (self);
-  g_free (job);
-}
-
-static gboolean
-measure_clock (gpointer data)
-{
-  DxChat *self = data;
-  g_autofree char *url = url_for (self, "/api/v1/time");
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  ClockJob *job;
-
-  if (msg == NULL)
-    return G_SOURCE_CONTINUE;
-  /* Let an old best sample age, so a drifting clock is followed. */
-  if (self->best_rtt_ms >= 0)
-    self->best_rtt_ms = self->best_rtt_ms * 1.5 + 1;
-  job = g_new0 (ClockJob, 1);
-  job->self = g_object_ref (self);
-  job->t0 = dx_now_ms ();
-  soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, self->cancellable,
-                                    time_done, job);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-clock_tick (gpointer data)
-{
-  DxChat *self = data;
-
-  /* A few quick samples at start, then one a minute. */
-  self->clock_samples++;
-  if (self->clock_samples <= 4 || self->clock_samples % DX_CLOCK_REFRESH_S == 0)
-    measure_clock (self);
-  return G_SOURCE_CONTINUE;
 }
 
 /* ---- history ---- */
@@ -370,9 +328,7 @@ dx_chat_start (DxChat *self, const char *room, DxMode mode)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ROOM]);
   self->cancellable = g_cancellable_new ();
   dx_message_store_clear (self->store);
-  self->clock_samples = 0;
-  measure_clock (self);
-  self->clock_timer = g_timeout_add_seconds (1, clock_tick, self);
+  dx_server_clock_start (self->clock);
   fetch_history (self, 0, TRUE);
   g_signal_emit (self, signals[SIG_STATE], 0);
 }
@@ -381,7 +337,8 @@ void
 dx_chat_stop (DxChat *self)
 {
   drop_transport (self);
-  g_clear_handle_id (&self->clock_timer, g_source_remove);
+  if (self->clock != NULL)
+    dx_server_clock_stop (self->clock);
   if (self->cancellable != NULL) {
     g_cancellable_cancel (self->cancellable);
     g_clear_object (&self->cancellable);
@@ -502,88 +459,53 @@ dx_chat_get_last_id (DxChat *self)
 double
 dx_chat_get_clock_offset (DxChat *self)
 {
-  return self->clock_offset_ms;
+  return dx_server_clock_get_offset (self->clock);
 }
 
+/* The setters notify; the bindings carry the value to the transport. */
 void
 dx_chat_set_poll_interval (DxChat *self, guint ms)
 {
+  ms = CLAMP (ms, 100, 60000);
+  if (ms == self->poll_interval_ms)
+    return;
   self->poll_interval_ms = ms;
-  apply_tunables (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_POLL_INTERVAL]);
 }
 
 void
 dx_chat_set_longpoll_wait (DxChat *self, guint s)
 {
+  s = CLAMP (s, 1, 60);
+  if (s == self->longpoll_wait_s)
+    return;
   self->longpoll_wait_s = s;
-  apply_tunables (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_LONGPOLL_WAIT]);
 }
 
 void
 dx_chat_set_keep_alive (DxChat *self, gboolean keep_alive)
 {
+  keep_alive = !!keep_alive;
+  if (keep_alive == self->keep_alive)
+    return;
   self->keep_alive = keep_alive;
-  apply_tunables (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEEP_ALIVE]);
 }
 
 /* ---- rooms ---- */
-
-static bool
-collect_room (const char *name, uint64_t last_id, uint64_t online, void *user)
-{
-  g_ptr_array_add (user, g_variant_ref_sink (g_variant_new ("(stt)", name, last_id, online)));
-  return true;
-}
-
-static void
-rooms_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GTask *task = data;
-  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
-  GPtrArray *rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  gsize len = 0;
-  const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
-  dx_msg_error err;
-
-  if (error != NULL) {
-    g_ptr_array_unref (rooms);
-    g_task_return_error (task, error);
-  } else if (soup_message_get_status (msg) != SOUP_STATUS_OK || json == NULL
-             || !dx_decode_rooms (json, len, collect_room, rooms, &err)) {
-    g_ptr_array_unref (rooms);
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
-                             _("Bad room list from the server"));
-  } else {
-    g_task_return_pointer (task, rooms, (GDestroyNotify) g_ptr_array_unref);
-  }
-  g_object_unref (task);
-}
 
 void
 dx_chat_list_rooms (DxChat *self, GCancellable *cancellable, GAsyncReadyCallback cb,
                     gpointer user_data)
 {
-  GTask *task = g_task_new (self, cancellable, cb, user_data);
-  g_autofree char *url = url_for (self, "/api/v1/rooms");
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-
-  if (msg == NULL) {
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
-                             _("Invalid server address"));
-    g_object_unref (task);
-    return;
-  }
-  soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, cancellable, rooms_done,
-                                    task);
+  dx_room_list_fetch (G_OBJECT (self), self->api, self->server_url, cancellable, cb, user_data);
 }
 
 GPtrArray *
 dx_chat_list_rooms_finish (DxChat *self, GAsyncResult *result, GError **error)
 {
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return dx_room_list_fetch_finish (result, error);
 }
 
 gboolean
@@ -616,6 +538,7 @@ dx_chat_dispose (GObject *object)
       g_clear_object (&self->stats[m]);
     }
   g_clear_object (&self->store);
+  g_clear_object (&self->clock);
   g_clear_object (&self->api);
   G_OBJECT_CLASS (dx_chat_parent_class)->dispose (object);
 }
@@ -644,6 +567,35 @@ dx_chat_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
   case PROP_EPOCH:
     g_value_set_string (value, dx_chat_get_epoch (self));
     break;
+  case PROP_POLL_INTERVAL:
+    g_value_set_uint (value, self->poll_interval_ms);
+    break;
+  case PROP_LONGPOLL_WAIT:
+    g_value_set_uint (value, self->longpoll_wait_s);
+    break;
+  case PROP_KEEP_ALIVE:
+    g_value_set_boolean (value, self->keep_alive);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+dx_chat_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  DxChat *self = DX_CHAT (object);
+
+  switch (prop_id) {
+  case PROP_POLL_INTERVAL:
+    dx_chat_set_poll_interval (self, g_value_get_uint (value));
+    break;
+  case PROP_LONGPOLL_WAIT:
+    dx_chat_set_longpoll_wait (self, g_value_get_uint (value));
+    break;
+  case PROP_KEEP_ALIVE:
+    dx_chat_set_keep_alive (self, g_value_get_boolean (value));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -657,6 +609,7 @@ dx_chat_class_init (DxChatClass *klass)
   object_class->dispose = dx_chat_dispose;
   object_class->finalize = dx_chat_finalize;
   object_class->get_property = dx_chat_get_property;
+  object_class->set_property = dx_chat_set_property;
 
   /* Notified each time the chat (re)starts on a room, even the same one:
    * history is loaded anew and the transport resumes after it. */
@@ -667,6 +620,18 @@ dx_chat_class_init (DxChatClass *klass)
   props[PROP_EPOCH] = g_param_spec_string ("epoch", NULL, NULL, NULL,
                                            G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
                                                | G_PARAM_STATIC_STRINGS);
+  /* Short polling's pause between requests, ms (the transports' ranges). */
+  props[PROP_POLL_INTERVAL] = g_param_spec_uint ("poll-interval", NULL, NULL, 100, 60000, 2000,
+                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
+                                                     | G_PARAM_STATIC_STRINGS);
+  /* How long the server holds a long poll, s. */
+  props[PROP_LONGPOLL_WAIT] = g_param_spec_uint ("longpoll-wait", NULL, NULL, 1, 60, 25,
+                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
+                                                     | G_PARAM_STATIC_STRINGS);
+  /* HTTP modes reuse connections. */
+  props[PROP_KEEP_ALIVE] = g_param_spec_boolean ("keep-alive", NULL, NULL, TRUE,
+                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
+                                                     | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* The transport changed to mode (guint). */
@@ -704,7 +669,6 @@ dx_chat_init (DxChat *self)
   }
   self->api = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 15,
                                              NULL);
-  self->best_rtt_ms = -1;
   self->poll_interval_ms = 2000;
   self->longpoll_wait_s = 25;
   self->keep_alive = TRUE;
@@ -721,5 +685,7 @@ dx_chat_new (const char *server_url, const char *nick)
     url[strlen (url) - 1] = '\0';
   self->server_url = url;
   self->nick = g_strdup (nick);
+  self->clock = dx_server_clock_new (self->api, url);
+  g_signal_connect (self->clock, "notify::offset", G_CALLBACK (on_clock_offset), self);
   return self;
 }

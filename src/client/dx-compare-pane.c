@@ -4,7 +4,7 @@
 
 #include "dx-chart.h"
 #include "dx-compare-pane.h"
-#include "dx-message-row.h"
+#include "dx-message-view.h"
 #include "dx-resources.h"
 #include "dx-text.h"
 
@@ -13,13 +13,11 @@ struct _DxComparePane
   GtkWidget parent_instance;
   GtkWidget *mode_dropdown;
   GtkWidget *state_label;
-  GtkWidget *scroller;
-  GtkWidget *list;
+  DxMessageView *messages;
   GtkWidget *figures;
   DxChart *chart;
   DxChat *chat;
   guint refresh;
-  gboolean follow; /* keep the newest message in view */
 };
 
 G_DEFINE_FINAL_TYPE (DxComparePane, dx_compare_pane, GTK_TYPE_WIDGET)
@@ -55,32 +53,6 @@ refresh_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-scroll_to_end (gpointer data)
-{
-  DxComparePane *self = data;
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
-
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
-  g_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_items_changed (GListModel *model, guint pos, guint removed, guint added,
-                  DxComparePane *self)
-{
-  if (added > 0 && self->follow)
-    g_idle_add (scroll_to_end, g_object_ref (self));
-}
-
-static void
-on_scrolled (GtkAdjustment *adj, DxComparePane *self)
-{
-  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
-  self->follow = gtk_adjustment_get_value (adj) >= bottom - 40;
-}
-
 static void
 on_sample (DxChat *chat, guint mode, double ms, DxComparePane *self)
 {
@@ -92,7 +64,8 @@ on_mode_selected (GtkDropDown *dd, GParamSpec *pspec, DxComparePane *self)
 {
   guint mode = gtk_drop_down_get_selected (dd);
 
-  if (mode < DX_N_MODES && mode != dx_chat_get_mode (self->chat)) {
+  /* The template reports the first selection before the chat exists. */
+  if (self->chat != NULL && mode < DX_N_MODES && mode != dx_chat_get_mode (self->chat)) {
     dx_chat_set_mode (self->chat, mode);
     dx_chart_add_mark (self->chart, mode);
   }
@@ -143,15 +116,16 @@ dx_compare_pane_class_init (DxComparePaneClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = dx_compare_pane_dispose;
   g_type_ensure (DX_TYPE_CHART);
+  g_type_ensure (DX_TYPE_MESSAGE_VIEW);
   dx_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/duplex/Duplex/dx-compare-pane.ui");
   gtk_widget_class_bind_template_child (widget_class, DxComparePane, mode_dropdown);
   gtk_widget_class_bind_template_child (widget_class, DxComparePane, state_label);
-  gtk_widget_class_bind_template_child (widget_class, DxComparePane, scroller);
-  gtk_widget_class_bind_template_child (widget_class, DxComparePane, list);
+  gtk_widget_class_bind_template_child (widget_class, DxComparePane, messages);
   gtk_widget_class_bind_template_child (widget_class, DxComparePane, figures);
   gtk_widget_class_bind_template_child (widget_class, DxComparePane, chart);
+  gtk_widget_class_bind_template_callback (widget_class, on_mode_selected);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "comparepane");
 }
@@ -160,7 +134,6 @@ static void
 dx_compare_pane_init (DxComparePane *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->follow = TRUE;
 }
 
 GtkWidget *
@@ -168,24 +141,13 @@ dx_compare_pane_new (const char *server_url, const char *nick, const char *room,
 {
   DxComparePane *self = g_object_new (DX_TYPE_COMPARE_PANE, NULL);
   g_autoptr (GListModel) modes = dx_mode_list_new ();
-  g_autoptr (GtkListItemFactory) factory = dx_message_row_factory_new ();
-  GtkNoSelection *selection;
 
-  self->chat = dx_chat_new (server_url, nick);
-  /* Start the chat in its mode before the dropdown reports selections. */
-  dx_chat_start (self->chat, room, mode);
+  /* The dropdown first: its selection is not a switch while there is no chat. */
   gtk_drop_down_set_model (GTK_DROP_DOWN (self->mode_dropdown), modes);
   gtk_drop_down_set_selected (GTK_DROP_DOWN (self->mode_dropdown), mode);
-  g_signal_connect (self->mode_dropdown, "notify::selected", G_CALLBACK (on_mode_selected), self);
-  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (dx_chat_get_store (self->chat))));
-  gtk_list_view_set_model (GTK_LIST_VIEW (self->list), GTK_SELECTION_MODEL (selection));
-  g_object_unref (selection);
-  gtk_list_view_set_factory (GTK_LIST_VIEW (self->list), factory);
-  g_signal_connect_object (dx_chat_get_store (self->chat), "items-changed",
-                           G_CALLBACK (on_items_changed), self, 0);
-  g_signal_connect_object (
-      gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller)), "value-changed",
-      G_CALLBACK (on_scrolled), self, 0);
+  self->chat = dx_chat_new (server_url, nick);
+  dx_chat_start (self->chat, room, mode);
+  dx_message_view_set_model (self->messages, G_LIST_MODEL (dx_chat_get_store (self->chat)));
   g_signal_connect_object (self->chat, "sample", G_CALLBACK (on_sample), self, 0);
   self->refresh = g_timeout_add (500, refresh_cb, self);
   refresh (self);

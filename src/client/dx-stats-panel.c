@@ -190,6 +190,9 @@ dx_stats_panel_class_init (DxStatsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, wait_spin);
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, keep_alive_switch);
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, chart);
+  gtk_widget_class_bind_template_callback (widget_class, interval_changed);
+  gtk_widget_class_bind_template_callback (widget_class, wait_changed);
+  gtk_widget_class_bind_template_callback (widget_class, keep_alive_changed);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -214,10 +217,6 @@ dx_stats_panel_init (DxStatsPanel *self)
     gtk_grid_attach (GTK_GRID (self->grid), name, 0, i, 1, 1);
     gtk_grid_attach (GTK_GRID (self->grid), self->values[i], 1, i, 1, 1);
   }
-  g_signal_connect (self->interval_spin, "value-changed", G_CALLBACK (interval_changed), self);
-  g_signal_connect (self->wait_spin, "value-changed", G_CALLBACK (wait_changed), self);
-  g_signal_connect (self->keep_alive_switch, "notify::active", G_CALLBACK (keep_alive_changed),
-                    self);
   self->refresh = g_timeout_add (500, refresh_cb, self);
 }
 

@@ -6,7 +6,7 @@
 
 #include "dx-compare-pane.h"
 #include "dx-compare.h"
-#include "dx-message-row.h"
+#include "dx-message-view.h"
 #include "dx-resources.h"
 #include "dx-stats-export.h"
 #include "dx-stats-panel.h"
@@ -30,8 +30,7 @@ struct _DxWindow
   GtkWidget *error_revealer;
   GtkWidget *error_label;
   GtkWidget *stack;
-  GtkWidget *scroller;
-  GtkWidget *message_list;
+  DxMessageView *messages;
   GtkWidget *message_entry;
   GtkWidget *send_button;
   GtkWidget *stats_panel;
@@ -46,9 +45,6 @@ struct _DxWindow
   guint state_timer;
   guint rooms_timer;
   guint error_timer;
-  gboolean follow;        /* keep the newest message in view */
-  double upper_before;    /* scroll height before older history came in */
-  gboolean keep_position; /* restore the view after a prepend */
 };
 
 G_DEFINE_FINAL_TYPE (DxWindow, dx_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -163,65 +159,10 @@ on_mention (DxChat *chat, DxMessage *msg, DxWindow *self)
   g_application_send_notification (app, "mention", n);
 }
 
-/* ---- message list scrolling ---- */
-
-static gboolean
-scroll_to_end (gpointer data)
-{
-  DxWindow *self = data;
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
-
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
-  g_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-restore_position (gpointer data)
-{
-  DxWindow *self = data;
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
-
-  /* Older history grew the list above the view: move down by as much so
-   * the line being read stays put. */
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_value (adj) + gtk_adjustment_get_upper (adj)
-                                     - self->upper_before);
-  self->keep_position = FALSE;
-  g_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
 static void
-on_items_changed (GListModel *model, guint pos, guint removed, guint added, DxWindow *self)
+on_reached_top (DxMessageView *view, DxWindow *self)
 {
-  if (added == 0)
-    return;
-  if (pos == 0 && added < g_list_model_get_n_items (model) && !self->follow) {
-    GtkAdjustment *adj =
-        gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
-    if (!self->keep_position) {
-      self->upper_before = gtk_adjustment_get_upper (adj);
-      self->keep_position = TRUE;
-      g_idle_add_full (G_PRIORITY_LOW, restore_position, g_object_ref (self), NULL);
-    }
-    return;
-  }
-  if (self->follow)
-    g_idle_add_full (G_PRIORITY_LOW, scroll_to_end, g_object_ref (self), NULL);
-}
-
-static void
-on_scrolled (GtkAdjustment *adj, DxWindow *self)
-{
-  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
-  self->follow = gtk_adjustment_get_value (adj) >= bottom - 40;
-}
-
-static void
-on_edge_reached (GtkScrolledWindow *sw, GtkPositionType pos, DxWindow *self)
-{
-  if (pos == GTK_POS_TOP)
-    dx_chat_load_older (self->chat);
+  dx_chat_load_older (self->chat);
 }
 
 /* ---- sending ---- */
@@ -238,7 +179,7 @@ send_entry (DxWindow *self)
     return;
   }
   gtk_editable_set_text (GTK_EDITABLE (self->message_entry), "");
-  self->follow = TRUE;
+  dx_message_view_set_following (self->messages, TRUE);
 }
 
 static void
@@ -265,7 +206,7 @@ join_room (DxWindow *self, const char *room)
   }
   dx_chat_set_room (self->chat, room);
   dx_settings_set_string (self->settings, "room", room);
-  self->follow = TRUE;
+  dx_message_view_set_following (self->messages, TRUE);
   update_title (self);
   if (dx_compare_is_running (self->compare))
     dx_window_set_compare (self, TRUE);
@@ -367,7 +308,8 @@ on_dropdown_selected (GtkDropDown *dd, GParamSpec *pspec, DxWindow *self)
 {
   guint mode = gtk_drop_down_get_selected (dd);
 
-  if (mode < DX_N_MODES && mode != dx_chat_get_mode (self->chat))
+  /* The template reports the first selection before the chat exists. */
+  if (self->chat != NULL && mode < DX_N_MODES && mode != dx_chat_get_mode (self->chat))
     dx_chat_set_mode (self->chat, mode);
 }
 
@@ -503,7 +445,6 @@ dx_window_dispose (GObject *object)
   }
   if (self->chat != NULL) {
     g_signal_handlers_disconnect_by_data (self->chat, self);
-    g_signal_handlers_disconnect_by_data (dx_chat_get_store (self->chat), self);
     dx_chat_stop (self->chat);
   }
   gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_WINDOW);
@@ -520,6 +461,7 @@ dx_window_class_init (DxWindowClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = dx_window_dispose;
   g_type_ensure (DX_TYPE_COMPARE);
+  g_type_ensure (DX_TYPE_MESSAGE_VIEW);
   g_type_ensure (DX_TYPE_STATS_PANEL);
   dx_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -535,21 +477,25 @@ dx_window_class_init (DxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxWindow, error_revealer);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, error_label);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, stack);
-  gtk_widget_class_bind_template_child (widget_class, DxWindow, scroller);
-  gtk_widget_class_bind_template_child (widget_class, DxWindow, message_list);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, messages);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, message_entry);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, send_button);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_panel);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, compare);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_scroller);
+  gtk_widget_class_bind_template_callback (widget_class, on_dropdown_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_room_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_join_activate);
+  gtk_widget_class_bind_template_callback (widget_class, on_reached_top);
+  gtk_widget_class_bind_template_callback (widget_class, on_entry_activate);
+  gtk_widget_class_bind_template_callback (widget_class, on_send_clicked);
 }
 
 static void
 dx_window_init (DxWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->follow = TRUE;
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
                                    self);
 }
@@ -560,33 +506,14 @@ dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url
 {
   DxWindow *self = g_object_new (DX_TYPE_WINDOW, "application", app, NULL);
   g_autoptr (GListModel) modes = dx_mode_list_new ();
-  g_autoptr (GtkListItemFactory) factory = dx_message_row_factory_new ();
-  GtkNoSelection *selection;
-  GtkAdjustment *adj;
 
   self->settings = g_object_ref (settings);
   self->cancellable = g_cancellable_new ();
-  self->chat = dx_chat_new (server_url, nick);
-
+  /* The dropdown first: its selection is not a switch while there is no chat. */
   gtk_drop_down_set_model (GTK_DROP_DOWN (self->transport_dropdown), modes);
   gtk_drop_down_set_selected (GTK_DROP_DOWN (self->transport_dropdown), mode);
-  g_signal_connect (self->transport_dropdown, "notify::selected",
-                    G_CALLBACK (on_dropdown_selected), self);
-
-  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (dx_chat_get_store (self->chat))));
-  gtk_list_view_set_model (GTK_LIST_VIEW (self->message_list), GTK_SELECTION_MODEL (selection));
-  g_object_unref (selection);
-  gtk_list_view_set_factory (GTK_LIST_VIEW (self->message_list), factory);
-
-  g_signal_connect (dx_chat_get_store (self->chat), "items-changed",
-                    G_CALLBACK (on_items_changed), self);
-  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
-  g_signal_connect_object (adj, "value-changed", G_CALLBACK (on_scrolled), self, 0);
-  g_signal_connect (self->scroller, "edge-reached", G_CALLBACK (on_edge_reached), self);
-  g_signal_connect (self->send_button, "clicked", G_CALLBACK (on_send_clicked), self);
-  g_signal_connect (self->message_entry, "activate", G_CALLBACK (on_entry_activate), self);
-  g_signal_connect (self->join_entry, "activate", G_CALLBACK (on_join_activate), self);
-  g_signal_connect (self->room_list, "row-activated", G_CALLBACK (on_room_activated), self);
+  self->chat = dx_chat_new (server_url, nick);
+  dx_message_view_set_model (self->messages, G_LIST_MODEL (dx_chat_get_store (self->chat)));
 
   g_signal_connect (self->chat, "state-changed", G_CALLBACK (on_chat_state), self);
   g_signal_connect (self->chat, "switched", G_CALLBACK (on_switched), self);

@@ -295,6 +295,60 @@ test_switch_all_modes (void)
   dx_test_server_free (&s);
 }
 
+/* ---- the chat's tunables reach whichever transport has them ---- */
+
+static guint
+transport_uint (DxChat *chat, const char *property)
+{
+  guint v = 0;
+
+  g_object_get (dx_chat_get_transport (chat), property, &v, NULL);
+  return v;
+}
+
+static gboolean
+transport_bool (DxChat *chat, const char *property)
+{
+  gboolean v = FALSE;
+
+  g_object_get (dx_chat_get_transport (chat), property, &v, NULL);
+  return v;
+}
+
+static void
+test_tunables_bound (void)
+{
+  DxTestServer s;
+  g_autoptr (DxChat) chat = NULL;
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  chat = dx_chat_new (s.url, "tuner");
+  dx_chat_set_poll_interval (chat, 300);
+  dx_chat_set_keep_alive (chat, FALSE);
+  dx_chat_start (chat, "lobby", DX_MODE_POLL);
+  g_assert_true (dx_test_wait (chat_connected, chat, 10000));
+  /* Set before the transport existed, then changed live. */
+  g_assert_cmpuint (transport_uint (chat, "interval"), ==, 300);
+  g_assert_false (transport_bool (chat, "keep-alive"));
+  g_object_set (chat, "poll-interval", 700, NULL);
+  g_assert_cmpuint (transport_uint (chat, "interval"), ==, 700);
+
+  dx_chat_set_mode (chat, DX_MODE_LONGPOLL);
+  dx_chat_set_longpoll_wait (chat, 7);
+  g_assert_cmpuint (transport_uint (chat, "wait"), ==, 7);
+  g_assert_false (transport_bool (chat, "keep-alive"));
+
+  /* WebSocket has none of them: nothing to bind, nothing to warn about. */
+  dx_chat_set_mode (chat, DX_MODE_WEBSOCKET);
+  g_assert_null (g_object_class_find_property (G_OBJECT_GET_CLASS (dx_chat_get_transport (chat)),
+                                               "keep-alive"));
+  dx_chat_set_keep_alive (chat, TRUE);
+  dx_chat_set_mode (chat, DX_MODE_SSE);
+  g_assert_true (transport_bool (chat, "keep-alive"));
+  dx_chat_stop (chat);
+  dx_test_server_free (&s);
+}
+
 /* ---- the statistics export after live switches ---- */
 
 /* The chat through every mode while a ticker posts, then the export as a
@@ -483,6 +537,7 @@ main (int argc, char *argv[])
     g_test_add_data_func (p2, GUINT_TO_POINTER (m), test_restart);
   }
   g_test_add_func ("/transport/switch-all-modes", test_switch_all_modes);
+  g_test_add_func ("/transport/tunables-bound", test_tunables_bound);
   g_test_add_func ("/stats/export-after-switches", test_export_after_switches);
   g_test_add_func ("/stats/poll-vs-websocket", test_stats_poll_vs_websocket);
   g_test_add_func ("/stats/keep-alive", test_keep_alive_switch);
