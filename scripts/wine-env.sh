@@ -48,6 +48,17 @@ dx_wine_setup ()
       echo "wine-env.sh: wineboot -i failed" >&2
       return 1
     }
+    # Let the set-up finish and the wineserver exit, which writes the
+    # registry to disk, then check that it took, reading it back: the
+    # installer test needs the shell's COM classes (IShellLink makes the
+    # Start-menu shortcuts), and a prefix whose registry was never saved
+    # (its wineserver killed) has none of them but looks usable otherwise.
+    timeout 120 wineserver -w </dev/null >/dev/null 2>&1
+    if ! timeout 60 "$_dx_wine" reg query \
+         'HKCR\CLSID\{00021401-0000-0000-C000-000000000046}' </dev/null >/dev/null 2>&1; then
+      echo "wine-env.sh: the new prefix $WINEPREFIX is incomplete; remove it and retry" >&2
+      return 1
+    fi
     touch "$WINEPREFIX/.duplex-ready"
   fi
   # Keep one wineserver alive for the whole test run, then pay the start-up

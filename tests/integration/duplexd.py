@@ -41,20 +41,19 @@ _sqlite = []
 
 
 def sqlite_available():
-    """Whether this duplexd was built with the sqlite store (asked once)."""
+    """Whether this duplexd was built with the sqlite store (asked once).
+    duplexd.exe has it when the cross build found SQLite in the Windows
+    dependency prefix (win32/deps)."""
     if not _sqlite:
-        if UNDER_WINE:
+        s = Server(store="sqlite")
+        try:
+            s.start()
+            s.stop(check=False)
+            _sqlite.append(True)
+        except AssertionError:
             _sqlite.append(False)
-        else:
-            s = Server(store="sqlite")
-            try:
-                s.start()
-                s.stop(check=False)
-                _sqlite.append(True)
-            except AssertionError:
-                _sqlite.append(False)
-            finally:
-                s.cleanup()
+        finally:
+            s.cleanup()
     return _sqlite[0]
 
 
@@ -63,13 +62,13 @@ def default_store():
 
 
 def needs_sqlite(fn):
-    """Skips a test when duplexd has no sqlite store (or runs under Wine)."""
+    """Skips a test when duplexd has no sqlite store."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(self, *a, **kw):
         if not sqlite_available():
-            self.skipTest("duplexd built without the sqlite store (or under Wine)")
+            self.skipTest("duplexd built without the sqlite store")
         return fn(self, *a, **kw)
     return wrapper
 

@@ -88,7 +88,6 @@ class RuntimeErrors(unittest.TestCase):
         finally:
             blocker.close()
 
-    @dx.skip_on_wine("Wine maps paths differently")
     @dx.needs_sqlite
     def test_unwritable_data_dir(self):
         with tempfile.TemporaryDirectory() as d:
@@ -101,7 +100,6 @@ class RuntimeErrors(unittest.TestCase):
         self.assertEqual(p.returncode, 1, "exit %d, %r" % (p.returncode, p.stderr))
         one_line(self, p.stderr)
 
-    @dx.skip_on_wine("Wine maps paths differently")
     def test_memory_store_ignores_data_dir(self):
         # "--data-dir ... unused with --store memory": an unusable one is no error.
         with tempfile.TemporaryDirectory() as d:
@@ -116,7 +114,6 @@ class RuntimeErrors(unittest.TestCase):
             finally:
                 s.cleanup()
 
-    @dx.skip_on_wine("the sqlite store is tested natively")
     @dx.needs_sqlite
     def test_default_store_is_sqlite(self):
         s = dx.Server(store="")  # no --store: sqlite where built in
@@ -131,7 +128,6 @@ class RuntimeErrors(unittest.TestCase):
         finally:
             s.cleanup()
 
-    @dx.skip_on_wine("Wine maps paths differently")
     @dx.needs_sqlite
     def test_data_dir_created(self):
         s = dx.Server(store="sqlite")
