@@ -4,8 +4,10 @@
 #      protocol, server, integration on epoll and poll, client under Xvfb)
 #   2. ASan + UBSan build: the unit suites (protocol, platform, server)
 #   3. clang libFuzzer build: each fuzz target for fuzz_seconds
-#   4. Windows cross build (mingw-w64): platform (IOCP) and server
-#      integration suites run under Wine
+#   4. Windows: the dependency prefix (win32/deps/build.sh), the cross
+#      build (mingw-w64) with default options, and the windows suite under
+#      Wine: platform (IOCP), server, integration (SQLite store), the
+#      installer, and duplex.exe on Xvfb
 # The last line is exactly "N passed, N failed" over every test of every
 # build (skipped tests are counted on the line before it, in neither
 # number). Exit status is 0 only when nothing failed.
@@ -78,8 +80,18 @@ if CC=clang setup_build fuzz -Dfuzz=true -Dclient=disabled -Dbench=false \
   run_suites fuzz --suite fuzz
 fi
 
-# 4. Windows cross build under Wine
-# Default options: meson itself leaves out what cannot build for Windows.
+# 4. Windows: the dependency prefix (GTK 4, libsoup, SQLite, ... cross-built
+# from Debian sources; cold about 30 minutes, cached: seconds), then the
+# cross build with default options (meson leaves out what cannot build
+# for Windows) and the windows suite under Wine: IOCP platform tests,
+# server tests, the integration suite against duplexd.exe (SQLite store),
+# the installer, and duplex.exe driven on its own Xvfb.
+echo "=== $(stamp)[windows] dependency prefix (win32/deps/build.sh)"
+if ! "$root/win32/deps/build.sh" >"$out/windows-deps.log" 2>&1; then
+  tail -n 40 "$out/windows-deps.log"
+  summary+=("windows: dependency prefix FAILED (see $out/windows-deps.log)")
+  builds_failed=$((builds_failed + 1))
+fi
 if setup_build windows --cross-file "$root/win32/cross-mingw64.txt" \
      -Dwerror=true; then
   # shellcheck source=scripts/wine-env.sh
