@@ -11,7 +11,7 @@ G_DECLARE_FINAL_TYPE (DxLongPollTransport, dx_longpoll_transport, DX, LONGPOLL_T
                       DxPollTransport)
 
 guint dx_longpoll_transport_get_wait (DxLongPollTransport *self);
-/* Seconds, 1..60 (PROTOCOL.md §4); applies from the next request. */
+/* Seconds, 1..60 (docs/protocol.md §4.3); applies from the next request. */
 void dx_longpoll_transport_set_wait (DxLongPollTransport *self, guint wait_s);
 
 G_END_DECLS

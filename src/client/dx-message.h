@@ -1,4 +1,4 @@
-/* DxMessage: one chat line as the UI holds it (PROTOCOL.md §3), plus the
+/* DxMessage: one chat line as the UI holds it (docs/protocol.md §3), plus the
  * client-side states "pending" (sent, not yet acked) and "own". */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* The room list, GET /api/v1/rooms (docs/protocol.md): every room with
+/* The room list, GET /api/v1/rooms (docs/protocol.md §4.3): every room with
  * its last id and how many are online, for the window's sidebar. */
 #pragma once
 

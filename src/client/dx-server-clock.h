@@ -1,6 +1,6 @@
 /* DxServerClock: how far the server's clock is from ours, so a message's
  * latency can be taken as our receive time + offset - its server `ts`.
- * Measured with GET /api/v1/time (docs/protocol.md) NTP-style: a few quick
+ * Measured with GET /api/v1/time (docs/protocol.md §4.3) NTP-style: a few quick
  * samples at start, then one a minute, keeping the fastest round trip. */
 #pragma once
 

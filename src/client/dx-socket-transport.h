@@ -1,6 +1,7 @@
-/* DxSocketTransport: the §5 JSON conversation shared by WebSocket and raw
- * TCP — hello, join with since, send, ping — over whatever carries one
- * JSON object at a time. Subclasses open the pipe and move the bytes. */
+/* DxSocketTransport: the socket conversation (docs/protocol.md §5) shared
+ * by WebSocket and raw TCP — hello, join with since, send, ping — over
+ * whatever carries one JSON object at a time. Subclasses open the pipe and
+ * move the bytes. */
 #pragma once
 
 #include "dx-base-transport.h"

@@ -1,4 +1,4 @@
-/* DxTransport: one way of carrying the chat (docs/protocol.md). Every mode
+/* DxTransport: one way of carrying the chat (docs/protocol.md §4, §5). Every mode
  * implements the same four calls and emits the same signals, so the chat
  * can swap one for another mid-conversation. dx-transport-factory.h makes
  * the class for a mode. */

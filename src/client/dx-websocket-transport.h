@@ -1,5 +1,5 @@
 /* DxWebSocketTransport: RFC 6455 on the HTTP port via libsoup's client,
- * one §5 JSON object per text frame. */
+ * one docs/protocol.md §5 JSON object per text frame. */
 #pragma once
 
 #include "dx-socket-transport.h"
