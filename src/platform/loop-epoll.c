@@ -1,6 +1,6 @@
 /* The epoll poller (Linux): level-triggered, one epoll_event per watched fd,
  * cross-thread wakeup through an eventfd. The stream logic is shared with
- * the poll backend in tcp-posix.c. */
+ * the poll backend in stream-posix.c and tcp-posix.c. */
 #include "platform/loop-private.h"
 
 #include <errno.h>

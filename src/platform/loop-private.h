@@ -11,14 +11,18 @@
  *   clock.c         monotonic and wall clocks (POSIX and Windows).
  *   errors.c        dx_strerror, dx_err_name, errno -> DX_E*.
  *   addr.c          "host:port" parsing and formatting (POSIX and Windows).
- *   tcp-posix.c     streams and listeners for the readiness backends
- *                   (epoll and poll share it through dx_backend.io_*).
+ *   tcp-private.h   struct dx_stream of each I/O implementation, and what
+ *                   its stream and tcp files share.
+ *   stream-posix.c  POSIX streams: read, write, the flush phase, shutdown,
+ *                   close (on readiness: dx_io through dx_backend.io_*).
+ *   tcp-posix.c     POSIX sockets: connect, listen/accept, options, names.
  *   loop-epoll.c    the epoll poller (Linux).
  *   loop-poll.c     the poll(2) poller (any POSIX).
- *   loop-iocp.c     Windows: the IOCP backend AND streams/listeners
- *                   (it defines dx_tcp_*, dx_read_*, dx_write*, ... itself,
- *                   plus dx__stream_close and dx__listener_close).
- *   errors-win.c    Windows: dx__err_from_wsa (Winsock/Win32 -> DX_E*).
+ *   stream-win.c    Windows mirror of stream-posix.c (on completions:
+ *                   dx_iocp_op).
+ *   tcp-win.c       Windows mirror of tcp-posix.c.
+ *   loop-iocp.c     Windows: the completion port (the backend).
+ *   errors-win.c    Windows: Winsock/Win32 codes -> DX_E*.
  *   thread-posix.c, fs-posix.c / thread-win.c, fs-win.c: thread.h, fs.h.
  *
  * Who calls whom
@@ -252,6 +256,31 @@ struct dx_io {
   dx_io_cb cb;
 };
 
+/* ---- completion I/O (IOCP) --------------------------------------------- */
+
+#ifdef _WIN32
+/* An overlapped operation. Its completion comes back through the port
+ * (never inline: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not set), and the
+ * backend calls op->complete with the port's entry: the byte count is
+ * e->dwNumberOfBytesTransferred, the status dx__iocp_op_status(). */
+typedef struct dx_iocp_op dx_iocp_op;
+typedef void (*dx_iocp_cb) (dx_iocp_op *op, const OVERLAPPED_ENTRY *e);
+
+struct dx_iocp_op {
+  OVERLAPPED ov;
+  dx_iocp_cb complete;
+};
+
+/* Tie a socket to the loop's completion port (loop-iocp.c). 0 or DX_E*. */
+int dx__iocp_associate (dx_loop *loop, SOCKET sock);
+/* 0 if the operation of e succeeded, else its error as DX_E* (asked of
+ * sock; DX_EIO when sock is INVALID_SOCKET, i.e. already closed). */
+int dx__iocp_op_status (SOCKET sock, const OVERLAPPED_ENTRY *e);
+/* WSAStartup and the AcceptEx/ConnectEx pointers, once per process
+ * (tcp-win.c). 0 or DX_E*. */
+int dx__winsock_init (void);
+#endif
+
 /* ---- backends ----------------------------------------------------------- */
 
 typedef struct dx_backend {
@@ -266,7 +295,8 @@ typedef struct dx_backend {
   int (*poll) (dx_loop *loop, int timeout_ms);
   /* Make a blocked poll() return soon. Any thread, async-signal-safe. */
   void (*wakeup) (dx_loop *loop);
-  /* Readiness backends only (NULL for iocp): watch io->fd for events
+  /* Readiness backends only (NULL for iocp, whose operations are
+   * dx_iocp_op instead): watch io->fd for events
    * (0: watch nothing but stay registered). 0 or DX_E*. */
   int (*io_set) (dx_loop *loop, dx_io *io, unsigned events);
   /* Forget io->fd before it is closed. */
@@ -316,8 +346,8 @@ struct dx_loop {
 };
 
 /* struct dx_stream and struct dx_listener are NOT defined here: each I/O
- * implementation defines them privately (tcp-posix.c for epoll/poll,
- * loop-iocp.c for IOCP), starting with a dx_handle `h` member, and
+ * implementation defines them (dx_stream in tcp-private.h, dx_listener in
+ * tcp-posix.c / tcp-win.c), starting with a dx_handle `h` member, and
  * allocates them with dx__handle_new(). */
 
 /* ---- cross-file helpers ------------------------------------------------- */
@@ -325,11 +355,12 @@ struct dx_loop {
 /* The flush phase (step 4 of the iteration): hand every stream on
  * loop->flush_list its queued writes' bytes in one gathered send, and
  * empty the list. Completions go to the pending queue; no user callback
- * runs here. POSIX: tcp-posix.c; Windows: loop-iocp.c. */
+ * runs here. stream-posix.c / stream-win.c. */
 void dx__streams_flush (dx_loop *loop);
 
 /* Per-type close hooks (called by dx_close after DX_HF_CLOSING is set).
- * POSIX: tcp-posix.c; Windows: loop-iocp.c. */
+ * Streams: stream-posix.c / stream-win.c; listeners: tcp-posix.c /
+ * tcp-win.c; timers: timer-heap.c; asyncs: async.c. */
 void dx__stream_close (dx_stream *stream);
 void dx__listener_close (dx_listener *listener);
 void dx__timer_close (dx_timer *timer);

@@ -1,5 +1,5 @@
 /* Internal helpers shared by the Windows files of src/platform/
- * (loop-iocp.c, fs-win.c, thread-win.c). Never included on POSIX. */
+ * (fs-win.c, errors-win.c). Never included on POSIX. */
 #ifndef DX_PLATFORM_WIN_PRIVATE_H
 #define DX_PLATFORM_WIN_PRIVATE_H
 
