@@ -32,6 +32,69 @@ typedef int raw_sock;
           (want), dx_err_name ((int) (want)))
 #include "../tap.h"
 
+/* ---- running tests by name ---------------------------------------------- */
+
+/* A test program is a table of named tests. meson registers each name as
+ * its own test (tests/platform/meson.build), so a test that hangs fails
+ * alone and does not hide the others:
+ *   test-platform-stream           runs every test, in table order;
+ *   test-platform-stream reset     runs only "reset";
+ *   test-platform-stream --expect NAME...
+ *                                  checks that the table holds exactly these
+ *                                  names (meson passes its list, so a test
+ *                                  missing from meson.build fails). */
+typedef struct {
+  const char *name;
+  void (*run) (void);
+} dxtest_case;
+
+#define DXTEST_COUNT(cases) (sizeof (cases) / sizeof (cases)[0])
+
+static inline bool
+dxtest_listed (const char *name, char **names, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp (names[i], name) == 0)
+      return true;
+  return false;
+}
+
+static inline int
+dxtest_main (int argc, char **argv, const dxtest_case *cases, size_t n)
+{
+  if (argc >= 2 && strcmp (argv[1], "--expect") == 0) {
+    for (size_t i = 0; i < n; i++)
+      OK (dxtest_listed (cases[i].name, argv + 2, argc - 2),
+          "test \"%s\" is registered", cases[i].name);
+    for (int i = 2; i < argc; i++) {
+      bool found = false;
+      for (size_t j = 0; j < n && !found; j++)
+        found = strcmp (cases[j].name, argv[i]) == 0;
+      OK (found, "registered test \"%s\" exists", argv[i]);
+    }
+    return tap_done ();
+  }
+  if (argc > 2) {
+    printf ("Bail out! usage: %s [NAME | --expect NAME...]\n", argv[0]);
+    return 1;
+  }
+  bool ran = false;
+  for (size_t i = 0; i < n; i++) {
+    if (argc == 2 && strcmp (argv[1], cases[i].name) != 0)
+      continue;
+    printf ("# %s\n", cases[i].name);
+    cases[i].run ();
+    ran = true;
+  }
+  if (!ran) {
+    printf ("Bail out! no test named \"%s\"\n", argv[1]);
+    return 1;
+  }
+  return tap_done ();
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+
 /* A loop on the backend chosen by $DUPLEX_LOOP; aborts the test on failure. */
 static inline dx_loop *
 test_loop_new (void)

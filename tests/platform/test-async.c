@@ -118,9 +118,11 @@ test_signal (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  test_thread_wakeup ();
-  test_signal ();
-  return tap_done ();
+  static const dxtest_case cases[] = {
+    { "thread-wakeup", test_thread_wakeup },
+    { "signal", test_signal },
+  };
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }

@@ -167,8 +167,8 @@ on_connect (dx_stream *s, int status, void *arg)
   client_send (s, c);
 }
 
-int
-main (void)
+static void
+test_echo (void)
 {
   dx_loop *loop = test_loop_new ();
   watchdog = watchdog_start (loop, 30000);
@@ -201,5 +201,13 @@ main (void)
   IS (write_errors, 0, "no write errors");
   printf ("# %d round trips in %.1f ms\n", CONNS * MSGS, (double) (t1 - t0) / 1000.0);
   test_loop_free (loop, "echo");
-  return tap_done ();
+}
+
+int
+main (int argc, char **argv)
+{
+  static const dxtest_case cases[] = {
+    { "echo", test_echo },
+  };
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }

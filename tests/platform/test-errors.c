@@ -1,8 +1,8 @@
-/* dx_strerror / dx_err_name for every code, and backend selection. */
+/* dx_strerror / dx_err_name for every code, backend selection, clocks. */
 #include "dxtest.h"
 
-int
-main (void)
+static void
+test_names (void)
 {
   static const int codes[] = {
     DX_EOF, DX_ECANCELED, DX_ECONNREFUSED, DX_ECONNRESET, DX_ECONNABORTED,
@@ -25,8 +25,11 @@ main (void)
   OK (strcmp (dx_strerror (0), "success") == 0, "0 is success");
   OK (strcmp (dx_strerror (-1), "unknown error") == 0, "unknown code -> \"unknown error\"");
   OK (strcmp (dx_err_name (12345), "DX_EUNKNOWN") == 0, "unknown code -> DX_EUNKNOWN");
+}
 
-  /* Backend selection. */
+static void
+test_backend (void)
+{
   int err = 1;
   dx_loop *l = dx_loop_new_backend ("no-such-backend", &err);
   OK (l == NULL && err == DX_EINVAL, "unknown backend -> NULL, DX_EINVAL");
@@ -39,9 +42,24 @@ main (void)
         dx_loop_backend (l));
   if (l)
     IS (dx_loop_free (l), 0, "free an empty loop");
+}
+
+static void
+test_clocks (void)
+{
   uint64_t w = dx_wall_ms ();
   OK (w > 1600000000000ull, "wall clock is ms since the epoch (%llu)", (unsigned long long) w);
   uint64_t m1 = dx_monotonic_us (), m2 = dx_monotonic_us ();
   OK (m2 >= m1, "monotonic clock does not go back");
-  return tap_done ();
+}
+
+int
+main (int argc, char **argv)
+{
+  static const dxtest_case cases[] = {
+    { "names", test_names },
+    { "backend", test_backend },
+    { "clocks", test_clocks },
+  };
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }

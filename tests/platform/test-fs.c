@@ -35,8 +35,8 @@ file_equals (const char *path, const char *want)
   return n == strlen (want) && memcmp (buf, want, n) == 0;
 }
 
-int
-main (void)
+static void
+test_fs (void)
 {
   char base[512], dir[600], file[700], tmp[256];
   const char *t = getenv ("TMPDIR");
@@ -111,5 +111,13 @@ main (void)
     rmdir (p);
 #endif
   }
-  return tap_done ();
+}
+
+int
+main (int argc, char **argv)
+{
+  static const dxtest_case cases[] = {
+    { "fs", test_fs },
+  };
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }

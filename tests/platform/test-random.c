@@ -2,8 +2,8 @@
 #include "dxtest.h"
 #include "platform/random.h"
 
-int
-main (void)
+static void
+test_random (void)
 {
   unsigned char a[64], b[64];
   memset (a, 0, sizeof a);
@@ -24,5 +24,13 @@ main (void)
   static unsigned char big[1 << 20];
   IS (dx_random_bytes (big, sizeof big), 0, "1 MiB in one call");
   IS (dx_random_bytes (big, 0), 0, "0 bytes");
-  return tap_done ();
+}
+
+int
+main (int argc, char **argv)
+{
+  static const dxtest_case cases[] = {
+    { "random", test_random },
+  };
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }

@@ -1055,26 +1055,30 @@ test_emfile (void)
   IS (emfile_other, 0, "emfile: no other accept error");
   teardown ("emfile");
 }
+#else
+static void
+test_emfile (void)
+{
+  tap_skip ("EMFILE back-off: RLIMIT_NOFILE is POSIX-only");
+}
 #endif
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  static const dxtest_case cases[] = {
+    { "slow-reader", test_slow_reader },
+    { "reset", test_reset },
+    { "close-pending", test_close_pending },
+    { "eof", test_eof },
+    { "refused", test_refused },
+    { "backlog", test_backlog },
+    { "idle", test_idle },
+    { "reentry", test_reentry },
+    { "ipv6", test_ipv6 },
+    { "listen-forms", test_listen_forms },
+    { "emfile", test_emfile },
+  };
   raw_init ();
-  test_slow_reader ();
-  test_reset ();
-  test_close_pending ();
-  test_eof ();
-  test_refused ();
-  test_backlog ();
-  test_idle ();
-  test_reentry ();
-  test_ipv6 ();
-  test_listen_forms ();
-#ifndef _WIN32
-  test_emfile ();
-#else
-  tap_skip ("EMFILE back-off: RLIMIT_NOFILE is POSIX-only");
-#endif
-  return tap_done ();
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }

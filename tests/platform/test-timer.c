@@ -160,10 +160,12 @@ test_loop_lifetime (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  test_order ();
-  test_repeat_cancel ();
-  test_loop_lifetime ();
-  return tap_done ();
+  static const dxtest_case cases[] = {
+    { "order", test_order },
+    { "repeat-cancel", test_repeat_cancel },
+    { "loop-lifetime", test_loop_lifetime },
+  };
+  return dxtest_main (argc, argv, cases, DXTEST_COUNT (cases));
 }
