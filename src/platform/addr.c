@@ -28,8 +28,8 @@ parse_port (const char *s, unsigned *port)
 }
 
 static int
-resolve (const char *host, unsigned port, bool numeric_v6,
-         struct sockaddr_storage *ss, socklen_t *len)
+resolve (const char *host, unsigned port, bool numeric_v6, struct sockaddr_storage *ss,
+         socklen_t *len)
 {
   struct addrinfo hints, *res = NULL;
   memset (&hints, 0, sizeof hints);
@@ -80,8 +80,7 @@ dx__addr_parse (const char *addr, struct sockaddr_storage *ss, socklen_t *len)
     return DX_EINVAL;
   if (addr[0] == '[') {
     const char *end = strchr (addr, ']');
-    if (!end || end[1] != ':' || (size_t) (end - addr - 1) >= sizeof host
-        || end == addr + 1)
+    if (!end || end[1] != ':' || (size_t) (end - addr - 1) >= sizeof host || end == addr + 1)
       return DX_EINVAL;
     memcpy (host, addr + 1, (size_t) (end - addr - 1));
     host[end - addr - 1] = '\0';

@@ -119,14 +119,12 @@ dx_fs_check_writable_dir (const char *dir)
     free (w);
     return DX_ENOMEM;
   }
-  _snwprintf (probe, n, L"%ls\\.duplex-probe-%lu-%lu", w,
-              (unsigned long) GetCurrentProcessId (),
+  _snwprintf (probe, n, L"%ls\\.duplex-probe-%lu-%lu", w, (unsigned long) GetCurrentProcessId (),
               (unsigned long) GetCurrentThreadId ());
   probe[n - 1] = 0;
   free (w);
   HANDLE h = CreateFileW (probe, GENERIC_WRITE, 0, NULL, CREATE_NEW,
-                          FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
-                          NULL);
+                          FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
   int rc = h == INVALID_HANDLE_VALUE ? dx__err_last_win32 () : 0;
   if (h != INVALID_HANDLE_VALUE)
     CloseHandle (h);
@@ -167,13 +165,11 @@ dx_fs_write_atomic (const char *path, const void *data, size_t len)
     return DX_ENOMEM;
   }
   /* Beside the target so the rename stays on one volume (atomic). */
-  _snwprintf (tmp, n, L"%ls.tmp-%lu-%ld", w,
-              (unsigned long) GetCurrentProcessId (),
+  _snwprintf (tmp, n, L"%ls.tmp-%lu-%ld", w, (unsigned long) GetCurrentProcessId (),
               (long) InterlockedIncrement (&counter));
   tmp[n - 1] = 0;
   int rc = 0;
-  HANDLE h = CreateFileW (tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW,
-                          FILE_ATTRIBUTE_NORMAL, NULL);
+  HANDLE h = CreateFileW (tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
   if (h == INVALID_HANDLE_VALUE) {
     rc = dx__err_last_win32 ();
   } else {
@@ -183,8 +179,7 @@ dx_fs_write_atomic (const char *path, const void *data, size_t len)
     if (rc == 0 && !FlushFileBuffers (h))
       rc = dx__err_last_win32 ();
     CloseHandle (h);
-    if (rc == 0
-        && !MoveFileExW (tmp, w, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    if (rc == 0 && !MoveFileExW (tmp, w, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
       rc = dx__err_last_win32 ();
     if (rc != 0)
       DeleteFileW (tmp);

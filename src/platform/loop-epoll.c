@@ -49,8 +49,7 @@ epoll_io_set (dx_loop *loop, dx_io *io, unsigned events)
     return 0;
   }
   struct epoll_event ev = { 0 };
-  ev.events = ((events & DX_IO_READ) ? EPOLLIN : 0u)
-              | ((events & DX_IO_WRITE) ? EPOLLOUT : 0u);
+  ev.events = ((events & DX_IO_READ) ? EPOLLIN : 0u) | ((events & DX_IO_WRITE) ? EPOLLOUT : 0u);
   ev.data.ptr = io;
   int op = in_epoll_set (io) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   if (epoll_ctl (ep->epfd, op, io->fd, &ev) < 0)
@@ -121,8 +120,7 @@ epoll_poll (dx_loop *loop, int timeout_ms)
   for (int i = 0; i < n; i++) {
     uint32_t e = ep->events[i].events;
     dx_io *io = ep->events[i].data.ptr;
-    unsigned rev = ((e & EPOLLIN) ? DX_IO_READ : 0u)
-                   | ((e & EPOLLOUT) ? DX_IO_WRITE : 0u)
+    unsigned rev = ((e & EPOLLIN) ? DX_IO_READ : 0u) | ((e & EPOLLOUT) ? DX_IO_WRITE : 0u)
                    | ((e & (EPOLLERR | EPOLLHUP)) ? DX_IO_ERROR : 0u);
     io->cb (loop, io, rev);
   }

@@ -28,8 +28,7 @@ impl_of (dx_loop *loop)
 int
 dx__iocp_associate (dx_loop *loop, SOCKET sock)
 {
-  if (CreateIoCompletionPort ((HANDLE) sock, impl_of (loop)->port, KEY_IO, 0)
-      == NULL)
+  if (CreateIoCompletionPort ((HANDLE) sock, impl_of (loop)->port, KEY_IO, 0) == NULL)
     return dx__err_last_win32 ();
   return 0;
 }
@@ -105,8 +104,7 @@ iocp_poll (dx_loop *loop, int timeout_ms)
   ULONG n = 0;
   DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD) timeout_ms;
   if (!GetQueuedCompletionStatusEx (impl_of (loop)->port, entries,
-                                    sizeof entries / sizeof entries[0], &n,
-                                    timeout, FALSE)) {
+                                    sizeof entries / sizeof entries[0], &n, timeout, FALSE)) {
     /* On a timeout Wine may still report n == 1: the count means nothing
      * when the call fails. */
     DWORD e = GetLastError ();

@@ -27,8 +27,7 @@ typedef struct {
 static short
 to_poll_events (unsigned events)
 {
-  return (short) (((events & DX_IO_READ) ? POLLIN : 0)
-                  | ((events & DX_IO_WRITE) ? POLLOUT : 0));
+  return (short) (((events & DX_IO_READ) ? POLLIN : 0) | ((events & DX_IO_WRITE) ? POLLOUT : 0));
 }
 
 static int
@@ -184,8 +183,7 @@ poll_poll (dx_loop *loop, int timeout_ms)
     p->fds[i].revents = 0;
     if (p->fds[i].fd < 0)
       continue; /* no longer watched since poll returned */
-    unsigned rev = ((re & POLLIN) ? DX_IO_READ : 0u)
-                   | ((re & POLLOUT) ? DX_IO_WRITE : 0u)
+    unsigned rev = ((re & POLLIN) ? DX_IO_READ : 0u) | ((re & POLLOUT) ? DX_IO_WRITE : 0u)
                    | ((re & (POLLERR | POLLHUP | POLLNVAL)) ? DX_IO_ERROR : 0u);
     p->ios[i]->cb (loop, p->ios[i], rev);
   }

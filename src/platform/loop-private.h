@@ -88,8 +88,8 @@ typedef struct dx_list {
   struct dx_list *next, *prev;
 } dx_list;
 
-#define DX_CONTAINER_OF(ptr, type, member) \
-  ((type *) (void *) ((char *) (ptr) - offsetof (type, member)))
+#define DX_CONTAINER_OF(ptr, type, member)                                                         \
+  ((type *) (void *) ((char *) (ptr) -offsetof (type, member)))
 
 static inline void
 dx_list_init (dx_list *l)
@@ -127,7 +127,7 @@ typedef struct dx_req dx_req;
 typedef void (*dx_req_fn) (dx_req *req);
 
 struct dx_req {
-  dx_req *next;      /* pending-queue link (singly linked FIFO) */
+  dx_req *next; /* pending-queue link (singly linked FIFO) */
   dx_req_fn run;
   dx_handle *handle; /* the handle this request belongs to */
   int status;        /* 0 or DX_E*, handed to the user callback */
@@ -156,12 +156,12 @@ enum {
 
 struct dx_handle {
   dx_handle_type type;
-  unsigned flags;          /* DX_HF_* */
+  unsigned flags; /* DX_HF_* */
   dx_loop *loop;
-  void *data;              /* user data (dx_handle_set_data) */
+  void *data; /* user data (dx_handle_set_data) */
   dx_close_cb close_cb;
-  dx_list link;            /* in loop->handles */
-  dx_req close_req;        /* queued by dx__handle_close_done */
+  dx_list link;     /* in loop->handles */
+  dx_req close_req; /* queued by dx__handle_close_done */
 };
 
 /* Allocate a zeroed handle of size bytes (>= the type's struct), link it
@@ -200,8 +200,7 @@ typedef struct {
 void dx__timer_node_init (dx_timer_node *node, void (*fire) (dx_timer_node *));
 /* Schedule node at now + timeout_ms where now is read fresh (not the
  * cached loop time), so a timer is never early. Reschedules if active. */
-int dx__timer_node_start (dx_loop *loop, dx_timer_node *node,
-                          uint64_t timeout_ms);
+int dx__timer_node_start (dx_loop *loop, dx_timer_node *node, uint64_t timeout_ms);
 void dx__timer_node_stop (dx_loop *loop, dx_timer_node *node);
 static inline bool
 dx__timer_node_active (const dx_timer_node *node)
@@ -225,8 +224,8 @@ struct dx_timer {
 
 struct dx_async {
   dx_handle h;
-  dx_list async_link;     /* in loop->asyncs */
-  atomic_int pending;     /* set by dx_async_send, cleared by the loop */
+  dx_list async_link; /* in loop->asyncs */
+  atomic_int pending; /* set by dx_async_send, cleared by the loop */
   dx_async_cb cb;
 };
 
@@ -249,9 +248,9 @@ typedef void (*dx_io_cb) (dx_loop *loop, dx_io *io, unsigned revents);
 
 struct dx_io {
   int fd;
-  unsigned events;  /* DX_IO_READ|DX_IO_WRITE currently watched */
-  bool registered;  /* known to the backend */
-  size_t slot;      /* index in the backend's table of fds (poll: the
+  unsigned events; /* DX_IO_READ|DX_IO_WRITE currently watched */
+  bool registered; /* known to the backend */
+  size_t slot;     /* index in the backend's table of fds (poll: the
                        pollfd array); epoll keeps no table */
   dx_io_cb cb;
 };
@@ -320,25 +319,25 @@ void dx__io_remove (dx_loop *loop, dx_io *io);
 
 struct dx_loop {
   const dx_backend *backend;
-  void *impl;                 /* backend state (epoll fd, pollfd array, IOCP) */
+  void *impl; /* backend state (epoll fd, pollfd array, IOCP) */
 
-  uint64_t now_us;            /* cached monotonic µs (start of iteration) */
-  uint64_t now_ms;            /* now_us / 1000 */
+  uint64_t now_us; /* cached monotonic µs (start of iteration) */
+  uint64_t now_ms; /* now_us / 1000 */
   bool stop_requested;
   bool running;
 
-  dx_list handles;            /* every handle not yet freed */
-  size_t handle_count;        /* counted (non-internal) handles not yet freed */
+  dx_list handles;     /* every handle not yet freed */
+  size_t handle_count; /* counted (non-internal) handles not yet freed */
 
-  dx_req *pending_head;       /* pending queue (FIFO) */
+  dx_req *pending_head; /* pending queue (FIFO) */
   dx_req *pending_tail;
 
   dx_timer_heap timers;
 
-  dx_list asyncs;             /* dx_async.async_link */
-  atomic_int wake_pending;    /* a wakeup() is in flight */
+  dx_list asyncs;          /* dx_async.async_link */
+  atomic_int wake_pending; /* a wakeup() is in flight */
 
-  dx_async *signal_async;     /* internal, see signal.c */
+  dx_async *signal_async; /* internal, see signal.c */
 
   /* Streams with writes queued since the last flush phase (step 4 of the
    * iteration, dx__streams_flush). */
@@ -384,8 +383,7 @@ int dx__err_last_win32 (void);
 /* Address parsing (addr.c). addr: "IP:PORT", "[IPv6]:PORT", ":PORT"
  * (0.0.0.0), "name:PORT" (resolved with getaddrinfo; blocking).
  * 0 or DX_EINVAL / DX_ENOENT. */
-int dx__addr_parse (const char *addr, struct sockaddr_storage *ss,
-                    socklen_t *len);
+int dx__addr_parse (const char *addr, struct sockaddr_storage *ss, socklen_t *len);
 /* "IP:PORT" or "[IP]:PORT". 0, DX_EINVAL (bad family) or DX_ENOMEM
  * (buf too small, nothing written beyond len). */
 int dx__addr_format (const struct sockaddr *sa, char *buf, size_t len);

@@ -198,18 +198,10 @@ dx_close (dx_handle *handle, dx_close_cb close_cb)
   handle->flags |= DX_HF_CLOSING;
   handle->close_cb = close_cb;
   switch (handle->type) {
-  case DX_HANDLE_STREAM:
-    dx__stream_close ((dx_stream *) handle);
-    break;
-  case DX_HANDLE_LISTENER:
-    dx__listener_close ((dx_listener *) handle);
-    break;
-  case DX_HANDLE_TIMER:
-    dx__timer_close ((dx_timer *) handle);
-    break;
-  case DX_HANDLE_ASYNC:
-    dx__async_close ((dx_async *) handle);
-    break;
+  case DX_HANDLE_STREAM: dx__stream_close ((dx_stream *) handle); break;
+  case DX_HANDLE_LISTENER: dx__listener_close ((dx_listener *) handle); break;
+  case DX_HANDLE_TIMER: dx__timer_close ((dx_timer *) handle); break;
+  case DX_HANDLE_ASYNC: dx__async_close ((dx_async *) handle); break;
   }
 }
 

@@ -34,25 +34,25 @@ extern "C" {
 
 enum {
   DX_OK = 0,
-  DX_EOF = -4095,        /* orderly end of stream (peer shut down writing) */
-  DX_ECANCELED = -4094,  /* request cancelled because its handle closed */
+  DX_EOF = -4095,       /* orderly end of stream (peer shut down writing) */
+  DX_ECANCELED = -4094, /* request cancelled because its handle closed */
   DX_ECONNREFUSED = -4093,
   DX_ECONNRESET = -4092,
   DX_ECONNABORTED = -4091,
   DX_EADDRINUSE = -4090,
   DX_EADDRNOTAVAIL = -4089,
-  DX_EINVAL = -4088,     /* bad argument, or bad address string */
+  DX_EINVAL = -4088, /* bad argument, or bad address string */
   DX_ENOMEM = -4087,
   DX_ETIMEDOUT = -4086,
-  DX_EPIPE = -4085,      /* write after shutdown, or to a closed peer */
-  DX_EMFILE = -4084,     /* too many open files */
+  DX_EPIPE = -4085,  /* write after shutdown, or to a closed peer */
+  DX_EMFILE = -4084, /* too many open files */
   DX_EACCES = -4083,
   DX_ENOTCONN = -4082,
   DX_ENETUNREACH = -4081,
   DX_EHOSTUNREACH = -4080,
-  DX_EALREADY = -4079,   /* e.g. read already started, shutdown twice */
-  DX_ENOENT = -4078,     /* host name not found, file not found */
-  DX_EIO = -4077,        /* any other system error */
+  DX_EALREADY = -4079, /* e.g. read already started, shutdown twice */
+  DX_ENOENT = -4078,   /* host name not found, file not found */
+  DX_EIO = -4077,      /* any other system error */
 };
 
 /* Human-readable text for a DX_E* code (never NULL). */
@@ -151,8 +151,7 @@ uint64_t dx_wall_ms (void);
 dx_timer *dx_timer_new (dx_loop *loop);
 /* Fires after timeout_ms (never early), then every repeat_ms if repeat_ms
  * > 0. Restarting a started timer reschedules it. */
-int dx_timer_start (dx_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms,
-                    dx_timer_cb cb);
+int dx_timer_start (dx_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms, dx_timer_cb cb);
 void dx_timer_stop (dx_timer *timer);
 bool dx_timer_is_active (const dx_timer *timer);
 
@@ -173,8 +172,8 @@ int dx_signal_stop_on_interrupt (dx_loop *loop, dx_signal_cb cb);
 
 /* addr: "127.0.0.1:8080", "[::1]:0", "0.0.0.0:80", "localhost:9000",
  * ":8080" (all IPv4 interfaces). Port 0 binds any free port. */
-int dx_tcp_listen (dx_loop *loop, const char *addr, int backlog,
-                   dx_accept_cb cb, dx_listener **out);
+int dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
+                   dx_listener **out);
 /* The real bound port (useful after binding port 0). */
 int dx_listener_port (const dx_listener *listener);
 /* The bound address as "IP:PORT" ("[IP]:PORT" for IPv6). */
@@ -182,16 +181,14 @@ int dx_listener_name (const dx_listener *listener, char *buf, size_t len);
 
 /* Starts connecting; *out is valid at once. cb runs exactly once; on
  * failure the stream must still be closed with dx_close. */
-int dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb,
-                    void *arg, dx_stream **out);
+int dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg, dx_stream **out);
 
 int dx_read_start (dx_stream *stream, dx_alloc_cb alloc_cb, dx_read_cb read_cb);
 int dx_read_stop (dx_stream *stream);
 
 /* Queues bufs (the array is copied, the bytes are not: they must stay
  * valid until cb). Writes complete in order. */
-int dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
-              dx_write_cb cb, void *arg);
+int dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs, dx_write_cb cb, void *arg);
 /* Bytes queued by dx_write and not yet handed to the kernel. */
 size_t dx_write_queue_size (const dx_stream *stream);
 /* Half-close after every queued write has completed. */

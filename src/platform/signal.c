@@ -8,7 +8,7 @@
 
 #include <signal.h>
 
-static dx_loop *signal_loop;          /* the one registered loop */
+static dx_loop *signal_loop; /* the one registered loop */
 static dx_signal_cb signal_user_cb;
 static volatile sig_atomic_t signal_last;
 
@@ -44,12 +44,8 @@ console_handler (DWORD type)
 {
   bool wait = false;
   switch (type) {
-  case CTRL_C_EVENT:
-    signal_last = SIGINT;
-    break;
-  case CTRL_BREAK_EVENT:
-    signal_last = SIGTERM;
-    break;
+  case CTRL_C_EVENT: signal_last = SIGINT; break;
+  case CTRL_BREAK_EVENT: signal_last = SIGTERM; break;
   case CTRL_CLOSE_EVENT:
   case CTRL_SHUTDOWN_EVENT:
     signal_last = SIGTERM;
@@ -60,8 +56,7 @@ console_handler (DWORD type)
      * run by a service wrapper) see this, for ANY user's logoff: keep
      * serving. Returning FALSE would let the default handler exit. */
     return TRUE;
-  default:
-    return FALSE;
+  default: return FALSE;
   }
   dx_loop *loop = signal_loop;
   if (loop && loop->signal_async) {

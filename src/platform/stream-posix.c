@@ -35,12 +35,12 @@
 
 typedef struct {
   dx_req req;
-  dx_list link;   /* in stream->write_queue */
+  dx_list link; /* in stream->write_queue */
   dx_write_cb cb;
   void *arg;
-  dx_buf *bufs;   /* small[] or heap */
+  dx_buf *bufs; /* small[] or heap */
   size_t nbufs;
-  size_t first;   /* first buffer not fully written */
+  size_t first; /* first buffer not fully written */
   dx_buf small[4];
 } write_req;
 
@@ -108,8 +108,7 @@ connect_req_run (dx_req *req)
 {
   dx_stream *s = (dx_stream *) req->handle;
   /* Connected at once, but closed before we could say so: cancelled. */
-  int status = req->status == 0 && (s->h.flags & DX_HF_CLOSING) ? DX_ECANCELED
-                                                                  : req->status;
+  int status = req->status == 0 && (s->h.flags & DX_HF_CLOSING) ? DX_ECANCELED : req->status;
   if (s->connect_cb)
     s->connect_cb (s, status, s->connect_arg);
 }
@@ -191,8 +190,8 @@ static int
 stream_gather (const dx_stream *s, struct iovec *iov)
 {
   int n = 0;
-  for (const dx_list *l = s->write_queue.next;
-       l != &s->write_queue && n < DX_WRITE_BUFS_MAX; l = l->next) {
+  for (const dx_list *l = s->write_queue.next; l != &s->write_queue && n < DX_WRITE_BUFS_MAX;
+       l = l->next) {
     const write_req *w = DX_CONTAINER_OF (l, write_req, link);
     for (size_t i = w->first; i < w->nbufs && n < DX_WRITE_BUFS_MAX; i++) {
       if (w->bufs[i].len == 0)
@@ -251,8 +250,7 @@ dx__streams_flush (dx_loop *loop)
 }
 
 int
-dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb,
-          void *arg)
+dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb, void *arg)
 {
   if (!s || (nbufs > 0 && !bufs))
     return DX_EINVAL;

@@ -34,12 +34,12 @@
 
 typedef struct {
   dx_req req;
-  dx_list link;           /* in stream->write_queue */
+  dx_list link; /* in stream->write_queue */
   dx_write_cb cb;
   void *arg;
-  size_t bytes;           /* bytes not yet sent (queue-size accounting) */
+  size_t bytes; /* bytes not yet sent (queue-size accounting) */
   DWORD nbufs;
-  DWORD first;            /* first WSABUF not fully sent */
+  DWORD first; /* first WSABUF not fully sent */
   WSABUF bufs[];
 } write_req;
 
@@ -97,8 +97,7 @@ connect_req_run (dx_req *req)
   dx_stream *st = (dx_stream *) req->handle;
   /* Closed before the callback could run: report it as cancelled, like
    * the other backends, even if the connection had been made. */
-  int status = req->status == 0 && dx__is_closing (st) ? DX_ECANCELED
-                                                       : req->status;
+  int status = req->status == 0 && dx__is_closing (st) ? DX_ECANCELED : req->status;
   if (st->connect_cb)
     st->connect_cb (st, status, st->connect_arg);
 }
@@ -197,8 +196,7 @@ stream_gather (dx_stream *st, WSABUF *bufs, size_t *total)
     for (DWORD i = w->first; i < w->nbufs; i++) {
       if (w->bufs[i].len == 0)
         continue;
-      if (n == DX_WRITE_BUFS_MAX
-          || (n > 0 && *total + w->bufs[i].len > (size_t) INT_MAX))
+      if (n == DX_WRITE_BUFS_MAX || (n > 0 && *total + w->bufs[i].len > (size_t) INT_MAX))
         return n;
       bufs[n++] = w->bufs[i];
       *total += w->bufs[i].len;
@@ -259,8 +257,8 @@ stream_flush (dx_stream *st)
     st->write_inflight = true;
     st->outstanding++;
   }
-  if (!st->write_inflight && dx_list_empty (&st->write_queue)
-      && st->shutdown_requested && !st->shutdown_done)
+  if (!st->write_inflight && dx_list_empty (&st->write_queue) && st->shutdown_requested
+      && !st->shutdown_done)
     stream_do_shutdown (st);
 }
 
@@ -268,8 +266,7 @@ void
 dx__streams_flush (dx_loop *loop)
 {
   while (!dx_list_empty (&loop->flush_list)) {
-    dx_stream *st
-        = DX_CONTAINER_OF (loop->flush_list.next, dx_stream, flush_link);
+    dx_stream *st = DX_CONTAINER_OF (loop->flush_list.next, dx_stream, flush_link);
     dx_list_remove (&st->flush_link); /* leaves it self-linked: unlisted */
     stream_flush (st);
   }
@@ -295,8 +292,7 @@ send_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
     /* The oldest write takes the error; it is sticky, so stream_flush
      * fails the others behind it. */
     if (!dx_list_empty (&st->write_queue))
-      write_finish (st, DX_CONTAINER_OF (st->write_queue.next, write_req, link),
-                    status);
+      write_finish (st, DX_CONTAINER_OF (st->write_queue.next, write_req, link), status);
   } else {
     /* Overlapped sends on stream sockets complete whole in practice; if
      * one ever comes back short, stream_flush sends the rest. */
@@ -306,8 +302,7 @@ send_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
 }
 
 int
-dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
-          dx_write_cb cb, void *arg)
+dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs, dx_write_cb cb, void *arg)
 {
   if (!stream || (nbufs > 0 && !bufs) || nbufs > UINT32_MAX)
     return DX_EINVAL;
@@ -340,8 +335,7 @@ dx_write (dx_stream *stream, const dx_buf *bufs, size_t nbufs,
   /* Leave it to the flush phase, so whatever else is written to this
    * stream meanwhile goes out in the same WSASend. A send in the kernel
    * or a connect in progress flushes the queue itself when it completes. */
-  if (!stream->write_inflight && !stream->connecting
-      && dx_list_empty (&stream->flush_link))
+  if (!stream->write_inflight && !stream->connecting && dx_list_empty (&stream->flush_link))
     dx_list_push_back (&stream->h.loop->flush_list, &stream->flush_link);
   return 0;
 }
@@ -379,8 +373,7 @@ recv0_post (dx_stream *st)
   WSABUF buf = { 0, &dummy };
   st->recv0_flags = 0;
   memset (&st->recv0.ov, 0, sizeof st->recv0.ov);
-  if (WSARecv (st->sock, &buf, 1, &st->recv0_bytes, &st->recv0_flags,
-               &st->recv0.ov, NULL) != 0) {
+  if (WSARecv (st->sock, &buf, 1, &st->recv0_bytes, &st->recv0_flags, &st->recv0.ov, NULL) != 0) {
     int e = WSAGetLastError ();
     if (e != WSA_IO_PENDING)
       return dx__err_from_wsa (e);
@@ -478,8 +471,7 @@ recv0_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
     return;
   }
   stream_do_read (st);
-  if (st->reading && !st->read_done && !dx__is_closing (st)
-      && !st->recv0_pending) {
+  if (st->reading && !st->read_done && !dx__is_closing (st) && !st->recv0_pending) {
     int rc = recv0_post (st);
     if (rc < 0)
       stream_read_end (st, rc, NULL);
@@ -558,9 +550,7 @@ connect_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
     return;
   }
   int status = dx__iocp_op_status (st->sock, e);
-  if (status == 0
-      && setsockopt (st->sock, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0)
-             != 0)
+  if (status == 0 && setsockopt (st->sock, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
     status = dx__err_last_wsa ();
   dx__stream_connect_ended (st, status);
   /* Writes, a shutdown and a read start may have waited for the

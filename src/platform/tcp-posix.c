@@ -16,7 +16,7 @@ struct dx_listener {
   dx_handle h;
   dx_io io;
   dx_accept_cb cb;
-  dx_timer_node backoff;  /* accepting resumes when it fires */
+  dx_timer_node backoff; /* accepting resumes when it fires */
 };
 
 #if !defined(SOCK_NONBLOCK) || !defined(__linux__)
@@ -69,8 +69,7 @@ socket_for_addr (const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 /* ---- connecting ----------------------------------------------------------- */
 
 int
-dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
-                dx_stream **out)
+dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg, dx_stream **out)
 {
   if (out)
     *out = NULL;
@@ -207,8 +206,7 @@ listener_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
         return;
       case EINTR:
       case ECONNABORTED:
-      case EPROTO:
-        continue; /* the peer gave up before we accepted: not our error */
+      case EPROTO: continue; /* the peer gave up before we accepted: not our error */
       default: {
         int err = dx__err_last_errno ();
         listener_backoff_start (l);
@@ -228,8 +226,7 @@ listener_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
 }
 
 int
-dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
-               dx_listener **out)
+dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb, dx_listener **out)
 {
   if (out)
     *out = NULL;

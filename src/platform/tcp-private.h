@@ -43,19 +43,19 @@ enum {
 
 struct dx_stream {
   dx_handle h;
-  dx_io io;                 /* io.fd is the socket */
+  dx_io io; /* io.fd is the socket */
 
   /* reading */
   dx_alloc_cb alloc_cb;
   dx_read_cb read_cb;
   bool reading;
-  bool read_done;           /* EOF or error delivered: nothing more */
+  bool read_done; /* EOF or error delivered: nothing more */
 
   /* writing */
-  dx_list write_queue;      /* write_req.link, oldest first */
-  dx_list flush_link;       /* in loop->flush_list until the flush phase */
-  size_t write_queue_size;  /* bytes not yet taken by the kernel */
-  int write_err;            /* 0, or sticky: a failed write fails the rest */
+  dx_list write_queue;     /* write_req.link, oldest first */
+  dx_list flush_link;      /* in loop->flush_list until the flush phase */
+  size_t write_queue_size; /* bytes not yet taken by the kernel */
+  int write_err;           /* 0, or sticky: a failed write fails the rest */
 
   /* shutdown */
   bool shutdown_requested;
@@ -85,28 +85,28 @@ enum {
 struct dx_stream {
   dx_handle h;
   SOCKET sock;
-  unsigned outstanding;     /* operations in the kernel */
+  unsigned outstanding; /* operations in the kernel */
 
   /* reading: a zero-byte WSARecv (recv0) says data is there */
   dx_alloc_cb alloc_cb;
   dx_read_cb read_cb;
   bool reading;
-  bool read_done;           /* EOF or error delivered: nothing more */
+  bool read_done; /* EOF or error delivered: nothing more */
   bool recv0_pending;
   dx_iocp_op recv0;
   /* WSARecv's flags and byte count must outlive the call: Wine may write
    * them when the operation completes, long after we returned. */
   DWORD recv0_flags;
   DWORD recv0_bytes;
-  dx_req read_err_req;      /* an error found inside dx_read_start */
+  dx_req read_err_req; /* an error found inside dx_read_start */
 
   /* writing */
-  dx_list write_queue;      /* write_req.link, oldest first; a prefix is in
+  dx_list write_queue;     /* write_req.link, oldest first; a prefix is in
                                the kernel while write_inflight */
-  dx_list flush_link;       /* in loop->flush_list until the flush phase */
-  size_t write_queue_size;  /* bytes of writes not yet completed */
-  int write_err;            /* 0, or sticky: a failed write fails the rest */
-  bool write_inflight;      /* send_op (a gathered WSASend) is pending */
+  dx_list flush_link;      /* in loop->flush_list until the flush phase */
+  size_t write_queue_size; /* bytes of writes not yet completed */
+  int write_err;           /* 0, or sticky: a failed write fails the rest */
+  bool write_inflight;     /* send_op (a gathered WSASend) is pending */
   dx_iocp_op send_op;
 
   /* shutdown */

@@ -19,9 +19,9 @@
 typedef struct {
   dx_iocp_op op;
   dx_listener *listener;
-  SOCKET sock;            /* the socket AcceptEx will connect */
+  SOCKET sock; /* the socket AcceptEx will connect */
   bool posted;
-  DWORD bytes;            /* AcceptEx's byte count: must outlive the call */
+  DWORD bytes; /* AcceptEx's byte count: must outlive the call */
   /* AcceptEx wants room for both addresses plus 16 bytes each. */
   char addrs[2 * (sizeof (struct sockaddr_storage) + 16)];
 } accept_slot;
@@ -31,9 +31,9 @@ struct dx_listener {
   SOCKET sock;
   int family;
   dx_accept_cb cb;
-  unsigned outstanding;   /* AcceptEx calls in the kernel */
+  unsigned outstanding; /* AcceptEx calls in the kernel */
   accept_slot accepts[DX_ACCEPTS_POSTED];
-  dx_timer_node backoff;  /* accepting resumes when it fires */
+  dx_timer_node backoff; /* accepting resumes when it fires */
   struct sockaddr_storage name;
 };
 
@@ -60,12 +60,12 @@ winsock_init_once (PINIT_ONCE once, PVOID param, PVOID *ctx)
   }
   GUID accept_guid = WSAID_ACCEPTEX, connect_guid = WSAID_CONNECTEX;
   DWORD n = 0;
-  if (WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_guid,
-                sizeof accept_guid, &fn_acceptex, sizeof fn_acceptex, &n,
-                NULL, NULL) != 0
-      || WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid,
-                   sizeof connect_guid, &fn_connectex, sizeof fn_connectex,
-                   &n, NULL, NULL) != 0)
+  if (WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_guid, sizeof accept_guid,
+                &fn_acceptex, sizeof fn_acceptex, &n, NULL, NULL)
+          != 0
+      || WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof connect_guid,
+                   &fn_connectex, sizeof fn_connectex, &n, NULL, NULL)
+             != 0)
     winsock_error = dx__err_last_wsa ();
   closesocket (s);
   return TRUE;
@@ -82,8 +82,7 @@ dx__winsock_init (void)
 static int
 socket_new (dx_loop *loop, int family, SOCKET *out)
 {
-  SOCKET s = WSASocketW (family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
-                         WSA_FLAG_OVERLAPPED);
+  SOCKET s = WSASocketW (family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
   if (s == INVALID_SOCKET)
     return dx__err_last_wsa ();
   /* A child process (none today, but a service wrapper might spawn one)
@@ -100,8 +99,8 @@ socket_new (dx_loop *loop, int family, SOCKET *out)
 
 /* Parse addr into *ss and make a socket of its family. 0 or DX_E*. */
 static int
-socket_for_addr (dx_loop *loop, const char *addr, struct sockaddr_storage *ss,
-                 socklen_t *len, SOCKET *out)
+socket_for_addr (dx_loop *loop, const char *addr, struct sockaddr_storage *ss, socklen_t *len,
+                 SOCKET *out)
 {
   *len = sizeof *ss;
   int rc = dx__addr_parse (addr, ss, len);
@@ -111,8 +110,7 @@ socket_for_addr (dx_loop *loop, const char *addr, struct sockaddr_storage *ss,
 /* ---- connecting ----------------------------------------------------------- */
 
 int
-dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
-                dx_stream **out)
+dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg, dx_stream **out)
 {
   if (out)
     *out = NULL; /* on every failure */
@@ -144,8 +142,7 @@ dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg,
   st->connect_arg = arg;
   *out = st;
   memset (&st->connect_op.ov, 0, sizeof st->connect_op.ov);
-  if (!fn_connectex (s, (struct sockaddr *) &ss, (int) sl, NULL, 0, NULL,
-                     &st->connect_op.ov)) {
+  if (!fn_connectex (s, (struct sockaddr *) &ss, (int) sl, NULL, 0, NULL, &st->connect_op.ov)) {
     int e = WSAGetLastError ();
     if (e != ERROR_IO_PENDING) {
       /* Reported later all the same (semantic 1). */
@@ -166,8 +163,7 @@ dx_tcp_nodelay (dx_stream *stream, bool enable)
   if (!stream || stream->sock == INVALID_SOCKET)
     return DX_EINVAL;
   BOOL on = enable ? TRUE : FALSE;
-  if (setsockopt (stream->sock, IPPROTO_TCP, TCP_NODELAY, (const char *) &on,
-                  sizeof on) != 0)
+  if (setsockopt (stream->sock, IPPROTO_TCP, TCP_NODELAY, (const char *) &on, sizeof on) != 0)
     return dx__err_last_wsa ();
   return 0;
 }
@@ -180,8 +176,7 @@ dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s)
   if (enable && (delay_s == 0 || delay_s > ULONG_MAX / 1000))
     return DX_EINVAL;
   BOOL on = enable ? TRUE : FALSE;
-  if (setsockopt (stream->sock, SOL_SOCKET, SO_KEEPALIVE, (const char *) &on,
-                  sizeof on) != 0)
+  if (setsockopt (stream->sock, SOL_SOCKET, SO_KEEPALIVE, (const char *) &on, sizeof on) != 0)
     return dx__err_last_wsa ();
   if (!enable)
     return 0;
@@ -189,8 +184,7 @@ dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s)
    * SIO_KEEPALIVE_VALS; probes then go every second. */
   struct tcp_keepalive ka = { 1, delay_s * 1000u, 1000u };
   DWORD n = 0;
-  if (WSAIoctl (stream->sock, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &n,
-                NULL, NULL) != 0)
+  if (WSAIoctl (stream->sock, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &n, NULL, NULL) != 0)
     return dx__err_last_wsa ();
   return 0;
 }
@@ -219,8 +213,7 @@ accept_post (dx_listener *l, accept_slot *a)
     return rc;
   memset (&a->op.ov, 0, sizeof a->op.ov);
   const DWORD alen = sizeof (struct sockaddr_storage) + 16;
-  if (!fn_acceptex (l->sock, a->sock, a->addrs, 0, alen, alen, &a->bytes,
-                    &a->op.ov)) {
+  if (!fn_acceptex (l->sock, a->sock, a->addrs, 0, alen, alen, &a->bytes, &a->op.ov)) {
     int e = WSAGetLastError ();
     if (e != ERROR_IO_PENDING) {
       closesocket (a->sock);
@@ -293,8 +286,9 @@ accept_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
   }
   int status = dx__iocp_op_status (l->sock, e);
   if (status == 0
-      && setsockopt (s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
-                     (const char *) &l->sock, sizeof l->sock) != 0)
+      && setsockopt (s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (const char *) &l->sock,
+                     sizeof l->sock)
+             != 0)
     status = dx__err_last_wsa ();
   if (status == DX_ECONNRESET || status == DX_ECONNABORTED) {
     /* The client gave up before we took the connection: nobody to tell. */
@@ -318,8 +312,7 @@ accept_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
 }
 
 int
-dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb,
-               dx_listener **out)
+dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb, dx_listener **out)
 {
   if (out)
     *out = NULL; /* on every failure */

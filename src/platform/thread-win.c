@@ -24,8 +24,7 @@ struct dx_cond {
 
 /* _beginthreadex rather than CreateThread so the C runtime's per-thread
  * state (errno, strtok buffers) is set up for the new thread. */
-static unsigned __stdcall
-thread_main (void *p)
+static unsigned __stdcall thread_main (void *p)
 {
   dx_thread *t = p;
   t->fn (t->arg);

@@ -45,8 +45,7 @@ sift_down (dx_timer_heap *heap, size_t i)
     size_t child = 2 * i + 1;
     if (child >= heap->len)
       break;
-    if (child + 1 < heap->len
-        && node_less (heap->items[child + 1], heap->items[child]))
+    if (child + 1 < heap->len && node_less (heap->items[child + 1], heap->items[child]))
       child++;
     if (!node_less (heap->items[child], node))
       break;
@@ -182,8 +181,7 @@ dx_timer_new (dx_loop *loop)
 }
 
 int
-dx_timer_start (dx_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms,
-                dx_timer_cb cb)
+dx_timer_start (dx_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms, dx_timer_cb cb)
 {
   if (!timer || !cb || dx__is_closing (timer))
     return DX_EINVAL;

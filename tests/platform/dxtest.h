@@ -27,9 +27,9 @@ typedef int raw_sock;
 #endif
 
 /* IS explains a mismatch with the DX_E* names of both values. */
-#define TAP_EXPLAIN_INT(got, want)                                             \
-  printf ("#   got %lld (%s), want %lld (%s)\n", (got), dx_err_name ((int) (got)), \
-          (want), dx_err_name ((int) (want)))
+#define TAP_EXPLAIN_INT(got, want)                                                                 \
+  printf ("#   got %lld (%s), want %lld (%s)\n", (got), dx_err_name ((int) (got)), (want),         \
+          dx_err_name ((int) (want)))
 #include "../tap.h"
 
 /* ---- running tests by name ---------------------------------------------- */
@@ -64,8 +64,8 @@ dxtest_main (int argc, char **argv, const dxtest_case *cases, size_t n)
 {
   if (argc >= 2 && strcmp (argv[1], "--expect") == 0) {
     for (size_t i = 0; i < n; i++)
-      OK (dxtest_listed (cases[i].name, argv + 2, argc - 2),
-          "test \"%s\" is registered", cases[i].name);
+      OK (dxtest_listed (cases[i].name, argv + 2, argc - 2), "test \"%s\" is registered",
+          cases[i].name);
     for (int i = 2; i < argc; i++) {
       bool found = false;
       for (size_t j = 0; j < n && !found; j++)

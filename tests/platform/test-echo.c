@@ -144,8 +144,7 @@ client_write_done (dx_stream *s, int status, void *arg)
 static void
 client_send (dx_stream *s, client *c)
 {
-  snprintf (c->expect, sizeof c->expect, "conn %03d msg %03d .............",
-            c->id, c->sent);
+  snprintf (c->expect, sizeof c->expect, "conn %03d msg %03d .............", c->id, c->sent);
   c->expect[MSG_LEN - 1] = '\n';
   dx_buf b = dx_buf_init (c->expect, MSG_LEN);
   c->sent++;

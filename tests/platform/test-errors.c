@@ -5,21 +5,19 @@ static void
 test_names (void)
 {
   static const int codes[] = {
-    DX_EOF, DX_ECANCELED, DX_ECONNREFUSED, DX_ECONNRESET, DX_ECONNABORTED,
-    DX_EADDRINUSE, DX_EADDRNOTAVAIL, DX_EINVAL, DX_ENOMEM, DX_ETIMEDOUT,
-    DX_EPIPE, DX_EMFILE, DX_EACCES, DX_ENOTCONN, DX_ENETUNREACH,
-    DX_EHOSTUNREACH, DX_EALREADY, DX_ENOENT, DX_EIO,
+    DX_EOF,          DX_ECANCELED,     DX_ECONNREFUSED, DX_ECONNRESET, DX_ECONNABORTED,
+    DX_EADDRINUSE,   DX_EADDRNOTAVAIL, DX_EINVAL,       DX_ENOMEM,     DX_ETIMEDOUT,
+    DX_EPIPE,        DX_EMFILE,        DX_EACCES,       DX_ENOTCONN,   DX_ENETUNREACH,
+    DX_EHOSTUNREACH, DX_EALREADY,      DX_ENOENT,       DX_EIO,
   };
   size_t n = sizeof codes / sizeof codes[0];
   for (size_t i = 0; i < n; i++) {
     const char *text = dx_strerror (codes[i]);
     const char *name = dx_err_name (codes[i]);
-    OK (text && *text && strcmp (text, "unknown error") != 0
-        && strncmp (name, "DX_E", 4) == 0,
+    OK (text && *text && strcmp (text, "unknown error") != 0 && strncmp (name, "DX_E", 4) == 0,
         "%s: \"%s\"", name, text);
     for (size_t j = 0; j < i; j++)
-      if (strcmp (dx_err_name (codes[j]), name) == 0
-          || strcmp (dx_strerror (codes[j]), text) == 0)
+      if (strcmp (dx_err_name (codes[j]), name) == 0 || strcmp (dx_strerror (codes[j]), text) == 0)
         OK (0, "%s is not unique", name);
   }
   OK (strcmp (dx_strerror (0), "success") == 0, "0 is success");

@@ -567,14 +567,13 @@ test_refused (void)
   IS (refused_calls, 1, "refused: connect_cb once");
   IS (refused_status, DX_ECONNREFUSED, "refused: DX_ECONNREFUSED");
 
-  const char *bad[] = { "", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
-                        "127.0.0.1:http", "::1:80", "[::1:80", "[::1]80",
-                        "[]:80", "1.2.3.4.5.6:80x" };
+  const char *bad[] = { "",       "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:http",
+                        "::1:80", "[::1:80",   "[::1]80",    "[]:80",           "1.2.3.4.5.6:80x" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     dx_stream *s = (dx_stream *) 1;
     int rc = dx_tcp_connect (loop, bad[i], refused_cb, NULL, &s);
-    OK (rc == DX_EINVAL && s == NULL, "bad address \"%s\" -> DX_EINVAL, no stream (%s)",
-        bad[i], dx_err_name (rc));
+    OK (rc == DX_EINVAL && s == NULL, "bad address \"%s\" -> DX_EINVAL, no stream (%s)", bad[i],
+        dx_err_name (rc));
     dx_listener *l = (dx_listener *) 1;
     rc = dx_tcp_listen (loop, bad[i], 8, noop_accept, &l);
     OK (rc == DX_EINVAL && l == NULL, "bad listen address \"%s\" -> DX_EINVAL", bad[i]);
@@ -748,8 +747,7 @@ test_idle (void)
   OK (idle_data_reads >= IDLE_CONNS, "idle: data arrived (%d reads)", idle_data_reads);
   IS (idle_allocs, idle_reads, "idle: one read_cb per alloc_cb");
   OK (idle_allocs <= idle_data_reads + IDLE_CONNS,
-      "idle: no gratuitous allocs (%d allocs for %d data reads)", idle_allocs,
-      idle_data_reads);
+      "idle: no gratuitous allocs (%d allocs for %d data reads)", idle_allocs, idle_data_reads);
   teardown ("idle");
 }
 

@@ -40,8 +40,8 @@ test_order (void)
   bool same = true;
   for (int i = 0; i < NT; i++)
     same = same && order[i] == want[i];
-  OK (same, "deadline order, equal deadlines in start order (%d %d %d %d %d %d)",
-      order[0], order[1], order[2], order[3], order[4], order[5]);
+  OK (same, "deadline order, equal deadlines in start order (%d %d %d %d %d %d)", order[0],
+      order[1], order[2], order[3], order[4], order[5]);
   IS (early, 0, "no timer fired early");
   test_loop_free (loop, "order");
 }
