@@ -1,11 +1,10 @@
 #include "server/hub.h"
 
 #include "server/log.h"
+#include "server/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define HUB_BUCKETS 256
 
 typedef struct pending_presence {
   struct pending_presence *next;
@@ -16,19 +15,10 @@ typedef struct pending_presence {
 } pending_presence;
 
 struct dx_hub {
-  dx_room *buckets[HUB_BUCKETS];
+  dx_strmap rooms; /* name -> dx_room */
   unsigned depth; /* > 0 while delivering */
   pending_presence *pending, **pending_tail;
 };
-
-static unsigned
-hash_name (const char *s)
-{
-  unsigned h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (unsigned char) *s) * 16777619u;
-  return h % HUB_BUCKETS;
-}
 
 dx_hub *
 dx_hub_new (void)
@@ -44,13 +34,7 @@ dx_hub_free (dx_hub *hub)
 {
   if (hub == NULL)
     return;
-  for (int i = 0; i < HUB_BUCKETS; i++)
-    while (hub->buckets[i])
-      {
-        dx_room *r = hub->buckets[i];
-        hub->buckets[i] = r->hash_next;
-        free (r);
-      }
+  dx_strmap_clear (&hub->rooms, free);
   while (hub->pending)
     {
       pending_presence *p = hub->pending;
@@ -63,14 +47,13 @@ dx_hub_free (dx_hub *hub)
 dx_room *
 dx_hub_find (dx_hub *hub, const char *name)
 {
-  for (dx_room *r = hub->buckets[hash_name (name)]; r; r = r->hash_next)
-    if (strcmp (r->name, name) == 0)
-      return r;
-  return NULL;
+  return dx_strmap_get (&hub->rooms, name);
 }
 
+/* The live room of this name, created (valid names only) if nobody was
+ * subscribed to it. */
 static dx_room *
-room_get (dx_hub *hub, const char *name)
+hub_room_get_or_create (dx_hub *hub, const char *name)
 {
   dx_room *r = dx_hub_find (hub, name);
   if (r)
@@ -82,9 +65,11 @@ room_get (dx_hub *hub, const char *name)
   if (r == NULL)
     return NULL;
   memcpy (r->name, name, len + 1);
-  unsigned h = hash_name (name);
-  r->hash_next = hub->buckets[h];
-  hub->buckets[h] = r;
+  if (!dx_strmap_put (&hub->rooms, r->name, r, NULL))
+    {
+      free (r);
+      return NULL;
+    }
   return r;
 }
 
@@ -93,11 +78,7 @@ room_drop_if_empty (dx_hub *hub, dx_room *room)
 {
   if (room->subs != NULL || hub->depth > 0)
     return;
-  dx_room **pp = &hub->buckets[hash_name (room->name)];
-  while (*pp && *pp != room)
-    pp = &(*pp)->hash_next;
-  if (*pp)
-    *pp = room->hash_next;
+  dx_strmap_remove (&hub->rooms, room->name);
   free (room);
 }
 
@@ -156,7 +137,7 @@ queue_presence (dx_hub *hub, const dx_room *room, const char *nick,
 bool
 dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *name)
 {
-  dx_room *room = room_get (hub, name);
+  dx_room *room = hub_room_get_or_create (hub, name);
   if (room == NULL)
     return false;
   bool announce = sub->kind == DX_SUB_SESSION
@@ -234,11 +215,22 @@ dx_hub_online (dx_hub *hub, const char *name)
   return r ? r->online : 0;
 }
 
+typedef struct {
+  dx_hub_room_fn visit;
+  void *arg;
+} each_room_ctx;
+
+static bool
+each_room_visit (void *arg, const char *name, void *value)
+{
+  each_room_ctx *ec = arg;
+  (void) name;
+  return ec->visit (ec->arg, value);
+}
+
 void
 dx_hub_each_room (dx_hub *hub, dx_hub_room_fn visit, void *arg)
 {
-  for (int i = 0; i < HUB_BUCKETS; i++)
-    for (dx_room *r = hub->buckets[i]; r; r = r->hash_next)
-      if (!visit (arg, r))
-        return;
+  each_room_ctx ec = { visit, arg };
+  dx_strmap_each (&hub->rooms, each_room_visit, &ec);
 }

@@ -44,7 +44,6 @@ struct dx_room {
   dx_sub *subs;
   size_t n_subs;
   size_t online;      /* sessions + SSE streams */
-  dx_room *hash_next;
 };
 
 /* Number of session subscribers of room with this nick. */

@@ -18,6 +18,12 @@ typedef struct {
   char *cid; /* NULL if none */
 } dx_store_entry;
 
+/* One allocation holding copies of the strings; NULL when out of memory. */
+dx_store_entry *dx_store_entry_new (const char *room, uint64_t id, uint64_t ts,
+                                    const char *from, const char *text,
+                                    size_t text_len, const char *cid);
+void dx_store_entry_free (dx_store_entry *e);
+
 typedef struct dx_store_room dx_store_room;
 typedef struct dx_store_pending dx_store_pending;
 
