@@ -42,29 +42,29 @@ on_timer_closed (dx_handle *h)
 static void
 link_conn (dx_conn *c)
 {
-  dx_server *srv = c->srv;
+  dx_conn_ctx *ctx = c->ctx;
   c->prev = NULL;
-  c->next = srv->conns;
-  if (srv->conns)
-    srv->conns->prev = c;
-  srv->conns = c;
-  srv->n_conns++;
+  c->next = ctx->conns;
+  if (ctx->conns)
+    ctx->conns->prev = c;
+  ctx->conns = c;
+  ctx->n_conns++;
 }
 
 static void
 unlink_conn (dx_conn *c)
 {
-  dx_server *srv = c->srv;
+  dx_conn_ctx *ctx = c->ctx;
   if (c->prev)
     c->prev->next = c->next;
-  else if (srv->conns == c)
-    srv->conns = c->next;
+  else if (ctx->conns == c)
+    ctx->conns = c->next;
   else
     return; /* not linked */
   if (c->next)
     c->next->prev = c->prev;
   c->prev = c->next = NULL;
-  srv->n_conns--;
+  ctx->n_conns--;
 }
 
 static void
@@ -83,7 +83,7 @@ conn_timer_cb (dx_timer *t)
 static void
 make_timer (dx_conn *c)
 {
-  c->timer = dx_timer_new (c->srv->loop);
+  c->timer = dx_timer_new (c->ctx->loop);
   if (c->timer == NULL)
     {
       c->timer_done = true;
@@ -93,18 +93,18 @@ make_timer (dx_conn *c)
 }
 
 void
-dx_conn_init (dx_conn *c, dx_server *srv, const dx_conn_ops *ops,
+dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops,
               dx_stream *stream, dx_transport tr)
 {
   memset (c, 0, sizeof *c);
-  c->srv = srv;
+  c->ctx = ctx;
   c->ops = ops;
   c->stream = stream;
   c->tr = tr;
   dx_handle_set_data (DX_HANDLE (stream), c);
   make_timer (c);
-  srv->metrics.conn_open[tr]++;
-  srv->metrics.conn_accepted[tr]++;
+  ctx->metrics->conn_open[tr]++;
+  ctx->metrics->conn_accepted[tr]++;
   link_conn (c);
 }
 
@@ -113,9 +113,9 @@ dx_conn_set_transport (dx_conn *c, dx_transport tr)
 {
   if (c->tr == tr)
     return;
-  c->srv->metrics.conn_open[c->tr]--;
-  c->srv->metrics.conn_open[tr]++;
-  c->srv->metrics.conn_accepted[tr]++;
+  c->ctx->metrics->conn_open[c->tr]--;
+  c->ctx->metrics->conn_open[tr]++;
+  c->ctx->metrics->conn_accepted[tr]++;
   c->tr = tr;
 }
 
@@ -124,7 +124,7 @@ dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from,
                      dx_transport tr)
 {
   memset (to, 0, sizeof *to);
-  to->srv = from->srv;
+  to->ctx = from->ctx;
   to->ops = ops;
   to->stream = from->stream;
   to->tr = from->tr;
@@ -139,7 +139,7 @@ dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from,
    * (Both are linked until destroyed.) */
   from->stream = NULL;
   from->stream_done = true;
-  from->srv->metrics.conn_open[from->tr]++; /* dx_conn_close subtracts it */
+  from->ctx->metrics->conn_open[from->tr]++; /* dx_conn_close subtracts it */
   dx_conn_close (from);
 }
 
@@ -158,7 +158,7 @@ conn_read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
   dx_conn *c = dx_handle_data (DX_HANDLE (s));
   if (n > 0)
     {
-      c->srv->metrics.bytes_in[c->tr] += (uint64_t) n;
+      c->ctx->metrics->bytes_in[c->tr] += (uint64_t) n;
       if (!c->closing)
         {
           /* The handler may hand the stream to another conn or close it;
@@ -213,7 +213,7 @@ dx_conn_send (dx_conn *c, dx_shared_buf *sb)
       dx_conn_close (c);
       return false;
     }
-  c->srv->metrics.bytes_out[c->tr] += sb->len;
+  c->ctx->metrics->bytes_out[c->tr] += sb->len;
   return true;
 }
 
@@ -257,7 +257,7 @@ dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb,
       dx_conn_close (c);
       return false;
     }
-  c->srv->metrics.bytes_out[c->tr] += sb->len;
+  c->ctx->metrics->bytes_out[c->tr] += sb->len;
   return true;
 }
 
@@ -283,7 +283,7 @@ dx_conn_send_live (dx_conn *c, dx_shared_buf *sb)
   if (c->closing || c->stream == NULL)
     return false;
   size_t queued = dx_write_queue_size (c->stream);
-  uint64_t now = dx_loop_now_ms (c->srv->loop);
+  uint64_t now = dx_loop_now_ms (c->ctx->loop);
   bool slow = queued > DX_CONN_OUT_LIMIT;
   if (queued <= DX_CONN_OUT_SOFT)
     c->over_soft_since = 0;
@@ -298,7 +298,7 @@ dx_conn_send_live (dx_conn *c, dx_shared_buf *sb)
       dx_log_info ("disconnecting slow %s client %s (%zu bytes queued)",
                    dx_transport_name (c->tr), peer,
                    dx_write_queue_size (c->stream));
-      c->srv->metrics.slow_disconnects++;
+      c->ctx->metrics->slow_disconnects++;
       dx_conn_close (c);
       return false;
     }
@@ -324,7 +324,7 @@ begin_closing (dx_conn *c)
   if (c->closing)
     return false;
   c->closing = true;
-  c->srv->metrics.conn_open[c->tr]--;
+  c->ctx->metrics->conn_open[c->tr]--;
   if (c->ops->on_closing)
     c->ops->on_closing (c);
   return true;
@@ -386,18 +386,18 @@ dx_conn_unref (dx_conn *c)
 }
 
 void
-dx_conn_shutdown_all (dx_server *srv)
+dx_conn_shutdown_all (dx_conn_ctx *ctx)
 {
   /* Conns stay linked until destroyed (asynchronously), so the walk is
    * safe; a conn already closing is left to finish. */
-  for (dx_conn *c = srv->conns; c; c = c->next)
+  for (dx_conn *c = ctx->conns; c; c = c->next)
     if (!c->closing)
       c->ops->on_shutdown (c);
 }
 
 void
-dx_conn_close_all (dx_server *srv)
+dx_conn_close_all (dx_conn_ctx *ctx)
 {
-  for (dx_conn *c = srv->conns; c; c = c->next)
+  for (dx_conn *c = ctx->conns; c; c = c->next)
     dx_conn_close (c);
 }

@@ -15,9 +15,42 @@
 #include <stddef.h>
 
 #include "platform/loop.h"
+#include "server/config.h"
 #include "server/metrics.h"
-#include "server/server.h"
+#include "server/poster.h"
 #include "server/shared-buf.h"
+#include "server/transport.h"
+
+typedef struct dx_conn dx_conn;
+typedef struct dx_hub dx_hub;
+
+/* Output bounds per connection (bytes queued and not yet in the kernel).
+ * A live subscriber is disconnected (it resumes with since) when its queue
+ * is over DX_CONN_OUT_LIMIT, or has stayed over DX_CONN_OUT_SOFT for
+ * DX_CONN_OUT_SOFT_MS: a burst (one group commit can carry thousands of
+ * messages) is absorbed, a reader that does not keep up is not. The bytes
+ * themselves are shared between subscribers; the bound is per queue. */
+#define DX_CONN_OUT_LIMIT (8u * 1024u * 1024u)
+#define DX_CONN_OUT_SOFT (1024u * 1024u)
+#define DX_CONN_OUT_SOFT_MS 5000u
+
+/* What a connection may use of the server, and nothing else. The server
+ * owns it (and fills it before it accepts). */
+typedef struct {
+  dx_loop *loop;
+  const dx_config *cfg; /* the password and the configured limits */
+  dx_hub *hub;
+  dx_poster *poster;    /* posting, tokens; poster->store for reads (NULL once closed) */
+  dx_metrics *metrics;
+  /* For GET /api/v1/info and the welcome. */
+  const char *server_name; /* "duplexd/<version>" */
+  const char *epoch;       /* the store's */
+  int tcp_port;
+  bool shutting_down;
+  /* Every open connection (kept by conn.c, walked at shutdown). */
+  dx_conn *conns;
+  size_t n_conns;
+} dx_conn_ctx;
 
 typedef struct {
   /* Bytes arrived (n > 0). */
@@ -35,7 +68,7 @@ typedef struct {
 } dx_conn_ops;
 
 struct dx_conn {
-  dx_server *srv;
+  dx_conn_ctx *ctx;
   const dx_conn_ops *ops;
   dx_stream *stream;
   dx_timer *timer;
@@ -51,7 +84,7 @@ struct dx_conn {
 };
 
 /* Takes ownership of stream; counts an accepted connection of tr. */
-void dx_conn_init (dx_conn *c, dx_server *srv, const dx_conn_ops *ops,
+void dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops,
                    dx_stream *stream, dx_transport tr);
 /* Hands from's stream (and registration) to the fresh to (ops set by the
  * caller); from is then closed without touching the stream. */
@@ -68,7 +101,7 @@ bool dx_conn_send (dx_conn *c, dx_shared_buf *sb);
 /* Same, copying data. */
 bool dx_conn_send_copy (dx_conn *c, const void *data, size_t len);
 /* For live fan-out: like dx_conn_send, but a slow consumer (see
- * DX_CONN_OUT_LIMIT in server.h) is closed instead. */
+ * DX_CONN_OUT_LIMIT above) is closed instead. */
 bool dx_conn_send_live (dx_conn *c, dx_shared_buf *sb);
 
 /* Like dx_conn_send, and done(arg, status) runs once when the write has
@@ -92,7 +125,7 @@ void dx_conn_unref (dx_conn *c);
 
 /* Shutdown support: calls ops->on_shutdown on every connection not
  * already closing; close_all closes every connection at once. */
-void dx_conn_shutdown_all (dx_server *srv);
-void dx_conn_close_all (dx_server *srv);
+void dx_conn_shutdown_all (dx_conn_ctx *ctx);
+void dx_conn_close_all (dx_conn_ctx *ctx);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/store.h"
+#include "server/store-limits.h"
 #include "server/strmap.h"
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include "server/http-errors.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/replay.h"
 #include "server/router.h"
 #include "server/ws-conn.h"
 
@@ -43,12 +44,8 @@ typedef struct {
   uint64_t since;
   size_t limit;
   bool sse_chunked;
-  bool sse_replaying;   /* paced replay running: live events wait for it */
-  uint64_t sse_pos;     /* last id the replay sent */
+  dx_replay sse_replay; /* since / Last-Event-ID: stored events first */
 } http_conn;
-
-#define SSE_REPLAY_BATCH_BYTES (256u * 1024u)
-#define SSE_REPLAY_BATCH_MSGS 256
 
 static void process (http_conn *hc);
 static const dx_conn_ops http_ops;
@@ -58,7 +55,7 @@ static const dx_conn_ops http_ops;
 static void
 finish_answer (http_conn *hc, int status)
 {
-  dx_metrics_http_request (&hc->base.srv->metrics, hc->route, status);
+  dx_metrics_http_request (hc->base.ctx->metrics, hc->route, status);
   if (!hc->keep_alive || hc->peer_eof)
     dx_conn_close_after_write (&hc->base);
 }
@@ -67,7 +64,7 @@ static void
 respond (http_conn *hc, int status, const char *ctype, const dx_http_header *extra,
          size_t n_extra, const char *body, size_t len)
 {
-  if (hc->base.srv->shutting_down)
+  if (hc->base.ctx->shutting_down)
     hc->keep_alive = false;
   /* Every answer may be read by a page of another origin (a browser
    * client opened from a file or another port): the API is public. */
@@ -156,21 +153,21 @@ static void
 answer_poll (http_conn *hc, const char *room, uint64_t since, uint64_t before,
              size_t limit, dx_transport tr)
 {
-  dx_server *srv = hc->base.srv;
+  dx_conn_ctx *ctx = hc->base.ctx;
   dx_buffer b;
   dx_buffer_init (&b, 0);
   poll_ctx pc = { &b, 0, 0 };
   dx_encode_poll_answer_begin (&b);
-  int rc = before ? dx_store_read_before (srv->store, room, before, limit, poll_visit, &pc)
-                  : dx_store_read_since (srv->store, room, since, limit, poll_visit, &pc);
+  int rc = before ? dx_store_read_before (ctx->poster->store, room, before, limit, poll_visit, &pc)
+                  : dx_store_read_since (ctx->poster->store, room, since, limit, poll_visit, &pc);
   if (rc < 0)
     {
       dx_buffer_free (&b);
       respond_error (hc, 500, "internal_error", "the history could not be read");
       return;
     }
-  dx_encode_poll_answer_end (&b, dx_store_last_id (srv->store, room), srv->epoch);
-  srv->metrics.msgs_out[tr] += pc.n;
+  dx_encode_poll_answer_end (&b, dx_store_last_id (ctx->poster->store, room), ctx->epoch);
+  ctx->metrics->msgs_out[tr] += pc.n;
   respond_json (hc, 200, &b);
 }
 
@@ -181,9 +178,9 @@ longpoll_end (http_conn *hc)
 {
   if (hc->state != HC_LONGPOLL)
     return;
-  dx_hub_unsubscribe (hc->base.srv->hub, &hc->sub);
-  hc->base.srv->metrics.longpolls_waiting--;
-  hc->base.srv->metrics.conn_open[DX_TR_LONGPOLL]--;
+  dx_hub_unsubscribe (hc->base.ctx->hub, &hc->sub);
+  hc->base.ctx->metrics->longpolls_waiting--;
+  hc->base.ctx->metrics->conn_open[DX_TR_LONGPOLL]--;
   hc->state = HC_READING;
   dx_conn_timer (&hc->base, 0);
 }
@@ -211,106 +208,31 @@ sse_send (http_conn *hc, dx_encoded *e, bool live)
     return;
   if (live ? dx_conn_send_live (&hc->base, sb) : dx_conn_send (&hc->base, sb))
     if (e->id)
-      hc->base.srv->metrics.msgs_out[DX_TR_SSE]++;
+      hc->base.ctx->metrics->msgs_out[DX_TR_SSE]++;
 }
 
-static bool
-sse_replay_visit (void *arg, const dx_stored_msg *msg)
+static void
+sse_replay_send (void *arg, dx_encoded *e)
+{
+  sse_send (arg, e, false);
+}
+
+static dx_shared_buf *
+sse_frame (void *arg, dx_encoded *e)
 {
   http_conn *hc = arg;
-  dx_encoded *e = dx_encoded_message (msg);
-  if (e)
-    {
-      sse_send (hc, e, false);
-      dx_encoded_unref (e);
-    }
-  return !hc->base.closing;
-}
-
-static void
-sse_replay (http_conn *hc, uint64_t since, uint64_t upto)
-{
-  if (!hc->base.closing)
-    dx_store_read_range (hc->base.srv->store, hc->room, since, upto, sse_replay_visit, hc);
-}
-
-typedef struct {
-  http_conn *hc;
-  dx_buffer batch;
-  uint64_t last;
-  size_t n;
-} sse_pump_ctx;
-
-static bool
-sse_pump_visit (void *arg, const dx_stored_msg *msg)
-{
-  sse_pump_ctx *pc = arg;
-  dx_encoded *e = dx_encoded_message (msg);
-  dx_shared_buf *sb = e ? dx_encoded_sse (e, pc->hc->sse_chunked) : NULL;
-  if (sb)
-    dx_buffer_append (&pc->batch, sb->data, sb->len);
-  dx_encoded_unref (e);
-  pc->last = msg->id;
-  pc->n++;
-  return pc->batch.len < SSE_REPLAY_BATCH_BYTES;
-}
-
-static void sse_pump (http_conn *hc);
-
-static void
-on_sse_batch_written (void *arg, int status)
-{
-  http_conn *hc = arg;
-  if (status == 0 && !hc->base.closing && hc->sse_replaying)
-    sse_pump (hc);
-  dx_conn_unref (&hc->base);
-}
-
-/* The next batch of stored events after sse_pos, sent in one write; the
- * following one when it has been written. Caught up: live from here. */
-static void
-sse_pump (http_conn *hc)
-{
-  dx_server *srv = hc->base.srv;
-  if (srv->store == NULL)
-    {
-      hc->sse_replaying = false;
-      return;
-    }
-  sse_pump_ctx pc = { hc, { 0 }, hc->sse_pos, 0 };
-  dx_buffer_init (&pc.batch, 0);
-  int n = dx_store_read_since (srv->store, hc->room, hc->sse_pos,
-                               SSE_REPLAY_BATCH_MSGS, sse_pump_visit, &pc);
-  if (n <= 0 || pc.last == hc->sse_pos || pc.batch.failed)
-    {
-      hc->sse_replaying = false;
-      hc->sub.next_id = hc->sse_pos + 1;
-      dx_buffer_free (&pc.batch);
-      return;
-    }
-  hc->sse_pos = pc.last;
-  srv->metrics.msgs_out[DX_TR_SSE] += pc.n;
-  dx_shared_buf *sb = dx_shared_buf_from_buffer (&pc.batch);
-  dx_buffer_free (&pc.batch);
-  if (sb == NULL)
-    {
-      dx_conn_close (&hc->base);
-      return;
-    }
-  dx_conn_ref (&hc->base);
-  if (!dx_conn_send_notify (&hc->base, sb, on_sse_batch_written, hc))
-    dx_conn_unref (&hc->base);
-  dx_shared_buf_unref (sb);
+  return dx_encoded_sse (e, hc->sse_chunked);
 }
 
 static void
 sse_message (dx_sub *sub, dx_encoded *e)
 {
   http_conn *hc = sub->owner;
-  if (hc->sse_replaying || e->id < sub->next_id)
+  if (hc->sse_replay.active || e->id < sub->next_id)
     return;
   if (e->id > sub->next_id)
-    sse_replay (hc, sub->next_id - 1, e->id - 1);
+    dx_replay_gap (&hc->base, hc->room, sub->next_id - 1, e->id - 1,
+                   sse_replay_send, hc);
   sub->next_id = e->id + 1;
   sse_send (hc, e, true);
 }
@@ -338,7 +260,7 @@ sse_raw (http_conn *hc, const char *data, size_t len)
 static void
 start_sse (http_conn *hc, const dx_http_message *req, const char *room)
 {
-  dx_server *srv = hc->base.srv;
+  dx_conn_ctx *ctx = hc->base.ctx;
   uint64_t since = 0;
   bool has_since = false;
   const char *leid = dx_http_message_header (req, "Last-Event-ID");
@@ -388,28 +310,25 @@ start_sse (http_conn *hc, const dx_http_message *req, const char *room)
     }
   dx_conn_send_copy (&hc->base, out.data, out.len);
   dx_buffer_free (&out);
-  dx_metrics_http_request (&srv->metrics, hc->route, 200);
+  dx_metrics_http_request (ctx->metrics, hc->route, 200);
 
   hc->state = HC_SSE;
   dx_conn_set_transport (&hc->base, DX_TR_SSE);
   snprintf (hc->room, sizeof hc->room, "%s", room);
-  uint64_t last = dx_store_last_id (srv->store, room);
+  uint64_t last = dx_store_last_id (ctx->poster->store, room);
   memset (&hc->sub, 0, sizeof hc->sub);
   hc->sub.ops = &sse_ops;
   hc->sub.kind = DX_SUB_SSE;
   hc->sub.owner = hc;
   hc->sub.next_id = last + 1;
-  if (!hc->base.closing && !dx_hub_subscribe (srv->hub, &hc->sub, room))
+  if (!hc->base.closing && !dx_hub_subscribe (ctx->hub, &hc->sub, room))
     {
       dx_conn_close (&hc->base);
       return;
     }
+  dx_replay_init (&hc->sse_replay, &hc->base, &hc->sub, sse_frame, hc);
   if (has_since && since < last)
-    {
-      hc->sse_replaying = true;
-      hc->sse_pos = since;
-      sse_pump (hc);
-    }
+    dx_replay_start (&hc->sse_replay, room, since);
   dx_conn_timer (&hc->base, DX_SSE_PING_MS);
 }
 
@@ -426,7 +345,7 @@ end_sse (http_conn *hc)
 static void
 route_session (http_conn *hc, const dx_http_message *req)
 {
-  dx_server *srv = hc->base.srv;
+  dx_conn_ctx *ctx = hc->base.ctx;
   dx_session_request sr;
   dx_msg_error err;
   if (!dx_decode_session_request (req->body, req->body_len, &sr, &err))
@@ -436,15 +355,15 @@ route_session (http_conn *hc, const dx_http_message *req)
       respond_error (hc, 400, "bad_request", err.message);
       return;
     }
-  if (srv->cfg->password
-      && (!sr.has_password || strcmp (sr.password, srv->cfg->password) != 0))
+  if (ctx->cfg->password
+      && (!sr.has_password || strcmp (sr.password, ctx->cfg->password) != 0))
     {
       respond_error (hc, 401, "unauthorized",
                      sr.has_password ? "wrong password" : "this server needs a password");
       return;
     }
   char token[DX_TOKEN_MAX + 1];
-  if (!dx_server_new_token (srv, sr.nick, token, sizeof token))
+  if (dx_poster_new_token (ctx->poster, sr.nick, token, sizeof token) < 0)
     {
       respond_error (hc, 500, "internal_error", "cannot create a token");
       return;
@@ -512,10 +431,10 @@ cmp_room (const void *a, const void *b)
 static void
 route_rooms (http_conn *hc)
 {
-  dx_server *srv = hc->base.srv;
-  rooms_ctx rc = { NULL, 0, 0, srv->hub, false };
-  dx_store_rooms (srv->store, rooms_store_visit, &rc);
-  dx_hub_each_room (srv->hub, rooms_hub_visit, &rc);
+  dx_conn_ctx *ctx = hc->base.ctx;
+  rooms_ctx rc = { NULL, 0, 0, ctx->hub, false };
+  dx_store_rooms (ctx->poster->store, rooms_store_visit, &rc);
+  dx_hub_each_room (ctx->hub, rooms_hub_visit, &rc);
   if (rc.n > 1)
     qsort (rc.v, rc.n, sizeof *rc.v, cmp_room);
   dx_buffer b;
@@ -555,7 +474,7 @@ on_posted (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
 static void
 route_post_message (http_conn *hc, const dx_http_message *req, const char *room)
 {
-  dx_server *srv = hc->base.srv;
+  dx_conn_ctx *ctx = hc->base.ctx;
   const char *auth = dx_http_message_header (req, "Authorization");
   const char *token = NULL;
   /* The scheme is case-insensitive (RFC 9110 11.1); one or more spaces. */
@@ -574,7 +493,7 @@ route_post_message (http_conn *hc, const dx_http_message *req, const char *room)
                            "an Authorization: Bearer <token> header is needed", &h, 1);
       return;
     }
-  const char *nick_ptr = dx_store_token_nick (srv->store, token);
+  const char *nick_ptr = dx_poster_token_nick (ctx->poster, token);
   if (nick_ptr == NULL)
     {
       dx_http_header h = { "WWW-Authenticate", "Bearer" };
@@ -598,7 +517,7 @@ route_post_message (http_conn *hc, const dx_http_message *req, const char *room)
     }
   dx_conn_ref (&hc->base);
   hc->state = HC_POSTING;
-  int rc = dx_server_post (srv, room, nick, token, pb->text, pb->text_len,
+  int rc = dx_poster_post (ctx->poster, room, nick, token, pb->text, pb->text_len,
                            pb->has_cid ? pb->cid : NULL, DX_TR_HTTP, on_posted, hc);
   free (pb);
   if (rc < 0)
@@ -633,7 +552,7 @@ query_u64 (http_conn *hc, const dx_http_message *req, const char *key,
 static void
 route_messages (http_conn *hc, const dx_http_message *req, const char *room)
 {
-  dx_server *srv = hc->base.srv;
+  dx_conn_ctx *ctx = hc->base.ctx;
   uint64_t since = 0, limit = 100, wait = 0, before = 0;
   bool has_since, has_limit, has_wait, has_before;
   if (!query_u64 (hc, req, "since", &since, &has_since)
@@ -668,7 +587,7 @@ route_messages (http_conn *hc, const dx_http_message *req, const char *room)
       answer_poll (hc, room, 0, before, (size_t) limit, DX_TR_POLL);
       return;
     }
-  if (!has_wait || hc->head || dx_store_last_id (srv->store, room) > since)
+  if (!has_wait || hc->head || dx_store_last_id (ctx->poster->store, room) > since)
     {
       answer_poll (hc, room, since, 0, (size_t) limit,
                    has_wait ? DX_TR_LONGPOLL : DX_TR_POLL);
@@ -683,15 +602,15 @@ route_messages (http_conn *hc, const dx_http_message *req, const char *room)
   snprintf (hc->room, sizeof hc->room, "%s", room);
   hc->since = since;
   hc->limit = (size_t) limit;
-  if (!dx_hub_subscribe (srv->hub, &hc->sub, room))
+  if (!dx_hub_subscribe (ctx->hub, &hc->sub, room))
     {
       respond_error (hc, 500, "internal_error", "out of memory");
       return;
     }
   hc->state = HC_LONGPOLL;
-  srv->metrics.longpolls_waiting++;
-  srv->metrics.conn_open[DX_TR_LONGPOLL]++;
-  srv->metrics.conn_accepted[DX_TR_LONGPOLL]++;
+  ctx->metrics->longpolls_waiting++;
+  ctx->metrics->conn_open[DX_TR_LONGPOLL]++;
+  ctx->metrics->conn_accepted[DX_TR_LONGPOLL]++;
   dx_conn_timer (&hc->base, wait * 1000);
 }
 
@@ -712,18 +631,18 @@ route_ws (http_conn *hc, const dx_http_message *req)
   dx_ws_write_handshake_response (&out, &hs);
   dx_conn_send_copy (&hc->base, out.data, out.len);
   dx_buffer_free (&out);
-  dx_metrics_http_request (&hc->base.srv->metrics, hc->route, 101);
+  dx_metrics_http_request (hc->base.ctx->metrics, hc->route, 101);
   /* Bytes after the handshake already belong to the WebSocket. */
   dx_buffer rest = hc->in;
   dx_buffer_init (&hc->in, 0);
-  dx_ws_conn_accept (hc->base.srv, &hc->base, rest.data, rest.len);
+  dx_ws_conn_accept (&hc->base, rest.data, rest.len);
   dx_buffer_free (&rest);
 }
 
 static void
 handle_request (http_conn *hc, const dx_http_message *req)
 {
-  dx_server *srv = hc->base.srv;
+  dx_conn_ctx *ctx = hc->base.ctx;
   dx_route_match rm;
   dx_router_match (req->method, req->path, &rm);
   hc->route = rm.route;
@@ -759,7 +678,7 @@ handle_request (http_conn *hc, const dx_http_message *req)
                      "room names are " DX_ROOM_RULE);
       return;
     }
-  if (srv->shutting_down || srv->store == NULL)
+  if (ctx->shutting_down || ctx->poster->store == NULL)
     {
       hc->keep_alive = false;
       respond_error (hc, 503, "shutting_down", "the server is shutting down");
@@ -782,18 +701,18 @@ handle_request (http_conn *hc, const dx_http_message *req)
       {
         dx_buffer b;
         dx_buffer_init (&b, 0);
-        dx_encode_info (&b, srv->server_name, srv->epoch, (uint16_t) srv->tcp_port);
+        dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
         respond_json (hc, 200, &b);
       }
       break;
     case DX_ROUTE_METRICS:
       {
         dx_store_stats st;
-        dx_store_get_stats (srv->store, &st);
+        dx_store_get_stats (ctx->poster->store, &st);
         /* Count this request before rendering, so it shows itself. */
         dx_buffer b;
         dx_buffer_init (&b, 0);
-        dx_metrics_render (&srv->metrics, &st, &b);
+        dx_metrics_render (ctx->metrics, &st, &b);
         respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
                  b.data ? b.data : "", b.len);
         dx_buffer_free (&b);
@@ -971,7 +890,7 @@ hc_on_closing (dx_conn *c)
   if (hc->state == HC_LONGPOLL)
     longpoll_end (hc);
   else if (hc->state == HC_SSE)
-    dx_hub_unsubscribe (c->srv->hub, &hc->sub);
+    dx_hub_unsubscribe (c->ctx->hub, &hc->sub);
 }
 
 static void
@@ -988,7 +907,7 @@ static const dx_conn_ops http_ops = {
 };
 
 void
-dx_http_conn_accept (dx_server *srv, dx_stream *stream)
+dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream)
 {
   http_conn *hc = calloc (1, sizeof *hc);
   dx_http_limits limits;
@@ -1002,7 +921,7 @@ dx_http_conn_accept (dx_server *srv, dx_stream *stream)
     }
   hc->parser = p;
   dx_buffer_init (&hc->in, 0);
-  dx_conn_init (&hc->base, srv, &http_ops, stream, DX_TR_HTTP);
+  dx_conn_init (&hc->base, ctx, &http_ops, stream, DX_TR_HTTP);
   dx_tcp_nodelay (stream, true);
   dx_conn_start_reading (&hc->base);
   dx_conn_timer (&hc->base, DX_HTTP_IDLE_TIMEOUT_MS);

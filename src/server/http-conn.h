@@ -6,7 +6,7 @@
 #define DX_SERVER_HTTP_CONN_H
 
 #include "platform/loop.h"
-#include "server/server.h"
+#include "server/conn.h"
 
 /* Request timeouts (PROTOCOL.md §4). */
 #define DX_HTTP_HEADER_TIMEOUT_MS 10000
@@ -15,6 +15,6 @@
 #define DX_SSE_PING_MS 15000
 
 /* Takes an accepted stream of the HTTP listener. */
-void dx_http_conn_accept (dx_server *srv, dx_stream *stream);
+void dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream);
 
 #endif

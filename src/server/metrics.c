@@ -2,27 +2,6 @@
 
 #include <string.h>
 
-static const char *const transport_names[DX_TR_COUNT] = {
-  "http", "poll", "longpoll", "sse", "websocket", "tcp",
-};
-
-static const char *const route_names[DX_ROUTE_COUNT] = {
-  "session", "rooms", "post_message", "messages", "events", "ws",
-  "healthz", "metrics", "time", "info", "other",
-};
-
-const char *
-dx_transport_name (dx_transport t)
-{
-  return (unsigned) t < DX_TR_COUNT ? transport_names[t] : "unknown";
-}
-
-const char *
-dx_route_name (dx_route r)
-{
-  return (unsigned) r < DX_ROUTE_COUNT ? route_names[r] : "other";
-}
-
 void
 dx_metrics_init (dx_metrics *m)
 {
@@ -54,7 +33,7 @@ per_transport (dx_buffer *out, const char *name, const char *type,
   dx_buffer_printf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
   for (int t = 0; t < DX_TR_COUNT; t++)
     dx_buffer_printf (out, "%s{transport=\"%s\"} %llu\n", name,
-                      transport_names[t], (unsigned long long) v[t]);
+                      dx_transport_name ((dx_transport) t), (unsigned long long) v[t]);
 }
 
 void
@@ -85,7 +64,7 @@ dx_metrics_render (const dx_metrics *m, const dx_store_stats *store,
         dx_buffer_printf (out,
                           "duplex_http_requests_total{route=\"%s\",status=\"%u\"}"
                           " %llu\n",
-                          route_names[r], (unsigned) m->http[i].status,
+                          dx_route_name ((dx_route) r), (unsigned) m->http[i].status,
                           (unsigned long long) m->http[i].count[r]);
 
   dx_buffer_printf (out,

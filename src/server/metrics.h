@@ -8,34 +8,9 @@
 #include <stdint.h>
 
 #include "protocol/buffer.h"
+#include "server/router.h"
 #include "server/store.h"
-
-/* How bytes and messages travel. An HTTP connection is counted as "http"
- * until it becomes a WebSocket or an SSE stream. */
-typedef enum {
-  DX_TR_HTTP = 0,
-  DX_TR_POLL,
-  DX_TR_LONGPOLL,
-  DX_TR_SSE,
-  DX_TR_WEBSOCKET,
-  DX_TR_TCP,
-  DX_TR_COUNT,
-} dx_transport;
-
-typedef enum {
-  DX_ROUTE_SESSION = 0,
-  DX_ROUTE_ROOMS,
-  DX_ROUTE_POST_MESSAGE,
-  DX_ROUTE_MESSAGES,
-  DX_ROUTE_EVENTS,
-  DX_ROUTE_WS,
-  DX_ROUTE_HEALTHZ,
-  DX_ROUTE_METRICS,
-  DX_ROUTE_TIME,
-  DX_ROUTE_INFO,
-  DX_ROUTE_OTHER,
-  DX_ROUTE_COUNT,
-} dx_route;
+#include "server/transport.h"
 
 #define DX_METRICS_STATUS_SLOTS 24
 
@@ -55,9 +30,6 @@ typedef struct {
   } http[DX_METRICS_STATUS_SLOTS];
   size_t http_slots;
 } dx_metrics;
-
-const char *dx_transport_name (dx_transport t);
-const char *dx_route_name (dx_route r);
 
 void dx_metrics_init (dx_metrics *m);
 void dx_metrics_http_request (dx_metrics *m, dx_route route, int status);

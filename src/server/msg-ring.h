@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/store-private.h"
+#include "server/store-entry.h"
 
 typedef struct {
   dx_store_entry **slots;

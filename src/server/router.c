@@ -4,6 +4,17 @@
 
 static const char rooms_prefix[] = "/api/v1/rooms/";
 
+static const char *const route_names[DX_ROUTE_COUNT] = {
+  "session", "rooms", "post_message", "messages", "events", "ws",
+  "healthz", "metrics", "time", "info", "other",
+};
+
+const char *
+dx_route_name (dx_route r)
+{
+  return (unsigned) r < DX_ROUTE_COUNT ? route_names[r] : "other";
+}
+
 static void
 method_check (dx_http_method method, dx_route_match *out, dx_route route,
               bool get, bool post)

@@ -7,7 +7,6 @@
 #include "server/log.h"
 #include "server/tcp-conn.h"
 #include "server/ticker.h"
-#include "server/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,69 +17,9 @@
 #endif
 
 /* Shutdown: polite goodbyes get this long before every connection is cut
- * (PROTOCOL.md: exit within 5 s). */
+ * (docs/protocol.md §1: exit within 5 s). */
 #define DX_SHUTDOWN_GRACE_MS 2500
 #define DX_SHUTDOWN_POLL_MS 20
-
-/* ---- posting ---- */
-
-typedef struct {
-  dx_server *srv;
-  dx_post_cb cb;
-  void *arg;
-  dx_transport tr;
-} post_ctx;
-
-static void
-on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
-{
-  post_ctx *pc = arg;
-  /* The sender's answer first: "the ack always first on the sender's
-   * connection", then everybody else. */
-  if (pc->cb)
-    pc->cb (pc->arg, status, msg, duplicate);
-  if (status == 0 && !duplicate)
-    {
-      if (pc->tr < DX_TR_COUNT)
-        pc->srv->metrics.msgs_in[pc->tr]++;
-      dx_hub_publish (pc->srv->hub, msg);
-    }
-  free (pc);
-}
-
-int
-dx_server_post (dx_server *srv, const char *room, const char *from,
-                const char *token, const char *text, size_t text_len,
-                const char *cid, dx_transport tr, dx_post_cb cb, void *arg)
-{
-  if (srv->store == NULL || srv->shutting_down)
-    return DX_ECANCELED;
-  post_ctx *pc = malloc (sizeof *pc);
-  if (pc == NULL)
-    return DX_ENOMEM;
-  pc->srv = srv;
-  pc->cb = cb;
-  pc->arg = arg;
-  pc->tr = tr;
-  int rc = dx_store_append (srv->store, room, from, token, text, text_len, cid,
-                            on_appended, pc);
-  if (rc < 0)
-    free (pc);
-  return rc;
-}
-
-bool
-dx_server_new_token (dx_server *srv, const char *nick, char *out, size_t outlen)
-{
-  if (srv->store == NULL || outlen < DX_TOKEN_LEN + 1)
-    return false;
-  char tok[DX_TOKEN_LEN + 1];
-  dx_token_generate (tok, ++srv->token_counter);
-  if (dx_store_token_put (srv->store, tok, nick) < 0)
-    return false;
-  memcpy (out, tok, sizeof tok);
-  return true;
-}
 
 /* ---- listeners ---- */
 
@@ -93,12 +32,12 @@ on_http_accept (dx_listener *l, dx_stream *client, int status)
       dx_log_warn ("http accept: %s", dx_strerror (status));
       return;
     }
-  if (srv->shutting_down)
+  if (srv->ctx.shutting_down)
     {
       dx_close (DX_HANDLE (client), NULL);
       return;
     }
-  dx_http_conn_accept (srv, client);
+  dx_http_conn_accept (&srv->ctx, client);
 }
 
 static void
@@ -110,12 +49,12 @@ on_tcp_accept (dx_listener *l, dx_stream *client, int status)
       dx_log_warn ("tcp accept: %s", dx_strerror (status));
       return;
     }
-  if (srv->shutting_down)
+  if (srv->ctx.shutting_down)
     {
       dx_close (DX_HANDLE (client), NULL);
       return;
     }
-  dx_tcp_conn_accept (srv, client);
+  dx_tcp_conn_accept (&srv->ctx, client);
 }
 
 static bool
@@ -156,7 +95,7 @@ on_shutdown_tick (dx_timer *t)
 {
   dx_server *srv = dx_handle_data (DX_HANDLE (t));
   uint64_t elapsed = dx_loop_now_ms (srv->loop) - srv->shutdown_started;
-  if (srv->n_conns == 0)
+  if (srv->ctx.n_conns == 0)
     {
       dx_timer_stop (t);
       dx_loop_stop (srv->loop);
@@ -165,9 +104,9 @@ on_shutdown_tick (dx_timer *t)
   if (elapsed >= DX_SHUTDOWN_GRACE_MS && !srv->shutdown_forced)
     {
       dx_log_warn ("shutdown: cutting %zu connection(s) that did not close",
-                   srv->n_conns);
+                   srv->ctx.n_conns);
       srv->shutdown_forced = true;
-      dx_conn_close_all (srv);
+      dx_conn_close_all (&srv->ctx);
     }
 }
 
@@ -184,23 +123,18 @@ close_listener (dx_listener **l)
 void
 dx_server_shutdown (dx_server *srv)
 {
-  if (srv->shutting_down)
+  if (srv->ctx.shutting_down)
     return;
-  srv->shutting_down = true;
+  srv->ctx.shutting_down = true;
   srv->shutdown_started = dx_loop_now_ms (srv->loop);
   /* 1. stop accepting; 2. flush the store (its pending callbacks answer
    * and fan out now); 3. say goodbye on every connection; 4. wait for
    * them to close, at most DX_SHUTDOWN_GRACE_MS. */
   close_listener (&srv->http_listener);
   close_listener (&srv->tcp_listener);
-  dx_tickers_stop (srv);
-  if (srv->store)
-    {
-      dx_store *st = srv->store;
-      dx_store_close (st);
-      srv->store = NULL;
-    }
-  dx_conn_shutdown_all (srv);
+  dx_tickers_stop (&srv->tickers);
+  dx_poster_close (&srv->poster);
+  dx_conn_shutdown_all (&srv->ctx);
   srv->shutdown_timer = dx_timer_new (srv->loop);
   if (srv->shutdown_timer)
     {
@@ -237,10 +171,11 @@ open_store (dx_server *srv, char *err, size_t errlen)
         }
       sc.data_dir = dir;
     }
-  srv->store = dx_store_open (srv->loop, &sc, err, errlen);
-  if (srv->store == NULL)
+  dx_store *store = dx_store_open (srv->loop, &sc, err, errlen);
+  if (store == NULL)
     return false;
-  snprintf (srv->epoch, sizeof srv->epoch, "%s", dx_store_epoch (srv->store));
+  dx_poster_init (&srv->poster, store, srv->hub, &srv->metrics);
+  snprintf (srv->epoch, sizeof srv->epoch, "%s", dx_store_epoch (store));
   dx_log_debug ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind),
                sc.data_dir ? " in " : "", sc.data_dir ? sc.data_dir : "",
                srv->epoch);
@@ -287,6 +222,12 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
       dx_server_free (srv);
       return NULL;
     }
+  dx_poster_init (&srv->poster, NULL, srv->hub, &srv->metrics);
+  srv->ctx = (dx_conn_ctx) {
+    .loop = loop, .cfg = cfg, .hub = srv->hub, .poster = &srv->poster,
+    .metrics = &srv->metrics, .server_name = srv->server_name,
+    .epoch = srv->epoch,
+  };
   /* Signals first: a supervisor may send SIGTERM as soon as it sees the
    * ready file. */
   signal_server = srv;
@@ -303,7 +244,8 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
       dx_server_free (srv);
       return NULL;
     }
-  if (!dx_tickers_start (srv))
+  srv->ctx.tcp_port = srv->tcp_port;
+  if (!dx_tickers_start (loop, cfg, &srv->poster, &srv->tickers))
     {
       snprintf (err, errlen, "cannot start the tickers");
       dx_server_free (srv);
@@ -313,7 +255,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
                srv->server_name, dx_loop_backend (loop),
                dx_store_kind_name (cfg->store), srv->epoch, srv->http_name,
                srv->tcp_name);
-  /* The exact line PROTOCOL.md §1 promises, on its own for scripts. */
+  /* The exact line docs/protocol.md §1 promises, on its own for scripts. */
   fprintf (stderr, "listening http=%s tcp=%s\n", srv->http_name, srv->tcp_name);
   fflush (stderr);
   *exit_code = 0;
@@ -341,13 +283,9 @@ dx_server_free (dx_server *srv)
     signal_server = NULL;
   close_listener (&srv->http_listener);
   close_listener (&srv->tcp_listener);
-  dx_tickers_stop (srv);
-  if (srv->store)
-    {
-      dx_store_close (srv->store);
-      srv->store = NULL;
-    }
-  dx_conn_close_all (srv);
+  dx_tickers_stop (&srv->tickers);
+  dx_poster_close (&srv->poster);
+  dx_conn_close_all (&srv->ctx);
   if (srv->shutdown_timer)
     {
       dx_close (DX_HANDLE (srv->shutdown_timer), NULL);

@@ -3,6 +3,7 @@
 #include "protocol/message.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,25 +13,15 @@ struct dx_membership {
   dx_sub sub; /* first: a dx_sub * is a dx_membership * */
   dx_session *session;
   dx_membership *next;
-  /* Replay in progress: live messages are left to it (it reads the store
-   * up to the newest id, then switches to live). */
-  bool replaying;
-  uint64_t replay_pos; /* last id sent by the replay */
-  uint64_t pump_id;    /* the batch in flight (0: none) */
+  dx_replay replay; /* join with since: stored messages first, then live */
 };
 
-/* A replay is sent in batches of at most this many bytes, the next one
- * when the previous has been written: a join since 0 on a long history
- * neither blocks the loop nor queues the whole history. */
-#define REPLAY_BATCH_BYTES (256u * 1024u)
-#define REPLAY_BATCH_MSGS 256
-
 void
-dx_session_init (dx_session *s, dx_server *srv, dx_conn *conn,
+dx_session_init (dx_session *s, dx_conn *conn,
                  const dx_session_ops *ops, dx_transport tr)
 {
   memset (s, 0, sizeof *s);
-  s->srv = srv;
+  s->ctx = conn->ctx;
   s->conn = conn;
   s->ops = ops;
   s->tr = tr;
@@ -66,29 +57,20 @@ static void
 deliver (dx_session *s, dx_encoded *e, bool live)
 {
   if (s->ops->send_encoded (s, e, live))
-    s->srv->metrics.msgs_out[s->tr]++;
+    s->ctx->metrics->msgs_out[s->tr]++;
 }
 
-static bool
-replay_visit (void *arg, const dx_stored_msg *msg)
+static void
+replay_send (void *arg, dx_encoded *e)
+{
+  deliver (arg, e, false);
+}
+
+static dx_shared_buf *
+replay_frame (void *arg, dx_encoded *e)
 {
   dx_session *s = arg;
-  dx_encoded *e = dx_encoded_message (msg);
-  if (e == NULL)
-    return false;
-  deliver (s, e, false);
-  dx_encoded_unref (e);
-  return !s->conn->closing;
-}
-
-/* Sends the stored messages of room with since < id <= upto; returns the
- * last id sent (or since). */
-static uint64_t
-replay (dx_session *s, const char *room, uint64_t since, uint64_t upto)
-{
-  if (s->srv->store == NULL || s->conn->closing)
-    return since;
-  return dx_store_read_range (s->srv->store, room, since, upto, replay_visit, s);
+  return s->ops->frame (s, e);
 }
 
 static void
@@ -96,7 +78,7 @@ member_message (dx_sub *sub, dx_encoded *e)
 {
   dx_membership *m = (dx_membership *) sub;
   dx_session *s = m->session;
-  if (m->replaying || e->id < sub->next_id)
+  if (m->replay.active || e->id < sub->next_id)
     return; /* the replay reads it from the store / already sent */
   uint64_t expected = sub->next_id;
   /* Updated first: a delivery that finds the connection too slow closes
@@ -108,106 +90,9 @@ member_message (dx_sub *sub, dx_encoded *e)
        * gap is filled from the store rather than left. */
       char room[DX_ROOM_MAX + 1];
       memcpy (room, sub->room->name, sizeof room);
-      replay (s, room, expected - 1, e->id - 1);
+      dx_replay_gap (s->conn, room, expected - 1, e->id - 1, replay_send, s);
     }
   deliver (s, e, true);
-}
-
-/* ---- paced replay ---- */
-
-typedef struct {
-  dx_session *s;
-  dx_buffer batch;
-  uint64_t last;
-  size_t n;
-} pump_ctx;
-
-static bool
-pump_visit (void *arg, const dx_stored_msg *msg)
-{
-  pump_ctx *pc = arg;
-  dx_encoded *e = dx_encoded_message (msg);
-  dx_shared_buf *sb = e ? pc->s->ops->frame (pc->s, e) : NULL;
-  if (sb)
-    dx_buffer_append (&pc->batch, sb->data, sb->len);
-  dx_encoded_unref (e);
-  pc->last = msg->id;
-  pc->n++;
-  return pc->batch.len < REPLAY_BATCH_BYTES;
-}
-
-typedef struct {
-  dx_session *s;
-  char room[DX_ROOM_MAX + 1];
-  uint64_t pump_id;
-} pump_resume;
-
-static void replay_pump (dx_session *s, dx_membership *m);
-static dx_membership *find_member (dx_session *s, const char *room);
-
-static void
-on_batch_written (void *arg, int status)
-{
-  pump_resume *pr = arg;
-  dx_session *s = pr->s;
-  if (status == 0 && !s->conn->closing)
-    {
-      dx_membership *m = find_member (s, pr->room);
-      /* The same membership and the same replay (not a later join). */
-      if (m && m->replaying && m->pump_id == pr->pump_id)
-        {
-          m->pump_id = 0;
-          replay_pump (s, m);
-        }
-    }
-  dx_conn_unref (s->conn);
-  free (pr);
-}
-
-/* Sends the next batch of stored messages after m->replay_pos; once the
- * store has nothing newer, the member goes live. */
-static void
-replay_pump (dx_session *s, dx_membership *m)
-{
-  if (s->srv->store == NULL)
-    {
-      m->replaying = false;
-      return;
-    }
-  pump_ctx pc = { s, { 0 }, m->replay_pos, 0 };
-  dx_buffer_init (&pc.batch, 0);
-  int n = dx_store_read_since (s->srv->store, m->sub.room->name, m->replay_pos,
-                               REPLAY_BATCH_MSGS, pump_visit, &pc);
-  if (n <= 0 || pc.last == m->replay_pos || pc.batch.failed)
-    {
-      /* Caught up: from now on the fan-out delivers. */
-      m->replaying = false;
-      m->sub.next_id = m->replay_pos + 1;
-      dx_buffer_free (&pc.batch);
-      return;
-    }
-  m->replay_pos = pc.last;
-  s->srv->metrics.msgs_out[s->tr] += pc.n;
-  dx_shared_buf *sb = dx_shared_buf_from_buffer (&pc.batch);
-  dx_buffer_free (&pc.batch);
-  pump_resume *pr = sb ? malloc (sizeof *pr) : NULL;
-  if (pr == NULL)
-    {
-      dx_shared_buf_unref (sb);
-      dx_conn_close (s->conn);
-      return;
-    }
-  pr->s = s;
-  memcpy (pr->room, m->sub.room->name, sizeof pr->room);
-  pr->pump_id = m->pump_id = ++s->pump_seq;
-  dx_conn_ref (s->conn);
-  if (!dx_conn_send_notify (s->conn, sb, on_batch_written, pr))
-    {
-      m->pump_id = 0;
-      dx_conn_unref (s->conn);
-      free (pr);
-    }
-  dx_shared_buf_unref (sb);
 }
 
 static void
@@ -236,7 +121,8 @@ remove_member (dx_session *s, dx_membership *m)
     pp = &(*pp)->next;
   if (*pp)
     *pp = m->next;
-  dx_hub_unsubscribe (s->srv->hub, &m->sub);
+  dx_hub_unsubscribe (s->ctx->hub, &m->sub);
+  dx_replay_cancel (&m->replay);
   free (m);
 }
 
@@ -252,7 +138,7 @@ dx_session_leave_all (dx_session *s)
 static bool
 password_ok (dx_session *s, const dx_msg *m)
 {
-  const char *want = s->srv->cfg->password;
+  const char *want = s->ctx->cfg->password;
   if (want == NULL)
     return true;
   return m->has_password && strcmp (m->password, want) == 0;
@@ -276,9 +162,7 @@ on_hello (dx_session *s, const dx_msg *m)
     }
   if (m->has_token)
     {
-      const char *nick = s->srv->store
-                             ? dx_store_token_nick (s->srv->store, m->token)
-                             : NULL;
+      const char *nick = dx_poster_token_nick (s->ctx->poster, m->token);
       if (nick == NULL)
         {
           dx_session_error (s, "unauthorized", "unknown token");
@@ -295,7 +179,7 @@ on_hello (dx_session *s, const dx_msg *m)
           dx_session_error (s, "bad_request", "this nick is reserved");
           return;
         }
-      if (!dx_server_new_token (s->srv, m->nick, s->token, sizeof s->token))
+      if (dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token) < 0)
         {
           dx_session_error (s, "internal_error", "cannot create a token");
           return;
@@ -305,19 +189,20 @@ on_hello (dx_session *s, const dx_msg *m)
   s->authed = true;
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  dx_encode_welcome_epoch (&b, s->nick, s->token, s->srv->server_name, s->srv->epoch);
+  dx_encode_welcome_epoch (&b, s->nick, s->token, s->ctx->server_name, s->ctx->epoch);
   send_buffer (s, &b);
 }
 
 static void
 on_join (dx_session *s, const dx_msg *m)
 {
-  if (s->srv->store == NULL)
+  dx_store *store = s->ctx->poster->store;
+  if (store == NULL)
     {
       dx_session_error (s, "shutting_down", "the server is shutting down");
       return;
     }
-  uint64_t last = dx_store_last_id (s->srv->store, m->room);
+  uint64_t last = dx_store_last_id (store, m->room);
   dx_membership *mem = find_member (s, m->room);
   if (mem == NULL)
     {
@@ -328,12 +213,13 @@ on_join (dx_session *s, const dx_msg *m)
           return;
         }
       mem->session = s;
+      dx_replay_init (&mem->replay, s->conn, &mem->sub, replay_frame, s);
       mem->sub.ops = &member_ops;
       mem->sub.kind = DX_SUB_SESSION;
       mem->sub.owner = s;
       memcpy (mem->sub.nick, s->nick, sizeof s->nick);
       mem->sub.next_id = last + 1;
-      if (!dx_hub_subscribe (s->srv->hub, &mem->sub, m->room))
+      if (!dx_hub_subscribe (s->ctx->hub, &mem->sub, m->room))
         {
           free (mem);
           dx_session_error (s, "internal_error", "out of memory");
@@ -347,16 +233,11 @@ on_join (dx_session *s, const dx_msg *m)
    * commit order leaves no gap between them. */
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  dx_encode_joined (&b, m->room, last, s->srv->epoch);
+  dx_encode_joined (&b, m->room, last, s->ctx->epoch);
   send_buffer (s, &b);
   if (m->has_since && m->since < last)
-    {
-      mem->replaying = true;
-      mem->replay_pos = m->since;
-      if (mem->pump_id == 0) /* else the batch in flight carries on */
-        replay_pump (s, mem);
-    }
-  else if (!mem->replaying)
+    dx_replay_start (&mem->replay, m->room, m->since);
+  else if (!mem->replay.active)
     mem->sub.next_id = last + 1;
 }
 
@@ -427,7 +308,7 @@ on_send (dx_session *s, const dx_msg *m)
   memcpy (p->room, m->room, sizeof p->room);
   dx_conn_ref (s->conn);
   s->pending++;
-  int rc = dx_server_post (s->srv, m->room, s->nick, s->token, m->text,
+  int rc = dx_poster_post (s->ctx->poster, m->room, s->nick, s->token, m->text,
                            m->text_len, m->has_cid ? m->cid : NULL, s->tr,
                            on_sent, p);
   if (rc < 0)
@@ -482,7 +363,7 @@ dx_session_handle (dx_session *s, const char *json, size_t len)
       free (m);
       return;
     }
-  if (s->srv->shutting_down && m->type != DX_MSG_PING)
+  if (s->ctx->shutting_down && m->type != DX_MSG_PING)
     {
       dx_session_error (s, "shutting_down", "the server is shutting down");
       free (m);

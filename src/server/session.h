@@ -34,7 +34,7 @@ typedef struct {
 } dx_session_ops;
 
 struct dx_session {
-  dx_server *srv;
+  dx_conn_ctx *ctx;
   dx_conn *conn;
   const dx_session_ops *ops;
   dx_transport tr;
@@ -43,12 +43,11 @@ struct dx_session {
   char token[DX_TOKEN_MAX + 1];
   unsigned errors;
   unsigned pending;   /* sends waiting for the store's commit */
-  uint64_t pump_seq;  /* replay batches sent so far (ids for the pacing) */
   bool peer_eof;      /* the client shut its side: finish, then close */
   dx_membership *members;
 };
 
-void dx_session_init (dx_session *s, dx_server *srv, dx_conn *conn,
+void dx_session_init (dx_session *s, dx_conn *conn,
                       const dx_session_ops *ops, dx_transport tr);
 /* One complete JSON text from the client (line or text message). */
 void dx_session_handle (dx_session *s, const char *json, size_t len);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "platform/loop.h"
+#include "server/store-limits.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,16 +51,6 @@ typedef enum {
    * commits may roll back on power loss. */
   DX_STORE_SYNC_NORMAL,
 } dx_store_sync;
-
-/* Largest number of messages one read returns; larger limits are clamped. */
-#define DX_STORE_READ_MAX 1000
-/* cid dedup window: a sender's last this-many cid-carrying messages per room. */
-#define DX_STORE_DEDUP_WINDOW 1000
-/* Longest room name, nick, cid, token (bytes) the store accepts. */
-#define DX_STORE_NAME_MAX 64
-#define DX_STORE_TOKEN_MAX 128
-/* Longest text (bytes) the store accepts (PROTOCOL.md: 4096). */
-#define DX_STORE_TEXT_MAX 4096
 
 typedef struct {
   dx_store_kind kind;

@@ -132,7 +132,7 @@ static const dx_conn_ops tcp_ops = {
 };
 
 void
-dx_tcp_conn_accept (dx_server *srv, dx_stream *stream)
+dx_tcp_conn_accept (dx_conn_ctx *ctx, dx_stream *stream)
 {
   tcp_conn *tc = calloc (1, sizeof *tc);
   if (tc == NULL)
@@ -141,8 +141,8 @@ dx_tcp_conn_accept (dx_server *srv, dx_stream *stream)
       return;
     }
   dx_ndjson_init (&tc->lines, DX_LINE_MAX);
-  dx_conn_init (&tc->base, srv, &tcp_ops, stream, DX_TR_TCP);
-  dx_session_init (&tc->session, srv, &tc->base, &tcp_session_ops, DX_TR_TCP);
+  dx_conn_init (&tc->base, ctx, &tcp_ops, stream, DX_TR_TCP);
+  dx_session_init (&tc->session, &tc->base, &tcp_session_ops, DX_TR_TCP);
   dx_tcp_nodelay (stream, true);
   dx_conn_start_reading (&tc->base);
   dx_conn_timer (&tc->base, DX_TCP_SILENCE_MS);

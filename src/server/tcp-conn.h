@@ -5,12 +5,12 @@
 #define DX_SERVER_TCP_CONN_H
 
 #include "platform/loop.h"
-#include "server/server.h"
+#include "server/conn.h"
 
 /* Long: a listening client may legitimately say nothing for minutes;
  * clients that want to stay longer send {"type":"ping"}. */
 #define DX_TCP_SILENCE_MS (300u * 1000u)
 
-void dx_tcp_conn_accept (dx_server *srv, dx_stream *stream);
+void dx_tcp_conn_accept (dx_conn_ctx *ctx, dx_stream *stream);
 
 #endif

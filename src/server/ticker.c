@@ -7,7 +7,7 @@
 
 struct dx_ticker {
   dx_ticker *next;
-  dx_server *srv;
+  dx_poster *poster;
   dx_timer *timer;
   char room[33];
   uint64_t count;
@@ -27,8 +27,7 @@ static void
 on_tick (dx_timer *t)
 {
   dx_ticker *tk = dx_handle_data (DX_HANDLE (t));
-  dx_server *srv = tk->srv;
-  if (srv->store == NULL || srv->shutting_down)
+  if (tk->poster->store == NULL)
     return;
   char line[96];
   char when[32];
@@ -36,24 +35,25 @@ on_tick (dx_timer *t)
   dx_log_format_time (dx_wall_ms (), when, sizeof when);
   int n = snprintf (line, sizeof line, "tick %llu at %s",
                     (unsigned long long) ++tk->count, when);
-  int rc = dx_server_post (srv, tk->room, "ticker", NULL, line, (size_t) n, NULL,
+  int rc = dx_poster_post (tk->poster, tk->room, "ticker", NULL, line, (size_t) n, NULL,
                            DX_TR_COUNT, on_tick_stored, tk);
   if (rc < 0)
     dx_log_warn ("ticker: cannot post to %s: %s", tk->room, dx_strerror (rc));
 }
 
 bool
-dx_tickers_start (dx_server *srv)
+dx_tickers_start (dx_loop *loop, const dx_config *cfg, dx_poster *poster,
+                  dx_ticker **list)
 {
-  for (size_t i = 0; i < srv->cfg->n_tickers; i++)
+  for (size_t i = 0; i < cfg->n_tickers; i++)
     {
-      const dx_ticker_spec *spec = &srv->cfg->tickers[i];
+      const dx_ticker_spec *spec = &cfg->tickers[i];
       dx_ticker *tk = calloc (1, sizeof *tk);
       if (tk == NULL)
         return false;
-      tk->srv = srv;
+      tk->poster = poster;
       snprintf (tk->room, sizeof tk->room, "%s", spec->room);
-      tk->timer = dx_timer_new (srv->loop);
+      tk->timer = dx_timer_new (loop);
       if (tk->timer == NULL)
         {
           free (tk);
@@ -61,8 +61,8 @@ dx_tickers_start (dx_server *srv)
         }
       dx_handle_set_data (DX_HANDLE (tk->timer), tk);
       dx_timer_start (tk->timer, spec->ms, spec->ms, on_tick);
-      tk->next = srv->tickers;
-      srv->tickers = tk;
+      tk->next = *list;
+      *list = tk;
       dx_log_info ("ticker: room %s every %u ms", tk->room, spec->ms);
     }
   return true;
@@ -75,12 +75,12 @@ on_ticker_closed (dx_handle *h)
 }
 
 void
-dx_tickers_stop (dx_server *srv)
+dx_tickers_stop (dx_ticker **list)
 {
-  while (srv->tickers)
+  while (*list)
     {
-      dx_ticker *tk = srv->tickers;
-      srv->tickers = tk->next;
+      dx_ticker *tk = *list;
+      *list = tk->next;
       dx_close (DX_HANDLE (tk->timer), on_ticker_closed);
     }
 }

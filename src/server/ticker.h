@@ -3,11 +3,20 @@
 #ifndef DX_SERVER_TICKER_H
 #define DX_SERVER_TICKER_H
 
-#include "server/server.h"
+#include <stdbool.h>
 
-/* Starts one ticker per cfg->tickers entry; false on failure. */
-bool dx_tickers_start (dx_server *srv);
-/* Stops and frees them (their timers close asynchronously). */
-void dx_tickers_stop (dx_server *srv);
+#include "platform/loop.h"
+#include "server/config.h"
+#include "server/poster.h"
+
+typedef struct dx_ticker dx_ticker;
+
+/* Starts one ticker per cfg->tickers entry, posting through poster, and
+ * links them into *list; false on failure (those started stay linked). */
+bool dx_tickers_start (dx_loop *loop, const dx_config *cfg, dx_poster *poster,
+                       dx_ticker **list);
+/* Stops and frees every ticker of *list (their timers close
+ * asynchronously); *list is left empty. */
+void dx_tickers_stop (dx_ticker **list);
 
 #endif

@@ -182,7 +182,7 @@ static const dx_conn_ops ws_ops = {
 };
 
 void
-dx_ws_conn_accept (dx_server *srv, dx_conn *http, const char *rest, size_t len)
+dx_ws_conn_accept (dx_conn *http, const char *rest, size_t len)
 {
   ws_conn *wc = calloc (1, sizeof *wc);
   dx_ws_decoder *dec = wc ? dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_WS_DUPLEX_MAX_MESSAGE)
@@ -195,7 +195,7 @@ dx_ws_conn_accept (dx_server *srv, dx_conn *http, const char *rest, size_t len)
     }
   wc->dec = dec;
   dx_conn_take_stream (&wc->base, &ws_ops, http, DX_TR_WEBSOCKET);
-  dx_session_init (&wc->session, srv, &wc->base, &ws_session_ops, DX_TR_WEBSOCKET);
+  dx_session_init (&wc->session, &wc->base, &ws_session_ops, DX_TR_WEBSOCKET);
   dx_conn_start_reading (&wc->base);
   dx_conn_timer (&wc->base, DX_WS_SILENCE_MS);
   if (len > 0)

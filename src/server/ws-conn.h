@@ -12,7 +12,6 @@
 
 /* Takes over http's stream after the 101 answer was queued; rest holds
  * bytes that followed the handshake (may be NULL/0). */
-void dx_ws_conn_accept (dx_server *srv, dx_conn *http, const char *rest,
-                        size_t len);
+void dx_ws_conn_accept (dx_conn *http, const char *rest, size_t len);
 
 #endif

@@ -1,0 +1,94 @@
+#include "server/poster.h"
+
+#include "server/hub.h"
+#include "server/token.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+dx_poster_init (dx_poster *p, dx_store *store, dx_hub *hub, dx_metrics *metrics)
+{
+  p->store = store;
+  p->hub = hub;
+  p->metrics = metrics;
+}
+
+void
+dx_poster_close (dx_poster *p)
+{
+  if (p->store == NULL)
+    return;
+  /* Posts made by the callbacks the close runs are refused: the store
+   * refuses appends once closing. */
+  dx_store_close (p->store);
+  p->store = NULL;
+}
+
+typedef struct {
+  dx_poster *poster;
+  dx_post_cb cb;
+  void *arg;
+  dx_transport tr;
+} post_ctx;
+
+static void
+on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
+{
+  post_ctx *pc = arg;
+  /* The sender's answer first: "the ack always first on the sender's
+   * connection" (docs/protocol.md §5), then everybody else. */
+  if (pc->cb)
+    pc->cb (pc->arg, status, msg, duplicate);
+  if (status == 0 && !duplicate)
+    {
+      if (pc->tr < DX_TR_COUNT)
+        pc->poster->metrics->msgs_in[pc->tr]++;
+      dx_hub_publish (pc->poster->hub, msg);
+    }
+  free (pc);
+}
+
+int
+dx_poster_post (dx_poster *p, const char *room, const char *from,
+                const char *token, const char *text, size_t text_len,
+                const char *cid, dx_transport tr, dx_post_cb cb, void *arg)
+{
+  if (p->store == NULL)
+    return DX_ECANCELED;
+  post_ctx *pc = malloc (sizeof *pc);
+  if (pc == NULL)
+    return DX_ENOMEM;
+  pc->poster = p;
+  pc->cb = cb;
+  pc->arg = arg;
+  pc->tr = tr;
+  int rc = dx_store_append (p->store, room, from, token, text, text_len, cid,
+                            on_appended, pc);
+  if (rc < 0)
+    free (pc);
+  return rc;
+}
+
+int
+dx_poster_new_token (dx_poster *p, const char *nick, char *out, size_t outlen)
+{
+  if (p->store == NULL)
+    return DX_ECANCELED;
+  if (outlen < DX_TOKEN_LEN + 1)
+    return DX_EINVAL;
+  char tok[DX_TOKEN_LEN + 1];
+  int rc = dx_token_generate (tok);
+  if (rc == 0)
+    rc = dx_store_token_put (p->store, tok, nick);
+  if (rc < 0)
+    return rc;
+  memcpy (out, tok, sizeof tok);
+  return 0;
+}
+
+const char *
+dx_poster_token_nick (dx_poster *p, const char *token)
+{
+  return p->store ? dx_store_token_nick (p->store, token) : NULL;
+}
