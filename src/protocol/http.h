@@ -1,4 +1,9 @@
-/* HTTP/1.1 message parsing (RFC 9112) and response/request writing.
+/* HTTP/1.1 message parsing (RFC 9112) and response/request writing. One
+ * public header for four units: http-parse.c (the parser), http-message.c
+ * (lookups on a parsed message), http-query.c (percent-decoding, query
+ * strings) and http-write.c (the writers); their shared grammar pieces are
+ * in http-private.h. The codec knows HTTP only: it reports why it refused
+ * a message (dx_http_error) and the caller chooses the answer and limits.
  *
  * One incremental parser type, in request mode (the server) or response
  * mode (duplex-bench, tests). It copies the head of the message (start

@@ -1,12 +1,16 @@
-/* The chat value model and its JSON codec: every object of PROTOCOL.md §3,
- * §4 (HTTP bodies and answers) and §5 (socket events).
+/* The chat value model and its JSON codec: every object of docs/protocol.md §3,
+ * §4 (HTTP bodies and answers) and §5 (socket events). One public header
+ * for three units: message-decode.c (dx_msg_decode and the other decoders'
+ * member reader), message-encode.c (the socket objects' encoders) and
+ * message-http.c (the HTTP bodies), whose internals meet in
+ * message-private.h.
  *
  * DECODING. dx_msg_decode turns one JSON document (an NDJSON line or a
  * WebSocket text message) into a dx_msg. Fields the type does not know are
  * ignored (any JSON value, validated and skipped); a repeated known field,
  * a missing required field, a wrong JSON type, an invalid name or an
  * over-long value is an error described by dx_msg_error:
- *   code    — the PROTOCOL.md error word to send back: "bad_request",
+ *   code    — the docs/protocol.md error word to send back: "bad_request",
  *             or "too_large" (document over its limit, see dx_msg_decode; text over
  *             DX_TEXT_MAX bytes, or any other string over its limit);
  *   field   — the JSON member at fault ("room", "text", ...; "" for the
@@ -17,13 +21,13 @@
  *
  * ENCODING. Every encoder appends exactly one JSON object (no newline) to
  * a dx_buffer and returns true, or returns false leaving b->len as it was
- * (a field that breaks PROTOCOL.md §2, e.g. an invalid room or text that
+ * (a field that breaks docs/protocol.md §2, e.g. an invalid room or text that
  * is not valid UTF-8, or the buffer's ceiling / out of memory, in which
  * case b->failed is also set). Output field order is fixed and documented
  * in docs/protocol.md; integers are written as plain decimal.
  * dx_msg_encode_line / dx_ndjson_append_line add the '\n' for raw TCP.
  *
- * ping "t": kept VERBATIM. PROTOCOL.md says "<client value>", so any JSON
+ * ping "t": kept VERBATIM. docs/protocol.md §5 says "<client value>", so any JSON
  * value is accepted (number, string, object, array, true/false/null), its
  * exact JSON text is kept (surrounding whitespace trimmed), and it is echoed
  * byte for byte in the pong — 1.5e3, -7, 12345678901234567890, "abc" and
@@ -130,7 +134,7 @@ void dx_msg_clear (dx_msg *m);
 #define DX_MSG_ENCODED_MAX (6 * DX_TEXT_MAX + 1024)
 
 /* Decode one document. Its length is limited by direction: at most
- * DX_LINE_MAX for DX_MSG_FROM_CLIENT (PROTOCOL.md §5), DX_MSG_ENCODED_MAX
+ * DX_LINE_MAX for DX_MSG_FROM_CLIENT (docs/protocol.md §5), DX_MSG_ENCODED_MAX
  * for DX_MSG_FROM_SERVER / FROM_ANY (so everything the encoders write
  * decodes); longer is too_large. Objects not of direction dir are rejected
  * as "unknown type". err may be NULL. */
@@ -163,8 +167,9 @@ typedef struct {
 /* {"type":"message","room":..,"id":..,"from":..,"text":..,"ts":..[,"cid":..]} */
 bool dx_encode_message (dx_buffer *b, const dx_chat_message *m);
 /* server -> client events */
-/* {"type":"welcome","nick":..,"token":..,"server":..[,"epoch":..]}: PROTOCOL.md
- * §2 says the store's epoch appears in welcome, so a server passes it;
+/* {"type":"welcome","nick":..,"token":..,"server":..[,"epoch":..]}:
+ * docs/protocol.md §2 says the store's epoch appears in welcome, so a
+ * server passes it;
  * epoch NULL omits it. dx_encode_welcome is the same with epoch NULL. */
 bool dx_encode_welcome_epoch (dx_buffer *b, const char *nick, const char *token,
                               const char *server, const char *epoch);
@@ -190,7 +195,7 @@ bool dx_encode_send (dx_buffer *b, const char *room, const char *text, size_t te
 /* t NULL = no "t"; else t[0..t_len) must be one JSON number or string */
 bool dx_encode_ping (dx_buffer *b, const char *t, size_t t_len);
 
-/* ---- HTTP bodies (PROTOCOL.md §4) ---- */
+/* ---- HTTP bodies (docs/protocol.md §4) ---- */
 
 /* POST /api/v1/session request {"nick":..,"password":..} */
 typedef struct {

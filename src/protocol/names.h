@@ -1,4 +1,4 @@
-/* Names and limits of PROTOCOL.md §2, checked in one place.
+/* Names and limits of docs/protocol.md §2, checked in one place.
  * Every function takes (pointer, length) so it works on bytes that are not
  * NUL-terminated (URL path segments, JSON buffers); NULL is invalid. */
 #ifndef DX_PROTOCOL_NAMES_H
@@ -12,7 +12,7 @@
 #define DX_TEXT_MAX 4096     /* bytes of UTF-8 after JSON decoding */
 #define DX_CID_MAX 64        /* printable ASCII 0x20..0x7E */
 #define DX_LINE_MAX 16384    /* NDJSON line / assembled WebSocket message */
-/* Where PROTOCOL.md is silent (see docs/protocol.md): */
+/* Limits docs/protocol.md §2 adds to the original contract: */
 #define DX_TOKEN_MAX 128     /* session token: printable ASCII, no space */
 #define DX_PASSWORD_MAX 256  /* password: UTF-8, no NUL */
 #define DX_EPOCH_MAX 64      /* store epoch: printable ASCII, no space */

@@ -1,4 +1,4 @@
-/* NDJSON framing (raw TCP, PROTOCOL.md §5): an incremental line splitter
+/* NDJSON framing (raw TCP, docs/protocol.md §5): an incremental line splitter
  * with a line limit, and a helper to append a line.
  *
  * Lines end in "\n"; one '\r' right before the '\n' is stripped too (so

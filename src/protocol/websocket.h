@@ -36,7 +36,7 @@
 /* Longest frame header: 2 + 8 (64-bit length) + 4 (mask). */
 #define DX_WS_MAX_HEADER 14
 #define DX_WS_MAX_CONTROL_PAYLOAD 125
-/* Duplex: one message (assembled) at most 16 KiB (PROTOCOL.md section 5). */
+/* Duplex: one message (assembled) at most 16 KiB (docs/protocol.md §5). */
 #define DX_WS_DUPLEX_MAX_MESSAGE 16384
 
 typedef enum {

@@ -13,16 +13,11 @@ dx_http_error_answer
 dx_http_error_answer_for (dx_http_error error)
 {
   switch (error) {
-  case DX_HTTP_ERR_START_LINE_TOO_LONG:
-    return (dx_http_error_answer){ 414, "uri_too_long" };
-  case DX_HTTP_ERR_HEADERS_TOO_LARGE:
-    return (dx_http_error_answer){ 431, "headers_too_large" };
-  case DX_HTTP_ERR_BODY_TOO_LARGE:
-    return (dx_http_error_answer){ 413, "too_large" };
-  case DX_HTTP_ERR_LENGTH_REQUIRED:
-    return (dx_http_error_answer){ 411, "length_required" };
-  case DX_HTTP_ERR_UNSUPPORTED_CODING:
-    return (dx_http_error_answer){ 501, "not_implemented" };
+  case DX_HTTP_ERR_START_LINE_TOO_LONG: return (dx_http_error_answer){ 414, "uri_too_long" };
+  case DX_HTTP_ERR_HEADERS_TOO_LARGE: return (dx_http_error_answer){ 431, "headers_too_large" };
+  case DX_HTTP_ERR_BODY_TOO_LARGE: return (dx_http_error_answer){ 413, "too_large" };
+  case DX_HTTP_ERR_LENGTH_REQUIRED: return (dx_http_error_answer){ 411, "length_required" };
+  case DX_HTTP_ERR_UNSUPPORTED_CODING: return (dx_http_error_answer){ 501, "not_implemented" };
   case DX_HTTP_ERR_VERSION_NOT_SUPPORTED:
     return (dx_http_error_answer){ 505, "version_not_supported" };
   case DX_HTTP_ERR_NONE:

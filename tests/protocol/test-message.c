@@ -1,4 +1,4 @@
-/* The chat codec: every PROTOCOL.md object decoded and re-encoded to the
+/* The chat codec: every docs/protocol.md object decoded and re-encoded to the
  * same bytes, unknown fields ignored, repeated known fields rejected, every
  * §2 name/limit rule with its error word and field, ping "t" echoed
  * verbatim, and the HTTP bodies (session, post, poll answer, rooms, info,
@@ -138,7 +138,7 @@ test_values (void)
   j = "{\"type\":\"welcome\",\"nick\":\"ticker\",\"token\":\"t\",\"server\":\"\",\"epoch\":\"E1\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && strcmp (m.epoch, "E1") == 0 &&
           strcmp (m.nick, "ticker") == 0,
-      "welcome carries the epoch (PROTOCOL.md section 2)");
+      "welcome carries the epoch (docs/protocol.md §2)");
   j = "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\",\"server\":\"s\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && m.epoch[0] == '\0',
       "welcome without epoch: epoch empty");

@@ -83,7 +83,7 @@ test_encoder (void)
   const char *json = "{\"type\":\"message\",\"id\":42}";
   OK (dx_sse_encode_event_u64 (&b, 42, "message", json, strlen (json)), "encode an event");
   STR_IS (b.data, "id: 42\nevent: message\ndata: {\"type\":\"message\",\"id\":42}\n\n",
-          "PROTOCOL.md event bytes");
+          "docs/protocol.md §4 event bytes");
   dx_buffer_reset (&b);
   OK (dx_sse_encode_event (&b, NULL, NULL, "a\nb\r\nc\rd", 8), "multi-line data");
   STR_IS (b.data, "data: a\ndata: b\ndata: c\ndata: d\n\n", "one data line per line");
@@ -135,7 +135,7 @@ static void
 test_parser (void)
 {
   parse_check ("a simple event", "data: hello\n\n", "E[message|hello|] retry=-1 last=", 0, 0);
-  parse_check ("PROTOCOL.md event",
+  parse_check ("docs/protocol.md §4 event",
                "id: 42\nevent: message\ndata: {\"id\":42}\n\n: ping\n\n",
                "E[message|{\"id\":42}|42]C[ ping] retry=-1 last=42", 0, 0);
   parse_check ("WHATWG: multi-line data joined with LF",

@@ -31,8 +31,8 @@ static void
 expect (const char *name, const char *in, size_t len, int status, const char *code)
 {
   dx_http_error_answer a = dx_http_error_answer_for (refusal (in, len));
-  OK (a.status == status && strcmp (a.code, code) == 0, "%s -> %d %s (got %d %s)", name,
-      status, code, a.status, a.code);
+  OK (a.status == status && strcmp (a.code, code) == 0, "%s -> %d %s (got %d %s)", name, status,
+      code, a.status, a.code);
 }
 
 #define EXPECT(name, in, status, code) expect (name, in, sizeof in - 1, status, code)

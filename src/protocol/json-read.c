@@ -1,8 +1,18 @@
+/* The JSON pull reader (json.h).
+ *
+ * Why one file of this size: it is a single state machine. The lexer
+ * (strings, numbers, literals), the containers and the scalar readers all
+ * move the same cursor and obey the same two rules, the expect_value bit
+ * below and the sticky first error (fail). Split, those would become a
+ * private API of a dozen functions for one struct; kept together, every
+ * path that can fail is visible in one place, which is what the fuzz
+ * target (tests/fuzz/fuzz-json.c) and the strictness rules rely on. */
 #include "protocol/json.h"
 
 #include <string.h>
 
 #include "protocol/hex.h"
+#include "protocol/json-private.h"
 #include "protocol/utf8.h"
 
 /* The reader is a cursor over the input plus a bit stack of the open
@@ -160,43 +170,6 @@ dx_json_peek (dx_json_reader *r)
 
 /* ---- strings ---- */
 
-/* Word-at-a-time tests on 8 bytes (exact "is there any such byte"
- * answers, from the well-known bit tricks): they let the string scanner
- * and the writer skip plain text 8 bytes per step. */
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static uint64_t
-load8 (const char *p)
-{
-  uint64_t w;
-  memcpy (&w, p, sizeof w);
-  return w;
-}
-
-/* Some byte of w is below n (n <= 128). */
-static uint64_t
-has_less (uint64_t w, unsigned n)
-{
-  return (w - ONES * n) & ~w & HIGHS;
-}
-
-/* Some byte of w equals c. */
-static uint64_t
-has_byte (uint64_t w, unsigned c)
-{
-  uint64_t x = w ^ (ONES * c);
-  return (x - ONES) & ~x & HIGHS;
-}
-
-/* Some byte ends a plain run inside a string: '"', '\\' or a control. */
-static bool
-word_ends_run (const char *p)
-{
-  uint64_t w = load8 (p);
-  return (has_less (w, 0x20) | has_byte (w, '"') | has_byte (w, '\\')) != 0;
-}
-
 /* Four hex digits at p (p + 4 <= end checked by the caller). */
 static int32_t
 hex4 (const char *p)
@@ -212,11 +185,11 @@ hex4 (const char *p)
 }
 
 typedef struct {
-  char *buf;        /* NULL: validate only */
-  size_t cap;       /* bytes available for content (excluding the NUL) */
-  size_t len;       /* decoded length */
-  bool overflow;    /* content did not fit in cap */
-  bool has_nul;     /* a \u0000 was decoded */
+  char *buf;     /* NULL: validate only */
+  size_t cap;    /* bytes available for content (excluding the NUL) */
+  size_t len;    /* decoded length */
+  bool overflow; /* content did not fit in cap */
+  bool has_nul;  /* a \u0000 was decoded */
 } sink;
 
 static void
@@ -345,8 +318,7 @@ scan_string (dx_json_reader *r, sink *s)
       if (!p)
         return false;
       continue;
-    default:
-      return fail (r, DX_JSON_E_ESCAPE, p);
+    default: return fail (r, DX_JSON_E_ESCAPE, p);
     }
     sink_put (s, &one, 1);
     p += 2;
@@ -806,8 +778,7 @@ skip_scalar (dx_json_reader *r)
     if (!scan_literal (r, "null", 4))
       return false;
     break;
-  default:
-    return fail (r, DX_JSON_E_SYNTAX, r->p);
+  default: return fail (r, DX_JSON_E_SYNTAX, r->p);
   }
   value_done (r);
   return true;
@@ -865,114 +836,4 @@ dx_json_validate (const char *text, size_t len, const dx_json_limits *limits, dx
   if (err)
     *err = r.error;
   return ok;
-}
-
-/* ---- writer ---- */
-
-static bool
-buffer_fail (dx_buffer *b)
-{
-  b->failed = true;
-  return false;
-}
-
-bool
-dx_json_write_string (dx_buffer *b, const char *s, size_t len)
-{
-  if (b->failed)
-    return false;
-  if (len && !s)
-    return buffer_fail (b);
-  if (!dx_utf8_valid (s, len))
-    return buffer_fail (b);
-  /* Most text needs no escaping: reserve once for the common case. */
-  if (!dx_buffer_reserve (b, len + 2))
-    return false;
-  b->data[b->len++] = '"';
-  size_t i = 0;
-  while (i < len) {
-    size_t run = i;
-    while (i < len) {
-      if (len - i >= 8 && !word_ends_run (s + i) && !has_byte (load8 (s + i), 0x7F)) {
-        i += 8;
-        continue;
-      }
-      unsigned char c = (unsigned char) s[i];
-      if (c < 0x20 || c == '"' || c == '\\' || c == 0x7F)
-        break;
-      i++;
-    }
-    if (i > run && !dx_buffer_append (b, s + run, i - run))
-      return false;
-    if (i >= len)
-      break;
-    unsigned char c = (unsigned char) s[i++];
-    char esc[6] = { '\\', 0, 0, 0, 0, 0 };
-    size_t n = 2;
-    switch (c) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
-    default:
-      esc[1] = 'u';
-      esc[2] = '0';
-      esc[3] = '0';
-      esc[4] = dx_hex_digit (c >> 4);
-      esc[5] = dx_hex_digit (c);
-      n = 6;
-    }
-    if (!dx_buffer_append (b, esc, n))
-      return false;
-  }
-  return dx_buffer_append_char (b, '"');
-}
-
-bool
-dx_json_write_cstr (dx_buffer *b, const char *s)
-{
-  if (!s)
-    return buffer_fail (b);
-  return dx_json_write_string (b, s, strlen (s));
-}
-
-bool
-dx_json_write_u64 (dx_buffer *b, uint64_t v)
-{
-  return dx_buffer_append_u64 (b, v);
-}
-
-bool
-dx_json_write_i64 (dx_buffer *b, int64_t v)
-{
-  return dx_buffer_append_i64 (b, v);
-}
-
-bool
-dx_json_write_bool (dx_buffer *b, bool v)
-{
-  return v ? dx_buffer_append (b, "true", 4) : dx_buffer_append (b, "false", 5);
-}
-
-bool
-dx_json_write_null (dx_buffer *b)
-{
-  return dx_buffer_append (b, "null", 4);
-}
-
-bool
-dx_json_write_raw (dx_buffer *b, const char *json, size_t len)
-{
-  if (len && !json)
-    return buffer_fail (b);
-  return dx_buffer_append (b, json, len);
-}
-
-bool
-dx_json_write_key (dx_buffer *b, const char *key)
-{
-  return dx_json_write_cstr (b, key) && dx_buffer_append_char (b, ':');
 }

@@ -1,20 +1,12 @@
-#include "protocol/http.h"
+/* The incremental HTTP/1.1 message parser (http.h). */
+#include "protocol/http-private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol/chunked.h"
-#include "protocol/hex.h"
 
 /* ---- character classes ---- */
-
-static bool
-is_tchar (unsigned char c)
-{
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-    return true;
-  return c != 0 && strchr ("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 static bool
 is_field_vchar (unsigned char c)
@@ -23,33 +15,7 @@ is_field_vchar (unsigned char c)
   return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static char
-lower (char c)
-{
-  return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
-}
-
-static bool
-ieq (const char *a, const char *b)
-{
-  while (*a && *b && lower (*a) == lower (*b)) {
-    a++;
-    b++;
-  }
-  return *a == '\0' && *b == '\0';
-}
-
-static bool
-ieq_n (const char *a, size_t n, const char *b)
-{
-  size_t i = 0;
-  for (; i < n && b[i]; i++)
-    if (lower (a[i]) != lower (b[i]))
-      return false;
-  return i == n && b[i] == '\0';
-}
-
-/* ---- limits, lookups ---- */
+/* ---- limits ---- */
 
 void
 dx_http_limits_default (dx_http_limits *l)
@@ -60,54 +26,14 @@ dx_http_limits_default (dx_http_limits *l)
   l->max_body = DX_HTTP_DEFAULT_MAX_BODY;
 }
 
-const char *
-dx_http_message_header (const dx_http_message *m, const char *name)
-{
-  for (size_t i = 0; i < m->n_headers; i++)
-    if (ieq (m->headers[i].name, name))
-      return m->headers[i].value;
-  return NULL;
-}
-
-size_t
-dx_http_message_header_count (const dx_http_message *m, const char *name)
-{
-  size_t n = 0;
-  for (size_t i = 0; i < m->n_headers; i++)
-    if (ieq (m->headers[i].name, name))
-      n++;
-  return n;
-}
-
-bool
-dx_http_list_has_token (const char *value, const char *token)
-{
-  if (!value)
-    return false;
-  const char *p = value;
-  while (*p) {
-    while (*p == ' ' || *p == '\t' || *p == ',')
-      p++;
-    const char *start = p;
-    while (*p && *p != ',')
-      p++;
-    const char *end = p;
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-      end--;
-    if (end > start && ieq_n (start, (size_t) (end - start), token))
-      return true;
-  }
-  return false;
-}
-
 /* ---- parser ---- */
 
 enum {
-  ST_START,     /* reading the start line (or skipping empty lines) */
-  ST_HEADERS,   /* reading header lines */
-  ST_BODY_LEN,  /* Content-Length body */
+  ST_START,    /* reading the start line (or skipping empty lines) */
+  ST_HEADERS,  /* reading header lines */
+  ST_BODY_LEN, /* Content-Length body */
   ST_BODY_CHUNKED,
-  ST_BODY_EOF,  /* response body delimited by the connection close */
+  ST_BODY_EOF, /* response body delimited by the connection close */
   ST_DONE,
   ST_ERROR,
 };
@@ -125,11 +51,11 @@ struct dx_http_parser {
   bool no_body;
   bool head_done;
 
-  dx_buffer head;         /* start line + header lines, NUL-separated */
-  size_t line_start;      /* offset in head of the line being read */
-  size_t skipped;         /* bytes of empty lines before the start line */
-  size_t block_len;       /* bytes of header lines so far (431) */
-  size_t start_line_end;  /* offset just past the start line */
+  dx_buffer head;        /* start line + header lines, NUL-separated */
+  size_t line_start;     /* offset in head of the line being read */
+  size_t skipped;        /* bytes of empty lines before the start line */
+  size_t block_len;      /* bytes of header lines so far */
+  size_t start_line_end; /* offset just past the start line */
 
   header_offsets *offs;
   dx_http_header *headers;
@@ -139,7 +65,7 @@ struct dx_http_parser {
   /* start-line offsets into head */
   size_t method_off, target_off, reason_off;
 
-  dx_buffer aux;          /* path and query copies */
+  dx_buffer aux; /* path and query copies */
   dx_buffer body;
   uint64_t body_left;
   dx_chunked_decoder chunked;
@@ -292,11 +218,9 @@ method_of (const char *m)
     const char *name;
     dx_http_method method;
   } known[] = {
-    { "GET", DX_HTTP_GET },         { "HEAD", DX_HTTP_HEAD },
-    { "POST", DX_HTTP_POST },       { "PUT", DX_HTTP_PUT },
-    { "DELETE", DX_HTTP_DELETE },   { "OPTIONS", DX_HTTP_OPTIONS },
-    { "PATCH", DX_HTTP_PATCH },     { "CONNECT", DX_HTTP_CONNECT },
-    { "TRACE", DX_HTTP_TRACE },
+    { "GET", DX_HTTP_GET },     { "HEAD", DX_HTTP_HEAD },       { "POST", DX_HTTP_POST },
+    { "PUT", DX_HTTP_PUT },     { "DELETE", DX_HTTP_DELETE },   { "OPTIONS", DX_HTTP_OPTIONS },
+    { "PATCH", DX_HTTP_PATCH }, { "CONNECT", DX_HTTP_CONNECT }, { "TRACE", DX_HTTP_TRACE },
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp (m, known[i].name) == 0) /* methods are case-sensitive */
@@ -317,7 +241,7 @@ parse_request_line (dx_http_parser *p, size_t off, size_t n)
   if (!sp2 || sp2 == target)
     return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request line");
   for (char *c = line; c < sp1; c++)
-    if (!is_tchar ((unsigned char) *c))
+    if (!dx_http_is_tchar ((unsigned char) *c))
       return fail (p, DX_HTTP_ERR_MALFORMED, "malformed method");
   for (char *c = target; c < sp2; c++)
     if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
@@ -336,8 +260,8 @@ parse_request_line (dx_http_parser *p, size_t off, size_t n)
   size_t tlen = (size_t) (sp2 - target);
   if (target[0] != '/' && !(tlen == 1 && target[0] == '*')) {
     /* absolute-form is accepted (RFC 9112 3.2.2); authority-form is not. */
-    bool http = tlen > 7 && ieq_n (target, 7, "http://");
-    bool https = tlen > 8 && ieq_n (target, 8, "https://");
+    bool http = tlen > 7 && dx_http_ieq_n (target, 7, "http://");
+    bool https = tlen > 8 && dx_http_ieq_n (target, 8, "https://");
     if (!http && !https)
       return fail (p, DX_HTTP_ERR_MALFORMED, "malformed request target");
   }
@@ -388,7 +312,7 @@ parse_header_line (dx_http_parser *p, size_t off, size_t n)
   if (!colon || colon == line)
     return fail (p, DX_HTTP_ERR_MALFORMED, "malformed header field");
   for (char *c = line; c < colon; c++)
-    if (!is_tchar ((unsigned char) *c))
+    if (!dx_http_is_tchar ((unsigned char) *c))
       return fail (p, DX_HTTP_ERR_MALFORMED, "malformed header field name");
   char *v = colon + 1;
   char *end = line + n;
@@ -421,25 +345,6 @@ parse_header_line (dx_http_parser *p, size_t off, size_t n)
   p->offs[p->n_headers].value_off = off + (size_t) (v - line);
   p->n_headers++;
   return DX_HTTP_NEED_MORE;
-}
-
-/* Strict decimal: digits only, fits uint64. */
-static bool
-parse_u64 (const char *s, uint64_t *out)
-{
-  uint64_t v = 0;
-  if (!*s)
-    return false;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9')
-      return false;
-    unsigned d = (unsigned) (*s - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
 }
 
 static bool
@@ -499,8 +404,7 @@ finish_head (dx_http_parser *p)
   if (n_cl > 1)
     return fail (p, DX_HTTP_ERR_MALFORMED, "duplicate Content-Length");
   if (n_cl) {
-    if (!parse_u64 (dx_http_message_header (m, "Content-Length"),
-                    &m->content_length))
+    if (!dx_http_parse_u64 (dx_http_message_header (m, "Content-Length"), &m->content_length))
       return fail (p, DX_HTTP_ERR_MALFORMED, "malformed Content-Length");
     m->has_content_length = true;
   }
@@ -511,29 +415,27 @@ finish_head (dx_http_parser *p)
       return fail (p, DX_HTTP_ERR_MALFORMED, "both Transfer-Encoding and Content-Length");
     if (n_te > 1)
       return fail (p, DX_HTTP_ERR_MALFORMED, "duplicate Transfer-Encoding");
-    if (!ieq (dx_http_message_header (m, "Transfer-Encoding"), "chunked"))
+    if (!dx_http_ieq (dx_http_message_header (m, "Transfer-Encoding"), "chunked"))
       return fail (p, DX_HTTP_ERR_UNSUPPORTED_CODING, "unsupported Transfer-Encoding");
     m->chunked = true;
   }
   if (request && dx_http_message_header_count (m, "Host") > 1)
     return fail (p, DX_HTTP_ERR_MALFORMED, "duplicate Host");
 
-  const char *conn = dx_http_message_header (m, "Connection");
   /* Connection may be split over several fields: check each. */
   bool close = false, keep = false, upgrade_tok = false;
   for (size_t i = 0; i < m->n_headers; i++) {
-    if (!ieq (m->headers[i].name, "Connection"))
+    if (!dx_http_ieq (m->headers[i].name, "Connection"))
       continue;
     close |= dx_http_list_has_token (m->headers[i].value, "close");
     keep |= dx_http_list_has_token (m->headers[i].value, "keep-alive");
     upgrade_tok |= dx_http_list_has_token (m->headers[i].value, "upgrade");
   }
-  (void) conn;
   m->keep_alive = m->version_minor >= 1 ? !close : (keep && !close);
   m->upgrade = upgrade_tok && dx_http_message_header (m, "Upgrade") != NULL;
   if (request) {
     const char *expect = dx_http_message_header (m, "Expect");
-    m->expect_continue = expect && ieq (expect, "100-continue");
+    m->expect_continue = expect && dx_http_ieq (expect, "100-continue");
   }
 
   /* Body framing. */
@@ -595,9 +497,8 @@ process_line (dx_http_parser *p)
       p->head.data[off] = '\0';
       return DX_HTTP_NEED_MORE;
     }
-    dx_http_status st = p->mode == DX_HTTP_PARSE_REQUEST
-                            ? parse_request_line (p, off, n)
-                            : parse_status_line (p, off, n);
+    dx_http_status st = p->mode == DX_HTTP_PARSE_REQUEST ? parse_request_line (p, off, n)
+                                                         : parse_status_line (p, off, n);
     if (st != DX_HTTP_NEED_MORE)
       return st;
     p->state = ST_HEADERS;
@@ -625,7 +526,7 @@ feed_head (dx_http_parser *p, const char *data, size_t len, size_t *used)
       bool too_long;
       if (lf) {
         size_t content = line_so_far - 1;
-        char prev = seg >= 2 ? data[i + seg - 2]
+        char prev = seg >= 2                      ? data[i + seg - 2]
                     : p->head.len > p->line_start ? p->head.data[p->head.len - 1]
                                                   : 0;
         if (content && prev == '\r')
@@ -678,8 +579,7 @@ done (dx_http_parser *p)
 }
 
 dx_http_status
-dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
-                     size_t *consumed)
+dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len, size_t *consumed)
 {
   size_t used = 0;
   *consumed = 0;
@@ -710,8 +610,7 @@ dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
     return p->body_left ? DX_HTTP_NEED_MORE : done (p);
   }
   case ST_BODY_CHUNKED: {
-    dx_chunked_status st = dx_chunked_decoder_feed (&p->chunked, data, len,
-                                                    &used, &p->body);
+    dx_chunked_status st = dx_chunked_decoder_feed (&p->chunked, data, len, &used, &p->body);
     *consumed = used;
     if (st == DX_CHUNKED_DONE)
       return done (p);
@@ -719,12 +618,10 @@ dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
       return DX_HTTP_NEED_MORE;
     switch (dx_chunked_decoder_error (&p->chunked)) {
     case DX_CHUNKED_ERR_TOO_LARGE:
-    case DX_CHUNKED_ERR_OUTPUT:
-      return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
+    case DX_CHUNKED_ERR_OUTPUT: return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     case DX_CHUNKED_ERR_TRAILERS_TOO_LARGE:
       return fail (p, DX_HTTP_ERR_HEADERS_TOO_LARGE, "trailer section too large");
-    default:
-      return fail (p, DX_HTTP_ERR_MALFORMED, "malformed chunked body");
+    default: return fail (p, DX_HTTP_ERR_MALFORMED, "malformed chunked body");
     }
   }
   case ST_BODY_EOF:
@@ -734,8 +631,7 @@ dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
       return fail (p, DX_HTTP_ERR_BODY_TOO_LARGE, "body too large");
     *consumed = len;
     return DX_HTTP_NEED_MORE;
-  default:
-    return fail (p, DX_HTTP_ERR_MALFORMED, "parser in an invalid state");
+  default: return fail (p, DX_HTTP_ERR_MALFORMED, "parser in an invalid state");
   }
 }
 
@@ -743,295 +639,13 @@ dx_http_status
 dx_http_parser_finish (dx_http_parser *p)
 {
   switch (p->state) {
-  case ST_ERROR:
-    return DX_HTTP_ERROR;
-  case ST_DONE:
-    return DX_HTTP_NEED_MORE;
-  case ST_BODY_EOF:
-    return done (p);
+  case ST_ERROR: return DX_HTTP_ERROR;
+  case ST_DONE: return DX_HTTP_NEED_MORE;
+  case ST_BODY_EOF: return done (p);
   case ST_START:
     if (p->head.len == 0)
       return DX_HTTP_NEED_MORE; /* only empty lines, if anything: clean */
     return fail (p, DX_HTTP_ERR_MALFORMED, "connection closed in the middle of a message");
-  default:
-    return fail (p, DX_HTTP_ERR_MALFORMED, "connection closed in the middle of a message");
+  default: return fail (p, DX_HTTP_ERR_MALFORMED, "connection closed in the middle of a message");
   }
-}
-
-/* ---- query strings ---- */
-
-bool
-dx_http_percent_decode (const char *in, size_t n, bool plus_is_space, char *out,
-                        size_t cap, size_t *out_len)
-{
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= n)
-        return false;
-      int hi = dx_hex_value (in[i + 1]), lo = dx_hex_value (in[i + 2]);
-      if (hi < 0 || lo < 0)
-        return false;
-      c = (char) (hi << 4 | lo);
-      if (c == '\0')
-        return false;
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    } else if (c == '\0') {
-      return false;
-    }
-    if (o + 1 >= cap)
-      return false;
-    out[o++] = c;
-  }
-  if (cap == 0)
-    return false;
-  out[o] = '\0';
-  if (out_len)
-    *out_len = o;
-  return true;
-}
-
-dx_http_query_result
-dx_http_query_get (const char *query, const char *key, char *out, size_t cap,
-                   size_t *out_len)
-{
-  const char *p = query;
-  size_t klen = strlen (key);
-  char kbuf[256];
-  while (p && *p) {
-    const char *amp = strchr (p, '&');
-    const char *end = amp ? amp : p + strlen (p);
-    const char *eq = memchr (p, '=', (size_t) (end - p));
-    const char *kend = eq ? eq : end;
-    size_t dk;
-    /* A key that does not decode (or is too long to be one we look for)
-       cannot be ours: skip it, as we skip every other unknown key. */
-    if (kend > p
-        && dx_http_percent_decode (p, (size_t) (kend - p), true, kbuf, sizeof kbuf, &dk)) {
-      if (dk == klen && memcmp (kbuf, key, klen) == 0) {
-        const char *v = eq ? eq + 1 : end;
-        if (!dx_http_percent_decode (v, (size_t) (end - v), true, out, cap,
-                                     out_len))
-          return DX_HTTP_QUERY_INVALID;
-        return DX_HTTP_QUERY_FOUND;
-      }
-    }
-    p = amp ? amp + 1 : NULL;
-  }
-  return DX_HTTP_QUERY_NOT_FOUND;
-}
-
-dx_http_query_result
-dx_http_query_get_u64 (const char *query, const char *key, uint64_t *out)
-{
-  char buf[32];
-  dx_http_query_result r = dx_http_query_get (query, key, buf, sizeof buf, NULL);
-  if (r != DX_HTTP_QUERY_FOUND)
-    return r;
-  uint64_t v;
-  if (!parse_u64 (buf, &v))
-    return DX_HTTP_QUERY_INVALID;
-  *out = v;
-  return DX_HTTP_QUERY_FOUND;
-}
-
-/* ---- writing ---- */
-
-const char *
-dx_http_status_reason (int status)
-{
-  switch (status) {
-  case 100: return "Continue";
-  case 101: return "Switching Protocols";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 304: return "Not Modified";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 411: return "Length Required";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 426: return "Upgrade Required";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Unknown";
-  }
-}
-
-static bool
-bad_arg (dx_buffer *out)
-{
-  out->failed = true;
-  return false;
-}
-
-static bool
-valid_token (const char *s)
-{
-  if (!s || !*s)
-    return false;
-  for (; *s; s++)
-    if (!is_tchar ((unsigned char) *s))
-      return false;
-  return true;
-}
-
-static bool
-valid_text (const char *s)
-{
-  /* NUL cannot occur inside a C string; CR and LF would split the line. */
-  return s && strpbrk (s, "\r\n") == NULL;
-}
-
-bool
-dx_http_write_status_line (dx_buffer *out, int status, const char *reason)
-{
-  if (!reason)
-    reason = dx_http_status_reason (status);
-  if (status < 100 || status > 999 || !valid_text (reason))
-    return bad_arg (out);
-  return dx_buffer_printf (out, "HTTP/1.1 %d %s\r\n", status, reason);
-}
-
-bool
-dx_http_write_request_line (dx_buffer *out, const char *method,
-                            const char *target)
-{
-  if (!valid_token (method) || !target || !*target)
-    return bad_arg (out);
-  for (const char *c = target; *c; c++)
-    if ((unsigned char) *c <= 0x20 || (unsigned char) *c >= 0x7f)
-      return bad_arg (out);
-  return dx_buffer_append_str (out, method) && dx_buffer_append_char (out, ' ')
-         && dx_buffer_append_str (out, target)
-         && dx_buffer_append_str (out, " HTTP/1.1\r\n");
-}
-
-bool
-dx_http_write_header (dx_buffer *out, const char *name, const char *value)
-{
-  if (!valid_token (name) || !valid_text (value))
-    return bad_arg (out);
-  return dx_buffer_append_str (out, name) && dx_buffer_append (out, ": ", 2)
-         && dx_buffer_append_str (out, value)
-         && dx_buffer_append (out, "\r\n", 2);
-}
-
-bool
-dx_http_write_header_u64 (dx_buffer *out, const char *name, uint64_t value)
-{
-  if (!valid_token (name))
-    return bad_arg (out);
-  return dx_buffer_append_str (out, name) && dx_buffer_append (out, ": ", 2)
-         && dx_buffer_append_u64 (out, value)
-         && dx_buffer_append (out, "\r\n", 2);
-}
-
-bool
-dx_http_write_date (dx_buffer *out, int64_t t)
-{
-  static const char wd[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
-  static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-  int64_t days = t / 86400, secs = t % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days--;
-  }
-  int64_t weekday = days % 7;
-  if (weekday < 0)
-    weekday += 7;
-  /* civil_from_days (H. Hinnant): proleptic Gregorian calendar. */
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2)
-    y++;
-  if (y < 0 || y > 9999)
-    return bad_arg (out);
-  return dx_buffer_printf (out, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-                           wd[weekday], (int) d, mon[m - 1], (int) y,
-                           (int) (secs / 3600), (int) (secs / 60 % 60),
-                           (int) (secs % 60));
-}
-
-bool
-dx_http_write_end_headers (dx_buffer *out)
-{
-  return dx_buffer_append (out, "\r\n", 2);
-}
-
-static bool
-write_head (dx_buffer *out, int status, const char *content_type,
-            const dx_http_header *extra, size_t n_extra, bool keep_alive,
-            bool chunked, const uint64_t *content_length)
-{
-  if (status < 100 || status > 999 || (content_type && !valid_text (content_type)))
-    return bad_arg (out);
-  for (size_t i = 0; i < n_extra; i++)
-    if (!valid_token (extra[i].name) || !valid_text (extra[i].value))
-      return bad_arg (out);
-  bool ok = dx_http_write_status_line (out, status, NULL);
-  if (content_type)
-    ok = ok && dx_http_write_header (out, "Content-Type", content_type);
-  if (content_length)
-    ok = ok && dx_http_write_header_u64 (out, "Content-Length", *content_length);
-  if (chunked)
-    ok = ok && dx_http_write_header (out, "Transfer-Encoding", "chunked");
-  if (!keep_alive)
-    ok = ok && dx_http_write_header (out, "Connection", "close");
-  for (size_t i = 0; i < n_extra; i++)
-    ok = ok && dx_http_write_header (out, extra[i].name, extra[i].value);
-  return ok && dx_http_write_end_headers (out);
-}
-
-bool
-dx_http_write_response (dx_buffer *out, int status, const char *content_type,
-                        const dx_http_header *extra, size_t n_extra,
-                        bool keep_alive, const void *body, size_t body_len)
-{
-  bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
-  uint64_t cl = body_len;
-  if (!write_head (out, status, content_type, extra, n_extra, keep_alive, false,
-                   bodyless ? NULL : &cl))
-    return false;
-  if (bodyless || !body_len)
-    return true;
-  return dx_buffer_append (out, body, body_len);
-}
-
-bool
-dx_http_write_chunked_head (dx_buffer *out, int status,
-                            const char *content_type,
-                            const dx_http_header *extra, size_t n_extra,
-                            bool keep_alive)
-{
-  return write_head (out, status, content_type, extra, n_extra, keep_alive,
-                     true, NULL);
 }
