@@ -11,6 +11,7 @@ struct _DxRunLog
   GObject parent_instance;
   gboolean used[DX_N_MODES];
   DxMode current; /* the mode a switch starts from */
+  char *epoch;    /* of the followed chat's server store, once known */
   GArray *switches; /* DxSwitchRecord */
   GHashTable *rooms; /* name -> RoomLog */
   GPtrArray *room_order; /* names (owned by rooms), NULL-terminated */
@@ -121,19 +122,34 @@ on_switched (DxChat *chat, guint mode, DxRunLog *self)
 }
 
 static void
-on_ids_restart (DxChat *chat, GParamSpec *pspec, DxRunLog *self)
+on_room (DxChat *chat, GParamSpec *pspec, DxRunLog *self)
 {
+  /* The room is loaded anew: the transport resumes after its history. */
   dx_run_log_restart_ids (self);
+}
+
+static void
+on_epoch (DxChat *chat, GParamSpec *pspec, DxRunLog *self)
+{
+  const char *epoch = dx_chat_get_epoch (chat);
+
+  /* Learning the first epoch late (history failed) is not a new store. */
+  if (self->epoch != NULL && g_strcmp0 (epoch, self->epoch) != 0)
+    dx_run_log_restart_ids (self);
+  g_free (self->epoch);
+  self->epoch = g_strdup (epoch);
 }
 
 void
 dx_run_log_follow (DxRunLog *self, DxChat *chat)
 {
   dx_run_log_add_mode (self, dx_chat_get_mode (chat));
+  g_free (self->epoch);
+  self->epoch = g_strdup (dx_chat_get_epoch (chat));
   g_signal_connect_object (chat, "delivered", G_CALLBACK (on_delivered), self, 0);
   g_signal_connect_object (chat, "switched", G_CALLBACK (on_switched), self, 0);
-  g_signal_connect_object (chat, "notify::room", G_CALLBACK (on_ids_restart), self, 0);
-  g_signal_connect_object (chat, "notify::epoch", G_CALLBACK (on_ids_restart), self, 0);
+  g_signal_connect_object (chat, "notify::room", G_CALLBACK (on_room), self, 0);
+  g_signal_connect_object (chat, "notify::epoch", G_CALLBACK (on_epoch), self, 0);
 }
 
 /* ---- GObject ---- */
@@ -146,6 +162,7 @@ dx_run_log_finalize (GObject *object)
   g_array_unref (self->switches);
   g_ptr_array_unref (self->room_order);
   g_hash_table_unref (self->rooms);
+  g_free (self->epoch);
   G_OBJECT_CLASS (dx_run_log_parent_class)->finalize (object);
 }
 

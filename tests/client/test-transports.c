@@ -431,6 +431,56 @@ test_export_after_switches (void)
   dx_test_server_free (&s);
 }
 
+/* A new store (server restarted, ids start again at 1) is not counted as
+ * repeated ids by the run log. */
+static gboolean
+store_has_text (gpointer data)
+{
+  ChatWant *w = data;
+  GListModel *model = G_LIST_MODEL (dx_chat_get_store (w->chat));
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++) {
+    g_autoptr (DxMessage) m = g_list_model_get_item (model, i);
+    if (g_strcmp0 (dx_message_get_text (m), "after the new store") == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+test_export_new_epoch (void)
+{
+  DxTestServer s;
+  g_autoptr (DxChat) chat = NULL;
+  g_autoptr (DxRunLog) log = dx_run_log_new ();
+  const DxDeliveryCounts *d;
+  ChatWant want;
+  g_autofree char *first_epoch = NULL;
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  chat = dx_chat_new (s.url, "survivor");
+  dx_chat_start (chat, "lobby", DX_MODE_WEBSOCKET);
+  dx_run_log_follow (log, chat);
+  g_assert_true (dx_test_wait (chat_connected, chat, 10000));
+  dx_test_post (&s, "alice", "lobby", "one");
+  dx_test_post (&s, "alice", "lobby", "two");
+  want.chat = chat;
+  want.want_last = 2;
+  g_assert_true (dx_test_wait (chat_has_last, &want, 10000));
+  first_epoch = g_strdup (dx_chat_get_epoch (chat));
+  dx_test_server_restart (&s);
+  dx_test_post (&s, "alice", "lobby", "after the new store");
+  g_assert_true (dx_test_wait (store_has_text, &want, 20000));
+  g_assert_cmpstr (dx_chat_get_epoch (chat), !=, first_epoch);
+  d = dx_run_log_get_deliveries (log, "lobby");
+  g_assert_cmpuint (d->count, ==, 3);
+  g_assert_cmpuint (d->last_id, ==, 1);
+  g_assert_cmpuint (d->duplicates, ==, 0);
+  g_assert_cmpuint (d->gaps, ==, 0);
+  dx_chat_stop (chat);
+  dx_test_server_free (&s);
+}
+
 /* ---- statistics ---- */
 
 static gboolean
@@ -539,6 +589,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/transport/switch-all-modes", test_switch_all_modes);
   g_test_add_func ("/transport/tunables-bound", test_tunables_bound);
   g_test_add_func ("/stats/export-after-switches", test_export_after_switches);
+  g_test_add_func ("/stats/export-new-epoch", test_export_new_epoch);
   g_test_add_func ("/stats/poll-vs-websocket", test_stats_poll_vs_websocket);
   g_test_add_func ("/stats/keep-alive", test_keep_alive_switch);
   return g_test_run ();
