@@ -11,8 +11,7 @@
 #include "dx-text.h"
 #include "dx-window.h"
 
-struct _DxApplication
-{
+struct _DxApplication {
   GtkApplication parent_instance;
   DxSettings *settings;
   char *server;
@@ -57,7 +56,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
     if (uri == NULL
         || (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0
             && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0)) {
-      g_printerr (_("duplex: --server must be an http:// or https:// URL, not “%s”\n"), server);
+      g_printerr (_ ("duplex: --server must be an http:// or https:// URL, not “%s”\n"), server);
       return 2;
     }
     g_free (self->server);
@@ -65,8 +64,8 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   }
   if (nick != NULL) {
     if (!dx_nick_valid (nick, strlen (nick)) || dx_nick_reserved (nick, strlen (nick))) {
-      g_printerr (_("duplex: --nick must be 1–32 characters of A–Z a–z 0–9 _ . - "
-                    "(not “ticker” or “server”)\n"));
+      g_printerr (_ ("duplex: --nick must be 1–32 characters of A–Z a–z 0–9 _ . - "
+                     "(not “ticker” or “server”)\n"));
       return 2;
     }
     g_free (self->nick);
@@ -74,7 +73,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   }
   if (room != NULL) {
     if (!dx_room_valid (room, strlen (room))) {
-      g_printerr (_("duplex: --room must be 1–32 characters of a–z 0–9 _ -\n"));
+      g_printerr (_ ("duplex: --room must be 1–32 characters of a–z 0–9 _ -\n"));
       return 2;
     }
     g_free (self->room);
@@ -83,7 +82,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   if (transport != NULL) {
     int mode = dx_mode_from_string (transport);
     if (mode < 0) {
-      g_printerr (_("duplex: --transport must be poll, longpoll, sse, websocket or tcp\n"));
+      g_printerr (_ ("duplex: --transport must be poll, longpoll, sse, websocket or tcp\n"));
       return 2;
     }
     self->mode = mode;
@@ -160,11 +159,10 @@ static void
 follow_system_style (DxApplication *self)
 {
   /* GTK 4.8 without libadwaita has no AdwStyleManager: ask the portal. */
-  g_dbus_proxy_new_for_bus (G_BUS_TYPE_SESSION,
-                            G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START_AT_CONSTRUCTION,
-                            NULL, "org.freedesktop.portal.Desktop",
-                            "/org/freedesktop/portal/desktop", "org.freedesktop.portal.Settings",
-                            NULL, portal_ready, g_object_ref (self));
+  g_dbus_proxy_new_for_bus (
+      G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START_AT_CONSTRUCTION, NULL,
+      "org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop",
+      "org.freedesktop.portal.Settings", NULL, portal_ready, g_object_ref (self));
 }
 
 /* ---- actions ---- */
@@ -192,9 +190,9 @@ about_action (GSimpleAction *action, GVariant *param, gpointer data)
 
   gtk_show_about_dialog (gtk_application_get_active_window (app), "program-name", "Duplex",
                          "logo-icon-name", DX_APP_ID, "version", DX_VERSION, "comments",
-                         _("Chat over five transports and see what each one costs"),
+                         _ ("Chat over five transports and see what each one costs"),
                          "license-type", GTK_LICENSE_MIT_X11, "authors", authors,
-                         "translator-credits", _("translator-credits"), NULL);
+                         "translator-credits", _ ("translator-credits"), NULL);
 }
 
 static void
@@ -214,15 +212,14 @@ dx_application_startup (GApplication *app)
 {
   DxApplication *self = DX_APPLICATION (app);
   g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
-  static const struct
-  {
+  static const struct {
     const char *action;
     const char *accel;
   } accels[] = {
-    { "win.mode::poll", "<Control>1" },       { "win.mode::longpoll", "<Control>2" },
-    { "win.mode::sse", "<Control>3" },        { "win.mode::websocket", "<Control>4" },
-    { "win.mode::tcp", "<Control>5" },        { "win.compare", "<Control>k" },
-    { "win.focus-entry", "<Control>l" },      { "win.focus-join", "<Control>j" },
+    { "win.mode::poll", "<Control>1" },  { "win.mode::longpoll", "<Control>2" },
+    { "win.mode::sse", "<Control>3" },   { "win.mode::websocket", "<Control>4" },
+    { "win.mode::tcp", "<Control>5" },   { "win.compare", "<Control>k" },
+    { "win.focus-entry", "<Control>l" }, { "win.focus-join", "<Control>j" },
     { "app.quit", "<Control>q" },
   };
 
@@ -235,8 +232,7 @@ dx_application_startup (GApplication *app)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, list);
   }
   gtk_css_provider_load_from_resource (css, "/io/github/duplex/Duplex/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
-                                              GTK_STYLE_PROVIDER (css),
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
   gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
                                     "/io/github/duplex/Duplex/icons");
@@ -259,15 +255,15 @@ dx_application_activate (GApplication *app)
   /* Command line first, then GSettings (or its defaults). */
   server = self->server != NULL ? g_strdup (self->server)
                                 : dx_settings_get_string (self->settings, "server");
-  nick = self->nick != NULL ? g_strdup (self->nick)
-                            : dx_settings_get_string (self->settings, "nick");
+  nick =
+      self->nick != NULL ? g_strdup (self->nick) : dx_settings_get_string (self->settings, "nick");
   if (nick[0] == '\0' || !dx_nick_valid (nick, strlen (nick))
       || dx_nick_reserved (nick, strlen (nick))) {
     g_free (nick);
     nick = dx_nick_from_name (g_get_user_name ());
   }
-  room = self->room != NULL ? g_strdup (self->room)
-                            : dx_settings_get_string (self->settings, "room");
+  room =
+      self->room != NULL ? g_strdup (self->room) : dx_settings_get_string (self->settings, "room");
   if (!dx_room_valid (room, strlen (room))) {
     g_free (room);
     room = g_strdup ("lobby");
@@ -276,8 +272,8 @@ dx_application_activate (GApplication *app)
   mode = (int) self->mode >= 0 ? (int) self->mode : dx_mode_from_string (transport);
   if (mode < 0)
     mode = DX_MODE_WEBSOCKET;
-  window = GTK_WINDOW (dx_window_new (GTK_APPLICATION (app), self->settings, server, nick, room,
-                                      mode));
+  window =
+      GTK_WINDOW (dx_window_new (GTK_APPLICATION (app), self->settings, server, nick, room, mode));
   if (self->compare)
     dx_window_set_compare (DX_WINDOW (window), TRUE);
   /* The window stops its chat when it closes; the figures stay readable. */
@@ -294,9 +290,9 @@ dx_application_shutdown (GApplication *app)
 
   /* Windows are gone by now (closed, or destroyed by app.quit). */
   if (self->stats_file != NULL && self->chat != NULL
-      && !dx_stats_export_save (self->chat, self->run_log, self->stats_file,
-                                DX_STATS_FORMAT_JSON, &error))
-    g_printerr (_("duplex: could not write the statistics to “%s”: %s\n"), self->stats_file,
+      && !dx_stats_export_save (self->chat, self->run_log, self->stats_file, DX_STATS_FORMAT_JSON,
+                                &error))
+    g_printerr (_ ("duplex: could not write the statistics to “%s”: %s\n"), self->stats_file,
                 error->message);
   G_APPLICATION_CLASS (dx_application_parent_class)->shutdown (app);
 }
@@ -342,15 +338,15 @@ static void
 dx_application_init (DxApplication *self)
 {
   static const GOptionEntry entries[] = {
-    { "server", 's', 0, G_OPTION_ARG_STRING, NULL, N_("Server URL (http://host:port)"), "URL" },
-    { "nick", 'n', 0, G_OPTION_ARG_STRING, NULL, N_("Nick to chat as"), "NICK" },
-    { "room", 'r', 0, G_OPTION_ARG_STRING, NULL, N_("Room to join"), "ROOM" },
+    { "server", 's', 0, G_OPTION_ARG_STRING, NULL, N_ ("Server URL (http://host:port)"), "URL" },
+    { "nick", 'n', 0, G_OPTION_ARG_STRING, NULL, N_ ("Nick to chat as"), "NICK" },
+    { "room", 'r', 0, G_OPTION_ARG_STRING, NULL, N_ ("Room to join"), "ROOM" },
     { "transport", 't', 0, G_OPTION_ARG_STRING, NULL,
-      N_("Transport: poll, longpoll, sse, websocket or tcp"), "MODE" },
-    { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_("Open the compare view"), NULL },
+      N_ ("Transport: poll, longpoll, sse, websocket or tcp"), "MODE" },
+    { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_ ("Open the compare view"), NULL },
     { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
-      N_("On exit, write what each transport cost as JSON to PATH"), "PATH" },
-    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+      N_ ("On exit, write what each transport cost as JSON to PATH"), "PATH" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_ ("Print the version and exit"), NULL },
     { NULL },
   };
 
@@ -358,7 +354,7 @@ dx_application_init (DxApplication *self)
   self->settings = dx_settings_new ();
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_summary (
-      G_APPLICATION (self), _("A chat client that carries one chat over five transports."));
+      G_APPLICATION (self), _ ("A chat client that carries one chat over five transports."));
 }
 
 DxApplication *

@@ -7,15 +7,13 @@
 /* Reconnect delays grow 1, 2, 4, 8, then stay at 10 seconds. */
 #define DX_BACKOFF_MAX_S 10
 
-typedef struct
-{
+typedef struct {
   char *cid;
   char *text;
   gboolean in_flight;
 } DxOutboxItem;
 
-typedef struct
-{
+typedef struct {
   char *server_url;
   char *nick;
   char *room;
@@ -30,7 +28,7 @@ typedef struct
   gint64 started_ms; /* local time the current connection began */
   double clock_offset_ms;
   gboolean clock_known; /* no latency samples before a trusted offset */
-  GQueue outbox; /* of DxOutboxItem, oldest first */
+  GQueue outbox;        /* of DxOutboxItem, oldest first */
 } DxBaseTransportPrivate;
 
 static void dx_base_transport_iface_init (DxTransportInterface *iface);
@@ -119,8 +117,7 @@ dx_base_transport_connect (DxTransport *transport, const char *room, guint64 sin
 }
 
 static void
-dx_base_transport_join (DxTransport *transport, const char *room, guint64 since,
-                        const char *epoch)
+dx_base_transport_join (DxTransport *transport, const char *room, guint64 since, const char *epoch)
 {
   /* A room change is a fresh connection on every mode: simple, and the
    * resume point makes it lossless. */
@@ -309,13 +306,12 @@ dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m)
   dx_stats_add_message (priv->stats);
   /* Latency only for messages sent while this connection was up: a replay
    * of older history says nothing about the transport. */
-  if (priv->clock_known
-      && (double) m->ts >= (double) priv->started_ms + priv->clock_offset_ms) {
+  if (priv->clock_known && (double) m->ts >= (double) priv->started_ms + priv->clock_offset_ms) {
     double latency = (double) now + priv->clock_offset_ms - (double) m->ts;
     dx_stats_add_latency (priv->stats, MAX (latency, 0.0));
   }
-  msg = dx_message_new (m->room, m->id, m->from, m->text, (gint64) m->ts,
-                        m->has_cid ? m->cid : NULL);
+  msg =
+      dx_message_new (m->room, m->id, m->from, m->text, (gint64) m->ts, m->has_cid ? m->cid : NULL);
   g_signal_emit_by_name (self, "message", msg);
   return TRUE;
 }
@@ -477,37 +473,26 @@ dx_base_transport_set_property (GObject *object, guint prop_id, const GValue *va
     priv->server_url = url;
     break;
   }
-  case PROP_NICK:
-    priv->nick = g_value_dup_string (value);
-    break;
+  case PROP_NICK: priv->nick = g_value_dup_string (value); break;
   case PROP_STATS:
     priv->stats = g_value_dup_object (value);
     if (priv->stats == NULL)
       priv->stats = dx_stats_new ();
     break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
 static void
-dx_base_transport_get_property (GObject *object, guint prop_id, GValue *value,
-                                GParamSpec *pspec)
+dx_base_transport_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DxBaseTransportPrivate *priv = PRIV (DX_BASE_TRANSPORT (object));
 
   switch (prop_id) {
-  case PROP_SERVER_URL:
-    g_value_set_string (value, priv->server_url);
-    break;
-  case PROP_NICK:
-    g_value_set_string (value, priv->nick);
-    break;
-  case PROP_STATS:
-    g_value_set_object (value, priv->stats);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_SERVER_URL: g_value_set_string (value, priv->server_url); break;
+  case PROP_NICK: g_value_set_string (value, priv->nick); break;
+  case PROP_STATS: g_value_set_object (value, priv->stats); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 

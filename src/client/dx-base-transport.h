@@ -13,8 +13,7 @@ G_BEGIN_DECLS
 #define DX_TYPE_BASE_TRANSPORT (dx_base_transport_get_type ())
 G_DECLARE_DERIVABLE_TYPE (DxBaseTransport, dx_base_transport, DX, BASE_TRANSPORT, GObject)
 
-struct _DxBaseTransportClass
-{
+struct _DxBaseTransportClass {
   GObjectClass parent_class;
 
   DxMode mode;

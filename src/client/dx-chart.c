@@ -11,15 +11,13 @@
 #define DX_CHART_MIN_MS 0.1
 #define DX_CHART_MAX_MS 10000.0
 
-typedef struct
-{
+typedef struct {
   gint64 t; /* monotonic ms */
   double ms;
   guint mode;
 } Point;
 
-struct _DxChart
-{
+struct _DxChart {
   GtkWidget parent_instance;
   GArray *points; /* Point, oldest first */
   GArray *marks;  /* Point (ms unused) */
@@ -145,8 +143,8 @@ dx_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   {
     GdkRGBA dim = fg;
     dim.alpha = 0.6;
-    draw_text (self, cr, left, top + ph + 3, _("−2 min"), &dim);
-    draw_text (self, cr, left + pw - 24, top + ph + 3, _("now"), &dim);
+    draw_text (self, cr, left, top + ph + 3, _ ("−2 min"), &dim);
+    draw_text (self, cr, left + pw - 24, top + ph + 3, _ ("now"), &dim);
   }
 
   /* Switch marks. */
@@ -264,7 +262,7 @@ dx_chart_init (DxChart *self)
   self->points = g_array_new (FALSE, FALSE, sizeof (Point));
   self->marks = g_array_new (FALSE, FALSE, sizeof (Point));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Latency chart"), -1);
+                                  _ ("Latency chart"), -1);
 }
 
 GtkWidget *

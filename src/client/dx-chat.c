@@ -17,8 +17,7 @@
  * whenever the current transport has that property: the chat names no
  * transport class. (Long polling inherits short polling's "interval" and
  * ignores it: the server does its waiting.) */
-static const struct
-{
+static const struct {
   const char *chat;
   const char *transport;
 } tunables[] = {
@@ -27,8 +26,7 @@ static const struct
   { "keep-alive", "keep-alive" },
 };
 
-struct _DxChat
-{
+struct _DxChat {
   GObject parent_instance;
   char *server_url;
   char *nick;
@@ -128,7 +126,7 @@ static void
 on_epoch (DxTransport *t, const char *epoch, DxChat *self)
 {
   g_autoptr (DxMessage) notice =
-      dx_message_new_notice (self->room, _("The server's history was reset; showing it anew."));
+      dx_message_new_notice (self->room, _ ("The server's history was reset; showing it anew."));
 
   /* Ids restart in a new store: old ids would hide new messages. */
   set_epoch (self, epoch);
@@ -191,8 +189,8 @@ open_transport (DxChat *self, guint64 since, const char *epoch)
 {
   g_autoptr (GPtrArray) pending = NULL;
 
-  self->transport = dx_transport_new (self->mode, self->server_url, self->nick,
-                                      self->stats[self->mode]);
+  self->transport =
+      dx_transport_new (self->mode, self->server_url, self->nick, self->stats[self->mode]);
   g_signal_connect (self->transport, "message", G_CALLBACK (on_message), self);
   g_signal_connect (self->transport, "ack", G_CALLBACK (on_ack), self);
   g_signal_connect (self->transport, "state-changed", G_CALLBACK (on_state), self);
@@ -220,8 +218,7 @@ collect_message (const dx_msg *m, void *user)
   return true;
 }
 
-typedef struct
-{
+typedef struct {
   DxChat *self;
   gboolean initial; /* the first page: the transport starts after it */
   char *room;
@@ -234,8 +231,8 @@ history_done (GObject *source, GAsyncResult *result, gpointer data)
   DxChat *self = job->self;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   g_autoptr (GPtrArray) older = g_ptr_array_new_with_free_func (g_object_unref);
   char epoch[DX_EPOCH_MAX + 1] = "";
   guint64 last_id = 0;
@@ -292,7 +289,7 @@ fetch_history (DxChat *self, guint64 before, gboolean initial)
   job->initial = initial;
   job->room = g_strdup (self->room);
   if (msg == NULL) {
-    g_signal_emit (self, signals[SIG_ERROR], 0, _("Invalid server address"));
+    g_signal_emit (self, signals[SIG_ERROR], 0, _ ("Invalid server address"));
     g_object_unref (job->self);
     g_free (job->room);
     g_free (job);
@@ -561,23 +558,12 @@ dx_chat_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
   DxChat *self = DX_CHAT (object);
 
   switch (prop_id) {
-  case PROP_ROOM:
-    g_value_set_string (value, self->room);
-    break;
-  case PROP_EPOCH:
-    g_value_set_string (value, dx_chat_get_epoch (self));
-    break;
-  case PROP_POLL_INTERVAL:
-    g_value_set_uint (value, self->poll_interval_ms);
-    break;
-  case PROP_LONGPOLL_WAIT:
-    g_value_set_uint (value, self->longpoll_wait_s);
-    break;
-  case PROP_KEEP_ALIVE:
-    g_value_set_boolean (value, self->keep_alive);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_ROOM: g_value_set_string (value, self->room); break;
+  case PROP_EPOCH: g_value_set_string (value, dx_chat_get_epoch (self)); break;
+  case PROP_POLL_INTERVAL: g_value_set_uint (value, self->poll_interval_ms); break;
+  case PROP_LONGPOLL_WAIT: g_value_set_uint (value, self->longpoll_wait_s); break;
+  case PROP_KEEP_ALIVE: g_value_set_boolean (value, self->keep_alive); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -587,17 +573,10 @@ dx_chat_set_property (GObject *object, guint prop_id, const GValue *value, GPara
   DxChat *self = DX_CHAT (object);
 
   switch (prop_id) {
-  case PROP_POLL_INTERVAL:
-    dx_chat_set_poll_interval (self, g_value_get_uint (value));
-    break;
-  case PROP_LONGPOLL_WAIT:
-    dx_chat_set_longpoll_wait (self, g_value_get_uint (value));
-    break;
-  case PROP_KEEP_ALIVE:
-    dx_chat_set_keep_alive (self, g_value_get_boolean (value));
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_POLL_INTERVAL: dx_chat_set_poll_interval (self, g_value_get_uint (value)); break;
+  case PROP_LONGPOLL_WAIT: dx_chat_set_longpoll_wait (self, g_value_get_uint (value)); break;
+  case PROP_KEEP_ALIVE: dx_chat_set_keep_alive (self, g_value_get_boolean (value)); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -613,50 +592,48 @@ dx_chat_class_init (DxChatClass *klass)
 
   /* Notified each time the chat (re)starts on a room, even the same one:
    * history is loaded anew and the transport resumes after it. */
-  props[PROP_ROOM] = g_param_spec_string ("room", NULL, NULL, NULL,
-                                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                              | G_PARAM_STATIC_STRINGS);
+  props[PROP_ROOM] =
+      g_param_spec_string ("room", NULL, NULL, NULL,
+                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /* The server's store epoch; a new one means ids started again. */
-  props[PROP_EPOCH] = g_param_spec_string ("epoch", NULL, NULL, NULL,
-                                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                               | G_PARAM_STATIC_STRINGS);
+  props[PROP_EPOCH] =
+      g_param_spec_string ("epoch", NULL, NULL, NULL,
+                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /* Short polling's pause between requests, ms (the transports' ranges). */
-  props[PROP_POLL_INTERVAL] = g_param_spec_uint ("poll-interval", NULL, NULL, 100, 60000, 2000,
-                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                                     | G_PARAM_STATIC_STRINGS);
+  props[PROP_POLL_INTERVAL] =
+      g_param_spec_uint ("poll-interval", NULL, NULL, 100, 60000, 2000,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /* How long the server holds a long poll, s. */
-  props[PROP_LONGPOLL_WAIT] = g_param_spec_uint ("longpoll-wait", NULL, NULL, 1, 60, 25,
-                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                                     | G_PARAM_STATIC_STRINGS);
+  props[PROP_LONGPOLL_WAIT] =
+      g_param_spec_uint ("longpoll-wait", NULL, NULL, 1, 60, 25,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /* HTTP modes reuse connections. */
-  props[PROP_KEEP_ALIVE] = g_param_spec_boolean ("keep-alive", NULL, NULL, TRUE,
-                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                                     | G_PARAM_STATIC_STRINGS);
+  props[PROP_KEEP_ALIVE] =
+      g_param_spec_boolean ("keep-alive", NULL, NULL, TRUE,
+                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* The transport changed to mode (guint). */
-  signals[SIG_SWITCHED] = g_signal_new ("switched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+  signals[SIG_SWITCHED] = g_signal_new ("switched", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
   /* The current transport's connection state changed. */
-  signals[SIG_STATE] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
-                                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIG_STATE] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                     0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* A latency sample: mode (guint), milliseconds (double). */
   signals[SIG_SAMPLE] = g_signal_new ("sample", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                      NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
-                                      G_TYPE_DOUBLE);
+                                      NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_DOUBLE);
   /* Somebody else's message names our nick. */
-  signals[SIG_MENTION] = g_signal_new ("mention", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
-  signals[SIG_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                     NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIG_MENTION] = g_signal_new ("mention", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                       NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
+  signals[SIG_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                     NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /* The transport delivered a message, before the store drops duplicates:
    * what the statistics export counts. */
-  signals[SIG_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass),
-                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                                         DX_TYPE_MESSAGE);
+  signals[SIG_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
   /* A new message was added to the store (not a duplicate). */
-  signals[SIG_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                       0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
+  signals[SIG_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                       NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
 }
 
 static void
@@ -667,8 +644,8 @@ dx_chat_init (DxChat *self)
     self->stats[m] = dx_stats_new ();
     g_signal_connect (self->stats[m], "latency", G_CALLBACK (on_latency), self);
   }
-  self->api = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 15,
-                                             NULL);
+  self->api =
+      soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 15, NULL);
   self->poll_interval_ms = 2000;
   self->longpoll_wait_s = 25;
   self->keep_alive = TRUE;

@@ -8,8 +8,7 @@
 #include "dx-resources.h"
 #include "dx-text.h"
 
-struct _DxComparePane
-{
+struct _DxComparePane {
   GtkWidget parent_instance;
   GtkWidget *mode_dropdown;
   GtkWidget *state_label;
@@ -37,9 +36,9 @@ refresh (DxComparePane *self)
   g_autofree char *empty = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_empty_polls (s));
   g_autofree char *msgs = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_messages (s));
   /* Translators: compact figures of one compare pane, three lines. */
-  g_autofree char *text = g_strdup_printf (_("%s requests · %s connections · %s empty polls\n"
-                                             "↑ %s · ↓ %s · %s messages\n"
-                                             "latency p50 %s · p95 %s"),
+  g_autofree char *text = g_strdup_printf (_ ("%s requests · %s connections · %s empty polls\n"
+                                              "↑ %s · ↓ %s · %s messages\n"
+                                              "latency p50 %s · p95 %s"),
                                            req, conns, empty, up, down, msgs, p50, p95);
 
   gtk_label_set_text (GTK_LABEL (self->state_label), state);

@@ -5,8 +5,7 @@
 #include "dx-compare-pane.h"
 #include "dx-compare.h"
 
-struct _DxCompare
-{
+struct _DxCompare {
   GtkWidget parent_instance;
   GtkWidget *box;
   GPtrArray *panes; /* DxComparePane, borrowed from box */
@@ -89,7 +88,7 @@ dx_compare_init (DxCompare *self)
   gtk_box_set_homogeneous (GTK_BOX (self->box), TRUE);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Transport comparison"), -1);
+                                  _ ("Transport comparison"), -1);
 }
 
 GtkWidget *

@@ -13,8 +13,8 @@ G_DECLARE_FINAL_TYPE (DxCompare, dx_compare, DX, COMPARE, GtkWidget)
 
 GtkWidget *dx_compare_new (void);
 /* Open panes on `room` (one per entry of `modes`), replacing any. */
-void dx_compare_start (DxCompare *self, const char *server_url, const char *nick,
-                       const char *room, const DxMode *modes, guint n_modes);
+void dx_compare_start (DxCompare *self, const char *server_url, const char *nick, const char *room,
+                       const DxMode *modes, guint n_modes);
 void dx_compare_stop (DxCompare *self);
 gboolean dx_compare_is_running (DxCompare *self);
 guint dx_compare_get_n_panes (DxCompare *self);

@@ -4,8 +4,7 @@
 
 #include "dx-http-transport.h"
 
-typedef struct
-{
+typedef struct {
   SoupSession *session;
   gboolean keep_alive;
   char *token;
@@ -41,8 +40,7 @@ dx_http_transport_set_keep_alive (DxHttpTransport *self, gboolean keep_alive)
 }
 
 static void
-network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection,
-                  gpointer data)
+network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection, gpointer data)
 {
   DxHttpTransport *self = data;
 
@@ -106,15 +104,14 @@ dx_http_transport_describe_failure (SoupMessage *msg, GBytes *body, GError *erro
   if (error != NULL)
     return g_strdup (error->message);
   if (data != NULL && dx_decode_http_error (data, len, code, message, NULL))
-    return g_strdup_printf (_("Server said %u: %s"), soup_message_get_status (msg), message);
-  return g_strdup_printf (_("Server said %u %s"), soup_message_get_status (msg),
+    return g_strdup_printf (_ ("Server said %u: %s"), soup_message_get_status (msg), message);
+  return g_strdup_printf (_ ("Server said %u %s"), soup_message_get_status (msg),
                           soup_message_get_reason_phrase (msg));
 }
 
 /* ---- sending: token, then POST ---- */
 
-typedef struct
-{
+typedef struct {
   DxHttpTransport *self;
   char *text;
   char *cid;
@@ -139,8 +136,8 @@ session_done (GObject *source, GAsyncResult *result, gpointer data)
   DxHttpTransport *self = job->self;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   char token[DX_TOKEN_MAX + 1], nick[DX_NICK_MAX + 1];
   gsize len = 0;
   const char *data_ = body != NULL ? g_bytes_get_data (body, &len) : NULL;
@@ -178,7 +175,7 @@ fetch_token (PostJob *job)
   if (!dx_encode_session_request (&b, dx_base_transport_get_nick (DX_BASE_TRANSPORT (self)),
                                   NULL)) {
     dx_buffer_free (&b);
-    dx_base_transport_rejected (DX_BASE_TRANSPORT (self), job->cid, _("Invalid nick"));
+    dx_base_transport_rejected (DX_BASE_TRANSPORT (self), job->cid, _ ("Invalid nick"));
     post_job_free (job);
     return;
   }
@@ -196,8 +193,8 @@ post_done (GObject *source, GAsyncResult *result, gpointer data)
   DxHttpTransport *self = job->self;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   guint status = soup_message_get_status (msg);
   guint64 id = 0, ts = 0;
   gsize len = 0;
@@ -244,7 +241,7 @@ post_with_token (PostJob *job)
   if (!dx_encode_post_body (&b, job->text, strlen (job->text), job->cid)) {
     dx_buffer_free (&b);
     dx_base_transport_rejected (DX_BASE_TRANSPORT (self), job->cid,
-                                _("The message is empty, too long or not valid text"));
+                                _ ("The message is empty, too long or not valid text"));
     post_job_free (job);
     return;
   }
@@ -307,21 +304,18 @@ dx_http_transport_set_property (GObject *object, guint prop_id, const GValue *va
   case PROP_KEEP_ALIVE:
     dx_http_transport_set_keep_alive (DX_HTTP_TRANSPORT (object), g_value_get_boolean (value));
     break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
 static void
-dx_http_transport_get_property (GObject *object, guint prop_id, GValue *value,
-                                GParamSpec *pspec)
+dx_http_transport_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   switch (prop_id) {
   case PROP_KEEP_ALIVE:
     g_value_set_boolean (value, PRIV (DX_HTTP_TRANSPORT (object))->keep_alive);
     break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -337,9 +331,9 @@ dx_http_transport_class_init (DxHttpTransportClass *klass)
   base_class->post = dx_http_transport_post;
   base_class->stop = dx_http_transport_stop;
 
-  props[PROP_KEEP_ALIVE] = g_param_spec_boolean ("keep-alive", NULL, NULL, TRUE,
-                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                                     | G_PARAM_STATIC_STRINGS);
+  props[PROP_KEEP_ALIVE] =
+      g_param_spec_boolean ("keep-alive", NULL, NULL, TRUE,
+                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -350,6 +344,5 @@ dx_http_transport_init (DxHttpTransport *self)
   /* Long polls and streams are held open on purpose: no idle timeout here;
    * the server closes idle keep-alive connections after 60 s. */
   PRIV (self)->session = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION,
-                                                        "timeout", 0, "idle-timeout", 55,
-                                                        NULL);
+                                                        "timeout", 0, "idle-timeout", 55, NULL);
 }

@@ -11,11 +11,9 @@
 G_BEGIN_DECLS
 
 #define DX_TYPE_HTTP_TRANSPORT (dx_http_transport_get_type ())
-G_DECLARE_DERIVABLE_TYPE (DxHttpTransport, dx_http_transport, DX, HTTP_TRANSPORT,
-                          DxBaseTransport)
+G_DECLARE_DERIVABLE_TYPE (DxHttpTransport, dx_http_transport, DX, HTTP_TRANSPORT, DxBaseTransport)
 
-struct _DxHttpTransportClass
-{
+struct _DxHttpTransportClass {
   DxBaseTransportClass parent_class;
 };
 

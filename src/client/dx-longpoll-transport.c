@@ -1,7 +1,6 @@
 #include "dx-longpoll-transport.h"
 
-struct _DxLongPollTransport
-{
+struct _DxLongPollTransport {
   DxPollTransport parent_instance;
   guint wait_s;
 };
@@ -48,8 +47,7 @@ dx_longpoll_transport_set_property (GObject *object, guint prop_id, const GValue
   case PROP_WAIT:
     dx_longpoll_transport_set_wait (DX_LONGPOLL_TRANSPORT (object), g_value_get_uint (value));
     break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -58,11 +56,8 @@ dx_longpoll_transport_get_property (GObject *object, guint prop_id, GValue *valu
                                     GParamSpec *pspec)
 {
   switch (prop_id) {
-  case PROP_WAIT:
-    g_value_set_uint (value, DX_LONGPOLL_TRANSPORT (object)->wait_s);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_WAIT: g_value_set_uint (value, DX_LONGPOLL_TRANSPORT (object)->wait_s); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -78,9 +73,9 @@ dx_longpoll_transport_class_init (DxLongPollTransportClass *klass)
   poll_class->extra_query = dx_longpoll_transport_extra_query;
   poll_class->next_delay = dx_longpoll_transport_next_delay;
 
-  props[PROP_WAIT] = g_param_spec_uint ("wait", NULL, NULL, 1, 60, 25,
-                                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                            | G_PARAM_STATIC_STRINGS);
+  props[PROP_WAIT] =
+      g_param_spec_uint ("wait", NULL, NULL, 1, 60, 25,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

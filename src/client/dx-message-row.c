@@ -4,8 +4,7 @@
 
 #include "dx-message-row.h"
 
-struct _DxMessageRow
-{
+struct _DxMessageRow {
   GtkWidget parent_instance;
   GtkWidget *time;
   GtkWidget *nick;
@@ -47,7 +46,7 @@ update (DxMessageRow *self)
     gtk_label_set_markup (GTK_LABEL (self->nick), nick);
   }
   if (dx_message_get_pending (m)) {
-    g_autofree char *t = g_strdup_printf (_("%s (sending…)"), dx_message_get_text (m));
+    g_autofree char *t = g_strdup_printf (_ ("%s (sending…)"), dx_message_get_text (m));
     gtk_label_set_text (GTK_LABEL (self->text), t);
   } else {
     gtk_label_set_text (GTK_LABEL (self->text), dx_message_get_text (m));

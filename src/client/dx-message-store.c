@@ -1,7 +1,6 @@
 #include "dx-message-store.h"
 
-struct _DxMessageStore
-{
+struct _DxMessageStore {
   GObject parent_instance;
   GPtrArray *items; /* DxMessage, display order */
   GHashTable *keys; /* "room/id" of every server message held */

@@ -7,8 +7,7 @@
  * a row's padding or a pixel of rounding must not stop the following. */
 #define DX_FOLLOW_SLACK_PX 40
 
-struct _DxMessageView
-{
+struct _DxMessageView {
   GtkWidget parent_instance;
   GtkWidget *scroller;
   GtkWidget *list;
@@ -139,11 +138,8 @@ dx_message_view_set_property (GObject *object, guint prop_id, const GValue *valu
     gtk_accessible_update_property (GTK_ACCESSIBLE (self->list), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                     g_value_get_string (value), -1);
     break;
-  case PROP_FOLLOWING:
-    dx_message_view_set_following (self, g_value_get_boolean (value));
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_FOLLOWING: dx_message_view_set_following (self, g_value_get_boolean (value)); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -153,11 +149,8 @@ dx_message_view_get_property (GObject *object, guint prop_id, GValue *value, GPa
   DxMessageView *self = DX_MESSAGE_VIEW (object);
 
   switch (prop_id) {
-  case PROP_FOLLOWING:
-    g_value_set_boolean (value, self->following);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_FOLLOWING: g_value_set_boolean (value, self->following); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -187,17 +180,16 @@ dx_message_view_class_init (DxMessageViewClass *klass)
   object_class->get_property = dx_message_view_get_property;
 
   /* The accessible name of the list ("Messages"). */
-  props[PROP_LABEL] = g_param_spec_string ("label", NULL, NULL, NULL,
-                                           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_LABEL] =
+      g_param_spec_string ("label", NULL, NULL, NULL, G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS);
   /* New lines scroll into view (the reader is at the bottom). */
-  props[PROP_FOLLOWING] = g_param_spec_boolean ("following", NULL, NULL, TRUE,
-                                                G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                                    | G_PARAM_STATIC_STRINGS);
+  props[PROP_FOLLOWING] =
+      g_param_spec_boolean ("following", NULL, NULL, TRUE,
+                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
   /* The reader scrolled to the oldest line held: time to fetch older. */
   signals[SIG_REACHED_TOP] = g_signal_new ("reached-top", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                           0);
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   dx_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,

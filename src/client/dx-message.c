@@ -1,7 +1,6 @@
 #include "dx-message.h"
 
-struct _DxMessage
-{
+struct _DxMessage {
   GObject parent_instance;
   char *room;
   guint64 id;
@@ -37,14 +36,9 @@ dx_message_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
   DxMessage *self = DX_MESSAGE (object);
 
   switch (prop_id) {
-  case PROP_PENDING:
-    g_value_set_boolean (value, self->pending);
-    break;
-  case PROP_ID:
-    g_value_set_uint64 (value, self->id);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_PENDING: g_value_set_boolean (value, self->pending); break;
+  case PROP_ID: g_value_set_uint64 (value, self->id); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 

@@ -28,18 +28,12 @@ const char *
 dx_mode_title (DxMode mode)
 {
   switch (mode) {
-  case DX_MODE_POLL:
-    return _("Short polling");
-  case DX_MODE_LONGPOLL:
-    return _("Long polling");
-  case DX_MODE_SSE:
-    return _("Server-Sent Events");
-  case DX_MODE_WEBSOCKET:
-    return _("WebSocket");
-  case DX_MODE_TCP:
-    return _("Raw TCP");
-  default:
-    return "?";
+  case DX_MODE_POLL: return _ ("Short polling");
+  case DX_MODE_LONGPOLL: return _ ("Long polling");
+  case DX_MODE_SSE: return _ ("Server-Sent Events");
+  case DX_MODE_WEBSOCKET: return _ ("WebSocket");
+  case DX_MODE_TCP: return _ ("Raw TCP");
+  default: return "?";
   }
 }
 

@@ -6,8 +6,7 @@
 
 #define DX_POLL_LIMIT 1000
 
-typedef struct
-{
+typedef struct {
   guint interval_ms;
   guint timer;
   gint64 next_due_ms; /* local time the pending timer fires */
@@ -42,8 +41,7 @@ schedule (DxPollTransport *self, guint delay_ms)
   PRIV (self)->timer = g_timeout_add (delay_ms, timer_cb, self);
 }
 
-typedef struct
-{
+typedef struct {
   GPtrArray *messages; /* of dx_msg copies */
 } Collected;
 
@@ -63,8 +61,8 @@ poll_done (GObject *source, GAsyncResult *result, gpointer data)
   DxBaseTransport *base = DX_BASE_TRANSPORT (self);
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   Collected c = { g_ptr_array_new_with_free_func (g_free) };
   char epoch[DX_EPOCH_MAX + 1] = "";
   guint64 last_id = 0;
@@ -82,7 +80,7 @@ poll_done (GObject *source, GAsyncResult *result, gpointer data)
     goto out;
   }
   if (!dx_decode_poll_answer (json, len, collect_cb, &c, &last_id, epoch, &err)) {
-    g_autofree char *why = g_strdup_printf (_("Bad answer from the server: %s"), err.message);
+    g_autofree char *why = g_strdup_printf (_ ("Bad answer from the server: %s"), err.message);
     dx_base_transport_failed (base, why);
     goto out;
   }
@@ -120,17 +118,17 @@ poll_now (DxPollTransport *self)
   DxBaseTransport *base = DX_BASE_TRANSPORT (self);
   /* The first request of a connection is answered at once (no wait), so
    * the state and the epoch are known without waiting for a message. */
-  g_autofree char *extra = priv->primed ? DX_POLL_TRANSPORT_GET_CLASS (self)->extra_query (self)
-                                        : g_strdup ("");
+  g_autofree char *extra =
+      priv->primed ? DX_POLL_TRANSPORT_GET_CLASS (self)->extra_query (self) : g_strdup ("");
   g_autofree char *what =
       g_strdup_printf ("messages?since=%" G_GUINT64_FORMAT "&limit=%d%s",
                        dx_base_transport_get_since (base), DX_POLL_LIMIT, extra);
   g_autofree char *path = dx_http_transport_room_path (DX_HTTP_TRANSPORT (self), what);
-  g_autoptr (SoupMessage) msg = dx_http_transport_new_message (DX_HTTP_TRANSPORT (self), "GET",
-                                                               path);
+  g_autoptr (SoupMessage) msg =
+      dx_http_transport_new_message (DX_HTTP_TRANSPORT (self), "GET", path);
 
   if (msg == NULL) {
-    dx_base_transport_failed (base, _("Invalid server address"));
+    dx_base_transport_failed (base, _ ("Invalid server address"));
     return;
   }
   if (priv->cancellable == NULL)
@@ -204,21 +202,18 @@ dx_poll_transport_set_property (GObject *object, guint prop_id, const GValue *va
   case PROP_INTERVAL:
     dx_poll_transport_set_interval (DX_POLL_TRANSPORT (object), g_value_get_uint (value));
     break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
 static void
-dx_poll_transport_get_property (GObject *object, guint prop_id, GValue *value,
-                                GParamSpec *pspec)
+dx_poll_transport_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   switch (prop_id) {
   case PROP_INTERVAL:
     g_value_set_uint (value, PRIV (DX_POLL_TRANSPORT (object))->interval_ms);
     break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -236,9 +231,9 @@ dx_poll_transport_class_init (DxPollTransportClass *klass)
   klass->extra_query = dx_poll_transport_extra_query;
   klass->next_delay = dx_poll_transport_next_delay;
 
-  props[PROP_INTERVAL] = g_param_spec_uint ("interval", NULL, NULL, 100, 60000, 2000,
-                                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
-                                                | G_PARAM_STATIC_STRINGS);
+  props[PROP_INTERVAL] =
+      g_param_spec_uint ("interval", NULL, NULL, 100, 60000, 2000,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

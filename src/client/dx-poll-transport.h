@@ -8,11 +8,9 @@
 G_BEGIN_DECLS
 
 #define DX_TYPE_POLL_TRANSPORT (dx_poll_transport_get_type ())
-G_DECLARE_DERIVABLE_TYPE (DxPollTransport, dx_poll_transport, DX, POLL_TRANSPORT,
-                          DxHttpTransport)
+G_DECLARE_DERIVABLE_TYPE (DxPollTransport, dx_poll_transport, DX, POLL_TRANSPORT, DxHttpTransport)
 
-struct _DxPollTransportClass
-{
+struct _DxPollTransportClass {
   DxHttpTransportClass parent_class;
 
   /* Extra query parameters ("&wait=25"), or "". */

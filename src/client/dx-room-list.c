@@ -19,8 +19,8 @@ rooms_done (GObject *source, GAsyncResult *result, gpointer data)
   GTask *task = data;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   GError *error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   GPtrArray *rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   gsize len = 0;
   const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
@@ -33,7 +33,7 @@ rooms_done (GObject *source, GAsyncResult *result, gpointer data)
              || !dx_decode_rooms (json, len, collect_room, rooms, &err)) {
     g_ptr_array_unref (rooms);
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
-                             _("Bad room list from the server"));
+                             _ ("Bad room list from the server"));
   } else {
     g_task_return_pointer (task, rooms, (GDestroyNotify) g_ptr_array_unref);
   }
@@ -50,7 +50,7 @@ dx_room_list_fetch (GObject *source_object, SoupSession *session, const char *se
 
   if (msg == NULL) {
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
-                             _("Invalid server address"));
+                             _ ("Invalid server address"));
     g_object_unref (task);
     return;
   }

@@ -1,19 +1,17 @@
 #include "dx-run-log.h"
 
-typedef struct
-{
+typedef struct {
   DxDeliveryCounts counts;
   gboolean comparable; /* last_id is from the same run of ids */
 } RoomLog;
 
-struct _DxRunLog
-{
+struct _DxRunLog {
   GObject parent_instance;
   gboolean used[DX_N_MODES];
-  DxMode current; /* the mode a switch starts from */
-  char *epoch;    /* of the followed chat's server store, once known */
-  GArray *switches; /* DxSwitchRecord */
-  GHashTable *rooms; /* name -> RoomLog */
+  DxMode current;        /* the mode a switch starts from */
+  char *epoch;           /* of the followed chat's server store, once known */
+  GArray *switches;      /* DxSwitchRecord */
+  GHashTable *rooms;     /* name -> RoomLog */
   GPtrArray *room_order; /* names (owned by rooms), NULL-terminated */
 };
 
@@ -118,7 +116,8 @@ on_switched (DxChat *chat, guint mode, DxRunLog *self)
   /* A switch asked for while history still loads may repeat the mode. */
   if (mode == self->current)
     return;
-  dx_run_log_add_switch (self, g_get_real_time () / 1000, self->current, mode, dx_chat_get_last_id (chat));
+  dx_run_log_add_switch (self, g_get_real_time () / 1000, self->current, mode,
+                         dx_chat_get_last_id (chat));
 }
 
 static void

@@ -11,16 +11,14 @@ G_BEGIN_DECLS
 #define DX_TYPE_RUN_LOG (dx_run_log_get_type ())
 G_DECLARE_FINAL_TYPE (DxRunLog, dx_run_log, DX, RUN_LOG, GObject)
 
-typedef struct
-{
+typedef struct {
   gint64 at_ms; /* wall clock, ms since 1970 */
   DxMode from;
   DxMode to;
   guint64 last_id; /* the last id seen when the switch happened */
 } DxSwitchRecord;
 
-typedef struct
-{
+typedef struct {
   guint64 first_id;
   guint64 last_id;
   guint64 count;      /* every delivery, duplicates included */
@@ -36,8 +34,7 @@ void dx_run_log_follow (DxRunLog *self, DxChat *chat);
 
 /* What follow() records, callable directly (tests, other sources). */
 void dx_run_log_add_mode (DxRunLog *self, DxMode mode);
-void dx_run_log_add_switch (DxRunLog *self, gint64 at_ms, DxMode from, DxMode to,
-                            guint64 last_id);
+void dx_run_log_add_switch (DxRunLog *self, gint64 at_ms, DxMode from, DxMode to, guint64 last_id);
 void dx_run_log_add_delivery (DxRunLog *self, const char *room, guint64 id);
 /* Ids start over (a room loaded anew, a new store epoch): the next
  * delivery of each room is compared with nothing before it. */

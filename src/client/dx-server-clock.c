@@ -9,8 +9,7 @@
  * with a round trip this short (ms): the error is up to half of it. */
 #define DX_CLOCK_FIRST_TRUSTED_RTT_MS 20
 
-struct _DxServerClock
-{
+struct _DxServerClock {
   GObject parent_instance;
   SoupSession *session;
   char *time_url;
@@ -33,8 +32,7 @@ now_ms (void)
   return g_get_real_time () / 1000;
 }
 
-typedef struct
-{
+typedef struct {
   DxServerClock *self;
   gint64 t0; /* local time the request left */
 } Sample;
@@ -44,8 +42,7 @@ time_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   Sample *sample = data;
   DxServerClock *self = sample->self;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               NULL);
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
   guint64 ts = 0;
   gsize len = 0;
   const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
@@ -129,15 +126,11 @@ dx_server_clock_is_trusted (DxServerClock *self)
 }
 
 static void
-dx_server_clock_get_property (GObject *object, guint prop_id, GValue *value,
-                              GParamSpec *pspec)
+dx_server_clock_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   switch (prop_id) {
-  case PROP_OFFSET:
-    g_value_set_double (value, DX_SERVER_CLOCK (object)->offset_ms);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  case PROP_OFFSET: g_value_set_double (value, DX_SERVER_CLOCK (object)->offset_ms); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
@@ -167,9 +160,9 @@ dx_server_clock_class_init (DxServerClockClass *klass)
   object_class->finalize = dx_server_clock_finalize;
   object_class->get_property = dx_server_clock_get_property;
   /* Notified at each better sample, trusted or not yet. */
-  props[PROP_OFFSET] = g_param_spec_double ("offset", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0,
-                                            G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                                | G_PARAM_STATIC_STRINGS);
+  props[PROP_OFFSET] =
+      g_param_spec_double ("offset", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0,
+                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

@@ -2,8 +2,7 @@
 
 #include "dx-settings.h"
 
-struct _DxSettings
-{
+struct _DxSettings {
   GObject parent_instance;
   GSettings *settings; /* NULL: fall back to `memory` */
   GHashTable *memory;  /* key -> GVariant, the schema's defaults and changes */
@@ -34,8 +33,8 @@ dx_settings_init (DxSettings *self)
   g_autoptr (GSettingsSchema) schema =
       source != NULL ? g_settings_schema_source_lookup (source, DX_APP_ID, TRUE) : NULL;
 
-  self->memory = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_variant_unref);
+  self->memory =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
   if (schema != NULL) {
     self->settings = g_settings_new_full (schema, NULL, NULL);
     return;

@@ -8,15 +8,13 @@
  * (no pong for two rounds) that TCP alone would notice only much later. */
 #define DX_PING_INTERVAL_S 10
 
-typedef struct
-{
+typedef struct {
   guint ping_timer;
   guint unanswered_pings;
   gboolean joined;
 } DxSocketTransportPrivate;
 
-G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (DxSocketTransport, dx_socket_transport,
-                                     DX_TYPE_BASE_TRANSPORT)
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (DxSocketTransport, dx_socket_transport, DX_TYPE_BASE_TRANSPORT)
 
 #define PRIV(self) ((DxSocketTransportPrivate *) dx_socket_transport_get_instance_private (self))
 
@@ -37,7 +35,7 @@ ping_cb (gpointer data)
 
   if (PRIV (self)->unanswered_pings >= 2) {
     PRIV (self)->ping_timer = 0;
-    dx_base_transport_failed (DX_BASE_TRANSPORT (self), _("The server stopped answering"));
+    dx_base_transport_failed (DX_BASE_TRANSPORT (self), _ ("The server stopped answering"));
     return G_SOURCE_REMOVE;
   }
   PRIV (self)->unanswered_pings++;
@@ -55,9 +53,9 @@ dx_socket_transport_opened (DxSocketTransport *self)
   PRIV (self)->joined = FALSE;
   PRIV (self)->unanswered_pings = 0;
   dx_buffer_init (&b, 1024);
-  write_buffer (self, &b,
-                dx_encode_hello (&b, dx_base_transport_get_nick (DX_BASE_TRANSPORT (self)), NULL,
-                                 NULL));
+  write_buffer (
+      self, &b,
+      dx_encode_hello (&b, dx_base_transport_get_nick (DX_BASE_TRANSPORT (self)), NULL, NULL));
 }
 
 static void
@@ -80,9 +78,7 @@ handle (DxSocketTransport *self, const dx_msg *m)
   DxBaseTransport *base = DX_BASE_TRANSPORT (self);
 
   switch (m->type) {
-  case DX_MSG_WELCOME:
-    send_join (self);
-    break;
+  case DX_MSG_WELCOME: send_join (self); break;
   case DX_MSG_JOINED:
     if (g_strcmp0 (m->room, dx_base_transport_get_room (base)) != 0)
       break;
@@ -96,25 +92,20 @@ handle (DxSocketTransport *self, const dx_msg *m)
       PRIV (self)->ping_timer = g_timeout_add_seconds (DX_PING_INTERVAL_S, ping_cb, self);
     dx_base_transport_connected (base);
     break;
-  case DX_MSG_MESSAGE:
-    dx_base_transport_deliver (base, m);
-    break;
+  case DX_MSG_MESSAGE: dx_base_transport_deliver (base, m); break;
   case DX_MSG_ACK:
     dx_base_transport_acked (base, m->has_cid ? m->cid : NULL, m->id, (gint64) m->ts);
     break;
-  case DX_MSG_PONG:
-    PRIV (self)->unanswered_pings = 0;
-    break;
+  case DX_MSG_PONG: PRIV (self)->unanswered_pings = 0; break;
   case DX_MSG_ERROR: {
-    g_autofree char *why = g_strdup_printf (_("Server error %s: %s"), m->code, m->text);
+    g_autofree char *why = g_strdup_printf (_ ("Server error %s: %s"), m->code, m->text);
     if (!PRIV (self)->joined)
       dx_base_transport_failed (base, why); /* hello or join refused */
     else
       dx_base_transport_report_error (base, why);
     break;
   }
-  default:
-    break; /* presence, left: nothing to do */
+  default: break; /* presence, left: nothing to do */
   }
 }
 
@@ -127,7 +118,7 @@ dx_socket_transport_received (DxSocketTransport *self, const char *json, gsize l
   if (!dx_msg_decode (json, len, DX_MSG_FROM_SERVER, &m, &err)) {
     /* Clients must ignore what they do not know; a broken object is
      * reported, not fatal. */
-    g_autofree char *why = g_strdup_printf (_("Bad object from the server: %s"), err.message);
+    g_autofree char *why = g_strdup_printf (_ ("Bad object from the server: %s"), err.message);
     dx_base_transport_report_error (DX_BASE_TRANSPORT (self), why);
     return;
   }
@@ -143,7 +134,7 @@ dx_socket_transport_post (DxBaseTransport *base, const char *text, const char *c
   dx_buffer_init (&b, 64 * 1024);
   if (!dx_encode_send (&b, dx_base_transport_get_room (base), text, strlen (text), cid)) {
     dx_buffer_free (&b);
-    dx_base_transport_rejected (base, cid, _("The message is empty, too long or not valid text"));
+    dx_base_transport_rejected (base, cid, _ ("The message is empty, too long or not valid text"));
     return;
   }
   write_buffer (self, &b, TRUE);

@@ -12,8 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_DERIVABLE_TYPE (DxSocketTransport, dx_socket_transport, DX, SOCKET_TRANSPORT,
                           DxBaseTransport)
 
-struct _DxSocketTransportClass
-{
+struct _DxSocketTransportClass {
   DxBaseTransportClass parent_class;
 
   /* Send one JSON object (no newline) and count its bytes. */

@@ -8,8 +8,7 @@
 
 #define DX_SSE_READ_SIZE 16384
 
-struct _DxSseTransport
-{
+struct _DxSseTransport {
   DxHttpTransport parent_instance;
   GCancellable *cancellable;
   SoupMessage *stream_msg;
@@ -50,7 +49,7 @@ handle_event (DxSseTransport *self)
     return TRUE; /* other event types are not ours: ignore */
   if (!dx_msg_decode (ev->data, ev->data_len, DX_MSG_FROM_SERVER, &m, &err)
       || m.type != DX_MSG_MESSAGE) {
-    g_autofree char *why = g_strdup_printf (_("Bad event from the server: %s"), err.message);
+    g_autofree char *why = g_strdup_printf (_ ("Bad event from the server: %s"), err.message);
     dx_base_transport_failed (DX_BASE_TRANSPORT (self), why);
     return FALSE;
   }
@@ -65,8 +64,8 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   DxSseTransport *self = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
-                                                               &error);
+  g_autoptr (GBytes) bytes =
+      g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
   gsize len = 0;
   const char *p;
 
@@ -74,7 +73,7 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
     goto out;
   if (error != NULL || bytes == NULL || g_bytes_get_size (bytes) == 0) {
     dx_base_transport_failed (DX_BASE_TRANSPORT (self),
-                              error != NULL ? error->message : _("The event stream ended"));
+                              error != NULL ? error->message : _ ("The event stream ended"));
     goto out;
   }
   p = g_bytes_get_data (bytes, &len);
@@ -85,7 +84,7 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
     p += used;
     len -= used;
     if (st == DX_SSE_ERROR) {
-      dx_base_transport_failed (DX_BASE_TRANSPORT (self), _("The event stream is malformed"));
+      dx_base_transport_failed (DX_BASE_TRANSPORT (self), _ ("The event stream is malformed"));
       goto out;
     }
     if (st == DX_SSE_EVENT && !handle_event (self))
@@ -116,8 +115,7 @@ stream_opened (GObject *source, GAsyncResult *result, gpointer data)
   dx_stats_add_request (stats_of (self));
   m = soup_message_get_metrics (self->stream_msg);
   if (m != NULL)
-    dx_stats_add_bytes (stats_of (self),
-                        soup_message_metrics_get_request_header_bytes_sent (m),
+    dx_stats_add_bytes (stats_of (self), soup_message_metrics_get_request_header_bytes_sent (m),
                         soup_message_metrics_get_response_header_bytes_received (m));
   if (error != NULL || soup_message_get_status (self->stream_msg) != SOUP_STATUS_OK) {
     g_autofree char *why = dx_http_transport_describe_failure (self->stream_msg, NULL, error);
@@ -145,7 +143,7 @@ open_stream (DxSseTransport *self)
   g_clear_object (&self->stream_msg);
   self->stream_msg = dx_http_transport_new_message (DX_HTTP_TRANSPORT (self), "GET", path);
   if (self->stream_msg == NULL) {
-    dx_base_transport_failed (base, _("Invalid server address"));
+    dx_base_transport_failed (base, _ ("Invalid server address"));
     return;
   }
   soup_message_headers_replace (soup_message_get_request_headers (self->stream_msg), "Accept",
@@ -153,8 +151,8 @@ open_stream (DxSseTransport *self)
   g_clear_pointer (&self->parser, dx_sse_parser_free);
   self->parser = dx_sse_parser_new (0, 0);
   soup_session_send_async (dx_http_transport_get_session (DX_HTTP_TRANSPORT (self)),
-                           self->stream_msg, G_PRIORITY_DEFAULT, self->cancellable,
-                           stream_opened, g_object_ref (self));
+                           self->stream_msg, G_PRIORITY_DEFAULT, self->cancellable, stream_opened,
+                           g_object_ref (self));
 }
 
 /* The event stream carries no epoch, so ask /api/v1/info first: a resume
@@ -165,8 +163,8 @@ info_done (GObject *source, GAsyncResult *result, gpointer data)
   DxSseTransport *self = data;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   dx_info info;
   gsize len = 0;
   const char *json = body != NULL ? g_bytes_get_data (body, &len) : NULL;
@@ -194,7 +192,7 @@ dx_sse_transport_start (DxBaseTransport *base)
       dx_http_transport_new_message (DX_HTTP_TRANSPORT (self), "GET", "/api/v1/info");
 
   if (msg == NULL) {
-    dx_base_transport_failed (base, _("Invalid server address"));
+    dx_base_transport_failed (base, _ ("Invalid server address"));
     return;
   }
   self->cancellable = g_cancellable_new ();

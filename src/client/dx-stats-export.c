@@ -168,16 +168,15 @@ dx_stats_export_csv (DxChat *chat, DxRunLog *log)
 
     if (!dx_run_log_mode_used (log, m))
       continue;
-    g_string_append_printf (out,
-                            "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
-                            ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
-                            ",%s,%s\n",
-                            dx_mode_to_string (m), dx_stats_get_messages (s),
-                            dx_stats_get_requests (s), dx_stats_get_bytes_up (s),
-                            dx_stats_get_bytes_down (s), dx_stats_get_connections (s),
-                            dx_stats_get_empty_polls (s),
-                            latency_text (p50, dx_stats_get_latency_percentile (s, 50), ""),
-                            latency_text (p95, dx_stats_get_latency_percentile (s, 95), ""));
+    g_string_append_printf (
+        out,
+        "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+        ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%s,%s\n",
+        dx_mode_to_string (m), dx_stats_get_messages (s), dx_stats_get_requests (s),
+        dx_stats_get_bytes_up (s), dx_stats_get_bytes_down (s), dx_stats_get_connections (s),
+        dx_stats_get_empty_polls (s),
+        latency_text (p50, dx_stats_get_latency_percentile (s, 50), ""),
+        latency_text (p95, dx_stats_get_latency_percentile (s, 95), ""));
   }
   g_string_append (out, "\nat_ms,from,to,last_id\n");
   for (guint i = 0; i < dx_run_log_get_n_switches (log); i++) {
@@ -212,7 +211,7 @@ dx_stats_export_save (DxChat *chat, DxRunLog *log, const char *path, DxStatsForm
 
   if (text == NULL) {
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                         _("The statistics could not be encoded."));
+                         _ ("The statistics could not be encoded."));
     return FALSE;
   }
   return g_file_set_contents (path, text, -1, error);

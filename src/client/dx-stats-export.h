@@ -34,7 +34,7 @@ char *dx_stats_export_csv (DxChat *chat, DxRunLog *log);
 gboolean dx_stats_format_for_path (const char *path, DxStatsFormat *format);
 
 /* Write the export to `path` (replacing it atomically). */
-gboolean dx_stats_export_save (DxChat *chat, DxRunLog *log, const char *path,
-                               DxStatsFormat format, GError **error);
+gboolean dx_stats_export_save (DxChat *chat, DxRunLog *log, const char *path, DxStatsFormat format,
+                               GError **error);
 
 G_END_DECLS

@@ -19,8 +19,7 @@ enum {
   N_ROWS
 };
 
-struct _DxStatsPanel
-{
+struct _DxStatsPanel {
   GtkWidget parent_instance;
   GtkWidget *title;
   GtkWidget *grid;
@@ -56,7 +55,7 @@ refresh_figures (DxStatsPanel *self)
   s = dx_chat_get_stats (self->chat, mode);
   msgs = dx_stats_get_messages (s);
   {
-    g_autofree char *title = g_strdup_printf (_("Statistics: %s"), dx_mode_title (mode));
+    g_autofree char *title = g_strdup_printf (_ ("Statistics: %s"), dx_mode_title (mode));
     gtk_label_set_text (GTK_LABEL (self->title), title);
   }
   set_value (self, ROW_REQUESTS, g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_requests (s)));
@@ -66,10 +65,10 @@ refresh_figures (DxStatsPanel *self)
              g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_connections (s)));
   set_value (self, ROW_EMPTY, g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_empty_polls (s)));
   set_value (self, ROW_MESSAGES, g_strdup_printf ("%" G_GUINT64_FORMAT, msgs));
-  set_value (self, ROW_BYTES_PER_MESSAGE,
-             msgs == 0 ? g_strdup ("–")
-                       : g_format_size ((dx_stats_get_bytes_up (s) + dx_stats_get_bytes_down (s))
-                                        / msgs));
+  set_value (
+      self, ROW_BYTES_PER_MESSAGE,
+      msgs == 0 ? g_strdup ("–")
+                : g_format_size ((dx_stats_get_bytes_up (s) + dx_stats_get_bytes_down (s)) / msgs));
   set_value (self, ROW_P50, dx_format_latency (dx_stats_get_latency_percentile (s, 50)));
   set_value (self, ROW_P95, dx_format_latency (dx_stats_get_latency_percentile (s, 95)));
   gtk_widget_set_sensitive (self->interval_spin, mode == DX_MODE_POLL);
@@ -145,8 +144,8 @@ dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings)
     gtk_switch_set_active (GTK_SWITCH (self->keep_alive_switch),
                            dx_settings_get_boolean (settings, "keep-alive"));
   }
-  dx_chat_set_poll_interval (chat, (guint) gtk_spin_button_get_value_as_int (
-                                       GTK_SPIN_BUTTON (self->interval_spin)));
+  dx_chat_set_poll_interval (
+      chat, (guint) gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->interval_spin)));
   dx_chat_set_longpoll_wait (
       chat, (guint) gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->wait_spin)));
   dx_chat_set_keep_alive (chat, gtk_switch_get_active (GTK_SWITCH (self->keep_alive_switch)));
@@ -200,9 +199,9 @@ static void
 dx_stats_panel_init (DxStatsPanel *self)
 {
   const char *names[N_ROWS] = {
-    _("Requests"),           _("Bytes sent"),       _("Bytes received"),
-    _("Connections opened"), _("Empty polls"),      _("Messages received"),
-    _("Bytes per message"),  _("Latency (median)"), _("Latency (95th percentile)"),
+    _ ("Requests"),           _ ("Bytes sent"),       _ ("Bytes received"),
+    _ ("Connections opened"), _ ("Empty polls"),      _ ("Messages received"),
+    _ ("Bytes per message"),  _ ("Latency (median)"), _ ("Latency (95th percentile)"),
   };
 
   gtk_widget_init_template (GTK_WIDGET (self));

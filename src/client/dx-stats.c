@@ -7,8 +7,7 @@
 /* Percentiles describe the recent past; older samples roll off. */
 #define DX_STATS_MAX_SAMPLES 2048
 
-struct _DxStats
-{
+struct _DxStats {
   GObject parent_instance;
   guint64 requests, bytes_up, bytes_down, connections, empty_polls, messages;
   double samples[DX_STATS_MAX_SAMPLES];
@@ -23,11 +22,11 @@ static guint signals[N_SIGNALS];
 static void
 dx_stats_class_init (DxStatsClass *klass)
 {
-  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                   NULL, NULL, G_TYPE_NONE, 0);
   /* One latency sample (ms) as it is recorded: the chart plots these. */
-  signals[LATENCY] = g_signal_new ("latency", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
+  signals[LATENCY] = g_signal_new ("latency", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                   NULL, NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
 }
 
 static void

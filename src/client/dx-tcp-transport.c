@@ -11,15 +11,14 @@
 
 #define DX_TCP_READ_SIZE 16384
 
-struct _DxTcpTransport
-{
+struct _DxTcpTransport {
   DxSocketTransport parent_instance;
   SoupSession *api; /* only for discovering the port: not counted */
   GCancellable *cancellable;
   GSocketConnection *conn;
   dx_ndjson splitter;
   gboolean splitter_ready;
-  GByteArray *out;    /* bytes waiting to be written */
+  GByteArray *out; /* bytes waiting to be written */
   gboolean writing;
 };
 
@@ -33,8 +32,7 @@ stats_of (DxTcpTransport *self)
 
 static void flush_out (DxTcpTransport *self);
 
-typedef struct
-{
+typedef struct {
   DxTcpTransport *self;
   GBytes *bytes; /* owned by the write until it completes */
 } WriteJob;
@@ -103,8 +101,8 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   DxTcpTransport *self = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
-                                                               &error);
+  g_autoptr (GBytes) bytes =
+      g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
   gsize len = 0;
   const char *p;
 
@@ -112,7 +110,8 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
     goto out;
   if (error != NULL || bytes == NULL || g_bytes_get_size (bytes) == 0) {
     dx_base_transport_failed (DX_BASE_TRANSPORT (self),
-                              error != NULL ? error->message : _("The server closed the connection"));
+                              error != NULL ? error->message
+                                            : _ ("The server closed the connection"));
     goto out;
   }
   p = g_bytes_get_data (bytes, &len);
@@ -126,9 +125,10 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
     if (ev == DX_NDJSON_LINE)
       dx_socket_transport_received (DX_SOCKET_TRANSPORT (self), line, line_len);
     else if (ev == DX_NDJSON_TOO_LARGE)
-      dx_base_transport_report_error (DX_BASE_TRANSPORT (self), _("The server sent a line that is too long"));
+      dx_base_transport_report_error (DX_BASE_TRANSPORT (self),
+                                      _ ("The server sent a line that is too long"));
     else if (ev == DX_NDJSON_ERROR) {
-      dx_base_transport_failed (DX_BASE_TRANSPORT (self), _("Out of memory"));
+      dx_base_transport_failed (DX_BASE_TRANSPORT (self), _ ("Out of memory"));
       goto out;
     }
   }
@@ -178,8 +178,8 @@ info_done (GObject *source, GAsyncResult *result, gpointer data)
   DxTcpTransport *self = data;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                               &error);
+  g_autoptr (GBytes) body =
+      soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   g_autoptr (GSocketClient) client = NULL;
   g_autoptr (GUri) uri = NULL;
   dx_info info;
@@ -192,11 +192,11 @@ info_done (GObject *source, GAsyncResult *result, gpointer data)
       || !dx_decode_info (json, len, &info, NULL) || info.tcp_port == 0) {
     dx_base_transport_failed (DX_BASE_TRANSPORT (self),
                               error != NULL ? error->message
-                                            : _("The server did not say its TCP port"));
+                                            : _ ("The server did not say its TCP port"));
     goto out;
   }
-  uri = g_uri_parse (dx_base_transport_get_server_url (DX_BASE_TRANSPORT (self)),
-                     G_URI_FLAGS_NONE, NULL);
+  uri = g_uri_parse (dx_base_transport_get_server_url (DX_BASE_TRANSPORT (self)), G_URI_FLAGS_NONE,
+                     NULL);
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, 10);
   g_socket_client_connect_to_host_async (client, g_uri_get_host (uri), info.tcp_port,
@@ -214,7 +214,7 @@ dx_tcp_transport_start (DxBaseTransport *base)
   g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
 
   if (msg == NULL) {
-    dx_base_transport_failed (base, _("Invalid server address"));
+    dx_base_transport_failed (base, _ ("Invalid server address"));
     return;
   }
   self->cancellable = g_cancellable_new ();
@@ -271,7 +271,7 @@ dx_tcp_transport_class_init (DxTcpTransportClass *klass)
 static void
 dx_tcp_transport_init (DxTcpTransport *self)
 {
-  self->api = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10,
-                                             NULL);
+  self->api =
+      soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
   self->out = g_byte_array_new ();
 }

@@ -21,21 +21,18 @@ char *
 dx_state_text (DxTransport *transport)
 {
   if (transport == NULL)
-    return g_strdup (_("Connecting…"));
+    return g_strdup (_ ("Connecting…"));
   switch (dx_transport_get_state (transport)) {
-  case DX_TRANSPORT_CONNECTED:
-    return g_strdup (_("Connected"));
-  case DX_TRANSPORT_CONNECTING:
-    return g_strdup (_("Connecting…"));
+  case DX_TRANSPORT_CONNECTED: return g_strdup (_ ("Connected"));
+  case DX_TRANSPORT_CONNECTING: return g_strdup (_ ("Connecting…"));
   case DX_TRANSPORT_RECONNECTING: {
     guint n = dx_transport_get_retry_seconds (transport);
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Reconnecting in %u second",
-                                         "Reconnecting in %u seconds", n),
-                            n);
+    return g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "Reconnecting in %u second", "Reconnecting in %u seconds", n),
+        n);
   }
   case DX_TRANSPORT_DISCONNECTED:
-  default:
-    return g_strdup (_("Disconnected"));
+  default: return g_strdup (_ ("Disconnected"));
   }
 }
 
@@ -45,10 +42,10 @@ dx_format_latency (double ms)
   if (isnan (ms))
     return g_strdup ("–");
   if (ms < 10)
-    return g_strdup_printf (_("%.1f ms"), ms);
+    return g_strdup_printf (_ ("%.1f ms"), ms);
   if (ms < 1000)
-    return g_strdup_printf (_("%.0f ms"), ms);
-  return g_strdup_printf (_("%.2f s"), ms / 1000.0);
+    return g_strdup_printf (_ ("%.0f ms"), ms);
+  return g_strdup_printf (_ ("%.2f s"), ms / 1000.0);
 }
 
 char *

@@ -6,16 +6,16 @@ static void
 dx_transport_default_init (DxTransportInterface *iface)
 {
   /* A message of the current room, delivered once, in id order. */
-  g_signal_new ("message", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
+  g_signal_new ("message", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                1, DX_TYPE_MESSAGE);
   /* The server stored a message we sent: cid, id, ts. */
-  g_signal_new ("ack", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                3, G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_INT64);
+  g_signal_new ("ack", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_INT64);
   g_signal_new ("state-changed", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                 G_TYPE_NONE, 0);
   /* Something went wrong; a human-readable, translated text. */
-  g_signal_new ("error", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                G_TYPE_NONE, 1, G_TYPE_STRING);
+  g_signal_new ("error", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                G_TYPE_STRING);
   /* The server's store epoch is not the one `since` came from: ids restart,
    * so the transport resumes from 0 and the UI forgets the old ids. */
   g_signal_new ("epoch-changed", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

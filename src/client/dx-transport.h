@@ -22,8 +22,7 @@ typedef enum {
 #define DX_TYPE_TRANSPORT (dx_transport_get_type ())
 G_DECLARE_INTERFACE (DxTransport, dx_transport, DX, TRANSPORT, GObject)
 
-struct _DxTransportInterface
-{
+struct _DxTransportInterface {
   GTypeInterface parent_iface;
 
   /* Start receiving `room` from the message after `since` (which belongs

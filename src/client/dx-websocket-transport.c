@@ -5,8 +5,7 @@
 
 #include "dx-websocket-transport.h"
 
-struct _DxWebSocketTransport
-{
+struct _DxWebSocketTransport {
   DxSocketTransport parent_instance;
   SoupSession *session;
   SoupWebsocketConnection *ws;
@@ -46,8 +45,8 @@ static void
 closed_cb (SoupWebsocketConnection *ws, gpointer data)
 {
   DxWebSocketTransport *self = data;
-  g_autofree char *why = g_strdup_printf (_("WebSocket closed (%u)"),
-                                          soup_websocket_connection_get_close_code (ws));
+  g_autofree char *why =
+      g_strdup_printf (_ ("WebSocket closed (%u)"), soup_websocket_connection_get_close_code (ws));
 
   dx_base_transport_failed (DX_BASE_TRANSPORT (self), why);
 }
@@ -85,8 +84,7 @@ out:
 }
 
 static void
-network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection,
-                  gpointer data)
+network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection, gpointer data)
 {
   if (event == G_SOCKET_CLIENT_CONNECTED)
     dx_stats_add_connection (stats_of (data));
@@ -104,7 +102,7 @@ dx_websocket_transport_start (DxBaseTransport *base)
   /* libsoup accepts http(s):// for WebSocket URLs and does the upgrade. */
   msg = soup_message_new ("GET", url);
   if (msg == NULL) {
-    dx_base_transport_failed (base, _("Invalid server address"));
+    dx_base_transport_failed (base, _ ("Invalid server address"));
     return;
   }
   soup_message_add_flags (msg, SOUP_MESSAGE_COLLECT_METRICS);

@@ -15,8 +15,7 @@
 
 #define DX_ROOMS_REFRESH_S 5
 
-struct _DxWindow
-{
+struct _DxWindow {
   GtkApplicationWindow parent_instance;
 
   GtkWidget *transport_dropdown;
@@ -89,7 +88,7 @@ static void
 update_title (DxWindow *self)
 {
   g_autofree char *title = g_strdup_printf ("#%s", dx_chat_get_room (self->chat));
-  g_autofree char *subtitle = g_strdup_printf (_("%s on %s"), dx_chat_get_nick (self->chat),
+  g_autofree char *subtitle = g_strdup_printf (_ ("%s on %s"), dx_chat_get_nick (self->chat),
                                                dx_chat_get_server_url (self->chat));
 
   gtk_label_set_text (GTK_LABEL (self->title_label), title);
@@ -151,7 +150,7 @@ on_mention (DxChat *chat, DxMessage *msg, DxWindow *self)
 
   if (gtk_window_is_active (GTK_WINDOW (self)) || app == NULL)
     return;
-  title = g_strdup_printf (_("%s mentioned you in #%s"), dx_message_get_from (msg),
+  title = g_strdup_printf (_ ("%s mentioned you in #%s"), dx_message_get_from (msg),
                            dx_message_get_room (msg));
   n = g_notification_new (title);
   g_notification_set_body (n, dx_message_get_text (msg));
@@ -175,7 +174,7 @@ send_entry (DxWindow *self)
   if (text[0] == '\0')
     return;
   if (!dx_chat_send (self->chat, text)) {
-    show_error (self, _("A message must be 1 to 4096 bytes of text."));
+    show_error (self, _ ("A message must be 1 to 4096 bytes of text."));
     return;
   }
   gtk_editable_set_text (GTK_EDITABLE (self->message_entry), "");
@@ -201,7 +200,7 @@ static void
 join_room (DxWindow *self, const char *room)
 {
   if (!dx_room_valid (room, strlen (room))) {
-    show_error (self, _("A room name is 1 to 32 characters of a–z, 0–9, _ and -."));
+    show_error (self, _ ("A room name is 1 to 32 characters of a–z, 0–9, _ and -."));
     return;
   }
   dx_chat_set_room (self->chat, room);
@@ -248,7 +247,7 @@ room_row_new (const char *name, guint64 online)
   gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
   gtk_widget_set_hexpand (label, TRUE);
   gtk_widget_add_css_class (badge, "dim-label");
-  gtk_widget_set_tooltip_text (badge, _("People online"));
+  gtk_widget_set_tooltip_text (badge, _ ("People online"));
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), badge);
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
@@ -375,10 +374,11 @@ save_stats_response (GtkNativeDialog *dialog, int response, DxWindow *self)
     file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
   path = file != NULL ? g_file_get_path (file) : NULL;
   if (path != NULL && !dx_stats_format_for_path (path, &format))
-    show_error (self, _("Statistics are saved as a .csv or a .json file."));
-  else if (path != NULL && !dx_stats_export_save (self->chat, self->run_log, path, format, &error)) {
-    g_autofree char *text = g_strdup_printf (_("Could not save the statistics: %s"),
-                                             error->message);
+    show_error (self, _ ("Statistics are saved as a .csv or a .json file."));
+  else if (path != NULL
+           && !dx_stats_export_save (self->chat, self->run_log, path, format, &error)) {
+    g_autofree char *text =
+        g_strdup_printf (_ ("Could not save the statistics: %s"), error->message);
     show_error (self, text);
   }
   g_object_unref (dialog);
@@ -388,16 +388,16 @@ static void
 save_stats_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
   DxWindow *self = data;
-  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-      _("Save Statistics"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"),
-      _("_Cancel"));
+  GtkFileChooserNative *dialog =
+      gtk_file_chooser_native_new (_ ("Save Statistics"), GTK_WINDOW (self),
+                                   GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), _ ("_Cancel"));
   g_autoptr (GtkFileFilter) csv = gtk_file_filter_new ();
   g_autoptr (GtkFileFilter) json = gtk_file_filter_new ();
 
   /* The extension picks the format: the filters only help choose one. */
-  gtk_file_filter_set_name (csv, _("CSV (spreadsheets)"));
+  gtk_file_filter_set_name (csv, _ ("CSV (spreadsheets)"));
   gtk_file_filter_add_pattern (csv, "*.csv");
-  gtk_file_filter_set_name (json, _("JSON"));
+  gtk_file_filter_set_name (json, _ ("JSON"));
   gtk_file_filter_add_pattern (json, "*.json");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), csv);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), json);
@@ -501,8 +501,8 @@ dx_window_init (DxWindow *self)
 }
 
 DxWindow *
-dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url,
-               const char *nick, const char *room, DxMode mode)
+dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url, const char *nick,
+               const char *room, DxMode mode)
 {
   DxWindow *self = g_object_new (DX_TYPE_WINDOW, "application", app, NULL);
   g_autoptr (GListModel) modes = dx_mode_list_new ();

@@ -57,8 +57,7 @@ flatten_value (dx_json_reader *r, const char *path, GHashTable *out)
     g_hash_table_insert (out, g_strdup (path), g_strndup (raw, len));
     return TRUE;
   }
-  default:
-    return FALSE;
+  default: return FALSE;
   }
 }
 

@@ -164,15 +164,17 @@ dx_test_post (DxTestServer *s, const char *nick, const char *room, const char *t
 
   dx_buffer_init (&b, 0);
   g_assert_true (dx_encode_session_request (&b, nick, NULL));
-  const char *args1[] = { "-H", "Content-Type: application/json", "--data-binary", b.data,
-                          session_url, NULL };
+  const char *args1[] = {
+    "-H", "Content-Type: application/json", "--data-binary", b.data, session_url, NULL
+  };
   g_autofree char *answer = curl (args1);
   g_assert_true (dx_decode_session_answer (answer, strlen (answer), token, got_nick, NULL));
   dx_buffer_reset (&b);
   g_assert_true (dx_encode_post_body (&b, text, strlen (text), NULL));
   g_autofree char *auth = g_strconcat ("Authorization: Bearer ", token, NULL);
-  const char *args2[] = { "-H", "Content-Type: application/json", "-H", auth, "--data-binary",
-                          b.data, post_url, NULL };
+  const char *args2[] = {
+    "-H", "Content-Type: application/json", "-H", auth, "--data-binary", b.data, post_url, NULL
+  };
   g_autofree char *answer2 = curl (args2);
   dx_buffer_free (&b);
   g_assert_true (dx_decode_post_answer (answer2, strlen (answer2), &id, &ts, NULL));

@@ -6,13 +6,12 @@
 
 #include "protocol/message.h"
 
-typedef struct
-{
+typedef struct {
   GSubprocess *proc;
-  char *dir;      /* temp dir for the ready file */
-  guint16 http;   /* real ports */
+  char *dir;    /* temp dir for the ready file */
+  guint16 http; /* real ports */
   guint16 tcp;
-  char *url;      /* http://127.0.0.1:PORT */
+  char *url; /* http://127.0.0.1:PORT */
 } DxTestServer;
 
 /* Start duplexd --store memory on the given ports (0 = any) with an

@@ -16,8 +16,7 @@
 #include "dx-test-server.h"
 #include "dx-transport-factory.h"
 
-typedef struct
-{
+typedef struct {
   GPtrArray *messages; /* DxMessage received */
   GPtrArray *acks;     /* cids acked */
   GPtrArray *epochs;
@@ -60,8 +59,7 @@ sink_clear (Sink *sink)
   g_ptr_array_unref (sink->epochs);
 }
 
-typedef struct
-{
+typedef struct {
   Sink *sink;
   const char *text;
 } Want;
@@ -208,8 +206,7 @@ test_restart (gconstpointer data)
 
 /* ---- a live switch through all five modes ---- */
 
-typedef struct
-{
+typedef struct {
   DxChat *chat;
   guint64 want_last;
 } ChatWant;
@@ -240,8 +237,8 @@ test_switch_all_modes (void)
   DxTestServer s;
   g_autoptr (DxChat) chat = NULL;
   g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_object_unref);
-  static const DxMode order[] = { DX_MODE_POLL, DX_MODE_LONGPOLL, DX_MODE_SSE,
-                                  DX_MODE_WEBSOCKET, DX_MODE_TCP, DX_MODE_POLL };
+  static const DxMode order[] = { DX_MODE_POLL,      DX_MODE_LONGPOLL, DX_MODE_SSE,
+                                  DX_MODE_WEBSOCKET, DX_MODE_TCP,      DX_MODE_POLL };
   ChatWant want;
   GListModel *model;
   guint64 last = 0;
@@ -361,8 +358,8 @@ test_export_after_switches (void)
   DxTestServer s;
   g_autoptr (DxChat) chat = NULL;
   g_autoptr (DxRunLog) log = dx_run_log_new ();
-  static const DxMode order[] = { DX_MODE_POLL, DX_MODE_LONGPOLL, DX_MODE_SSE,
-                                  DX_MODE_WEBSOCKET, DX_MODE_TCP, DX_MODE_POLL };
+  static const DxMode order[] = { DX_MODE_POLL,      DX_MODE_LONGPOLL, DX_MODE_SSE,
+                                  DX_MODE_WEBSOCKET, DX_MODE_TCP,      DX_MODE_POLL };
   g_autofree char *dir = g_dir_make_tmp ("duplex-export-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "stats.json", NULL);
   g_autofree char *text = NULL;
@@ -422,9 +419,9 @@ test_export_after_switches (void)
   g_assert_null (g_hash_table_lookup (doc, "switches.5.to"));
   g_assert_cmpstr (g_hash_table_lookup (doc, "deliveries.lobby.duplicates"), ==, "0");
   g_assert_cmpstr (g_hash_table_lookup (doc, "deliveries.lobby.gaps"), ==, "0");
-  g_assert_cmpuint (g_ascii_strtoull (g_hash_table_lookup (doc, "deliveries.lobby.last_id"),
-                                      NULL, 10),
-                    >=, want.want_last);
+  g_assert_cmpuint (
+      g_ascii_strtoull (g_hash_table_lookup (doc, "deliveries.lobby.last_id"), NULL, 10), >=,
+      want.want_last);
   g_test_message ("export: %s", text);
   g_unlink (path);
   g_rmdir (dir);
@@ -510,14 +507,14 @@ test_stats_poll_vs_websocket (void)
   dx_test_sleep (1500);
   ps = dx_transport_get_stats (poll);
   ws_stats = dx_transport_get_stats (ws);
-  g_test_message ("poll: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT " B up, %" G_GUINT64_FORMAT
-                  " B down, %" G_GUINT64_FORMAT " messages; websocket: %" G_GUINT64_FORMAT
-                  " requests, %" G_GUINT64_FORMAT " B up, %" G_GUINT64_FORMAT " B down, %" G_GUINT64_FORMAT
-                  " messages",
-                  dx_stats_get_requests (ps), dx_stats_get_bytes_up (ps), dx_stats_get_bytes_down (ps),
-                  dx_stats_get_messages (ps), dx_stats_get_requests (ws_stats),
-                  dx_stats_get_bytes_up (ws_stats), dx_stats_get_bytes_down (ws_stats),
-                  dx_stats_get_messages (ws_stats));
+  g_test_message ("poll: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+                  " B up, %" G_GUINT64_FORMAT " B down, %" G_GUINT64_FORMAT
+                  " messages; websocket: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+                  " B up, %" G_GUINT64_FORMAT " B down, %" G_GUINT64_FORMAT " messages",
+                  dx_stats_get_requests (ps), dx_stats_get_bytes_up (ps),
+                  dx_stats_get_bytes_down (ps), dx_stats_get_messages (ps),
+                  dx_stats_get_requests (ws_stats), dx_stats_get_bytes_up (ws_stats),
+                  dx_stats_get_bytes_down (ws_stats), dx_stats_get_messages (ws_stats));
   g_test_message ("latency p50: poll %.1f ms, websocket %.1f ms",
                   dx_stats_get_latency_percentile (ps, 50),
                   dx_stats_get_latency_percentile (ws_stats, 50));
@@ -527,11 +524,10 @@ test_stats_poll_vs_websocket (void)
   g_assert_cmpuint (dx_stats_get_bytes_up (ps) + dx_stats_get_bytes_down (ps), >,
                     2 * (dx_stats_get_bytes_up (ws_stats) + dx_stats_get_bytes_down (ws_stats)));
   /* Per message too, headers included. */
-  g_assert_cmpuint ((dx_stats_get_bytes_up (ps) + dx_stats_get_bytes_down (ps))
-                        / dx_stats_get_messages (ps),
-                    >,
-                    (dx_stats_get_bytes_up (ws_stats) + dx_stats_get_bytes_down (ws_stats))
-                        / dx_stats_get_messages (ws_stats));
+  g_assert_cmpuint (
+      (dx_stats_get_bytes_up (ps) + dx_stats_get_bytes_down (ps)) / dx_stats_get_messages (ps), >,
+      (dx_stats_get_bytes_up (ws_stats) + dx_stats_get_bytes_down (ws_stats))
+          / dx_stats_get_messages (ws_stats));
   g_assert_cmpuint (dx_stats_get_connections (ws_stats), ==, 1);
   g_assert_cmpuint (dx_stats_get_n_latencies (ws_stats), >, 0);
   g_assert_cmpuint (dx_stats_get_n_latencies (ps), >, 0);
