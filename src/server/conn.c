@@ -306,7 +306,7 @@ dx_conn_send_live (dx_conn *c, dx_shared_buf *sb)
 }
 
 void
-dx_conn_timer (dx_conn *c, uint64_t ms)
+dx_conn_arm_timer (dx_conn *c, uint64_t ms)
 {
   if (c->timer == NULL || c->timer_done || dx_handle_is_closing (DX_HANDLE (c->timer)))
     return;

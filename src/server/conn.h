@@ -111,7 +111,7 @@ bool dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb,
                           void (*done) (void *arg, int status), void *arg);
 
 /* (Re)arms the conn's single timer; 0 stops it. */
-void dx_conn_timer (dx_conn *c, uint64_t ms);
+void dx_conn_arm_timer (dx_conn *c, uint64_t ms);
 
 /* Closes at once (queued output is dropped). Idempotent. */
 void dx_conn_close (dx_conn *c);

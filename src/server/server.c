@@ -2,7 +2,7 @@
 
 #include "platform/fs.h"
 #include "server/conn.h"
-#include "server/http-conn.h"
+#include "server/http-api.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/tcp-conn.h"
@@ -37,7 +37,7 @@ on_http_accept (dx_listener *l, dx_stream *client, int status)
       dx_close (DX_HANDLE (client), NULL);
       return;
     }
-  dx_http_conn_accept (&srv->ctx, client);
+  dx_http_api_accept (&srv->ctx, client);
 }
 
 static void

@@ -56,7 +56,7 @@ static void
 tcp_on_read (dx_conn *c, const char *data, size_t n)
 {
   tcp_conn *tc = (tcp_conn *) c;
-  dx_conn_timer (c, DX_TCP_SILENCE_MS);
+  dx_conn_arm_timer (c, DX_TCP_SILENCE_MS);
   while (n > 0 && !c->closing)
     {
       size_t used = 0;
@@ -145,5 +145,5 @@ dx_tcp_conn_accept (dx_conn_ctx *ctx, dx_stream *stream)
   dx_session_init (&tc->session, &tc->base, &tcp_session_ops, DX_TR_TCP);
   dx_tcp_nodelay (stream, true);
   dx_conn_start_reading (&tc->base);
-  dx_conn_timer (&tc->base, DX_TCP_SILENCE_MS);
+  dx_conn_arm_timer (&tc->base, DX_TCP_SILENCE_MS);
 }

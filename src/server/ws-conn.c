@@ -87,7 +87,7 @@ ws_on_read (dx_conn *c, const char *data, size_t n)
 {
   ws_conn *wc = (ws_conn *) c;
   wc->ping_sent = false;
-  dx_conn_timer (c, DX_WS_SILENCE_MS);
+  dx_conn_arm_timer (c, DX_WS_SILENCE_MS);
   while (n > 0 && !c->closing)
     {
       size_t used = 0;
@@ -151,7 +151,7 @@ ws_on_timer (dx_conn *c)
     {
       wc->ping_sent = true;
       ws_send_frame (wc, DX_WS_OP_PING, "duplex", 6);
-      dx_conn_timer (c, DX_WS_SILENCE_MS);
+      dx_conn_arm_timer (c, DX_WS_SILENCE_MS);
       return;
     }
   ws_close (wc, DX_WS_CLOSE_GOING_AWAY, "silence timeout");
@@ -197,7 +197,7 @@ dx_ws_conn_accept (dx_conn *http, const char *rest, size_t len)
   dx_conn_take_stream (&wc->base, &ws_ops, http, DX_TR_WEBSOCKET);
   dx_session_init (&wc->session, &wc->base, &ws_session_ops, DX_TR_WEBSOCKET);
   dx_conn_start_reading (&wc->base);
-  dx_conn_timer (&wc->base, DX_WS_SILENCE_MS);
+  dx_conn_arm_timer (&wc->base, DX_WS_SILENCE_MS);
   if (len > 0)
     ws_on_read (&wc->base, rest, len);
 }
