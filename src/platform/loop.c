@@ -275,16 +275,18 @@ dx_loop_run (dx_loop *loop)
   int rc = 0;
   loop->running = true;
   loop->stop_requested = false;
+  /* The phases of one iteration, numbered as in loop-private.h; the
+   * loop condition is phase 6, the stop check. */
   while (!loop->stop_requested && loop_alive (loop)) {
-    refresh_time (loop);
-    dx__timers_run (loop);
-    run_pending (loop);
+    refresh_time (loop);   /* 1. clock */
+    dx__timers_run (loop); /* 2. timers */
+    run_pending (loop);    /* 3. pending callbacks */
     /* The last close_cb may just have run: don't block in poll for
      * nothing. */
     if (loop->stop_requested || !loop_alive (loop))
       break;
-    dx__streams_flush (loop);
-    rc = loop->backend->poll (loop, poll_timeout (loop));
+    dx__streams_flush (loop);                             /* 4. flush writes */
+    rc = loop->backend->poll (loop, poll_timeout (loop)); /* 5. poll for I/O */
     if (rc < 0)
       break;
   }

@@ -54,7 +54,7 @@ static void shutdown_req_run (dx_req *req);
 static unsigned
 stream_wanted (const dx_stream *s)
 {
-  if (s->h.flags & DX_HF_CLOSING)
+  if (dx__is_closing (s))
     return 0;
   if (s->connecting)
     return DX_IO_WRITE;
@@ -69,7 +69,7 @@ stream_wanted (const dx_stream *s)
 static void
 stream_update (dx_stream *s)
 {
-  if (!(s->h.flags & DX_HF_CLOSING))
+  if (!dx__is_closing (s))
     dx__io_update (s->h.loop, &s->io, stream_wanted (s));
 }
 
@@ -108,7 +108,7 @@ connect_req_run (dx_req *req)
 {
   dx_stream *s = (dx_stream *) req->handle;
   /* Connected at once, but closed before we could say so: cancelled. */
-  int status = req->status == 0 && (s->h.flags & DX_HF_CLOSING) ? DX_ECANCELED : req->status;
+  int status = req->status == 0 && dx__is_closing (s) ? DX_ECANCELED : req->status;
   if (s->connect_cb)
     s->connect_cb (s, status, s->connect_arg);
 }
@@ -254,7 +254,7 @@ dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb, void *
 {
   if (!s || (nbufs > 0 && !bufs))
     return DX_EINVAL;
-  if (s->h.flags & DX_HF_CLOSING)
+  if (dx__is_closing (s))
     return DX_ECANCELED;
   if (s->shutdown_requested)
     return DX_EPIPE;
@@ -303,7 +303,7 @@ dx_shutdown (dx_stream *s, dx_shutdown_cb cb, void *arg)
 {
   if (!s)
     return DX_EINVAL;
-  if (s->h.flags & DX_HF_CLOSING)
+  if (dx__is_closing (s))
     return DX_ECANCELED;
   if (s->shutdown_requested)
     return DX_EALREADY;
@@ -333,11 +333,11 @@ static void
 stream_do_read (dx_stream *s)
 {
   for (int i = 0; i < DX_READS_PER_WAKEUP; i++) {
-    if ((s->h.flags & DX_HF_CLOSING) || !s->reading)
+    if (dx__is_closing (s) || !s->reading)
       return;
     dx_buf buf = { NULL, 0 };
     s->alloc_cb (s, DX_READ_SUGGESTED, &buf);
-    if ((s->h.flags & DX_HF_CLOSING) || !s->reading)
+    if (dx__is_closing (s) || !s->reading)
       return; /* alloc_cb closed or stopped us */
     if (!buf.base || buf.len == 0) {
       stream_read_end (s, DX_ENOMEM, &buf);
@@ -372,7 +372,7 @@ dx_read_start (dx_stream *s, dx_alloc_cb alloc_cb, dx_read_cb read_cb)
 {
   if (!s || !alloc_cb || !read_cb)
     return DX_EINVAL;
-  if (s->h.flags & DX_HF_CLOSING)
+  if (dx__is_closing (s))
     return DX_ECANCELED;
   if (s->reading)
     return DX_EALREADY;
@@ -433,7 +433,7 @@ stream_connect_done (dx_stream *s, int status)
     stream_connect_failed (s, status);
   if (s->connect_cb)
     s->connect_cb (s, status, s->connect_arg);
-  if (status == 0 && !(s->h.flags & DX_HF_CLOSING)) {
+  if (status == 0 && !dx__is_closing (s)) {
     /* Writes and a shutdown may have waited for the connection. */
     if (!dx_list_empty (&s->write_queue))
       stream_flush (s);
@@ -449,7 +449,7 @@ stream_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
 {
   dx_stream *s = DX_CONTAINER_OF (io, dx_stream, io);
   (void) loop;
-  if (s->h.flags & DX_HF_CLOSING)
+  if (dx__is_closing (s))
     return;
   if (s->connecting) {
     if (!(revents & (DX_IO_WRITE | DX_IO_ERROR)))
@@ -464,7 +464,7 @@ stream_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
   }
   if ((revents & (DX_IO_READ | DX_IO_ERROR)) && s->reading)
     stream_do_read (s);
-  if ((revents & (DX_IO_WRITE | DX_IO_ERROR)) && !(s->h.flags & DX_HF_CLOSING)
+  if ((revents & (DX_IO_WRITE | DX_IO_ERROR)) && !dx__is_closing (s)
       && !dx_list_empty (&s->write_queue))
     stream_flush (s);
   stream_update (s);

@@ -194,7 +194,7 @@ listener_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
   dx_listener *l = DX_CONTAINER_OF (io, dx_listener, io);
   (void) revents;
   for (int i = 0; i < DX_ACCEPTS_PER_WAKEUP; i++) {
-    if (l->h.flags & DX_HF_CLOSING)
+    if (dx__is_closing (l))
       return;
     int fd = accept_one (io->fd);
     if (fd < 0) {

@@ -53,21 +53,21 @@ winsock_init_once (PINIT_ONCE once, PVOID param, PVOID *ctx)
     winsock_error = dx__err_from_wsa (rc);
     return TRUE;
   }
-  SOCKET s = socket (AF_INET, SOCK_STREAM, IPPROTO_TCP);
-  if (s == INVALID_SOCKET) {
+  SOCKET sock = socket (AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  if (sock == INVALID_SOCKET) {
     winsock_error = dx__err_last_wsa ();
     return TRUE;
   }
   GUID accept_guid = WSAID_ACCEPTEX, connect_guid = WSAID_CONNECTEX;
   DWORD n = 0;
-  if (WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_guid, sizeof accept_guid,
+  if (WSAIoctl (sock, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_guid, sizeof accept_guid,
                 &fn_acceptex, sizeof fn_acceptex, &n, NULL, NULL)
           != 0
-      || WSAIoctl (s, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof connect_guid,
+      || WSAIoctl (sock, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof connect_guid,
                    &fn_connectex, sizeof fn_connectex, &n, NULL, NULL)
              != 0)
     winsock_error = dx__err_last_wsa ();
-  closesocket (s);
+  closesocket (sock);
   return TRUE;
 }
 
@@ -82,18 +82,18 @@ dx__winsock_init (void)
 static int
 socket_new (dx_loop *loop, int family, SOCKET *out)
 {
-  SOCKET s = WSASocketW (family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
-  if (s == INVALID_SOCKET)
+  SOCKET sock = WSASocketW (family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+  if (sock == INVALID_SOCKET)
     return dx__err_last_wsa ();
   /* A child process (none today, but a service wrapper might spawn one)
    * must not keep our sockets open. */
-  SetHandleInformation ((HANDLE) s, HANDLE_FLAG_INHERIT, 0);
-  int rc = dx__iocp_associate (loop, s);
+  SetHandleInformation ((HANDLE) sock, HANDLE_FLAG_INHERIT, 0);
+  int rc = dx__iocp_associate (loop, sock);
   if (rc < 0) {
-    closesocket (s);
+    closesocket (sock);
     return rc;
   }
-  *out = s;
+  *out = sock;
   return 0;
 }
 
@@ -118,8 +118,8 @@ dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg, dx
     return DX_EINVAL;
   struct sockaddr_storage ss;
   socklen_t sl;
-  SOCKET s;
-  int rc = socket_for_addr (loop, addr, &ss, &sl, &s);
+  SOCKET sock;
+  int rc = socket_for_addr (loop, addr, &ss, &sl, &sock);
   if (rc < 0)
     return rc;
   /* ConnectEx needs a bound socket. */
@@ -128,55 +128,55 @@ dx_tcp_connect (dx_loop *loop, const char *addr, dx_connect_cb cb, void *arg, dx
   any.ss_family = ss.ss_family;
   int anylen = ss.ss_family == AF_INET6 ? (int) sizeof (struct sockaddr_in6)
                                         : (int) sizeof (struct sockaddr_in);
-  if (bind (s, (struct sockaddr *) &any, anylen) != 0) {
+  if (bind (sock, (struct sockaddr *) &any, anylen) != 0) {
     rc = dx__err_last_wsa ();
-    closesocket (s);
+    closesocket (sock);
     return rc;
   }
-  dx_stream *st = dx__stream_new (loop, s);
-  if (!st) {
-    closesocket (s);
+  dx_stream *s = dx__stream_new (loop, sock);
+  if (!s) {
+    closesocket (sock);
     return DX_ENOMEM;
   }
-  st->connect_cb = cb;
-  st->connect_arg = arg;
-  *out = st;
-  memset (&st->connect_op.ov, 0, sizeof st->connect_op.ov);
-  if (!fn_connectex (s, (struct sockaddr *) &ss, (int) sl, NULL, 0, NULL, &st->connect_op.ov)) {
+  s->connect_cb = cb;
+  s->connect_arg = arg;
+  *out = s;
+  memset (&s->connect_op.ov, 0, sizeof s->connect_op.ov);
+  if (!fn_connectex (sock, (struct sockaddr *) &ss, (int) sl, NULL, 0, NULL, &s->connect_op.ov)) {
     int e = WSAGetLastError ();
     if (e != ERROR_IO_PENDING) {
       /* Reported later all the same (semantic 1). */
-      dx__stream_connect_ended (st, dx__err_from_wsa (e));
+      dx__stream_connect_ended (s, dx__err_from_wsa (e));
       return 0;
     }
   }
   /* Even a connect that succeeded at once completes through the port. */
-  dx__stream_connect_started (st);
+  dx__stream_connect_started (s);
   return 0;
 }
 
 /* ---- options and names ---------------------------------------------------- */
 
 int
-dx_tcp_nodelay (dx_stream *stream, bool enable)
+dx_tcp_nodelay (dx_stream *s, bool enable)
 {
-  if (!stream || stream->sock == INVALID_SOCKET)
+  if (!s || s->sock == INVALID_SOCKET)
     return DX_EINVAL;
   BOOL on = enable ? TRUE : FALSE;
-  if (setsockopt (stream->sock, IPPROTO_TCP, TCP_NODELAY, (const char *) &on, sizeof on) != 0)
+  if (setsockopt (s->sock, IPPROTO_TCP, TCP_NODELAY, (const char *) &on, sizeof on) != 0)
     return dx__err_last_wsa ();
   return 0;
 }
 
 int
-dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s)
+dx_tcp_keepalive (dx_stream *s, bool enable, unsigned delay_s)
 {
-  if (!stream || stream->sock == INVALID_SOCKET)
+  if (!s || s->sock == INVALID_SOCKET)
     return DX_EINVAL;
   if (enable && (delay_s == 0 || delay_s > ULONG_MAX / 1000))
     return DX_EINVAL;
   BOOL on = enable ? TRUE : FALSE;
-  if (setsockopt (stream->sock, SOL_SOCKET, SO_KEEPALIVE, (const char *) &on, sizeof on) != 0)
+  if (setsockopt (s->sock, SOL_SOCKET, SO_KEEPALIVE, (const char *) &on, sizeof on) != 0)
     return dx__err_last_wsa ();
   if (!enable)
     return 0;
@@ -184,19 +184,19 @@ dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s)
    * SIO_KEEPALIVE_VALS; probes then go every second. */
   struct tcp_keepalive ka = { 1, delay_s * 1000u, 1000u };
   DWORD n = 0;
-  if (WSAIoctl (stream->sock, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &n, NULL, NULL) != 0)
+  if (WSAIoctl (s->sock, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &n, NULL, NULL) != 0)
     return dx__err_last_wsa ();
   return 0;
 }
 
 int
-dx_stream_peer_name (const dx_stream *stream, char *buf, size_t len)
+dx_stream_peer_name (const dx_stream *s, char *buf, size_t len)
 {
-  if (!stream || !buf || stream->sock == INVALID_SOCKET)
+  if (!s || !buf || s->sock == INVALID_SOCKET)
     return DX_EINVAL;
   struct sockaddr_storage ss;
   int sl = sizeof ss;
-  if (getpeername (stream->sock, (struct sockaddr *) &ss, &sl) != 0)
+  if (getpeername (s->sock, (struct sockaddr *) &ss, &sl) != 0)
     return dx__err_last_wsa ();
   return dx__addr_format ((struct sockaddr *) &ss, buf, len);
 }
@@ -277,32 +277,32 @@ accept_complete (dx_iocp_op *op, const OVERLAPPED_ENTRY *e)
   dx_listener *l = a->listener;
   a->posted = false;
   l->outstanding--;
-  SOCKET s = a->sock;
+  SOCKET sock = a->sock;
   a->sock = INVALID_SOCKET;
   if (dx__is_closing (l)) {
-    closesocket (s);
+    closesocket (sock);
     listener_maybe_close_done (l);
     return;
   }
   int status = dx__iocp_op_status (l->sock, e);
   if (status == 0
-      && setsockopt (s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (const char *) &l->sock,
+      && setsockopt (sock, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (const char *) &l->sock,
                      sizeof l->sock)
              != 0)
     status = dx__err_last_wsa ();
   if (status == DX_ECONNRESET || status == DX_ECONNABORTED) {
     /* The client gave up before we took the connection: nobody to tell. */
-    closesocket (s);
+    closesocket (sock);
   } else if (status < 0) {
-    closesocket (s);
+    closesocket (sock);
     l->cb (l, NULL, status);
   } else {
-    dx_stream *st = dx__stream_new (l->h.loop, s);
-    if (!st) {
-      closesocket (s);
+    dx_stream *s = dx__stream_new (l->h.loop, sock);
+    if (!s) {
+      closesocket (sock);
       l->cb (l, NULL, DX_ENOMEM);
     } else {
-      l->cb (l, st, 0);
+      l->cb (l, s, 0);
     }
   }
   if (dx__is_closing (l))
@@ -320,33 +320,33 @@ dx_tcp_listen (dx_loop *loop, const char *addr, int backlog, dx_accept_cb cb, dx
     return DX_EINVAL;
   struct sockaddr_storage ss;
   socklen_t sl;
-  SOCKET s;
-  int rc = socket_for_addr (loop, addr, &ss, &sl, &s);
+  SOCKET sock;
+  int rc = socket_for_addr (loop, addr, &ss, &sl, &sock);
   if (rc < 0)
     return rc;
   /* Windows lets a second socket bind a port in use unless told not to;
    * TIME_WAIT never blocks a bind here, so no SO_REUSEADDR is needed. */
   BOOL on = TRUE;
-  setsockopt (s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *) &on, sizeof on);
+  setsockopt (sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *) &on, sizeof on);
   /* "[::]:port" is IPv6 only, as on the POSIX backends. */
   if (ss.ss_family == AF_INET6)
-    setsockopt (s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *) &on, sizeof on);
-  if (bind (s, (struct sockaddr *) &ss, (int) sl) != 0
-      || listen (s, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+    setsockopt (sock, IPPROTO_IPV6, IPV6_V6ONLY, (const char *) &on, sizeof on);
+  if (bind (sock, (struct sockaddr *) &ss, (int) sl) != 0
+      || listen (sock, backlog > 0 ? backlog : SOMAXCONN) != 0) {
     rc = dx__err_last_wsa ();
-    closesocket (s);
+    closesocket (sock);
     return rc;
   }
   dx_listener *l = dx__handle_new (loop, DX_HANDLE_LISTENER, sizeof *l);
   if (!l) {
-    closesocket (s);
+    closesocket (sock);
     return DX_ENOMEM;
   }
-  l->sock = s;
+  l->sock = sock;
   l->family = ss.ss_family;
   l->cb = cb;
   int nl = sizeof l->name;
-  getsockname (s, (struct sockaddr *) &l->name, &nl);
+  getsockname (sock, (struct sockaddr *) &l->name, &nl);
   dx__timer_node_init (&l->backoff, listener_backoff_end);
   for (size_t i = 0; i < DX_ACCEPTS_POSTED; i++) {
     l->accepts[i].op.complete = accept_complete;
