@@ -54,7 +54,7 @@ dx_nick_from_name (const char *name)
   GString *s = g_string_new (NULL);
 
   for (const char *p = name; p != NULL && *p != '\0' && s->len < DX_NICK_MAX; p++)
-    if (g_ascii_isalnum (*p) || *p == '_' || *p == '.' || *p == '-')
+    if (dx_nick_char (*p))
       g_string_append_c (s, *p);
   if (s->len == 0 || dx_nick_reserved (s->str, s->len)) {
     g_string_free (s, TRUE);

@@ -1,7 +1,6 @@
 #include "protocol/base64.h"
 
-static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 size_t
 dx_base64_encode (const void *in, size_t n, char *out)
@@ -60,8 +59,7 @@ value_of (char c)
 }
 
 bool
-dx_base64_decode (const char *in, size_t n, uint8_t *out, size_t out_cap,
-                  size_t *out_len)
+dx_base64_decode (const char *in, size_t n, uint8_t *out, size_t out_cap, size_t *out_len)
 {
   if (n % 4)
     return false;
@@ -83,8 +81,8 @@ dx_base64_decode (const char *in, size_t n, uint8_t *out, size_t out_cap,
       if (v[j] < 0)
         return false;
     }
-    uint32_t bits = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12
-                    | (uint32_t) v[2] << 6 | (uint32_t) v[3];
+    uint32_t bits =
+        (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 | (uint32_t) v[2] << 6 | (uint32_t) v[3];
     size_t produce = (size_t) (3 - pad);
     /* Canonical form: the bits the padding hides must be zero. */
     if ((pad == 1 && (bits & 0xFF)) || (pad == 2 && (bits & 0xFFFF)))

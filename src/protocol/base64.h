@@ -30,7 +30,6 @@ bool dx_base64_append (dx_buffer *out, const void *in, size_t n);
 /* Strictly decode in[0..n) into out (capacity out_cap). On success returns
  * true and sets *out_len. On malformed input, or when out_cap is too small,
  * returns false; out may have been partly written, *out_len is untouched. */
-bool dx_base64_decode (const char *in, size_t n, uint8_t *out, size_t out_cap,
-                       size_t *out_len);
+bool dx_base64_decode (const char *in, size_t n, uint8_t *out, size_t out_cap, size_t *out_len);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 typedef struct {
-  char *data;     /* always NUL-terminated after a successful append */
+  char *data; /* always NUL-terminated after a successful append */
   size_t len;
   size_t cap;
   size_t max_len; /* 0 means SIZE_MAX / 2 */
@@ -31,8 +31,7 @@ bool dx_buffer_append_str (dx_buffer *b, const char *s);
 bool dx_buffer_append_char (dx_buffer *b, char c);
 bool dx_buffer_append_u64 (dx_buffer *b, uint64_t v);
 bool dx_buffer_append_i64 (dx_buffer *b, int64_t v);
-bool dx_buffer_printf (dx_buffer *b, const char *fmt, ...)
-    DX_PRINTF_FORMAT (2, 3);
+bool dx_buffer_printf (dx_buffer *b, const char *fmt, ...) DX_PRINTF_FORMAT (2, 3);
 bool dx_buffer_vprintf (dx_buffer *b, const char *fmt, va_list ap) DX_PRINTF_FORMAT (2, 0);
 /* Drop the first n bytes (consumed input). */
 void dx_buffer_consume (dx_buffer *b, size_t n);

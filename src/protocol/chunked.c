@@ -10,7 +10,7 @@ enum {
   ST_EXT,        /* inside chunk extensions: ignored up to the line end */
   ST_SIZE_LF,    /* saw CR after the size line */
   ST_DATA,
-  ST_DATA_CR,    /* expecting CRLF (or LF) after chunk data */
+  ST_DATA_CR, /* expecting CRLF (or LF) after chunk data */
   ST_DATA_LF,
   ST_TRAILER_START, /* start of a trailer line, or the final blank line */
   ST_TRAILER,       /* inside a trailer line */
@@ -45,18 +45,12 @@ const char *
 dx_chunked_error_message (dx_chunked_error e)
 {
   switch (e) {
-  case DX_CHUNKED_ERR_NONE:
-    return "no error";
-  case DX_CHUNKED_ERR_SYNTAX:
-    return "malformed chunked encoding";
-  case DX_CHUNKED_ERR_TOO_LARGE:
-    return "chunked body too large";
-  case DX_CHUNKED_ERR_LINE_TOO_LONG:
-    return "chunk size line too long";
-  case DX_CHUNKED_ERR_TRAILERS_TOO_LARGE:
-    return "chunked trailers too large";
-  case DX_CHUNKED_ERR_OUTPUT:
-    return "output buffer full";
+  case DX_CHUNKED_ERR_NONE: return "no error";
+  case DX_CHUNKED_ERR_SYNTAX: return "malformed chunked encoding";
+  case DX_CHUNKED_ERR_TOO_LARGE: return "chunked body too large";
+  case DX_CHUNKED_ERR_LINE_TOO_LONG: return "chunk size line too long";
+  case DX_CHUNKED_ERR_TRAILERS_TOO_LARGE: return "chunked trailers too large";
+  case DX_CHUNKED_ERR_OUTPUT: return "output buffer full";
   }
   return "unknown error";
 }
@@ -82,8 +76,8 @@ size_line_done (dx_chunked_decoder *d)
 }
 
 dx_chunked_status
-dx_chunked_decoder_feed (dx_chunked_decoder *d, const char *in, size_t len,
-                         size_t *consumed, dx_buffer *out)
+dx_chunked_decoder_feed (dx_chunked_decoder *d, const char *in, size_t len, size_t *consumed,
+                         dx_buffer *out)
 {
   size_t max_trailers = d->max_trailers ? d->max_trailers : 16384;
   size_t i = 0;
@@ -205,8 +199,7 @@ dx_chunked_decoder_feed (dx_chunked_decoder *d, const char *in, size_t len,
       d->state = ST_TRAILER_START;
       i++;
       break;
-    default:
-      return fail (d, DX_CHUNKED_ERR_SYNTAX, i, consumed);
+    default: return fail (d, DX_CHUNKED_ERR_SYNTAX, i, consumed);
     }
   }
   *consumed = len;

@@ -27,19 +27,19 @@ typedef enum {
 
 typedef enum {
   DX_CHUNKED_ERR_NONE = 0,
-  DX_CHUNKED_ERR_SYNTAX,       /* bad hex size, missing CRLF, bare CR, bad trailer */
-  DX_CHUNKED_ERR_TOO_LARGE,    /* decoded body would exceed max_body (HTTP 413) */
-  DX_CHUNKED_ERR_LINE_TOO_LONG,/* chunk-size line (with extensions) over 4 KiB (400) */
+  DX_CHUNKED_ERR_SYNTAX,             /* bad hex size, missing CRLF, bare CR, bad trailer */
+  DX_CHUNKED_ERR_TOO_LARGE,          /* decoded body would exceed max_body (HTTP 413) */
+  DX_CHUNKED_ERR_LINE_TOO_LONG,      /* chunk-size line (with extensions) over 4 KiB (400) */
   DX_CHUNKED_ERR_TRAILERS_TOO_LARGE, /* trailer section over max_trailers (431) */
-  DX_CHUNKED_ERR_OUTPUT,       /* the output dx_buffer refused the bytes */
+  DX_CHUNKED_ERR_OUTPUT,             /* the output dx_buffer refused the bytes */
 } dx_chunked_error;
 
 /* Longest chunk-size line (size + extensions + CRLF) accepted. */
 #define DX_CHUNKED_MAX_SIZE_LINE 4096
 
 typedef struct {
-  uint64_t max_body;      /* total decoded bytes allowed; 0 = no limit */
-  size_t max_trailers;    /* bytes of trailer section allowed; 0 = 16 KiB */
+  uint64_t max_body;   /* total decoded bytes allowed; 0 = no limit */
+  size_t max_trailers; /* bytes of trailer section allowed; 0 = 16 KiB */
   /* Internal state: treat as private. */
   int state;
   uint64_t chunk_left;
@@ -58,8 +58,7 @@ void dx_chunked_decoder_init (dx_chunked_decoder *d, uint64_t max_body);
  * the end of the message for DONE, up to (not including) the offending
  * byte for ERROR. Calling again after DONE or ERROR consumes nothing and
  * returns the same status. */
-dx_chunked_status dx_chunked_decoder_feed (dx_chunked_decoder *d,
-                                           const char *in, size_t len,
+dx_chunked_status dx_chunked_decoder_feed (dx_chunked_decoder *d, const char *in, size_t len,
                                            size_t *consumed, dx_buffer *out);
 dx_chunked_error dx_chunked_decoder_error (const dx_chunked_decoder *d);
 /* Human-readable text for an error value. */

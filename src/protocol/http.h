@@ -121,18 +121,18 @@ typedef struct {
   const char *query;       /* after '?', not decoded; "" if none */
   bool has_query;          /* target contained '?' */
   /* response mode */
-  int status;              /* 100..999 */
-  const char *reason;      /* reason phrase, may be "" */
+  int status;         /* 100..999 */
+  const char *reason; /* reason phrase, may be "" */
   /* both */
-  int version_minor;       /* 0 or 1 (HTTP/1.x) */
+  int version_minor; /* 0 or 1 (HTTP/1.x) */
   const dx_http_header *headers;
   size_t n_headers;
   bool has_content_length;
   uint64_t content_length;
-  bool chunked;            /* Transfer-Encoding: chunked */
-  bool keep_alive;         /* connection persists after this message */
-  bool upgrade;            /* Upgrade present and Connection has "upgrade" */
-  bool expect_continue;    /* request has "Expect: 100-continue" */
+  bool chunked;         /* Transfer-Encoding: chunked */
+  bool keep_alive;      /* connection persists after this message */
+  bool upgrade;         /* Upgrade present and Connection has "upgrade" */
+  bool expect_continue; /* request has "Expect: 100-continue" */
   /* body: complete at DX_HTTP_DONE (chunked already decoded); NUL-terminated
      for convenience (the NUL is not counted) */
   const char *body;
@@ -165,8 +165,7 @@ typedef enum {
 typedef struct dx_http_parser dx_http_parser;
 
 /* limits NULL = dx_http_limits_default. Returns NULL on out of memory. */
-dx_http_parser *dx_http_parser_new (dx_http_parse_mode mode,
-                                    const dx_http_limits *limits);
+dx_http_parser *dx_http_parser_new (dx_http_parse_mode mode, const dx_http_limits *limits);
 void dx_http_parser_free (dx_http_parser *p);
 /* Forget the current message (and any error); keeps the limits. */
 void dx_http_parser_reset (dx_http_parser *p);
@@ -174,8 +173,8 @@ void dx_http_parser_reset (dx_http_parser *p);
  * (it answers a HEAD request). Cleared by reset / the next message. */
 void dx_http_parser_set_no_body (dx_http_parser *p);
 
-dx_http_status dx_http_parser_feed (dx_http_parser *p, const char *data,
-                                    size_t len, size_t *consumed);
+dx_http_status dx_http_parser_feed (dx_http_parser *p, const char *data, size_t len,
+                                    size_t *consumed);
 /* The peer closed the connection. Response mode: completes a body
  * delimited by EOF (-> DX_HTTP_DONE). If no byte of a new message was
  * received -> DX_HTTP_NEED_MORE (a clean close). Otherwise -> DX_HTTP_ERROR
@@ -198,16 +197,16 @@ const dx_http_message *dx_http_parser_message (const dx_http_parser *p);
 /* Why the parser stopped at DX_HTTP_ERROR. */
 typedef enum {
   DX_HTTP_ERR_NONE = 0,
-  DX_HTTP_ERR_MALFORMED,           /* bad syntax or ambiguous framing, or the
+  DX_HTTP_ERR_MALFORMED,             /* bad syntax or ambiguous framing, or the
                                       peer closed mid-message */
-  DX_HTTP_ERR_START_LINE_TOO_LONG, /* over max_request_line */
-  DX_HTTP_ERR_HEADERS_TOO_LARGE,   /* over max_header_block or max_headers,
+  DX_HTTP_ERR_START_LINE_TOO_LONG,   /* over max_request_line */
+  DX_HTTP_ERR_HEADERS_TOO_LARGE,     /* over max_header_block or max_headers,
                                       or a chunked trailer section too large */
-  DX_HTTP_ERR_BODY_TOO_LARGE,      /* over max_body */
-  DX_HTTP_ERR_LENGTH_REQUIRED,     /* POST/PUT/PATCH without a length */
-  DX_HTTP_ERR_UNSUPPORTED_CODING,  /* a Transfer-Encoding other than chunked */
+  DX_HTTP_ERR_BODY_TOO_LARGE,        /* over max_body */
+  DX_HTTP_ERR_LENGTH_REQUIRED,       /* POST/PUT/PATCH without a length */
+  DX_HTTP_ERR_UNSUPPORTED_CODING,    /* a Transfer-Encoding other than chunked */
   DX_HTTP_ERR_VERSION_NOT_SUPPORTED, /* HTTP/d.d other than 1.0 and 1.1 */
-  DX_HTTP_ERR_NO_MEMORY,           /* an allocation failed */
+  DX_HTTP_ERR_NO_MEMORY,             /* an allocation failed */
 } dx_http_error;
 
 /* After DX_HTTP_ERROR: what went wrong, and a human sentence saying so.
@@ -227,8 +226,8 @@ typedef enum {
  * must exceed the decoded length). plus_is_space: '+' decodes to ' ' (query
  * strings) or stays '+' (paths). Fails on a malformed escape, an escape
  * that decodes to NUL, or lack of room. */
-bool dx_http_percent_decode (const char *in, size_t n, bool plus_is_space,
-                             char *out, size_t cap, size_t *out_len);
+bool dx_http_percent_decode (const char *in, size_t n, bool plus_is_space, char *out, size_t cap,
+                             size_t *out_len);
 
 /* Find key in an application/x-www-form-urlencoded query ("a=1&b=x%20y",
  * without the '?'). Keys are compared after decoding; the first occurrence
@@ -236,12 +235,11 @@ bool dx_http_percent_decode (const char *in, size_t n, bool plus_is_space,
  * skipped even if malformed. On FOUND the decoded value is in out
  * (NUL-terminated; *out_len if not NULL); INVALID if that value has a bad
  * escape, decodes to NUL or does not fit in cap. */
-dx_http_query_result dx_http_query_get (const char *query, const char *key,
-                                        char *out, size_t cap, size_t *out_len);
+dx_http_query_result dx_http_query_get (const char *query, const char *key, char *out, size_t cap,
+                                        size_t *out_len);
 /* Same, for an unsigned decimal value (digits only, no sign, fits uint64);
  * anything else is INVALID. */
-dx_http_query_result dx_http_query_get_u64 (const char *query, const char *key,
-                                            uint64_t *out);
+dx_http_query_result dx_http_query_get_u64 (const char *query, const char *key, uint64_t *out);
 
 /* ---- writing ---- */
 
@@ -255,8 +253,7 @@ const char *dx_http_status_reason (int status);
  * empty or non-token name or method). A failed buffer must not be sent. */
 bool dx_http_write_status_line (dx_buffer *out, int status, const char *reason);
 /* "<METHOD> <target> HTTP/1.1\r\n" (client side). */
-bool dx_http_write_request_line (dx_buffer *out, const char *method,
-                                 const char *target);
+bool dx_http_write_request_line (dx_buffer *out, const char *method, const char *target);
 /* "<name>: <value>\r\n". */
 bool dx_http_write_header (dx_buffer *out, const char *name, const char *value);
 bool dx_http_write_header_u64 (dx_buffer *out, const char *name, uint64_t value);
@@ -270,15 +267,12 @@ bool dx_http_write_end_headers (dx_buffer *out);
  * Content-Length, "Connection: close" when !keep_alive, the extra fields
  * (may be NULL/0), blank line, body. Status 1xx/204/304 get no
  * Content-Length and no body. */
-bool dx_http_write_response (dx_buffer *out, int status,
-                             const char *content_type,
-                             const dx_http_header *extra, size_t n_extra,
-                             bool keep_alive, const void *body, size_t body_len);
+bool dx_http_write_response (dx_buffer *out, int status, const char *content_type,
+                             const dx_http_header *extra, size_t n_extra, bool keep_alive,
+                             const void *body, size_t body_len);
 /* The head of a chunked response (Transfer-Encoding: chunked), ending in
  * the blank line; follow with dx_chunked_encode / dx_chunked_encode_last. */
-bool dx_http_write_chunked_head (dx_buffer *out, int status,
-                                 const char *content_type,
-                                 const dx_http_header *extra, size_t n_extra,
-                                 bool keep_alive);
+bool dx_http_write_chunked_head (dx_buffer *out, int status, const char *content_type,
+                                 const dx_http_header *extra, size_t n_extra, bool keep_alive);
 
 #endif

@@ -60,29 +60,29 @@ typedef enum {
 
 typedef enum {
   DX_JSON_OK = 0,
-  DX_JSON_E_EOF,          /* input ended inside a value (or no value at all) */
-  DX_JSON_E_SYNTAX,       /* unexpected byte */
-  DX_JSON_E_TRAILING,     /* something other than whitespace after the value */
-  DX_JSON_E_DEPTH,        /* nesting deeper than limits.max_depth */
-  DX_JSON_E_TOO_LONG,     /* a string longer than limits.max_string or the caller's buffer */
-  DX_JSON_E_TOO_BIG,      /* input longer than limits.max_input */
-  DX_JSON_E_UTF8,         /* invalid UTF-8 inside a string */
-  DX_JSON_E_CONTROL,      /* raw control character (< 0x20) inside a string */
-  DX_JSON_E_ESCAPE,       /* bad escape sequence (\x, \u12G4, ...) */
-  DX_JSON_E_SURROGATE,    /* lone or mis-ordered UTF-16 surrogate in \u escapes */
-  DX_JSON_E_NUMBER,       /* malformed number (01, 1., -, 1e, ...) */
-  DX_JSON_E_TYPE,         /* well-formed, but not the type the caller asked for */
-  DX_JSON_E_RANGE,        /* number out of range for the requested integer type */
-  DX_JSON_E_USAGE,        /* the caller called the reader out of sequence */
+  DX_JSON_E_EOF,       /* input ended inside a value (or no value at all) */
+  DX_JSON_E_SYNTAX,    /* unexpected byte */
+  DX_JSON_E_TRAILING,  /* something other than whitespace after the value */
+  DX_JSON_E_DEPTH,     /* nesting deeper than limits.max_depth */
+  DX_JSON_E_TOO_LONG,  /* a string longer than limits.max_string or the caller's buffer */
+  DX_JSON_E_TOO_BIG,   /* input longer than limits.max_input */
+  DX_JSON_E_UTF8,      /* invalid UTF-8 inside a string */
+  DX_JSON_E_CONTROL,   /* raw control character (< 0x20) inside a string */
+  DX_JSON_E_ESCAPE,    /* bad escape sequence (\x, \u12G4, ...) */
+  DX_JSON_E_SURROGATE, /* lone or mis-ordered UTF-16 surrogate in \u escapes */
+  DX_JSON_E_NUMBER,    /* malformed number (01, 1., -, 1e, ...) */
+  DX_JSON_E_TYPE,      /* well-formed, but not the type the caller asked for */
+  DX_JSON_E_RANGE,     /* number out of range for the requested integer type */
+  DX_JSON_E_USAGE,     /* the caller called the reader out of sequence */
 } dx_json_errc;
 
 /* Short English text for an error code ("unexpected character", ...). */
 const char *dx_json_strerror (dx_json_errc code);
 
 typedef struct {
-  uint32_t max_depth;  /* nesting of arrays/objects; 0 = default 32; at most 256 */
-  size_t max_string;   /* decoded bytes of one string; 0 = default 65536 */
-  size_t max_input;    /* bytes of the whole document; 0 = default 1 MiB */
+  uint32_t max_depth; /* nesting of arrays/objects; 0 = default 32; at most 256 */
+  size_t max_string;  /* decoded bytes of one string; 0 = default 65536 */
+  size_t max_input;   /* bytes of the whole document; 0 = default 1 MiB */
 } dx_json_limits;
 
 #define DX_JSON_MAX_DEPTH 256
@@ -103,7 +103,7 @@ typedef struct {
   bool first;
   /* in an object, a key was just read and its value is expected */
   bool want_value;
-  bool done;     /* the top-level value has been consumed */
+  bool done; /* the top-level value has been consumed */
   dx_json_error error;
 } dx_json_reader;
 

@@ -138,8 +138,7 @@ void dx_msg_clear (dx_msg *m);
  * for DX_MSG_FROM_SERVER / FROM_ANY (so everything the encoders write
  * decodes); longer is too_large. Objects not of direction dir are rejected
  * as "unknown type". err may be NULL. */
-bool dx_msg_decode (const char *json, size_t len, dx_msg_dir dir, dx_msg *out,
-                    dx_msg_error *err);
+bool dx_msg_decode (const char *json, size_t len, dx_msg_dir dir, dx_msg *out, dx_msg_error *err);
 /* Decode one message-type object at the reader's position (e.g. an element
  * of a poll answer's "messages"); "type" may be absent but if present must
  * be "message". Leaves the reader after the object. */
@@ -171,8 +170,8 @@ bool dx_encode_message (dx_buffer *b, const dx_chat_message *m);
  * docs/protocol.md §2 says the store's epoch appears in welcome, so a
  * server passes it;
  * epoch NULL omits it. dx_encode_welcome is the same with epoch NULL. */
-bool dx_encode_welcome_epoch (dx_buffer *b, const char *nick, const char *token,
-                              const char *server, const char *epoch);
+bool dx_encode_welcome_epoch (dx_buffer *b, const char *nick, const char *token, const char *server,
+                              const char *epoch);
 bool dx_encode_welcome (dx_buffer *b, const char *nick, const char *token, const char *server);
 bool dx_encode_joined (dx_buffer *b, const char *room, uint64_t last_id, const char *epoch);
 bool dx_encode_left (dx_buffer *b, const char *room);
@@ -237,14 +236,13 @@ bool dx_encode_poll_answer_begin (dx_buffer *b);
 bool dx_encode_poll_answer_item (dx_buffer *b, size_t index, const char *json, size_t len);
 bool dx_encode_poll_answer_end (dx_buffer *b, uint64_t last_id, const char *epoch);
 /* All at once from structs. */
-bool dx_encode_poll_answer (dx_buffer *b, const dx_chat_message *msgs, size_t n,
-                            uint64_t last_id, const char *epoch);
+bool dx_encode_poll_answer (dx_buffer *b, const dx_chat_message *msgs, size_t n, uint64_t last_id,
+                            const char *epoch);
 /* Decode a poll answer: on_message is called for each message, in order
  * (return false from it to stop with an error "aborted"). */
 typedef bool (*dx_poll_message_cb) (const dx_msg *m, void *user);
-bool dx_decode_poll_answer (const char *json, size_t len, dx_poll_message_cb on_message,
-                            void *user, uint64_t *last_id, char epoch[DX_EPOCH_MAX + 1],
-                            dx_msg_error *err);
+bool dx_decode_poll_answer (const char *json, size_t len, dx_poll_message_cb on_message, void *user,
+                            uint64_t *last_id, char epoch[DX_EPOCH_MAX + 1], dx_msg_error *err);
 
 /* 200 {"rooms":[{"name":..,"last_id":..,"online":..},...]} */
 typedef struct {

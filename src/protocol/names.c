@@ -18,12 +18,18 @@ is_alnum (char c)
 }
 
 bool
+dx_nick_char (char c)
+{
+  return is_alnum (c) || c == '_' || c == '.' || c == '-';
+}
+
+bool
 dx_nick_valid (const char *s, size_t len)
 {
   if (!s || len < 1 || len > DX_NICK_MAX)
     return false;
   for (size_t i = 0; i < len; i++)
-    if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+    if (!dx_nick_char (s[i]))
       return false;
   return true;
 }

@@ -7,17 +7,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define DX_NICK_MAX 32       /* bytes, [A-Za-z0-9_.-] */
-#define DX_ROOM_MAX 32       /* bytes, [a-z0-9_-] */
-#define DX_TEXT_MAX 4096     /* bytes of UTF-8 after JSON decoding */
-#define DX_CID_MAX 64        /* printable ASCII 0x20..0x7E */
-#define DX_LINE_MAX 16384    /* NDJSON line / assembled WebSocket message */
+#define DX_NICK_MAX 32    /* bytes, [A-Za-z0-9_.-] */
+#define DX_ROOM_MAX 32    /* bytes, [a-z0-9_-] */
+#define DX_TEXT_MAX 4096  /* bytes of UTF-8 after JSON decoding */
+#define DX_CID_MAX 64     /* printable ASCII 0x20..0x7E */
+#define DX_LINE_MAX 16384 /* NDJSON line / assembled WebSocket message */
 /* Limits docs/protocol.md §2 adds to the original contract: */
-#define DX_TOKEN_MAX 128     /* session token: printable ASCII, no space */
-#define DX_PASSWORD_MAX 256  /* password: UTF-8, no NUL */
-#define DX_EPOCH_MAX 64      /* store epoch: printable ASCII, no space */
-#define DX_CODE_MAX 32       /* error code word: [a-z_] */
-#define DX_SERVER_MAX 64     /* "duplexd/<version>": printable ASCII */
+#define DX_TOKEN_MAX 128    /* session token: printable ASCII, no space */
+#define DX_PASSWORD_MAX 256 /* password: UTF-8, no NUL */
+#define DX_EPOCH_MAX 64     /* store epoch: printable ASCII, no space */
+#define DX_CODE_MAX 32      /* error code word: [a-z_] */
+#define DX_SERVER_MAX 64    /* "duplexd/<version>": printable ASCII */
 
 /* Each rule below in words, for error messages: "room names are "
  * DX_ROOM_RULE. Stated once, here. */
@@ -31,6 +31,8 @@
 
 /* 1..32 of [A-Za-z0-9_.-]. Does not look at reservation. */
 bool dx_nick_valid (const char *s, size_t len);
+/* c is one of [A-Za-z0-9_.-], the characters of a nick. */
+bool dx_nick_char (char c);
 /* "ticker" or "server" (exact, case-sensitive): a client may not claim
  * these (hello / POST /api/v1/session); the server uses them itself. */
 bool dx_nick_reserved (const char *s, size_t len);

@@ -47,7 +47,7 @@ typedef enum {
 typedef struct {
   dx_buffer partial; /* bytes of a line that spans chunks */
   size_t max_line;
-  bool skipping;     /* inside an over-long line, dropping up to '\n' */
+  bool skipping; /* inside an over-long line, dropping up to '\n' */
 } dx_ndjson;
 
 /* max_line 0 = DX_LINE_MAX. */

@@ -13,13 +13,12 @@ sha1_block (dx_sha1_ctx *ctx, const uint8_t *p)
 {
   uint32_t w[80];
   for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16
-           | (uint32_t) p[4 * i + 2] << 8 | (uint32_t) p[4 * i + 3];
+    w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8
+           | (uint32_t) p[4 * i + 3];
   for (int i = 16; i < 80; i++)
     w[i] = rol (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
 
-  uint32_t a = ctx->h[0], b = ctx->h[1], c = ctx->h[2], d = ctx->h[3],
-           e = ctx->h[4];
+  uint32_t a = ctx->h[0], b = ctx->h[1], c = ctx->h[2], d = ctx->h[3], e = ctx->h[4];
   for (int i = 0; i < 80; i++) {
     uint32_t f, k;
     if (i < 20) {

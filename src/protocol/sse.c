@@ -12,8 +12,8 @@ has_line_break (const char *s)
 }
 
 bool
-dx_sse_encode_event (dx_buffer *out, const char *id, const char *event,
-                     const char *data, size_t len)
+dx_sse_encode_event (dx_buffer *out, const char *id, const char *event, const char *data,
+                     size_t len)
 {
   if ((id && has_line_break (id)) || (event && has_line_break (event))
       || (len && memchr (data, '\0', len)))
@@ -33,8 +33,7 @@ dx_sse_encode_event (dx_buffer *out, const char *id, const char *event,
     while (i < len && data[i] != '\n' && data[i] != '\r')
       i++;
     ok = ok && dx_buffer_append (out, "data: ", 6)
-         && dx_buffer_append (out, data + start, i - start)
-         && dx_buffer_append_char (out, '\n');
+         && dx_buffer_append (out, data + start, i - start) && dx_buffer_append_char (out, '\n');
     if (i < len) {
       if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
         i++;
@@ -50,8 +49,8 @@ dx_sse_encode_event (dx_buffer *out, const char *id, const char *event,
 }
 
 bool
-dx_sse_encode_event_u64 (dx_buffer *out, uint64_t id, const char *event,
-                         const char *data, size_t len)
+dx_sse_encode_event_u64 (dx_buffer *out, uint64_t id, const char *event, const char *data,
+                         size_t len)
 {
   char tmp[24];
   size_t n = sizeof tmp - 1;
@@ -84,19 +83,19 @@ dx_sse_encode_retry (dx_buffer *out, uint64_t ms)
 struct dx_sse_parser {
   size_t max_line;
   size_t max_data;
-  dx_buffer line;     /* the line being read */
-  dx_buffer data;     /* data buffer of the event being built */
-  dx_buffer type;     /* event type buffer */
-  dx_buffer id;       /* last event ID buffer */
-  dx_buffer last_id;  /* last event ID string (set at each blank line) */
-  dx_buffer ev_data;  /* the dispatched event */
+  dx_buffer line;    /* the line being read */
+  dx_buffer data;    /* data buffer of the event being built */
+  dx_buffer type;    /* event type buffer */
+  dx_buffer id;      /* last event ID buffer */
+  dx_buffer last_id; /* last event ID string (set at each blank line) */
+  dx_buffer ev_data; /* the dispatched event */
   dx_buffer ev_type;
   dx_buffer comment;
   dx_sse_event event;
   int64_t retry;
   unsigned bom_matched; /* BOM bytes matched at the start of the stream */
   bool bom_done;
-  bool cr_pending;      /* the last line ended in CR: skip a following LF */
+  bool cr_pending; /* the last line ended in CR: skip a following LF */
   bool failed;
 };
 
@@ -188,8 +187,7 @@ dispatch (dx_sse_parser *p)
   p->data = tmp;
   dx_buffer_reset (&p->data);
   bool typed = p->type.len > 0;
-  if (!set_str (&p->ev_type, typed ? p->type.data : "message",
-                typed ? p->type.len : 7))
+  if (!set_str (&p->ev_type, typed ? p->type.data : "message", typed ? p->type.len : 7))
     return DX_SSE_ERROR;
   dx_buffer_reset (&p->type);
   p->event.type = p->ev_type.data;
@@ -256,8 +254,7 @@ fail (dx_sse_parser *p)
 }
 
 dx_sse_status
-dx_sse_parser_feed (dx_sse_parser *p, const char *data, size_t len,
-                    size_t *consumed)
+dx_sse_parser_feed (dx_sse_parser *p, const char *data, size_t len, size_t *consumed)
 {
   static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
   size_t i = 0;

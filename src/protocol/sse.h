@@ -31,11 +31,11 @@
  * parser dispatches as an event with empty data), then "\n". Returns false and leaves out unchanged (not marked failed) if
  * id or event contains CR, LF or NUL, or data contains NUL; returns false
  * (out marked failed) if out's ceiling is hit. */
-bool dx_sse_encode_event (dx_buffer *out, const char *id, const char *event,
-                          const char *data, size_t len);
+bool dx_sse_encode_event (dx_buffer *out, const char *id, const char *event, const char *data,
+                          size_t len);
 /* Same with a numeric id (the Duplex message id). */
-bool dx_sse_encode_event_u64 (dx_buffer *out, uint64_t id, const char *event,
-                              const char *data, size_t len);
+bool dx_sse_encode_event_u64 (dx_buffer *out, uint64_t id, const char *event, const char *data,
+                              size_t len);
 /* Append a comment ": <text>\n\n" (e.g. text "ping"); text must not contain
  * CR, LF or NUL (else false, out unchanged). */
 bool dx_sse_encode_comment (dx_buffer *out, const char *text);
@@ -52,10 +52,10 @@ typedef enum {
 } dx_sse_status;
 
 typedef struct {
-  const char *type;      /* "message" unless an event field said otherwise */
-  const char *data;      /* lines joined with '\n', NUL-terminated */
+  const char *type; /* "message" unless an event field said otherwise */
+  const char *data; /* lines joined with '\n', NUL-terminated */
   size_t data_len;
-  const char *last_id;   /* last event id at dispatch ("" if none yet) */
+  const char *last_id; /* last event id at dispatch ("" if none yet) */
 } dx_sse_event;
 
 typedef struct dx_sse_parser dx_sse_parser;
@@ -67,8 +67,7 @@ void dx_sse_parser_free (dx_sse_parser *p);
 
 /* Feed data[0..len). Stops after each event or comment; *consumed says how
  * many bytes were used: feed the rest again. */
-dx_sse_status dx_sse_parser_feed (dx_sse_parser *p, const char *data,
-                                  size_t len, size_t *consumed);
+dx_sse_status dx_sse_parser_feed (dx_sse_parser *p, const char *data, size_t len, size_t *consumed);
 /* Valid after DX_SSE_EVENT until the next feed. */
 const dx_sse_event *dx_sse_parser_event (const dx_sse_parser *p);
 /* Text after the ':' of the last comment (leading space kept), NUL-

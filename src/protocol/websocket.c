@@ -60,8 +60,7 @@ static bool
 any_field_has_token (const dx_http_message *m, const char *name, const char *token)
 {
   for (size_t i = 0; i < m->n_headers; i++) {
-    if (ascii_ieq (m->headers[i].name, name)
-        && dx_http_list_has_token (m->headers[i].value, token))
+    if (ascii_ieq (m->headers[i].name, name) && dx_http_list_has_token (m->headers[i].value, token))
       return true;
   }
   return false;
@@ -72,8 +71,7 @@ dx_ws_server_handshake (const dx_http_message *req, dx_ws_handshake *hs)
 {
   memset (hs, 0, sizeof *hs);
   if (req->method != DX_HTTP_GET)
-    return hs_fail (hs, 405, "method_not_allowed",
-                    "a WebSocket handshake must use GET");
+    return hs_fail (hs, 405, "method_not_allowed", "a WebSocket handshake must use GET");
   if (req->version_minor < 1)
     return hs_fail (hs, 400, "bad_request", "a WebSocket handshake needs HTTP/1.1");
   if (!any_field_has_token (req, "Upgrade", "websocket"))
@@ -86,8 +84,7 @@ dx_ws_server_handshake (const dx_http_message *req, dx_ws_handshake *hs)
   uint8_t nonce[18];
   size_t nonce_len = 0;
   if (dx_http_message_header_count (req, "Sec-WebSocket-Key") != 1
-      || !dx_base64_decode (key, strlen (key), nonce, sizeof nonce, &nonce_len)
-      || nonce_len != 16)
+      || !dx_base64_decode (key, strlen (key), nonce, sizeof nonce, &nonce_len) || nonce_len != 16)
     return hs_fail (hs, 400, "bad_request", "invalid Sec-WebSocket-Key");
   const char *version = dx_http_message_header (req, "Sec-WebSocket-Version");
   if (!version)
@@ -96,8 +93,7 @@ dx_ws_server_handshake (const dx_http_message *req, dx_ws_handshake *hs)
       || dx_http_message_header_count (req, "Sec-WebSocket-Version") != 1) {
     hs->extra_header_name = "Sec-WebSocket-Version";
     hs->extra_header_value = "13";
-    return hs_fail (hs, 426, "upgrade_required",
-                    "unsupported WebSocket version (13 is supported)");
+    return hs_fail (hs, 426, "upgrade_required", "unsupported WebSocket version (13 is supported)");
   }
   if (any_field_has_token (req, "Sec-WebSocket-Protocol", DX_WS_SUBPROTOCOL))
     hs->subprotocol = DX_WS_SUBPROTOCOL;
@@ -123,9 +119,8 @@ dx_ws_write_handshake_response (dx_buffer *out, const dx_ws_handshake *hs)
 }
 
 bool
-dx_ws_write_client_handshake (dx_buffer *out, const char *host,
-                              const char *target, const uint8_t nonce[16],
-                              const char *subprotocol,
+dx_ws_write_client_handshake (dx_buffer *out, const char *host, const char *target,
+                              const uint8_t nonce[16], const char *subprotocol,
                               const dx_http_header *extra, size_t n_extra,
                               char expected_accept[DX_WS_ACCEPT_LEN + 1])
 {
@@ -156,10 +151,8 @@ why (const char **out, const char *text)
 }
 
 bool
-dx_ws_check_server_handshake (const dx_http_message *resp,
-                              const char *expected_accept,
-                              const char *offered_subprotocol,
-                              const char **why_out)
+dx_ws_check_server_handshake (const dx_http_message *resp, const char *expected_accept,
+                              const char *offered_subprotocol, const char **why_out)
 {
   if (resp->status != 101)
     return why (why_out, "the server did not answer 101 Switching Protocols");
@@ -232,8 +225,8 @@ dx_ws_mask (uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset)
 }
 
 bool
-dx_ws_encode_frame (dx_buffer *out, bool fin, dx_ws_opcode opcode,
-                    const void *payload, size_t len, const uint8_t *mask)
+dx_ws_encode_frame (dx_buffer *out, bool fin, dx_ws_opcode opcode, const void *payload, size_t len,
+                    const uint8_t *mask)
 {
   if (opcode >= 8 && (len > DX_WS_MAX_CONTROL_PAYLOAD || !fin))
     return false;
@@ -252,8 +245,8 @@ dx_ws_encode_frame (dx_buffer *out, bool fin, dx_ws_opcode opcode,
 }
 
 bool
-dx_ws_encode_close (dx_buffer *out, unsigned code, const char *reason,
-                    size_t reason_len, const uint8_t *mask)
+dx_ws_encode_close (dx_buffer *out, unsigned code, const char *reason, size_t reason_len,
+                    const uint8_t *mask)
 {
   uint8_t payload[DX_WS_MAX_CONTROL_PAYLOAD];
   if (!reason)
@@ -270,8 +263,7 @@ dx_ws_encode_close (dx_buffer *out, unsigned code, const char *reason,
   payload[1] = (uint8_t) code;
   if (reason_len)
     memcpy (payload + 2, reason, reason_len);
-  return dx_ws_encode_frame (out, true, DX_WS_OP_CLOSE, payload, reason_len + 2,
-                             mask);
+  return dx_ws_encode_frame (out, true, DX_WS_OP_CLOSE, payload, reason_len + 2, mask);
 }
 
 /* ---- decoding ---- */
@@ -396,8 +388,7 @@ check_first_bytes (dx_ws_decoder *d)
     if (d->opcode == DX_WS_OP_CLOSE && len7 == 1)
       return fail (d, DX_WS_CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
     break;
-  default:
-    return fail (d, DX_WS_CLOSE_PROTOCOL_ERROR, "unknown opcode");
+  default: return fail (d, DX_WS_CLOSE_PROTOCOL_ERROR, "unknown opcode");
   }
   if (d->role == DX_WS_ROLE_SERVER && !d->masked)
     return fail (d, DX_WS_CLOSE_PROTOCOL_ERROR, "unmasked client frame");
@@ -560,8 +551,7 @@ read_payload (dx_ws_decoder *d, const uint8_t *data, size_t len, size_t *used)
 }
 
 dx_ws_status
-dx_ws_decoder_feed (dx_ws_decoder *d, const uint8_t *data, size_t len,
-                    size_t *consumed)
+dx_ws_decoder_feed (dx_ws_decoder *d, const uint8_t *data, size_t len, size_t *consumed)
 {
   size_t i = 0;
   *consumed = 0;

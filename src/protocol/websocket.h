@@ -68,18 +68,17 @@ bool dx_ws_close_code_valid (unsigned code);
 
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)).
  * out gets 28 characters + NUL. */
-void dx_ws_accept_key (const char *key, size_t key_len,
-                       char out[DX_WS_ACCEPT_LEN + 1]);
+void dx_ws_accept_key (const char *key, size_t key_len, char out[DX_WS_ACCEPT_LEN + 1]);
 
 typedef struct {
-  int status;              /* 101 if the upgrade is accepted, else 400/405/426 */
-  const char *code;        /* NULL on success, else "bad_request",
+  int status;          /* 101 if the upgrade is accepted, else 400/405/426 */
+  const char *code;    /* NULL on success, else "bad_request",
                               "method_not_allowed", "upgrade_required" */
-  const char *message;     /* human text for the error body */
+  const char *message; /* human text for the error body */
   /* on 426: the caller must add this field to its error response */
   const char *extra_header_name;  /* "Sec-WebSocket-Version" or NULL */
   const char *extra_header_value; /* "13" or NULL */
-  const char *subprotocol; /* DX_WS_SUBPROTOCOL if the client offered it, else NULL */
+  const char *subprotocol;        /* DX_WS_SUBPROTOCOL if the client offered it, else NULL */
   char accept[DX_WS_ACCEPT_LEN + 1];
 } dx_ws_handshake;
 
@@ -103,41 +102,37 @@ bool dx_ws_write_handshake_response (dx_buffer *out, const dx_ws_handshake *hs);
  * nonce and an optional subprotocol (NULL = none); extra fields may be
  * NULL/0. expected_accept receives the Sec-WebSocket-Accept value the
  * server must answer. */
-bool dx_ws_write_client_handshake (dx_buffer *out, const char *host,
-                                   const char *target, const uint8_t nonce[16],
-                                   const char *subprotocol,
+bool dx_ws_write_client_handshake (dx_buffer *out, const char *host, const char *target,
+                                   const uint8_t nonce[16], const char *subprotocol,
                                    const dx_http_header *extra, size_t n_extra,
                                    char expected_accept[DX_WS_ACCEPT_LEN + 1]);
 /* Validate the server's answer (parsed by a response-mode dx_http_parser):
  * status 101, Upgrade websocket, Connection upgrade, the expected accept
  * value, and a Sec-WebSocket-Protocol that is absent or the one offered.
  * On failure returns false and sets *why (if not NULL) to a static text. */
-bool dx_ws_check_server_handshake (const dx_http_message *resp,
-                                   const char *expected_accept,
-                                   const char *offered_subprotocol,
-                                   const char **why);
+bool dx_ws_check_server_handshake (const dx_http_message *resp, const char *expected_accept,
+                                   const char *offered_subprotocol, const char **why);
 
 /* ---- frame encoding ---- */
 
 /* Write a frame header into out and return its length (2..14). mask NULL =
  * unmasked (server to client); else the 4-byte masking key (client to
  * server), and the payload must be masked with dx_ws_mask. */
-size_t dx_ws_frame_header (uint8_t out[DX_WS_MAX_HEADER], bool fin,
-                           dx_ws_opcode opcode, uint64_t payload_len,
-                           const uint8_t *mask);
+size_t dx_ws_frame_header (uint8_t out[DX_WS_MAX_HEADER], bool fin, dx_ws_opcode opcode,
+                           uint64_t payload_len, const uint8_t *mask);
 /* XOR data[0..len) with the key, starting at key position offset % 4
  * (so a payload can be masked piecewise). Masking twice unmasks. */
 void dx_ws_mask (uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset);
 /* Append a complete frame (header + payload, masked if mask != NULL).
  * Control frames (opcode >= 8) must have payload <= 125 bytes and fin set
  * (else false, out unchanged). */
-bool dx_ws_encode_frame (dx_buffer *out, bool fin, dx_ws_opcode opcode,
-                         const void *payload, size_t len, const uint8_t *mask);
+bool dx_ws_encode_frame (dx_buffer *out, bool fin, dx_ws_opcode opcode, const void *payload,
+                         size_t len, const uint8_t *mask);
 /* Append a close frame with code (must satisfy dx_ws_close_code_valid, or 0
  * for an empty close frame) and a UTF-8 reason of at most 123 bytes (NULL
  * = none). False on an invalid code, reason too long or not UTF-8. */
-bool dx_ws_encode_close (dx_buffer *out, unsigned code, const char *reason,
-                         size_t reason_len, const uint8_t *mask);
+bool dx_ws_encode_close (dx_buffer *out, unsigned code, const char *reason, size_t reason_len,
+                         const uint8_t *mask);
 
 /* ---- decoding ---- */
 
@@ -151,16 +146,16 @@ typedef enum {
   DX_WS_MESSAGE,       /* a complete text or binary message */
   DX_WS_PING,
   DX_WS_PONG,
-  DX_WS_CLOSE,         /* a valid close frame; the decoder is finished */
-  DX_WS_ERROR,         /* protocol violation; the decoder is finished */
-  DX_WS_FINISHED,      /* fed after CLOSE or ERROR: nothing is consumed */
+  DX_WS_CLOSE,    /* a valid close frame; the decoder is finished */
+  DX_WS_ERROR,    /* protocol violation; the decoder is finished */
+  DX_WS_FINISHED, /* fed after CLOSE or ERROR: nothing is consumed */
 } dx_ws_status;
 
 typedef struct {
-  dx_ws_opcode opcode;   /* TEXT/BINARY for MESSAGE, else PING/PONG/CLOSE */
-  const uint8_t *data;   /* unmasked payload (close: the reason only) */
+  dx_ws_opcode opcode; /* TEXT/BINARY for MESSAGE, else PING/PONG/CLOSE */
+  const uint8_t *data; /* unmasked payload (close: the reason only) */
   size_t len;
-  unsigned close_code;   /* CLOSE: the code, or 1005 if the frame had none */
+  unsigned close_code; /* CLOSE: the code, or 1005 if the frame had none */
 } dx_ws_event;
 
 typedef struct dx_ws_decoder dx_ws_decoder;
@@ -173,8 +168,8 @@ void dx_ws_decoder_free (dx_ws_decoder *d);
 /* Feed data[0..len). Stops after each event; *consumed says how many bytes
  * were used (for CLOSE: up to the end of the close frame; for ERROR: up to
  * the offending byte). Feed the rest again. */
-dx_ws_status dx_ws_decoder_feed (dx_ws_decoder *d, const uint8_t *data,
-                                 size_t len, size_t *consumed);
+dx_ws_status dx_ws_decoder_feed (dx_ws_decoder *d, const uint8_t *data, size_t len,
+                                 size_t *consumed);
 /* The event of the last MESSAGE/PING/PONG/CLOSE; valid until the next feed. */
 const dx_ws_event *dx_ws_decoder_event (const dx_ws_decoder *d);
 /* After DX_WS_ERROR: the close code to send (1002, 1007 or 1009) and a

@@ -27,8 +27,7 @@ run (const uint8_t *data, size_t size, uint64_t max_body, const size_t *cuts, si
   for (size_t k = 0; k <= n_cuts; k++) {
     size_t end = k < n_cuts ? cuts[k] : size;
     size_t used = 0;
-    r->status = dx_chunked_decoder_feed (&d, (const char *) data + pos, end - pos, &used,
-                                         &r->out);
+    r->status = dx_chunked_decoder_feed (&d, (const char *) data + pos, end - pos, &used, &r->out);
     if (used > end - pos)
       abort ();
     pos += used;

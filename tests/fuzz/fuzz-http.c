@@ -40,8 +40,9 @@ hash_message (const dx_http_message *m)
     h = mix_str (h, m->headers[i].name);
     h = mix_str (h, m->headers[i].value);
   }
-  uint8_t flags[] = { m->has_content_length, m->chunked, m->keep_alive, m->upgrade,
-                      m->expect_continue, (uint8_t) m->version_minor };
+  uint8_t flags[] = { m->has_content_length, m->chunked,
+                      m->keep_alive,         m->upgrade,
+                      m->expect_continue,    (uint8_t) m->version_minor };
   h = mix (h, flags, sizeof flags);
   h = mix (h, m->body, m->body_len);
   return h;
@@ -82,8 +83,8 @@ record (trace *t, uint64_t v)
 }
 
 static void
-run (dx_http_parse_mode mode, const uint8_t *data, size_t size, const size_t *cuts,
-     size_t n_cuts, trace *t, bool poke)
+run (dx_http_parse_mode mode, const uint8_t *data, size_t size, const size_t *cuts, size_t n_cuts,
+     trace *t, bool poke)
 {
   dx_http_parser *p = dx_http_parser_new (mode, NULL);
   size_t pos = 0;

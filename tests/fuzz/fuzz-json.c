@@ -93,31 +93,32 @@ msg_equal (const dx_msg *a, const dx_msg *b)
   if (a->type != b->type)
     return false;
   bool cid = a->has_cid == b->has_cid && (!a->has_cid || str_eq (a->cid, b->cid));
-  bool t = a->has_t == b->has_t && (!a->has_t || (a->t_len == b->t_len && memcmp (a->t, b->t, a->t_len) == 0));
+  bool t = a->has_t == b->has_t
+           && (!a->has_t || (a->t_len == b->t_len && memcmp (a->t, b->t, a->t_len) == 0));
   bool text = a->text_len == b->text_len && memcmp (a->text, b->text, a->text_len) == 0;
   switch (a->type) {
   case DX_MSG_HELLO:
-    return a->has_nick == b->has_nick && a->has_token == b->has_token &&
-           (!a->has_nick || str_eq (a->nick, b->nick)) &&
-           (!a->has_token || str_eq (a->token, b->token)) && a->has_password == b->has_password &&
-           (!a->has_password || str_eq (a->password, b->password));
+    return a->has_nick == b->has_nick && a->has_token == b->has_token
+           && (!a->has_nick || str_eq (a->nick, b->nick))
+           && (!a->has_token || str_eq (a->token, b->token)) && a->has_password == b->has_password
+           && (!a->has_password || str_eq (a->password, b->password));
   case DX_MSG_JOIN:
-    return str_eq (a->room, b->room) && a->has_since == b->has_since &&
-           (!a->has_since || a->since == b->since);
+    return str_eq (a->room, b->room) && a->has_since == b->has_since
+           && (!a->has_since || a->since == b->since);
   case DX_MSG_LEAVE:
   case DX_MSG_LEFT: return str_eq (a->room, b->room);
   case DX_MSG_SEND: return str_eq (a->room, b->room) && text && cid;
   case DX_MSG_PING: return t;
   case DX_MSG_WELCOME:
-    return str_eq (a->nick, b->nick) && str_eq (a->token, b->token) &&
-           str_eq (a->server, b->server) && str_eq (a->epoch, b->epoch);
+    return str_eq (a->nick, b->nick) && str_eq (a->token, b->token) && str_eq (a->server, b->server)
+           && str_eq (a->epoch, b->epoch);
   case DX_MSG_JOINED:
     return str_eq (a->room, b->room) && a->last_id == b->last_id && str_eq (a->epoch, b->epoch);
   case DX_MSG_ACK: return str_eq (a->room, b->room) && a->id == b->id && a->ts == b->ts && cid;
   case DX_MSG_PONG: return t && a->ts == b->ts;
   case DX_MSG_MESSAGE:
-    return str_eq (a->room, b->room) && a->id == b->id && str_eq (a->from, b->from) && text &&
-           a->ts == b->ts && cid;
+    return str_eq (a->room, b->room) && a->id == b->id && str_eq (a->from, b->from) && text
+           && a->ts == b->ts && cid;
   case DX_MSG_PRESENCE:
     return str_eq (a->room, b->room) && str_eq (a->nick, b->nick) && a->joined == b->joined;
   case DX_MSG_ERROR: return str_eq (a->code, b->code) && text;
@@ -184,16 +185,16 @@ check_http_bodies (const char *text, size_t len)
   if (dx_decode_session_request (text, len, &sr, &err)) {
     CHECK (dx_encode_session_request (&b, sr.nick, sr.has_password ? sr.password : NULL));
     CHECK (dx_decode_session_request (b.data, b.len, &sr2, &err));
-    CHECK (str_eq (sr.nick, sr2.nick) && sr.has_password == sr2.has_password &&
-           str_eq (sr.password, sr2.password));
+    CHECK (str_eq (sr.nick, sr2.nick) && sr.has_password == sr2.has_password
+           && str_eq (sr.password, sr2.password));
   }
   dx_buffer_reset (&b);
   static dx_post_body pb, pb2;
   if (dx_decode_post_body (text, len, &pb, &err)) {
     CHECK (dx_encode_post_body (&b, pb.text, pb.text_len, pb.has_cid ? pb.cid : NULL));
     CHECK (dx_decode_post_body (b.data, b.len, &pb2, &err));
-    CHECK (pb.text_len == pb2.text_len && memcmp (pb.text, pb2.text, pb.text_len) == 0 &&
-           pb.has_cid == pb2.has_cid && str_eq (pb.cid, pb2.cid));
+    CHECK (pb.text_len == pb2.text_len && memcmp (pb.text, pb2.text, pb.text_len) == 0
+           && pb.has_cid == pb2.has_cid && str_eq (pb.cid, pb2.cid));
   }
   dx_buffer_reset (&b);
   char token[DX_TOKEN_MAX + 1], nick[DX_NICK_MAX + 1];

@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 static void
 emit_line (dx_buffer *ev, const char *line, size_t len)
 {
-  CHECK (dx_buffer_printf (ev, "L%zu:", len) && dx_buffer_append (ev, line, len) &&
-         dx_buffer_append_char (ev, '|'));
+  CHECK (dx_buffer_printf (ev, "L%zu:", len) && dx_buffer_append (ev, line, len)
+         && dx_buffer_append_char (ev, '|'));
 }
 
 static void

@@ -9,8 +9,12 @@
 static const struct {
   const char *plain, *encoded;
 } vectors[] = {
-  { "", "" },         { "f", "Zg==" },         { "fo", "Zm8=" },
-  { "foo", "Zm9v" },  { "foob", "Zm9vYg==" },  { "fooba", "Zm9vYmE=" },
+  { "", "" },
+  { "f", "Zg==" },
+  { "fo", "Zm8=" },
+  { "foo", "Zm9v" },
+  { "foob", "Zm9vYg==" },
+  { "fooba", "Zm9vYmE=" },
   { "foobar", "Zm9vYmFy" },
 };
 
@@ -39,11 +43,9 @@ main (void)
     char out[32];
     size_t n = dx_base64_encode (vectors[i].plain, strlen (vectors[i].plain), out);
     STR_IS (out, vectors[i].encoded, "encode \"%s\"", vectors[i].plain);
-    OK (n == strlen (vectors[i].encoded)
-            && n == DX_BASE64_ENCODED_LEN (strlen (vectors[i].plain)),
+    OK (n == strlen (vectors[i].encoded) && n == DX_BASE64_ENCODED_LEN (strlen (vectors[i].plain)),
         "encoded length of \"%s\" is %u", vectors[i].plain, (unsigned) n);
-    OK (decodes_to (vectors[i].encoded, vectors[i].plain), "decode \"%s\"",
-        vectors[i].encoded);
+    OK (decodes_to (vectors[i].encoded, vectors[i].plain), "decode \"%s\"", vectors[i].encoded);
   }
 
   /* All 256 byte values round-trip, at every length mod 3. */
@@ -72,14 +74,12 @@ main (void)
   OK (rejected ("Zm-v"), "URL-safe alphabet character");
   OK (rejected ("Zm_v"), "URL-safe alphabet character '_'");
   OK (rejected ("Zm9\x80"), "byte outside ASCII");
-  OK (!dx_base64_decode ("Zm9v\0Zm9v", 9, back, sizeof back, &(size_t){ 0 }),
-      "embedded NUL");
+  OK (!dx_base64_decode ("Zm9v\0Zm9v", 9, back, sizeof back, &(size_t){ 0 }), "embedded NUL");
 
   size_t n = 7;
   OK (!dx_base64_decode ("Zm9vYmFy", 8, back, 5, &n) && n == 7,
       "output capacity too small is refused");
-  OK (dx_base64_decode ("Zm9vYmFy", 8, back, 6, &n) && n == 6,
-      "exact output capacity is enough");
+  OK (dx_base64_decode ("Zm9vYmFy", 8, back, 6, &n) && n == 6, "exact output capacity is enough");
 
   dx_buffer b;
   dx_buffer_init (&b, 0);

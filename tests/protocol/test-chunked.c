@@ -16,8 +16,7 @@ typedef struct {
 
 /* Feed input in pieces that end at the given cut positions (sorted). */
 static result
-run (const char *in, size_t len, uint64_t max_body, const size_t *cuts,
-     size_t n_cuts)
+run (const char *in, size_t len, uint64_t max_body, const size_t *cuts, size_t n_cuts)
 {
   result r;
   memset (&r, 0, sizeof r);
@@ -47,9 +46,8 @@ run (const char *in, size_t len, uint64_t max_body, const size_t *cuts,
 static bool
 same (const result *a, const result *b)
 {
-  return a->status == b->status && a->error == b->error
-         && a->consumed == b->consumed && a->out_len == b->out_len
-         && memcmp (a->out, b->out, a->out_len) == 0;
+  return a->status == b->status && a->error == b->error && a->consumed == b->consumed
+         && a->out_len == b->out_len && memcmp (a->out, b->out, a->out_len) == 0;
 }
 
 /* One-shot result, checked equal under every 2-way split and byte by byte. */
@@ -85,8 +83,7 @@ expect_ok (const char *name, const char *in, const char *body, size_t consumed)
 }
 
 static void
-expect_err (const char *name, const char *in, uint64_t max_body,
-            dx_chunked_error want)
+expect_err (const char *name, const char *in, uint64_t max_body, dx_chunked_error want)
 {
   bool split;
   result r = run_all (in, strlen (in), max_body, &split);
@@ -98,18 +95,16 @@ expect_err (const char *name, const char *in, uint64_t max_body,
 int
 main (void)
 {
-  static const char wiki[] =
-      "4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n";
+  static const char wiki[] = "4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n";
   expect_ok ("three chunks", wiki, "Wikipedia in\r\n\r\nchunks.", strlen (wiki));
-  expect_ok ("chunk extensions ignored",
-             "4;name=value;x=\"q\"\r\nWiki\r\n0;last\r\n\r\n", "Wiki", 36);
+  expect_ok ("chunk extensions ignored", "4;name=value;x=\"q\"\r\nWiki\r\n0;last\r\n\r\n", "Wiki",
+             36);
   expect_ok ("whitespace before extension", "4 ;a\r\nWiki\r\n0\r\n\r\n", "Wiki", 17);
-  expect_ok ("trailers discarded",
-             "4\r\nWiki\r\n0\r\nX-Trailer: 1\r\nX-Other: two\r\n\r\n", "Wiki", 42);
+  expect_ok ("trailers discarded", "4\r\nWiki\r\n0\r\nX-Trailer: 1\r\nX-Other: two\r\n\r\n", "Wiki",
+             42);
   expect_ok ("bare LF line ends", "4\nWiki\n0\n\n", "Wiki", 10);
   expect_ok ("upper and lower hex, leading zeros",
-             "000a\r\n0123456789\r\n0A\r\nabcdefghij\r\n0\r\n\r\n",
-             "0123456789abcdefghij", 39);
+             "000a\r\n0123456789\r\n0A\r\nabcdefghij\r\n0\r\n\r\n", "0123456789abcdefghij", 39);
   expect_ok ("empty body", "0\r\n\r\n", "", 5);
   expect_ok ("stops at the end of the message (pipelining)",
              "3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "abc", 13);
@@ -119,29 +114,21 @@ main (void)
   expect_err ("sign in size", "+4\r\nWiki\r\n", 0, DX_CHUNKED_ERR_SYNTAX);
   expect_err ("junk after size", "4x\r\nWiki\r\n", 0, DX_CHUNKED_ERR_SYNTAX);
   expect_err ("bare CR after size", "4\rWiki", 0, DX_CHUNKED_ERR_SYNTAX);
-  expect_err ("data longer than its size", "4\r\nWikipedia\r\n", 0,
-              DX_CHUNKED_ERR_SYNTAX);
-  expect_err ("CR not followed by LF after data", "4\r\nWiki\rX", 0,
-              DX_CHUNKED_ERR_SYNTAX);
-  expect_err ("control character in an extension", "4;a\001\r\nWiki", 0,
-              DX_CHUNKED_ERR_SYNTAX);
-  expect_err ("obs-fold in trailers", "0\r\nA: 1\r\n  more\r\n\r\n", 0,
-              DX_CHUNKED_ERR_SYNTAX);
-  expect_err ("bare CR in trailers", "0\r\nA: 1\rB\r\n\r\n", 0,
-              DX_CHUNKED_ERR_SYNTAX);
+  expect_err ("data longer than its size", "4\r\nWikipedia\r\n", 0, DX_CHUNKED_ERR_SYNTAX);
+  expect_err ("CR not followed by LF after data", "4\r\nWiki\rX", 0, DX_CHUNKED_ERR_SYNTAX);
+  expect_err ("control character in an extension", "4;a\001\r\nWiki", 0, DX_CHUNKED_ERR_SYNTAX);
+  expect_err ("obs-fold in trailers", "0\r\nA: 1\r\n  more\r\n\r\n", 0, DX_CHUNKED_ERR_SYNTAX);
+  expect_err ("bare CR in trailers", "0\r\nA: 1\rB\r\n\r\n", 0, DX_CHUNKED_ERR_SYNTAX);
   expect_err ("final CR without LF", "0\r\n\rX", 0, DX_CHUNKED_ERR_SYNTAX);
-  expect_err ("size overflows 64 bits", "10000000000000000\r\n", 0,
-              DX_CHUNKED_ERR_TOO_LARGE);
+  expect_err ("size overflows 64 bits", "10000000000000000\r\n", 0, DX_CHUNKED_ERR_TOO_LARGE);
   expect_err ("one chunk over max_body", "b\r\n0123456789a\r\n0\r\n\r\n", 10,
               DX_CHUNKED_ERR_TOO_LARGE);
-  expect_err ("chunks adding up over max_body",
-              "6\r\n012345\r\n5\r\n6789a\r\n0\r\n\r\n", 10,
+  expect_err ("chunks adding up over max_body", "6\r\n012345\r\n5\r\n6789a\r\n0\r\n\r\n", 10,
               DX_CHUNKED_ERR_TOO_LARGE);
   {
     bool split;
     result r = run_all ("5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n", 26, 10, &split);
-    OK (r.status == DX_CHUNKED_DONE && r.out_len == 10,
-        "a body of exactly max_body is accepted");
+    OK (r.status == DX_CHUNKED_DONE && r.out_len == 10, "a body of exactly max_body is accepted");
   }
 
   /* Long size line (extensions) and large trailers. */
@@ -159,8 +146,7 @@ main (void)
     OK (dx_chunked_decoder_feed (&d, in, n, &used, &out) == DX_CHUNKED_ERROR
             && dx_chunked_decoder_error (&d) == DX_CHUNKED_ERR_LINE_TOO_LONG,
         "a chunk-size line over %d bytes is refused", DX_CHUNKED_MAX_SIZE_LINE);
-    OK (dx_chunked_decoder_feed (&d, "0\r\n\r\n", 5, &used, &out) == DX_CHUNKED_ERROR
-            && used == 0,
+    OK (dx_chunked_decoder_feed (&d, "0\r\n\r\n", 5, &used, &out) == DX_CHUNKED_ERROR && used == 0,
         "the error is sticky and consumes nothing");
     free (in);
 
@@ -184,17 +170,14 @@ main (void)
     size_t used;
     dx_chunked_decoder_init (&d, 0);
     dx_buffer_init (&out, 0);
-    OK (dx_chunked_decoder_feed (&d, "0\r\n\r\n", 5, &used, &out) == DX_CHUNKED_DONE
-            && used == 5,
+    OK (dx_chunked_decoder_feed (&d, "0\r\n\r\n", 5, &used, &out) == DX_CHUNKED_DONE && used == 5,
         "done");
-    OK (dx_chunked_decoder_feed (&d, "1\r\n", 3, &used, &out) == DX_CHUNKED_DONE
-            && used == 0,
+    OK (dx_chunked_decoder_feed (&d, "1\r\n", 3, &used, &out) == DX_CHUNKED_DONE && used == 0,
         "after DONE the decoder consumes nothing");
     dx_buffer_free (&out);
     dx_buffer_init (&out, 3);
     dx_chunked_decoder_init (&d, 0);
-    OK (dx_chunked_decoder_feed (&d, wiki, strlen (wiki), &used, &out)
-                == DX_CHUNKED_ERROR
+    OK (dx_chunked_decoder_feed (&d, wiki, strlen (wiki), &used, &out) == DX_CHUNKED_ERROR
             && dx_chunked_decoder_error (&d) == DX_CHUNKED_ERR_OUTPUT,
         "an output buffer over its ceiling stops the decoder");
     dx_buffer_free (&out);
@@ -209,20 +192,17 @@ main (void)
     OK (dx_chunked_encode (&b, "", 0) && b.len == 10, "an empty chunk writes nothing");
     char big[300];
     memset (big, 'z', sizeof big);
-    OK (dx_chunked_encode (&b, big, sizeof big)
-            && memcmp (b.data + 10, "12c\r\n", 5) == 0,
+    OK (dx_chunked_encode (&b, big, sizeof big) && memcmp (b.data + 10, "12c\r\n", 5) == 0,
         "hex size of a 300-byte chunk");
-    OK (dx_chunked_encode_last (&b)
-            && memcmp (b.data + b.len - 5, "0\r\n\r\n", 5) == 0,
+    OK (dx_chunked_encode_last (&b) && memcmp (b.data + b.len - 5, "0\r\n\r\n", 5) == 0,
         "last chunk");
     dx_chunked_decoder d;
     dx_buffer out;
     size_t used;
     dx_buffer_init (&out, 0);
     dx_chunked_decoder_init (&d, 0);
-    OK (dx_chunked_decoder_feed (&d, b.data, b.len, &used, &out) == DX_CHUNKED_DONE
-            && used == b.len && out.len == 305
-            && memcmp (out.data, "hello", 5) == 0,
+    OK (dx_chunked_decoder_feed (&d, b.data, b.len, &used, &out) == DX_CHUNKED_DONE && used == b.len
+            && out.len == 305 && memcmp (out.data, "hello", 5) == 0,
         "the decoder reads what the encoder wrote");
     char p[DX_CHUNKED_PREFIX_MAX];
     size_t n = dx_chunked_prefix (p, UINT64_MAX);
@@ -231,8 +211,7 @@ main (void)
     dx_buffer_free (&out);
     dx_buffer_free (&b);
     dx_buffer_init (&b, 8);
-    OK (!dx_chunked_encode (&b, "hello", 5) && b.failed,
-        "encoding over the buffer ceiling fails");
+    OK (!dx_chunked_encode (&b, "hello", 5) && b.failed, "encoding over the buffer ceiling fails");
     dx_buffer_free (&b);
   }
   return tap_done ();

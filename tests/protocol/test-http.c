@@ -31,22 +31,22 @@ describe (dx_http_parser *p, outcome *o)
   n += (size_t) snprintf (o->text + n, sizeof o->text - n,
                           " %s|%s|%s|%s|q%d|s%d|%s|1.%d|cl%d:%llu|ch%d|ka%d|up%d|ex%d|",
                           m->method_name ? m->method_name : "", m->target ? m->target : "",
-                          m->path ? m->path : "", m->query ? m->query : "", m->has_query,
-                          m->status, m->reason ? m->reason : "", m->version_minor,
-                          m->has_content_length, (unsigned long long) m->content_length,
-                          m->chunked, m->keep_alive, m->upgrade, m->expect_continue);
+                          m->path ? m->path : "", m->query ? m->query : "", m->has_query, m->status,
+                          m->reason ? m->reason : "", m->version_minor, m->has_content_length,
+                          (unsigned long long) m->content_length, m->chunked, m->keep_alive,
+                          m->upgrade, m->expect_continue);
   for (size_t i = 0; i < m->n_headers && n < sizeof o->text; i++)
-    n += (size_t) snprintf (o->text + n, sizeof o->text - n, "[%s=%s]",
-                            m->headers[i].name, m->headers[i].value);
+    n += (size_t) snprintf (o->text + n, sizeof o->text - n, "[%s=%s]", m->headers[i].name,
+                            m->headers[i].value);
   if (n < sizeof o->text)
-    snprintf (o->text + n, sizeof o->text - n, " body(%zu)=%.*s", m->body_len,
-              (int) m->body_len, m->body);
+    snprintf (o->text + n, sizeof o->text - n, " body(%zu)=%.*s", m->body_len, (int) m->body_len,
+              m->body);
 }
 
 /* Feed in[0..len) in pieces ending at cuts[], until DONE or ERROR. */
 static outcome
-parse_cuts (dx_http_parse_mode mode, const dx_http_limits *lim, const char *in,
-            size_t len, const size_t *cuts, size_t n_cuts)
+parse_cuts (dx_http_parse_mode mode, const dx_http_limits *lim, const char *in, size_t len,
+            const size_t *cuts, size_t n_cuts)
 {
   outcome o;
   memset (&o, 0, sizeof o);
@@ -78,8 +78,8 @@ parse_cuts (dx_http_parse_mode mode, const dx_http_limits *lim, const char *in,
 
 /* Parse whole, then check every 2-way split and byte-by-byte agree. */
 static outcome
-parse_all (dx_http_parse_mode mode, const dx_http_limits *lim, const char *in,
-           size_t len, bool *split_ok)
+parse_all (dx_http_parse_mode mode, const dx_http_limits *lim, const char *in, size_t len,
+           bool *split_ok)
 {
   outcome whole = parse_cuts (mode, lim, in, len, NULL, 0);
   *split_ok = true;
@@ -117,8 +117,7 @@ expect_error (const char *name, const char *in, dx_http_error error)
           && dx_http_parser_error_message (p) != NULL,
       "%s -> error %d (got %d: %s)", name, (int) error, (int) dx_http_parser_error (p),
       dx_http_parser_error_message (p) ? dx_http_parser_error_message (p) : "-");
-  OK (dx_http_parser_feed (p, "GET / HTTP/1.1\r\n\r\n", 18, &used) == DX_HTTP_ERROR
-          && used == 0,
+  OK (dx_http_parser_feed (p, "GET / HTTP/1.1\r\n\r\n", 18, &used) == DX_HTTP_ERROR && used == 0,
       "%s: the error is sticky", name);
   dx_http_parser_free (p);
   if (len < 3000) {
@@ -128,8 +127,7 @@ expect_error (const char *name, const char *in, dx_http_error error)
 }
 
 static const dx_http_message *
-parse_one (dx_http_parser *p, const char *in, size_t len, size_t *consumed,
-           dx_http_status *last)
+parse_one (dx_http_parser *p, const char *in, size_t len, size_t *consumed, dx_http_status *last)
 {
   size_t pos = 0, used;
   dx_http_status st;
@@ -194,14 +192,13 @@ test_simple_get (void)
   OK (m->n_headers == 4, "four header fields");
   STR_IS (dx_http_message_header (m, "HOST"), "localhost:8080",
           "header lookup is case-insensitive");
-  STR_IS (dx_http_message_header (m, "user-agent"), "curl/7.88",
-          "value whitespace trimmed");
+  STR_IS (dx_http_message_header (m, "user-agent"), "curl/7.88", "value whitespace trimmed");
   STR_IS (dx_http_message_header (m, "Accept"), "*/*", "lower-case name found");
   STR_IS (dx_http_message_header (m, "x-empty"), "", "empty value");
   OK (dx_http_message_header (m, "Cookie") == NULL, "missing header is NULL");
   STR_IS (m->headers[2].name, "accept", "names keep their case");
-  OK (m->keep_alive && !m->upgrade && !m->chunked && !m->has_content_length
-          && m->body_len == 0 && m->body && m->body[0] == '\0',
+  OK (m->keep_alive && !m->upgrade && !m->chunked && !m->has_content_length && m->body_len == 0
+          && m->body && m->body[0] == '\0',
       "keep-alive by default, no body");
   dx_http_parser_free (p);
 }
@@ -226,7 +223,8 @@ test_keep_alive (void)
     dx_http_parser *p = dx_http_parser_new (DX_HTTP_PARSE_REQUEST, NULL);
     size_t used;
     const dx_http_message *m = parse_one (p, cases[i].req, strlen (cases[i].req), &used, NULL);
-    OK (m && m->keep_alive == cases[i].keep, "keep_alive=%d for case %u", cases[i].keep, (unsigned) i);
+    OK (m && m->keep_alive == cases[i].keep, "keep_alive=%d for case %u", cases[i].keep,
+        (unsigned) i);
     dx_http_parser_free (p);
   }
 }
@@ -241,8 +239,7 @@ test_post_bodies (void)
   dx_http_parser *p = dx_http_parser_new (DX_HTTP_PARSE_REQUEST, NULL);
   size_t used;
   dx_http_status st = dx_http_parser_feed (p, req, sizeof req - 1, &used);
-  OK (st == DX_HTTP_HEADERS && used == sizeof req - 1 - 16,
-      "HEADERS first, stopping at the body");
+  OK (st == DX_HTTP_HEADERS && used == sizeof req - 1 - 16, "HEADERS first, stopping at the body");
   const dx_http_message *m = dx_http_parser_message (p);
   OK (m && m->has_content_length && m->content_length == 16 && m->method == DX_HTTP_POST,
       "head visible at HEADERS");
@@ -265,12 +262,12 @@ test_post_bodies (void)
   OK (m && strcmp (m->path, "/next") == 0 && used2 == 22,
       "the pipelined request after a chunked one");
 
-  static const char expect[] = "POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  static const char expect[] =
+      "POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
   dx_http_parser_reset (p);
   st = dx_http_parser_feed (p, expect, sizeof expect - 1, &used);
   m = dx_http_parser_message (p);
-  OK (st == DX_HTTP_HEADERS && m && m->expect_continue,
-      "Expect: 100-continue visible at HEADERS");
+  OK (st == DX_HTTP_HEADERS && m && m->expect_continue, "Expect: 100-continue visible at HEADERS");
   st = dx_http_parser_feed (p, "ok", 2, &used);
   OK (st == DX_HTTP_DONE && used == 2, "body after 100-continue");
 
@@ -301,8 +298,7 @@ test_pipelining (void)
   for (int i = 0; i < 3; i++) {
     const dx_http_message *m = parse_one (p, in + pos, sizeof in - 1 - pos, &used, NULL);
     pos += used;
-    OK (m && strcmp (m->path, paths[i]) == 0, "pipelined request %d is %s", i + 1,
-        paths[i]);
+    OK (m && strcmp (m->path, paths[i]) == 0, "pipelined request %d is %s", i + 1, paths[i]);
     if (i == 1)
       OK (m && m->body_len == 5 && memcmp (m->body, "hello", 5) == 0,
           "the body of the pipelined POST");
@@ -310,7 +306,8 @@ test_pipelining (void)
   dx_http_status st = dx_http_parser_feed (p, in + pos, sizeof in - 1 - pos, &used);
   OK (st == DX_HTTP_NEED_MORE && pos + used == sizeof in - 1,
       "the incomplete fourth request waits for more");
-  OK (dx_http_parser_finish (p) == DX_HTTP_ERROR && dx_http_parser_error (p) == DX_HTTP_ERR_MALFORMED,
+  OK (dx_http_parser_finish (p) == DX_HTTP_ERROR
+          && dx_http_parser_error (p) == DX_HTTP_ERR_MALFORMED,
       "EOF inside a request is a 400");
   dx_http_parser_reset (p);
   OK (dx_http_parser_finish (p) == DX_HTTP_NEED_MORE, "EOF between requests is clean");
@@ -360,8 +357,7 @@ test_targets (void)
   OK (m && strcmp (m->path, "/") == 0 && !m->has_query, "absolute-form without a path is /");
   dx_http_parser_reset (p);
   m = parse_one (p, "OPTIONS * HTTP/1.1\r\n\r\n", 22, &used, NULL);
-  OK (m && m->method == DX_HTTP_OPTIONS && strcmp (m->target, "*") == 0,
-      "OPTIONS * accepted");
+  OK (m && m->method == DX_HTTP_OPTIONS && strcmp (m->target, "*") == 0, "OPTIONS * accepted");
   dx_http_parser_reset (p);
   m = parse_one (p, "GET /p? HTTP/1.1\r\n\r\n", 20, &used, NULL);
   OK (m && m->has_query && m->query[0] == '\0' && strcmp (m->path, "/p") == 0,
@@ -387,46 +383,70 @@ test_targets (void)
 static void
 test_errors (void)
 {
-  expect_error ("POST without Content-Length", "POST /x HTTP/1.1\r\nHost: a\r\n\r\n", DX_HTTP_ERR_LENGTH_REQUIRED);
-  expect_error ("PUT without Content-Length", "PUT /x HTTP/1.1\r\n\r\n", DX_HTTP_ERR_LENGTH_REQUIRED);
-  expect_error ("PATCH without Content-Length", "PATCH /x HTTP/1.1\r\n\r\n", DX_HTTP_ERR_LENGTH_REQUIRED);
-  expect_error ("Content-Length over 64 KiB",
-                "POST /x HTTP/1.1\r\nContent-Length: 65537\r\n\r\n", DX_HTTP_ERR_BODY_TOO_LARGE);
-  expect_error ("huge Content-Length",
-                "POST /x HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n", DX_HTTP_ERR_BODY_TOO_LARGE);
+  expect_error ("POST without Content-Length", "POST /x HTTP/1.1\r\nHost: a\r\n\r\n",
+                DX_HTTP_ERR_LENGTH_REQUIRED);
+  expect_error ("PUT without Content-Length", "PUT /x HTTP/1.1\r\n\r\n",
+                DX_HTTP_ERR_LENGTH_REQUIRED);
+  expect_error ("PATCH without Content-Length", "PATCH /x HTTP/1.1\r\n\r\n",
+                DX_HTTP_ERR_LENGTH_REQUIRED);
+  expect_error ("Content-Length over 64 KiB", "POST /x HTTP/1.1\r\nContent-Length: 65537\r\n\r\n",
+                DX_HTTP_ERR_BODY_TOO_LARGE);
+  expect_error ("huge Content-Length", "POST /x HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n",
+                DX_HTTP_ERR_BODY_TOO_LARGE);
   expect_error ("duplicate Content-Length",
-                "POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", DX_HTTP_ERR_MALFORMED);
-  expect_error ("Content-Length list", "POST /x HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello", DX_HTTP_ERR_MALFORMED);
-  expect_error ("negative Content-Length", "POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("signed Content-Length", "POST /x HTTP/1.1\r\nContent-Length: +5\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("empty Content-Length", "POST /x HTTP/1.1\r\nContent-Length:\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+                "POST /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("Content-Length list", "POST /x HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("negative Content-Length", "POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("signed Content-Length", "POST /x HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("empty Content-Length", "POST /x HTTP/1.1\r\nContent-Length:\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   expect_error ("Content-Length overflow",
-                "POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+                "POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   expect_error ("Transfer-Encoding and Content-Length",
-                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   expect_error ("Transfer-Encoding gzip",
-                "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", DX_HTTP_ERR_UNSUPPORTED_CODING);
+                "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                DX_HTTP_ERR_UNSUPPORTED_CODING);
   expect_error ("Transfer-Encoding on HTTP/1.0",
-                "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("duplicate Transfer-Encoding",
-                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+                "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error (
+      "duplicate Transfer-Encoding",
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+      DX_HTTP_ERR_MALFORMED);
   expect_error ("chunked body over 64 KiB",
-                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n", DX_HTTP_ERR_BODY_TOO_LARGE);
+                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n",
+                DX_HTTP_ERR_BODY_TOO_LARGE);
   expect_error ("malformed chunked body",
-                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("obs-fold", "GET / HTTP/1.1\r\nX-A: 1\r\n  continued\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("obs-fold with a tab", "GET / HTTP/1.1\r\nX-A: 1\r\n\tcontinued\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("whitespace before the colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("header line without colon", "GET / HTTP/1.1\r\nHost\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+                "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("obs-fold", "GET / HTTP/1.1\r\nX-A: 1\r\n  continued\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("obs-fold with a tab", "GET / HTTP/1.1\r\nX-A: 1\r\n\tcontinued\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("whitespace before the colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("header line without colon", "GET / HTTP/1.1\r\nHost\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   expect_error ("empty header name", "GET / HTTP/1.1\r\n: a\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("bad character in header name", "GET / HTTP/1.1\r\nX(y): a\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("control character in value", "GET / HTTP/1.1\r\nX: a\001b\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+  expect_error ("bad character in header name", "GET / HTTP/1.1\r\nX(y): a\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
+  expect_error ("control character in value", "GET / HTTP/1.1\r\nX: a\001b\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   expect_error ("bare CR in a header", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", DX_HTTP_ERR_MALFORMED);
   expect_error ("bare CR in the request line", "GET /\r HTTP/1.1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+  expect_error ("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   expect_error ("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", DX_HTTP_ERR_VERSION_NOT_SUPPORTED);
   expect_error ("HTTP/1.2", "GET / HTTP/1.2\r\n\r\n", DX_HTTP_ERR_VERSION_NOT_SUPPORTED);
-  expect_error ("HTTP/0.9 style version", "GET / HTTP/0.9\r\n\r\n", DX_HTTP_ERR_VERSION_NOT_SUPPORTED);
+  expect_error ("HTTP/0.9 style version", "GET / HTTP/0.9\r\n\r\n",
+                DX_HTTP_ERR_VERSION_NOT_SUPPORTED);
   expect_error ("lower-case version", "GET / http/1.1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
   expect_error ("short version", "GET / HTTP/1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
   expect_error ("missing version", "GET /\r\n\r\n", DX_HTTP_ERR_MALFORMED);
@@ -437,7 +457,8 @@ test_errors (void)
   expect_error ("authority-form target", "CONNECT a:443 HTTP/1.1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
   expect_error ("asterisk with GET", "GET * HTTP/1.1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
   expect_error ("control byte in target", "GET /a\001 HTTP/1.1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
-  expect_error ("non-ASCII byte in target", "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", DX_HTTP_ERR_MALFORMED);
+  expect_error ("non-ASCII byte in target", "GET /\xc3\xa9 HTTP/1.1\r\n\r\n",
+                DX_HTTP_ERR_MALFORMED);
   {
     char in[] = "GET / HTTP/1.1\r\nX: a_b\r\n\r\n";
     in[20] = '\0';
@@ -535,19 +556,22 @@ test_limits (void)
   free (in);
   dx_http_parser_free (p);
 
-  dx_http_limits lim = { .max_request_line = 32, .max_header_block = 64,
-                         .max_headers = 2, .max_body = 4 };
+  dx_http_limits lim = {
+    .max_request_line = 32, .max_header_block = 64, .max_headers = 2, .max_body = 4
+  };
   p = dx_http_parser_new (DX_HTTP_PARSE_REQUEST, &lim);
   dx_http_status st;
   parse_one (p, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 38, &used, &st);
-  OK (st == DX_HTTP_ERROR && dx_http_parser_error (p) == DX_HTTP_ERR_BODY_TOO_LARGE, "custom max_body");
+  OK (st == DX_HTTP_ERROR && dx_http_parser_error (p) == DX_HTTP_ERR_BODY_TOO_LARGE,
+      "custom max_body");
   dx_http_parser_reset (p);
   parse_one (p, "GET /0123456789012345678901234 HTTP/1.1\r\n\r\n", 43, &used, &st);
   OK (st == DX_HTTP_ERROR && dx_http_parser_error (p) == DX_HTTP_ERR_START_LINE_TOO_LONG,
       "custom max_request_line");
   dx_http_parser_reset (p);
   parse_one (p, "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 36, &used, &st);
-  OK (st == DX_HTTP_ERROR && dx_http_parser_error (p) == DX_HTTP_ERR_HEADERS_TOO_LARGE, "custom max_headers");
+  OK (st == DX_HTTP_ERROR && dx_http_parser_error (p) == DX_HTTP_ERR_HEADERS_TOO_LARGE,
+      "custom max_headers");
   dx_http_parser_free (p);
 }
 
@@ -620,8 +644,7 @@ test_responses (void)
   OK (st == DX_HTTP_NEED_MORE, "body to EOF: reading");
   st = dx_http_parser_finish (p);
   m = dx_http_parser_message (p);
-  OK (st == DX_HTTP_DONE && m && m->body_len == 3 && !m->keep_alive,
-      "body ends at EOF (finish)");
+  OK (st == DX_HTTP_DONE && m && m->body_len == 3 && !m->keep_alive, "body ends at EOF (finish)");
 
   dx_http_parser_reset (p);
   dx_http_parser_set_no_body (p);
@@ -660,7 +683,8 @@ test_responses (void)
 static void
 test_query (void)
 {
-  const char *q = "since=42&limit=10&wait=30&before=7&nick=al%20ice+x&empty=&flag&big=18446744073709551615";
+  const char *q =
+      "since=42&limit=10&wait=30&before=7&nick=al%20ice+x&empty=&flag&big=18446744073709551615";
   uint64_t v = 0;
   OK (dx_http_query_get_u64 (q, "since", &v) == DX_HTTP_QUERY_FOUND && v == 42, "since=42");
   OK (dx_http_query_get_u64 (q, "limit", &v) == DX_HTTP_QUERY_FOUND && v == 10, "limit=10");
@@ -675,8 +699,7 @@ test_query (void)
   OK (dx_http_query_get_u64 (q, "empty", &v) == DX_HTTP_QUERY_INVALID,
       "empty value is not a number");
   OK (dx_http_query_get_u64 ("since=-1", "since", &v) == DX_HTTP_QUERY_INVALID, "negative");
-  OK (dx_http_query_get_u64 ("since=18446744073709551616", "since", &v)
-          == DX_HTTP_QUERY_INVALID,
+  OK (dx_http_query_get_u64 ("since=18446744073709551616", "since", &v) == DX_HTTP_QUERY_INVALID,
       "uint64 overflow");
   OK (dx_http_query_get_u64 ("since=1e3", "since", &v) == DX_HTTP_QUERY_INVALID, "exponent");
   OK (dx_http_query_get_u64 ("since=%34%32", "since", &v) == DX_HTTP_QUERY_FOUND && v == 42,
@@ -695,8 +718,7 @@ test_query (void)
       "%%20 and + decode to spaces");
   OK (dx_http_query_get (q, "flag", out, sizeof out, &n) == DX_HTTP_QUERY_FOUND && n == 0,
       "key without '=' has an empty value");
-  OK (dx_http_query_get ("a=%zz", "a", out, sizeof out, &n) == DX_HTTP_QUERY_INVALID,
-      "bad escape");
+  OK (dx_http_query_get ("a=%zz", "a", out, sizeof out, &n) == DX_HTTP_QUERY_INVALID, "bad escape");
   OK (dx_http_query_get_u64 ("x=%zz&%zz=1&since=8", "since", &v) == DX_HTTP_QUERY_FOUND && v == 8,
       "malformed pairs under other keys do not matter");
   {
@@ -729,8 +751,7 @@ test_writers (void)
   OK (dx_http_write_status_line (&b, 200, NULL) && strcmp (b.data, "HTTP/1.1 200 OK\r\n") == 0,
       "status line");
   dx_buffer_reset (&b);
-  OK (dx_http_write_status_line (&b, 299, NULL)
-          && strcmp (b.data, "HTTP/1.1 299 Unknown\r\n") == 0,
+  OK (dx_http_write_status_line (&b, 299, NULL) && strcmp (b.data, "HTTP/1.1 299 Unknown\r\n") == 0,
       "unknown status gets a reason");
   dx_buffer_reset (&b);
   OK (!dx_http_write_status_line (&b, 99, NULL) && b.failed && b.len == 0, "status 99 refused");
@@ -763,8 +784,7 @@ test_writers (void)
 
   dx_buffer_reset (&b);
   dx_http_header extra[] = { { "Cache-Control", "no-cache" } };
-  OK (dx_http_write_response (&b, 404, "application/json; charset=utf-8", extra, 1, false,
-                              "{}", 2),
+  OK (dx_http_write_response (&b, 404, "application/json; charset=utf-8", extra, 1, false, "{}", 2),
       "write a response");
   STR_IS (b.data,
           "HTTP/1.1 404 Not Found\r\nContent-Type: application/json; charset=utf-8\r\n"

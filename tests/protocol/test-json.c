@@ -28,7 +28,10 @@ typedef struct {
   long offset; /* -1: do not check */
 } vcase;
 
-#define VC(name, s, code, off) { name, s, sizeof s - 1, code, off }
+#define VC(name, s, code, off)                                                                     \
+  {                                                                                                \
+    name, s, sizeof s - 1, code, off                                                               \
+  }
 
 static const vcase vcases[] = {
   /* valid documents of every kind */
@@ -149,8 +152,8 @@ test_validate_table (void)
     }
     if (!OK (!ok && e.code == c->code, "%s -> %s", c->name, dx_json_strerror (c->code)))
       printf ("#   got code %d (%s) at %zu\n", (int) e.code, dx_json_strerror (e.code), e.offset);
-    if (c->offset >= 0 &&
-        !OK (e.offset == (size_t) c->offset, "%s: offset %ld", c->name, c->offset))
+    if (c->offset >= 0
+        && !OK (e.offset == (size_t) c->offset, "%s: offset %ld", c->name, c->offset))
       printf ("#   got offset %zu\n", e.offset);
   }
 }
@@ -250,7 +253,10 @@ typedef struct {
   bool nul;
 } scase;
 
-#define SC(name, j, w, nul) { name, j, w, sizeof w - 1, nul }
+#define SC(name, j, w, nul)                                                                        \
+  {                                                                                                \
+    name, j, w, sizeof w - 1, nul                                                                  \
+  }
 
 static const scase scases[] = {
   SC ("plain", "\"hello\"", "hello", false),
@@ -282,8 +288,8 @@ test_strings (void)
     bool nul = !c->nul;
     dx_json_reader_init (&r, c->json, strlen (c->json), NULL);
     bool ok = dx_json_read_string (&r, buf, sizeof buf, &len, &nul) && dx_json_finish (&r);
-    OK (ok && len == c->want_len && memcmp (buf, c->want, len) == 0 && buf[len] == '\0' &&
-            nul == c->nul,
+    OK (ok && len == c->want_len && memcmp (buf, c->want, len) == 0 && buf[len] == '\0'
+            && nul == c->nul,
         "string %s", c->name);
   }
 
@@ -371,9 +377,15 @@ test_numbers (void)
     const char *json;
     double v;
   } d[] = {
-    { "0", 0.0 },         { "-0.0", -0.0 },     { "1.5", 1.5 },     { "-2.25e2", -225.0 },
-    { "1E3", 1000.0 },    { "1e-2", 0.01 },     { "123456789", 123456789.0 },
-    { "0.000125", 0.000125 }, { "9007199254740993", 9007199254740992.0 },
+    { "0", 0.0 },
+    { "-0.0", -0.0 },
+    { "1.5", 1.5 },
+    { "-2.25e2", -225.0 },
+    { "1E3", 1000.0 },
+    { "1e-2", 0.01 },
+    { "123456789", 123456789.0 },
+    { "0.000125", 0.000125 },
+    { "9007199254740993", 9007199254740992.0 },
   };
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
     dx_json_reader r;
@@ -392,7 +404,8 @@ test_numbers (void)
   dx_json_reader_init (&r, "1e-999", 6, NULL);
   OK (dx_json_read_double (&r, &dv) && dv == 0.0, "1e-999 -> 0");
   dx_json_reader_init (&r, "\"1\"", 3, NULL);
-  OK (!dx_json_read_double (&r, &dv) && r.error.code == DX_JSON_E_TYPE, "double of a string -> E_TYPE");
+  OK (!dx_json_read_double (&r, &dv) && r.error.code == DX_JSON_E_TYPE,
+      "double of a string -> E_TYPE");
 }
 
 /* ---- other scalars, wrong types ---- */
@@ -430,8 +443,8 @@ test_scalars (void)
     const char *json;
     dx_json_type t;
   } p[] = {
-    { "null", DX_JSON_NULL },   { "false", DX_JSON_FALSE },  { "true", DX_JSON_TRUE },
-    { "-1", DX_JSON_NUMBER },   { "\"\"", DX_JSON_STRING },  { " [", DX_JSON_ARRAY },
+    { "null", DX_JSON_NULL }, { "false", DX_JSON_FALSE }, { "true", DX_JSON_TRUE },
+    { "-1", DX_JSON_NUMBER }, { "\"\"", DX_JSON_STRING }, { " [", DX_JSON_ARRAY },
     { "{", DX_JSON_OBJECT },
   };
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
@@ -442,7 +455,8 @@ test_scalars (void)
   dx_json_reader_init (&r, "", 0, NULL);
   OK (dx_json_peek (&r) == DX_JSON_NONE && r.error.code == DX_JSON_E_EOF, "peek empty -> E_EOF");
   dx_json_reader_init (&r, "}", 1, NULL);
-  OK (dx_json_peek (&r) == DX_JSON_NONE && r.error.code == DX_JSON_E_SYNTAX, "peek '}' -> E_SYNTAX");
+  OK (dx_json_peek (&r) == DX_JSON_NONE && r.error.code == DX_JSON_E_SYNTAX,
+      "peek '}' -> E_SYNTAX");
   dx_json_reader_init (&r, NULL, 0, NULL);
   OK (dx_json_peek (&r) == DX_JSON_NONE && r.error.code == DX_JSON_E_EOF, "NULL text -> E_EOF");
 
@@ -454,9 +468,9 @@ test_scalars (void)
     const char *raw = NULL;
     size_t n = 0;
     dx_json_reader_init (&r, doc, strlen (doc), NULL);
-    bool ok = dx_json_array_begin (&r) && dx_json_array_next (&r) == 1 &&
-              dx_json_read_raw_scalar (&r, &raw, &n) && dx_json_array_next (&r) == 0 &&
-              dx_json_finish (&r);
+    bool ok = dx_json_array_begin (&r) && dx_json_array_next (&r) == 1
+              && dx_json_read_raw_scalar (&r, &raw, &n) && dx_json_array_next (&r) == 0
+              && dx_json_finish (&r);
     OK (ok && n == strlen (raws[i]) && memcmp (raw, raws[i], n) == 0, "raw scalar %s verbatim",
         raws[i]);
   }
@@ -500,15 +514,16 @@ test_walk (void)
     else if (strcmp (key, "type") == 0)
       ok = dx_json_read_string (&r, type, sizeof type, NULL, NULL);
     else if (seen == 6)
-      ok = OK (key[0] == '\0' && klen == 24, "an over-long key reads as \"\" with its real length") &&
-           dx_json_skip (&r);
+      ok = OK (key[0] == '\0' && klen == 24, "an over-long key reads as \"\" with its real length")
+           && dx_json_skip (&r);
     else if (seen == 7)
-      ok = OK (key[0] == '\0' && klen == 4, "a key with \\u0000 reads as \"\"") && dx_json_skip (&r);
+      ok =
+          OK (key[0] == '\0' && klen == 4, "a key with \\u0000 reads as \"\"") && dx_json_skip (&r);
     else
       ok = dx_json_skip (&r);
   }
-  OK (ok && k == 0 && dx_json_finish (&r) && seen == 7 && id == 42 && strcmp (name, "x") == 0 &&
-          strcmp (type, "k") == 0,
+  OK (ok && k == 0 && dx_json_finish (&r) && seen == 7 && id == 42 && strcmp (name, "x") == 0
+          && strcmp (type, "k") == 0,
       "walk an object, skipping nested values; escaped key decoded");
 
   int items = 0;
@@ -522,7 +537,8 @@ test_walk (void)
 
   /* E_USAGE: calls out of sequence */
   dx_json_reader_init (&r, "1", 1, NULL);
-  OK (!dx_json_finish (&r) && r.error.code == DX_JSON_E_USAGE, "finish before the value -> E_USAGE");
+  OK (!dx_json_finish (&r) && r.error.code == DX_JSON_E_USAGE,
+      "finish before the value -> E_USAGE");
   uint64_t v;
   dx_json_reader_init (&r, "1", 1, NULL);
   OK (dx_json_read_u64 (&r, &v) && !dx_json_read_u64 (&r, &v) && r.error.code == DX_JSON_E_USAGE,
@@ -531,12 +547,12 @@ test_walk (void)
   OK (dx_json_array_begin (&r) && !dx_json_read_u64 (&r, &v) && r.error.code == DX_JSON_E_USAGE,
       "value without array_next -> E_USAGE");
   dx_json_reader_init (&r, "[1]", 3, NULL);
-  OK (dx_json_array_begin (&r) && dx_json_object_next (&r, key, sizeof key, NULL) < 0 &&
-          r.error.code == DX_JSON_E_USAGE,
+  OK (dx_json_array_begin (&r) && dx_json_object_next (&r, key, sizeof key, NULL) < 0
+          && r.error.code == DX_JSON_E_USAGE,
       "object_next inside an array -> E_USAGE");
   dx_json_reader_init (&r, "{\"a\":1}", 7, NULL);
-  OK (dx_json_object_begin (&r) && dx_json_object_next (&r, key, sizeof key, NULL) == 1 &&
-          dx_json_object_next (&r, key, sizeof key, NULL) < 0 && r.error.code == DX_JSON_E_USAGE,
+  OK (dx_json_object_begin (&r) && dx_json_object_next (&r, key, sizeof key, NULL) == 1
+          && dx_json_object_next (&r, key, sizeof key, NULL) < 0 && r.error.code == DX_JSON_E_USAGE,
       "object_next before reading the member's value -> E_USAGE");
   dx_json_reader_init (&r, "1", 1, NULL);
   OK (dx_json_array_next (&r) < 0 && r.error.code == DX_JSON_E_USAGE,
@@ -546,8 +562,8 @@ test_walk (void)
   dx_json_reader_init (&r, "[x, 1]", 6, NULL);
   ok = dx_json_array_begin (&r) && dx_json_array_next (&r) == 1 && dx_json_read_u64 (&r, &v);
   OK (!ok && r.error.code == DX_JSON_E_SYNTAX && r.error.offset == 1, "error at 'x'");
-  OK (!dx_json_skip (&r) && dx_json_array_next (&r) < 0 && !dx_json_finish (&r) &&
-          r.error.code == DX_JSON_E_SYNTAX && r.error.offset == 1,
+  OK (!dx_json_skip (&r) && dx_json_array_next (&r) < 0 && !dx_json_finish (&r)
+          && r.error.code == DX_JSON_E_SYNTAX && r.error.offset == 1,
       "error is sticky (code and offset unchanged)");
 }
 
@@ -576,15 +592,15 @@ test_writer (void)
   dx_buffer_init (&b, 0);
   for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
     dx_buffer_reset (&b);
-    OK (dx_json_write_string (&b, w[i].in, w[i].len) && strcmp (b.data, w[i].want) == 0,
-        "write %s", w[i].name);
+    OK (dx_json_write_string (&b, w[i].in, w[i].len) && strcmp (b.data, w[i].want) == 0, "write %s",
+        w[i].name);
     /* and it reads back to the same bytes */
     dx_json_reader r;
     char back[64];
     size_t n;
     dx_json_reader_init (&r, b.data, b.len, NULL);
-    OK (dx_json_read_string (&r, back, sizeof back, &n, NULL) && dx_json_finish (&r) &&
-            n == w[i].len && memcmp (back, w[i].in, n) == 0,
+    OK (dx_json_read_string (&r, back, sizeof back, &n, NULL) && dx_json_finish (&r)
+            && n == w[i].len && memcmp (back, w[i].in, n) == 0,
         "round trip %s", w[i].name);
   }
 
@@ -600,8 +616,8 @@ test_writer (void)
     size_t n;
     bool nul;
     dx_json_reader_init (&r, b.data, b.len, NULL);
-    OK (dx_json_read_string (&r, back, sizeof back, &n, &nul) && n == 128 && nul &&
-            memcmp (back, all, 128) == 0,
+    OK (dx_json_read_string (&r, back, sizeof back, &n, &nul) && n == 128 && nul
+            && memcmp (back, all, 128) == 0,
         "all ASCII round trip");
     bool raw_ctl = false;
     for (size_t i = 0; i < b.len; i++)
@@ -621,18 +637,18 @@ test_writer (void)
 
   /* numbers, literals, keys */
   dx_buffer_reset (&b);
-  OK (dx_buffer_append_char (&b, '[') && dx_json_write_u64 (&b, UINT64_MAX) &&
-          dx_buffer_append_char (&b, ',') && dx_json_write_i64 (&b, INT64_MIN) &&
-          dx_buffer_append_char (&b, ',') && dx_json_write_bool (&b, true) &&
-          dx_buffer_append_char (&b, ',') && dx_json_write_bool (&b, false) &&
-          dx_buffer_append_char (&b, ',') && dx_json_write_null (&b) &&
-          dx_buffer_append_char (&b, ',') && dx_json_write_raw (&b, "{}", 2) &&
-          dx_buffer_append_char (&b, ']'),
+  OK (dx_buffer_append_char (&b, '[') && dx_json_write_u64 (&b, UINT64_MAX)
+          && dx_buffer_append_char (&b, ',') && dx_json_write_i64 (&b, INT64_MIN)
+          && dx_buffer_append_char (&b, ',') && dx_json_write_bool (&b, true)
+          && dx_buffer_append_char (&b, ',') && dx_json_write_bool (&b, false)
+          && dx_buffer_append_char (&b, ',') && dx_json_write_null (&b)
+          && dx_buffer_append_char (&b, ',') && dx_json_write_raw (&b, "{}", 2)
+          && dx_buffer_append_char (&b, ']'),
       "write scalars");
   STR_IS (b.data, "[18446744073709551615,-9223372036854775808,true,false,null,{}]", "scalars text");
   dx_buffer_reset (&b);
-  OK (dx_buffer_append_char (&b, '{') && dx_json_write_key (&b, "k\"") && dx_json_write_u64 (&b, 0) &&
-          dx_buffer_append_char (&b, '}'),
+  OK (dx_buffer_append_char (&b, '{') && dx_json_write_key (&b, "k\"") && dx_json_write_u64 (&b, 0)
+          && dx_buffer_append_char (&b, '}'),
       "write key");
   STR_IS (b.data, "{\"k\\\"\":0}", "key text escaped");
   OK (dx_json_validate (b.data, b.len, NULL, NULL), "key output is valid JSON");

@@ -34,7 +34,8 @@ static const rt_case round_trips[] = {
   { "{\"type\":\"hello\",\"nick\":\"alice\"}", DX_MSG_HELLO, DX_MSG_FROM_CLIENT },
   { "{\"type\":\"hello\",\"nick\":\"A.b-c_9\",\"password\":\"s\xc3\xa9same\"}", DX_MSG_HELLO,
     DX_MSG_FROM_CLIENT },
-  { "{\"type\":\"hello\",\"token\":\"tok-1~x\",\"password\":\"\"}", DX_MSG_HELLO, DX_MSG_FROM_CLIENT },
+  { "{\"type\":\"hello\",\"token\":\"tok-1~x\",\"password\":\"\"}", DX_MSG_HELLO,
+    DX_MSG_FROM_CLIENT },
   { "{\"type\":\"join\",\"room\":\"lobby\",\"since\":42}", DX_MSG_JOIN, DX_MSG_FROM_CLIENT },
   { "{\"type\":\"join\",\"room\":\"a-b_0\",\"since\":0}", DX_MSG_JOIN, DX_MSG_FROM_CLIENT },
   { "{\"type\":\"join\",\"room\":\"lobby\"}", DX_MSG_JOIN, DX_MSG_FROM_CLIENT },
@@ -91,16 +92,16 @@ test_round_trips (void)
     OK (dx_msg_decode (c->json, len, DX_MSG_FROM_ANY, &any, NULL) && any.type == c->type,
         "decode as FROM_ANY");
     dx_msg_dir other = c->dir == DX_MSG_FROM_CLIENT ? DX_MSG_FROM_SERVER : DX_MSG_FROM_CLIENT;
-    OK (!dx_msg_decode (c->json, len, other, &any, &e) && strcmp (e.code, "bad_request") == 0 &&
-            strcmp (e.field, "type") == 0,
+    OK (!dx_msg_decode (c->json, len, other, &any, &e) && strcmp (e.code, "bad_request") == 0
+            && strcmp (e.field, "type") == 0,
         "the other side rejects %s", dx_msg_type_name (c->type));
     dx_buffer_reset (&out);
     OK (ok && dx_msg_encode (&out, &m), "encode %s", dx_msg_type_name (c->type));
     STR_IS (out.data, c->json, "re-encoded to the same bytes");
     /* one NDJSON line */
     dx_buffer_reset (&out);
-    OK (ok && dx_msg_encode_line (&out, &m) && out.len == len + 1 && out.data[len] == '\n' &&
-            memchr (out.data, '\n', len) == NULL,
+    OK (ok && dx_msg_encode_line (&out, &m) && out.len == len + 1 && out.data[len] == '\n'
+            && memchr (out.data, '\n', len) == NULL,
         "encode_line adds exactly one '\\n'");
   }
 }
@@ -114,36 +115,39 @@ test_values (void)
   const char *j = "{\"cid\":\"c 1\",\"ts\":1763900000123,\"text\":\"h\\u00e9\",\"from\":\"al.ice\","
                   "\"id\":42,\"room\":\"lob-by\",\"type\":\"message\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL), "message in any field order");
-  OK (m.type == DX_MSG_MESSAGE && m.id == 42 && m.ts == 1763900000123ull &&
-          strcmp (m.room, "lob-by") == 0 && strcmp (m.from, "al.ice") == 0 && m.text_len == 3 &&
-          memcmp (m.text, "h\xc3\xa9", 3) == 0 && m.has_cid && strcmp (m.cid, "c 1") == 0,
+  OK (m.type == DX_MSG_MESSAGE && m.id == 42 && m.ts == 1763900000123ull
+          && strcmp (m.room, "lob-by") == 0 && strcmp (m.from, "al.ice") == 0 && m.text_len == 3
+          && memcmp (m.text, "h\xc3\xa9", 3) == 0 && m.has_cid && strcmp (m.cid, "c 1") == 0,
       "message fields");
   dx_buffer_reset (&out);
   OK (dx_msg_encode (&out, &m), "re-encode");
   STR_IS (out.data,
-          "{\"type\":\"message\",\"room\":\"lob-by\",\"id\":42,\"from\":\"al.ice\",\"text\":\"h\xc3\xa9\","
+          "{\"type\":\"message\",\"room\":\"lob-by\",\"id\":42,\"from\":\"al.ice\",\"text\":"
+          "\"h\xc3\xa9\","
           "\"ts\":1763900000123,\"cid\":\"c 1\"}",
           "canonical field order, raw UTF-8 out");
 
   j = "  {\"type\" : \"join\" , \"room\" : \"lobby\" , \"since\" : 7 }  ";
-  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && m.type == DX_MSG_JOIN &&
-          m.has_since && m.since == 7 && strcmp (m.room, "lobby") == 0,
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && m.type == DX_MSG_JOIN
+          && m.has_since && m.since == 7 && strcmp (m.room, "lobby") == 0,
       "join with whitespace everywhere");
   j = "{\"type\":\"join\",\"room\":\"lobby\"}";
-  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && !m.has_since, "join without since");
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && !m.has_since,
+      "join without since");
   j = "{\"type\":\"hello\",\"token\":\"abc\"}";
-  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && m.has_token && !m.has_nick &&
-          !m.has_password && strcmp (m.token, "abc") == 0,
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && m.has_token && !m.has_nick
+          && !m.has_password && strcmp (m.token, "abc") == 0,
       "hello with token");
   j = "{\"type\":\"welcome\",\"nick\":\"ticker\",\"token\":\"t\",\"server\":\"\",\"epoch\":\"E1\"}";
-  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && strcmp (m.epoch, "E1") == 0 &&
-          strcmp (m.nick, "ticker") == 0,
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && strcmp (m.epoch, "E1") == 0
+          && strcmp (m.nick, "ticker") == 0,
       "welcome carries the epoch (docs/protocol.md §2)");
   j = "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\",\"server\":\"s\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_SERVER, &m, NULL) && m.epoch[0] == '\0',
       "welcome without epoch: epoch empty");
   dx_buffer_reset (&out);
-  OK (dx_encode_welcome_epoch (&out, "alice", "tok", "duplexd/0.1.0", "ep0"), "encode welcome with epoch");
+  OK (dx_encode_welcome_epoch (&out, "alice", "tok", "duplexd/0.1.0", "ep0"),
+      "encode welcome with epoch");
   STR_IS (out.data,
           "{\"type\":\"welcome\",\"nick\":\"alice\",\"token\":\"tok\",\"server\":\"duplexd/0.1.0\","
           "\"epoch\":\"ep0\"}",
@@ -153,8 +157,9 @@ test_values (void)
   j = "{\"type\":\"\\u0073end\",\"room\":\"r\",\"text\":\"x\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && m.type == DX_MSG_SEND,
       "escaped type word is decoded");
-  OK (dx_msg_type_name (DX_MSG_NONE) == NULL && strcmp (dx_msg_type_name (DX_MSG_PRESENCE), "presence") == 0 &&
-          dx_msg_type_name ((dx_msg_type) 99) == NULL,
+  OK (dx_msg_type_name (DX_MSG_NONE) == NULL
+          && strcmp (dx_msg_type_name (DX_MSG_PRESENCE), "presence") == 0
+          && dx_msg_type_name ((dx_msg_type) 99) == NULL,
       "dx_msg_type_name");
 }
 
@@ -165,12 +170,14 @@ test_unknown_and_repeated (void)
 {
   static const char *const ok_docs[] = {
     "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hi\",\"extra\":{\"a\":[1,2,{\"b\":null}]}}",
-    "{\"x\":1,\"type\":\"send\",\"y\":[],\"room\":\"lobby\",\"z\":true,\"text\":\"hi\",\"w\":-1.5e9}",
+    "{\"x\":1,\"type\":\"send\",\"y\":[],\"room\":\"lobby\",\"z\":true,\"text\":\"hi\",\"w\":-1."
+    "5e9}",
     "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hi\",\"u\":1,\"u\":2,\"u\":\"\\u0000\"}",
     /* members other types use mean nothing here, whatever their value */
     "{\"type\":\"join\",\"room\":\"lobby\",\"text\":5,\"id\":\"x\",\"nick\":\"ticker\",\"t\":{}}",
     "{\"type\":\"ping\",\"room\":\"NOT A ROOM\",\"room\":1}",
-    "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hi\",\"a-very-long-unknown-member-name-indeed\":1}",
+    "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hi\",\"a-very-long-unknown-member-name-"
+    "indeed\":1}",
     "{\"type\":\"leave\",\"room\":\"lobby\",\"\":\"empty key\"}",
   };
   for (size_t i = 0; i < sizeof ok_docs / sizeof ok_docs[0]; i++) {
@@ -185,7 +192,8 @@ test_unknown_and_repeated (void)
   dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL);
   dx_buffer_reset (&out);
   OK (dx_msg_encode (&out, &m), "encode after unknown fields");
-  STR_IS (out.data, "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hi\"}", "unknown fields dropped");
+  STR_IS (out.data, "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hi\"}",
+          "unknown fields dropped");
 }
 
 /* ---- errors: document, code word, field ---- */
@@ -206,7 +214,8 @@ static const ecase ecases[] = {
   { "string", "\"hello\"", DX_MSG_FROM_CLIENT, "bad_request", "" },
   { "cut", "{\"type\":\"ping\"", DX_MSG_FROM_CLIENT, "bad_request", "" },
   { "trailing", "{\"type\":\"ping\"} x", DX_MSG_FROM_CLIENT, "bad_request", "" },
-  { "two objects", "{\"type\":\"ping\"}{\"type\":\"ping\"}", DX_MSG_FROM_CLIENT, "bad_request", "" },
+  { "two objects", "{\"type\":\"ping\"}{\"type\":\"ping\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "" },
   { "trailing comma", "{\"type\":\"ping\",}", DX_MSG_FROM_CLIENT, "bad_request", "" },
   /* type */
   { "missing type", "{\"room\":\"lobby\"}", DX_MSG_FROM_CLIENT, "bad_request", "type" },
@@ -218,9 +227,11 @@ static const ecase ecases[] = {
   { "type case", "{\"type\":\"Ping\"}", DX_MSG_FROM_CLIENT, "bad_request", "type" },
   { "server type from a client", "{\"type\":\"pong\",\"ts\":1}", DX_MSG_FROM_CLIENT, "bad_request",
     "type" },
-  { "client type from the server", "{\"type\":\"ping\"}", DX_MSG_FROM_SERVER, "bad_request", "type" },
+  { "client type from the server", "{\"type\":\"ping\"}", DX_MSG_FROM_SERVER, "bad_request",
+    "type" },
   /* repeated known members */
-  { "type twice", "{\"type\":\"ping\",\"type\":\"ping\"}", DX_MSG_FROM_CLIENT, "bad_request", "type" },
+  { "type twice", "{\"type\":\"ping\",\"type\":\"ping\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "type" },
   { "room twice", "{\"type\":\"send\",\"room\":\"a\",\"room\":\"a\",\"text\":\"x\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "room" },
   { "text twice", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"text\":\"y\"}",
@@ -235,7 +246,8 @@ static const ecase ecases[] = {
   { "escaped duplicate", "{\"type\":\"leave\",\"room\":\"a\",\"r\\u006fom\":\"b\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "room" },
   /* hello */
-  { "hello without nick or token", "{\"type\":\"hello\"}", DX_MSG_FROM_CLIENT, "bad_request", "nick" },
+  { "hello without nick or token", "{\"type\":\"hello\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "nick" },
   { "hello with nick and token", "{\"type\":\"hello\",\"nick\":\"a\",\"token\":\"t\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "token" },
   { "reserved nick ticker", "{\"type\":\"hello\",\"nick\":\"ticker\"}", DX_MSG_FROM_CLIENT,
@@ -247,28 +259,34 @@ static const ecase ecases[] = {
     DX_MSG_FROM_CLIENT, "too_large", "nick" },
   { "nick with space", "{\"type\":\"hello\",\"nick\":\"a b\"}", DX_MSG_FROM_CLIENT, "bad_request",
     "nick" },
-  { "nick with @", "{\"type\":\"hello\",\"nick\":\"a@b\"}", DX_MSG_FROM_CLIENT, "bad_request", "nick" },
-  { "nick non-ASCII", "{\"type\":\"hello\",\"nick\":\"\xc3\xa9\"}", DX_MSG_FROM_CLIENT, "bad_request",
+  { "nick with @", "{\"type\":\"hello\",\"nick\":\"a@b\"}", DX_MSG_FROM_CLIENT, "bad_request",
     "nick" },
+  { "nick non-ASCII", "{\"type\":\"hello\",\"nick\":\"\xc3\xa9\"}", DX_MSG_FROM_CLIENT,
+    "bad_request", "nick" },
   { "nick a number", "{\"type\":\"hello\",\"nick\":7}", DX_MSG_FROM_CLIENT, "bad_request", "nick" },
-  { "nick with NUL", "{\"type\":\"hello\",\"nick\":\"a\\u0000\"}", DX_MSG_FROM_CLIENT, "bad_request",
-    "nick" },
+  { "nick with NUL", "{\"type\":\"hello\",\"nick\":\"a\\u0000\"}", DX_MSG_FROM_CLIENT,
+    "bad_request", "nick" },
   { "token with space", "{\"type\":\"hello\",\"token\":\"a b\"}", DX_MSG_FROM_CLIENT, "bad_request",
     "token" },
-  { "token empty", "{\"type\":\"hello\",\"token\":\"\"}", DX_MSG_FROM_CLIENT, "bad_request", "token" },
-  { "password not a string", "{\"type\":\"hello\",\"nick\":\"a\",\"password\":1}", DX_MSG_FROM_CLIENT,
-    "bad_request", "password" },
+  { "token empty", "{\"type\":\"hello\",\"token\":\"\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "token" },
+  { "password not a string", "{\"type\":\"hello\",\"nick\":\"a\",\"password\":1}",
+    DX_MSG_FROM_CLIENT, "bad_request", "password" },
   { "password with NUL", "{\"type\":\"hello\",\"nick\":\"a\",\"password\":\"\\u0000\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "password" },
   /* rooms */
-  { "room uppercase", "{\"type\":\"join\",\"room\":\"Lobby\"}", DX_MSG_FROM_CLIENT, "bad_request", "room" },
-  { "room with dot", "{\"type\":\"join\",\"room\":\"a.b\"}", DX_MSG_FROM_CLIENT, "bad_request", "room" },
-  { "room with space", "{\"type\":\"leave\",\"room\":\"a b\"}", DX_MSG_FROM_CLIENT, "bad_request", "room" },
+  { "room uppercase", "{\"type\":\"join\",\"room\":\"Lobby\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "room" },
+  { "room with dot", "{\"type\":\"join\",\"room\":\"a.b\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "room" },
+  { "room with space", "{\"type\":\"leave\",\"room\":\"a b\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "room" },
   { "room empty", "{\"type\":\"join\",\"room\":\"\"}", DX_MSG_FROM_CLIENT, "bad_request", "room" },
   { "room 33", "{\"type\":\"join\",\"room\":\"abcdefghijklmnopqrstuvwxyz0123456\"}",
     DX_MSG_FROM_CLIENT, "too_large", "room" },
   { "room missing", "{\"type\":\"join\",\"since\":1}", DX_MSG_FROM_CLIENT, "bad_request", "room" },
-  { "room an array", "{\"type\":\"leave\",\"room\":[\"a\"]}", DX_MSG_FROM_CLIENT, "bad_request", "room" },
+  { "room an array", "{\"type\":\"leave\",\"room\":[\"a\"]}", DX_MSG_FROM_CLIENT, "bad_request",
+    "room" },
   /* since */
   { "since negative", "{\"type\":\"join\",\"room\":\"a\",\"since\":-1}", DX_MSG_FROM_CLIENT,
     "bad_request", "since" },
@@ -281,13 +299,14 @@ static const ecase ecases[] = {
   { "since null", "{\"type\":\"join\",\"room\":\"a\",\"since\":null}", DX_MSG_FROM_CLIENT,
     "bad_request", "since" },
   /* text */
-  { "text missing", "{\"type\":\"send\",\"room\":\"a\"}", DX_MSG_FROM_CLIENT, "bad_request", "text" },
+  { "text missing", "{\"type\":\"send\",\"room\":\"a\"}", DX_MSG_FROM_CLIENT, "bad_request",
+    "text" },
   { "text empty", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"\"}", DX_MSG_FROM_CLIENT,
     "bad_request", "text" },
-  { "text with NUL", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"a\\u0000b\"}", DX_MSG_FROM_CLIENT,
-    "bad_request", "text" },
-  { "text invalid UTF-8", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"a\xff\"}", DX_MSG_FROM_CLIENT,
-    "bad_request", "text" },
+  { "text with NUL", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"a\\u0000b\"}",
+    DX_MSG_FROM_CLIENT, "bad_request", "text" },
+  { "text invalid UTF-8", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"a\xff\"}",
+    DX_MSG_FROM_CLIENT, "bad_request", "text" },
   { "text overlong UTF-8", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"\xc0\xaf\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "text" },
   { "text lone surrogate", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"\\ud800\"}",
@@ -297,41 +316,49 @@ static const ecase ecases[] = {
   { "text a number", "{\"type\":\"send\",\"room\":\"a\",\"text\":1}", DX_MSG_FROM_CLIENT,
     "bad_request", "text" },
   /* cid */
-  { "cid empty", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":\"\"}", DX_MSG_FROM_CLIENT,
-    "bad_request", "cid" },
+  { "cid empty", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":\"\"}",
+    DX_MSG_FROM_CLIENT, "bad_request", "cid" },
   { "cid control", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":\"\\u0001\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "cid" },
   { "cid DEL", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":\"\\u007f\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "cid" },
   { "cid non-ASCII", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":\"\xc3\xa9\"}",
     DX_MSG_FROM_CLIENT, "bad_request", "cid" },
-  { "cid number", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":17}", DX_MSG_FROM_CLIENT,
-    "bad_request", "cid" },
+  { "cid number", "{\"type\":\"send\",\"room\":\"a\",\"text\":\"x\",\"cid\":17}",
+    DX_MSG_FROM_CLIENT, "bad_request", "cid" },
   /* ping t */
   { "t bad number", "{\"type\":\"ping\",\"t\":01}", DX_MSG_FROM_CLIENT, "bad_request", "t" },
   /* server objects */
-  { "message without id", "{\"type\":\"message\",\"room\":\"a\",\"from\":\"b\",\"text\":\"x\",\"ts\":1}",
+  { "message without id",
+    "{\"type\":\"message\",\"room\":\"a\",\"from\":\"b\",\"text\":\"x\",\"ts\":1}",
     DX_MSG_FROM_SERVER, "bad_request", "id" },
-  { "message without ts", "{\"type\":\"message\",\"room\":\"a\",\"id\":1,\"from\":\"b\",\"text\":\"x\"}",
+  { "message without ts",
+    "{\"type\":\"message\",\"room\":\"a\",\"id\":1,\"from\":\"b\",\"text\":\"x\"}",
     DX_MSG_FROM_SERVER, "bad_request", "ts" },
-  { "message bad from", "{\"type\":\"message\",\"room\":\"a\",\"id\":1,\"from\":\"b c\",\"text\":\"x\",\"ts\":1}",
+  { "message bad from",
+    "{\"type\":\"message\",\"room\":\"a\",\"id\":1,\"from\":\"b c\",\"text\":\"x\",\"ts\":1}",
     DX_MSG_FROM_SERVER, "bad_request", "from" },
-  { "joined without epoch", "{\"type\":\"joined\",\"room\":\"a\",\"last_id\":1}", DX_MSG_FROM_SERVER,
-    "bad_request", "epoch" },
-  { "joined epoch with space", "{\"type\":\"joined\",\"room\":\"a\",\"last_id\":1,\"epoch\":\"a b\"}",
+  { "joined without epoch", "{\"type\":\"joined\",\"room\":\"a\",\"last_id\":1}",
     DX_MSG_FROM_SERVER, "bad_request", "epoch" },
-  { "ack without id", "{\"type\":\"ack\",\"room\":\"a\",\"ts\":1}", DX_MSG_FROM_SERVER, "bad_request", "id" },
+  { "joined epoch with space",
+    "{\"type\":\"joined\",\"room\":\"a\",\"last_id\":1,\"epoch\":\"a b\"}", DX_MSG_FROM_SERVER,
+    "bad_request", "epoch" },
+  { "ack without id", "{\"type\":\"ack\",\"room\":\"a\",\"ts\":1}", DX_MSG_FROM_SERVER,
+    "bad_request", "id" },
   { "pong without ts", "{\"type\":\"pong\",\"t\":1}", DX_MSG_FROM_SERVER, "bad_request", "ts" },
-  { "presence bad state", "{\"type\":\"presence\",\"room\":\"a\",\"nick\":\"b\",\"state\":\"maybe\"}",
-    DX_MSG_FROM_SERVER, "bad_request", "state" },
+  { "presence bad state",
+    "{\"type\":\"presence\",\"room\":\"a\",\"nick\":\"b\",\"state\":\"maybe\"}", DX_MSG_FROM_SERVER,
+    "bad_request", "state" },
   { "presence state number", "{\"type\":\"presence\",\"room\":\"a\",\"nick\":\"b\",\"state\":1}",
     DX_MSG_FROM_SERVER, "bad_request", "state" },
   { "error bad code", "{\"type\":\"error\",\"code\":\"Bad\",\"message\":\"x\"}", DX_MSG_FROM_SERVER,
     "bad_request", "code" },
   { "error without message", "{\"type\":\"error\",\"code\":\"bad_request\"}", DX_MSG_FROM_SERVER,
     "bad_request", "message" },
-  { "welcome bad epoch", "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\",\"server\":\"s\","
-    "\"epoch\":\"\"}", DX_MSG_FROM_SERVER, "bad_request", "epoch" },
+  { "welcome bad epoch",
+    "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\",\"server\":\"s\","
+    "\"epoch\":\"\"}",
+    DX_MSG_FROM_SERVER, "bad_request", "epoch" },
   { "welcome without server", "{\"type\":\"welcome\",\"nick\":\"a\",\"token\":\"t\"}",
     DX_MSG_FROM_SERVER, "bad_request", "server" },
 };
@@ -345,8 +372,8 @@ test_errors (void)
     dx_msg_error e;
     memset (&e, 0, sizeof e);
     bool ok = dx_msg_decode (c->json, strlen (c->json), c->dir, &m, &e);
-    bool right = !ok && e.code && strcmp (e.code, c->code) == 0 && strcmp (e.field, c->field) == 0 &&
-                 e.message[0] != '\0';
+    bool right = !ok && e.code && strcmp (e.code, c->code) == 0 && strcmp (e.field, c->field) == 0
+                 && e.message[0] != '\0';
     if (!OK (right, "%s -> %s '%s'", c->name, c->code, c->field))
       printf ("#   got %s '%s': %s\n", ok ? "success" : e.code, e.field, e.message);
   }
@@ -460,7 +487,8 @@ test_limits (void)
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL) && strlen (m.room) == 32,
       "room of 32 characters");
   j = "{\"type\":\"hello\",\"nick\":\"Ticker\"}";
-  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL), "reserved nicks are case-sensitive");
+  OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL),
+      "reserved nicks are case-sensitive");
   j = "{\"type\":\"hello\",\"nick\":\"tickers\"}";
   OK (dx_msg_decode (j, strlen (j), DX_MSG_FROM_CLIENT, &m, NULL), "only the exact reserved nick");
 
@@ -468,13 +496,13 @@ test_limits (void)
   t = repeat ("p", 257);
   char pdoc[400];
   snprintf (pdoc, sizeof pdoc, "{\"type\":\"hello\",\"nick\":\"a\",\"password\":\"%s\"}", t);
-  OK (!dx_msg_decode (pdoc, strlen (pdoc), DX_MSG_FROM_CLIENT, &m, &err) &&
-          strcmp (err.code, "too_large") == 0 && strcmp (err.field, "password") == 0,
+  OK (!dx_msg_decode (pdoc, strlen (pdoc), DX_MSG_FROM_CLIENT, &m, &err)
+          && strcmp (err.code, "too_large") == 0 && strcmp (err.field, "password") == 0,
       "password 257 bytes -> too_large");
   t[256] = '\0';
   snprintf (pdoc, sizeof pdoc, "{\"type\":\"hello\",\"nick\":\"a\",\"password\":\"%s\"}", t);
-  OK (dx_msg_decode (pdoc, strlen (pdoc), DX_MSG_FROM_CLIENT, &m, NULL) && m.has_password &&
-          strlen (m.password) == 256,
+  OK (dx_msg_decode (pdoc, strlen (pdoc), DX_MSG_FROM_CLIENT, &m, NULL) && m.has_password
+          && strlen (m.password) == 256,
       "password 256 bytes");
   free (t);
 
@@ -489,8 +517,8 @@ test_limits (void)
       "document of 16384 bytes");
   memset (doc + hl, 'x', 16385 - hl - 2);
   memcpy (doc + 16385 - 2, "\"}", 2);
-  OK (!dx_msg_decode (doc, 16385, DX_MSG_FROM_CLIENT, &m, &err) && strcmp (err.code, "too_large") == 0 &&
-          strcmp (err.field, "") == 0,
+  OK (!dx_msg_decode (doc, 16385, DX_MSG_FROM_CLIENT, &m, &err)
+          && strcmp (err.code, "too_large") == 0 && strcmp (err.field, "") == 0,
       "document of 16385 bytes -> too_large ''");
   free (doc);
 
@@ -505,13 +533,13 @@ test_limits (void)
     dx_buffer_reset (&out);
     OK (dx_encode_message (&out, &cm) && out.len > 6 * DX_TEXT_MAX && out.len <= DX_MSG_ENCODED_MAX,
         "message of 4096 control characters: %zu bytes", out.len);
-    OK (dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == DX_TEXT_MAX &&
-            memcmp (m.text, ctl, sizeof ctl) == 0,
+    OK (dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == DX_TEXT_MAX
+            && memcmp (m.text, ctl, sizeof ctl) == 0,
         "decodes as a server object");
     dx_buffer_reset (&out);
     OK (dx_encode_send (&out, "lobby", ctl, sizeof ctl, NULL), "the same as a send");
-    OK (!dx_msg_decode (out.data, out.len, DX_MSG_FROM_CLIENT, &m, &err) &&
-            strcmp (err.code, "too_large") == 0 && strcmp (err.field, "") == 0,
+    OK (!dx_msg_decode (out.data, out.len, DX_MSG_FROM_CLIENT, &m, &err)
+            && strcmp (err.code, "too_large") == 0 && strcmp (err.field, "") == 0,
         "a client line over 16384 bytes is too_large");
   }
 
@@ -523,8 +551,8 @@ test_limits (void)
   for (int i = 0; i < 40; i++)
     strcat (doc, "]");
   strcat (doc, "}");
-  OK (!dx_msg_decode (doc, strlen (doc), DX_MSG_FROM_CLIENT, &m, &err) &&
-          strcmp (err.code, "bad_request") == 0 && strcmp (err.field, "x") == 0,
+  OK (!dx_msg_decode (doc, strlen (doc), DX_MSG_FROM_CLIENT, &m, &err)
+          && strcmp (err.code, "bad_request") == 0 && strcmp (err.field, "x") == 0,
       "unknown member nested 40 deep -> bad_request 'x'");
   free (doc);
 }
@@ -557,7 +585,8 @@ test_ping_pong (void)
     { "{\"type\":\"ping\",\"t\":0.10}", "{\"type\":\"pong\",\"t\":0.10,\"ts\":99}" },
     { "{\"type\":\"ping\",\"t\":1E+2}", "{\"type\":\"pong\",\"t\":1E+2,\"ts\":99}" },
     { "{\"type\":\"ping\",\"t\":\"abc\"}", "{\"type\":\"pong\",\"t\":\"abc\",\"ts\":99}" },
-    { "{\"type\":\"ping\",\"t\":\"\\u00e9\\/\\n\"}", "{\"type\":\"pong\",\"t\":\"\\u00e9\\/\\n\",\"ts\":99}" },
+    { "{\"type\":\"ping\",\"t\":\"\\u00e9\\/\\n\"}",
+      "{\"type\":\"pong\",\"t\":\"\\u00e9\\/\\n\",\"ts\":99}" },
     { "{\"t\":\"\",\"type\":\"ping\"}", "{\"type\":\"pong\",\"t\":\"\",\"ts\":99}" },
     { "{\"type\":\"ping\"}", "{\"type\":\"pong\",\"ts\":99}" },
   };
@@ -569,9 +598,9 @@ test_ping_pong (void)
     OK (ok, "ping %s", p[i].ping);
     STR_IS (out.data, p[i].pong, "pong echoes t verbatim");
     dx_msg pong;
-    OK (dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &pong, NULL) && pong.ts == 99 &&
-            pong.has_t == m.has_t && pong.t_len == m.t_len &&
-            (!m.has_t || memcmp (pong.t, m.t, m.t_len) == 0),
+    OK (dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &pong, NULL) && pong.ts == 99
+            && pong.has_t == m.has_t && pong.t_len == m.t_len
+            && (!m.has_t || memcmp (pong.t, m.t, m.t_len) == 0),
         "the pong decodes to the same t");
   }
   /* any JSON value is a "client value": objects, arrays, literals, and
@@ -599,14 +628,11 @@ test_ping_pong (void)
   memcpy (doc + DX_LINE_MAX - 2, "\"}", 3);
   dx_msg m;
   dx_msg_error e;
-  OK (dx_msg_decode (doc, DX_LINE_MAX, DX_MSG_FROM_CLIENT, &m, NULL) &&
-          m.t_len == DX_LINE_MAX - n,
+  OK (dx_msg_decode (doc, DX_LINE_MAX, DX_MSG_FROM_CLIENT, &m, NULL) && m.t_len == DX_LINE_MAX - n,
       "a string t filling a whole 16 KiB line");
-  OK (!decode_client ("{\"type\":\"ping\",\"t\":1,\"t\":2}", &m, &e) &&
-          strcmp (e.field, "t") == 0,
+  OK (!decode_client ("{\"type\":\"ping\",\"t\":1,\"t\":2}", &m, &e) && strcmp (e.field, "t") == 0,
       "two t members refused");
-  OK (!decode_client ("{\"type\":\"ping\",\"t\":{]}", &m, &e),
-      "a malformed t refused");
+  OK (!decode_client ("{\"type\":\"ping\",\"t\":{]}", &m, &e), "a malformed t refused");
 
   /* peeking at the type of any object, valid or not */
   IS (peek ("{\"room\":\"x\",\"type\":\"join\",\"since\":-1}"), DX_MSG_JOIN,
@@ -662,7 +688,8 @@ test_encoder_checks (void)
   OK (!dx_encode_error (&out, "bad_request", "\xff"), "error invalid UTF-8 message");
   dx_chat_message cm = { "lobby", 1, "a b", "x", 1, 1, NULL };
   OK (!dx_encode_message (&out, &cm), "message bad from");
-  OK (strcmp (out.data, "keep") == 0 && out.len == 4 && !out.failed, "buffer unchanged by refusals");
+  OK (strcmp (out.data, "keep") == 0 && out.len == 4 && !out.failed,
+      "buffer unchanged by refusals");
   dx_msg m;
   dx_msg_clear (&m);
   OK (!dx_msg_encode (&out, &m), "encode DX_MSG_NONE refused");
@@ -695,17 +722,17 @@ test_encoder_checks (void)
     memcpy (msg + i, "\xc3\xa9", 2);
   msg[599] = '\0';
   dx_buffer_reset (&out);
-  OK (dx_encode_error (&out, "bad_request", msg) &&
-          dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == 511 &&
-          dx_utf8_valid (m.text, m.text_len),
+  OK (dx_encode_error (&out, "bad_request", msg)
+          && dx_msg_decode (out.data, out.len, DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == 511
+          && dx_utf8_valid (m.text, m.text_len),
       "cut to 511 bytes: not inside a 2-byte character");
   /* a longer error message from a peer is cut the same way when decoded */
   char doc[800];
   memset (msg, 'z', 600);
   msg[600] = '\0';
   snprintf (doc, sizeof doc, "{\"type\":\"error\",\"code\":\"x\",\"message\":\"%s\"}", msg);
-  OK (dx_msg_decode (doc, strlen (doc), DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == 512 &&
-          strlen (m.text) == 512,
+  OK (dx_msg_decode (doc, strlen (doc), DX_MSG_FROM_SERVER, &m, NULL) && m.text_len == 512
+          && strlen (m.text) == 512,
       "decoded error message cut to 512 (stable round trip)");
 }
 
@@ -763,11 +790,12 @@ test_session_and_post (void)
   dx_buffer_reset (&out);
   OK (dx_encode_session_request (&out, "alice", "pw"), "encode session request");
   STR_IS (out.data, "{\"nick\":\"alice\",\"password\":\"pw\"}", "session request text");
-  OK (dx_decode_session_request (out.data, out.len, &sr, &e) && strcmp (sr.nick, "alice") == 0 &&
-          sr.has_password && strcmp (sr.password, "pw") == 0,
+  OK (dx_decode_session_request (out.data, out.len, &sr, &e) && strcmp (sr.nick, "alice") == 0
+          && sr.has_password && strcmp (sr.password, "pw") == 0,
       "decode session request");
   const char *j = "{\"nick\":\"bob\",\"extra\":[1]}";
-  OK (dx_decode_session_request (j, strlen (j), &sr, &e) && !sr.has_password, "session without password");
+  OK (dx_decode_session_request (j, strlen (j), &sr, &e) && !sr.has_password,
+      "session without password");
   static const struct {
     const char *json;
     const char *code, *field;
@@ -792,16 +820,16 @@ test_session_and_post (void)
   dx_buffer_reset (&out);
   OK (dx_encode_post_body (&out, "hi\n", 3, "c-17"), "encode post body");
   STR_IS (out.data, "{\"text\":\"hi\\n\",\"cid\":\"c-17\"}", "post body text");
-  OK (dx_decode_post_body (out.data, out.len, &pb, &e) && pb.text_len == 3 &&
-          memcmp (pb.text, "hi\n", 3) == 0 && pb.has_cid && strcmp (pb.cid, "c-17") == 0,
+  OK (dx_decode_post_body (out.data, out.len, &pb, &e) && pb.text_len == 3
+          && memcmp (pb.text, "hi\n", 3) == 0 && pb.has_cid && strcmp (pb.cid, "c-17") == 0,
       "decode post body");
   j = "{\"text\":\"hi\"}";
   OK (dx_decode_post_body (j, strlen (j), &pb, &e) && !pb.has_cid, "post body without cid");
   char *t = repeat ("a", 4097);
   char *doc = xmalloc (5000);
   snprintf (doc, 5000, "{\"text\":\"%s\"}", t);
-  OK (!dx_decode_post_body (doc, strlen (doc), &pb, &e) && strcmp (e.code, "too_large") == 0 &&
-          strcmp (e.field, "text") == 0,
+  OK (!dx_decode_post_body (doc, strlen (doc), &pb, &e) && strcmp (e.code, "too_large") == 0
+          && strcmp (e.field, "text") == 0,
       "post body text 4097 -> too_large 'text'");
   free (doc);
   free (t);
@@ -826,8 +854,8 @@ test_session_and_post (void)
   dx_buffer_reset (&out);
   OK (dx_encode_session_answer (&out, "tok-XYZ", "alice"), "encode session answer");
   STR_IS (out.data, "{\"token\":\"tok-XYZ\",\"nick\":\"alice\"}", "session answer text");
-  OK (dx_decode_session_answer (out.data, out.len, token, nick, &e) &&
-          strcmp (token, "tok-XYZ") == 0 && strcmp (nick, "alice") == 0,
+  OK (dx_decode_session_answer (out.data, out.len, token, nick, &e)
+          && strcmp (token, "tok-XYZ") == 0 && strcmp (nick, "alice") == 0,
       "decode session answer");
   j = "{\"token\":\"a b\",\"nick\":\"x\"}";
   OK (!dx_decode_session_answer (j, strlen (j), token, nick, &e) && strcmp (e.field, "token") == 0,
@@ -854,8 +882,8 @@ test_session_and_post (void)
   OK (dx_encode_http_error (&out, "too_large", "body over 64 KiB"), "encode http error");
   STR_IS (out.data, "{\"error\":{\"code\":\"too_large\",\"message\":\"body over 64 KiB\"}}",
           "http error text");
-  OK (dx_decode_http_error (out.data, out.len, code, message, &e) &&
-          strcmp (code, "too_large") == 0 && strcmp (message, "body over 64 KiB") == 0,
+  OK (dx_decode_http_error (out.data, out.len, code, message, &e) && strcmp (code, "too_large") == 0
+          && strcmp (message, "body over 64 KiB") == 0,
       "decode http error");
   j = "{\"error\":\"x\"}";
   OK (!dx_decode_http_error (j, strlen (j), code, message, &e) && strcmp (e.field, "error") == 0,
@@ -877,10 +905,12 @@ test_poll_rooms_info (void)
   dx_buffer_reset (&out);
   OK (dx_encode_poll_answer (&out, msgs, 3, 43, "ep0"), "encode poll answer");
   const char *want =
-    "{\"messages\":[{\"type\":\"message\",\"room\":\"lobby\",\"id\":41,\"from\":\"alice\",\"text\":\"one\","
-    "\"ts\":1000},{\"type\":\"message\",\"room\":\"lobby\",\"id\":42,\"from\":\"bob\",\"text\":"
-    "\"two \\\"2\\\"\",\"ts\":1001,\"cid\":\"c-1\"},{\"type\":\"message\",\"room\":\"lobby\",\"id\":43,"
-    "\"from\":\"ticker\",\"text\":\"three\",\"ts\":1002}],\"last_id\":43,\"epoch\":\"ep0\"}";
+      "{\"messages\":[{\"type\":\"message\",\"room\":\"lobby\",\"id\":41,\"from\":\"alice\","
+      "\"text\":\"one\","
+      "\"ts\":1000},{\"type\":\"message\",\"room\":\"lobby\",\"id\":42,\"from\":\"bob\",\"text\":"
+      "\"two "
+      "\\\"2\\\"\",\"ts\":1001,\"cid\":\"c-1\"},{\"type\":\"message\",\"room\":\"lobby\",\"id\":43,"
+      "\"from\":\"ticker\",\"text\":\"three\",\"ts\":1002}],\"last_id\":43,\"epoch\":\"ep0\"}";
   STR_IS (out.data, want, "poll answer text");
 
   /* the same by splicing pre-encoded messages */
@@ -890,8 +920,8 @@ test_poll_rooms_info (void)
   bool ok = dx_encode_poll_answer_begin (&spliced);
   for (size_t i = 0; i < 3; i++) {
     dx_buffer_reset (&one);
-    ok = ok && dx_encode_message (&one, &msgs[i]) &&
-         dx_encode_poll_answer_item (&spliced, i, one.data, one.len);
+    ok = ok && dx_encode_message (&one, &msgs[i])
+         && dx_encode_poll_answer_item (&spliced, i, one.data, one.len);
   }
   ok = ok && dx_encode_poll_answer_end (&spliced, 43, "ep0");
   OK (ok, "encode poll answer in steps");
@@ -903,9 +933,9 @@ test_poll_rooms_info (void)
   memset (&c, 0, sizeof c);
   uint64_t last = 0;
   char epoch[DX_EPOCH_MAX + 1];
-  OK (dx_decode_poll_answer (out.data, out.len, on_msg, &c, &last, epoch, &e) && c.n == 3 &&
-          c.ids[0] == 41 && c.ids[2] == 43 && strcmp (c.texts[1], "two \"2\"") == 0 && last == 43 &&
-          strcmp (epoch, "ep0") == 0,
+  OK (dx_decode_poll_answer (out.data, out.len, on_msg, &c, &last, epoch, &e) && c.n == 3
+          && c.ids[0] == 41 && c.ids[2] == 43 && strcmp (c.texts[1], "two \"2\"") == 0 && last == 43
+          && strcmp (epoch, "ep0") == 0,
       "decode poll answer");
   memset (&c, 0, sizeof c);
   c.stop_at_2 = true;
@@ -915,29 +945,31 @@ test_poll_rooms_info (void)
   OK (dx_encode_poll_answer (&out, NULL, 0, 0, "ep0"), "encode empty poll answer");
   STR_IS (out.data, "{\"messages\":[],\"last_id\":0,\"epoch\":\"ep0\"}", "empty poll answer text");
   memset (&c, 0, sizeof c);
-  OK (dx_decode_poll_answer (out.data, out.len, on_msg, &c, &last, epoch, &e) && c.n == 0 && last == 0,
+  OK (dx_decode_poll_answer (out.data, out.len, on_msg, &c, &last, epoch, &e) && c.n == 0
+          && last == 0,
       "decode empty poll answer");
-  const char *j = "{\"epoch\":\"e\",\"last_id\":1,\"messages\":[{\"room\":\"a\",\"id\":1,\"from\":\"b\","
-                  "\"text\":\"x\",\"ts\":1,\"extra\":1}]}";
+  const char *j =
+      "{\"epoch\":\"e\",\"last_id\":1,\"messages\":[{\"room\":\"a\",\"id\":1,\"from\":\"b\","
+      "\"text\":\"x\",\"ts\":1,\"extra\":1}]}";
   memset (&c, 0, sizeof c);
   OK (dx_decode_poll_answer (j, strlen (j), on_msg, &c, &last, epoch, &e) && c.n == 1,
       "poll answer items need no \"type\"; unknown fields ignored");
   j = "{\"epoch\":\"e\",\"last_id\":1,\"messages\":[{\"type\":\"send\",\"room\":\"a\",\"id\":1,"
       "\"from\":\"b\",\"text\":\"x\",\"ts\":1}]}";
-  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e) &&
-          strcmp (e.field, "type") == 0,
+  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e)
+          && strcmp (e.field, "type") == 0,
       "poll answer item of another type -> 'type'");
   j = "{\"epoch\":\"e\",\"last_id\":1,\"messages\":{}}";
-  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e) &&
-          strcmp (e.field, "messages") == 0,
+  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e)
+          && strcmp (e.field, "messages") == 0,
       "messages not an array");
   j = "{\"epoch\":\"e\",\"messages\":[]}";
-  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e) &&
-          strcmp (e.field, "last_id") == 0,
+  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e)
+          && strcmp (e.field, "last_id") == 0,
       "poll answer without last_id");
   j = "{\"epoch\":\"e\",\"last_id\":1,\"messages\":[1]}";
-  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e) &&
-          strcmp (e.code, "bad_request") == 0,
+  OK (!dx_decode_poll_answer (j, strlen (j), NULL, NULL, &last, epoch, &e)
+          && strcmp (e.code, "bad_request") == 0,
       "poll answer item not an object");
   OK (!dx_encode_poll_answer (&out, msgs, 1, 1, "bad epoch"), "poll answer bad epoch refused");
   OK (!dx_encode_poll_answer_end (&out, 1, NULL), "poll answer end NULL epoch refused");
@@ -952,9 +984,9 @@ test_poll_rooms_info (void)
           "rooms text");
   room_collector rc;
   memset (&rc, 0, sizeof rc);
-  OK (dx_decode_rooms (out.data, out.len, on_room, &rc, &e) && rc.n == 2 &&
-          strcmp (rc.names[0], "lobby") == 0 && rc.last[0] == 42 && rc.online[0] == 3 &&
-          strcmp (rc.names[1], "dev-ops_2") == 0,
+  OK (dx_decode_rooms (out.data, out.len, on_room, &rc, &e) && rc.n == 2
+          && strcmp (rc.names[0], "lobby") == 0 && rc.last[0] == 42 && rc.online[0] == 3
+          && strcmp (rc.names[1], "dev-ops_2") == 0,
       "decode rooms");
   dx_buffer_reset (&out);
   OK (dx_encode_rooms (&out, NULL, 0), "encode no rooms");
@@ -976,14 +1008,16 @@ test_poll_rooms_info (void)
   dx_info info;
   dx_buffer_reset (&out);
   OK (dx_encode_info (&out, "duplexd/0.1.0", "ep0", 8081), "encode info");
-  STR_IS (out.data,
-          "{\"server\":\"duplexd/0.1.0\",\"epoch\":\"ep0\",\"tcp_port\":8081,\"transports\":[\"poll\","
-          "\"longpoll\",\"sse\",\"websocket\",\"tcp\"],\"limits\":{\"text_bytes\":4096,\"line_bytes\":16384}}",
-          "info text");
+  STR_IS (
+      out.data,
+      "{\"server\":\"duplexd/0.1.0\",\"epoch\":\"ep0\",\"tcp_port\":8081,\"transports\":[\"poll\","
+      "\"longpoll\",\"sse\",\"websocket\",\"tcp\"],\"limits\":{\"text_bytes\":4096,\"line_bytes\":"
+      "16384}}",
+      "info text");
   OK (dx_json_validate (out.data, out.len, NULL, NULL), "info is valid JSON");
-  OK (dx_decode_info (out.data, out.len, &info, &e) && strcmp (info.server, "duplexd/0.1.0") == 0 &&
-          strcmp (info.epoch, "ep0") == 0 && info.tcp_port == 8081 && info.text_bytes == 4096 &&
-          info.line_bytes == 16384,
+  OK (dx_decode_info (out.data, out.len, &info, &e) && strcmp (info.server, "duplexd/0.1.0") == 0
+          && strcmp (info.epoch, "ep0") == 0 && info.tcp_port == 8081 && info.text_bytes == 4096
+          && info.line_bytes == 16384,
       "decode info");
   dx_buffer_reset (&out);
   OK (dx_encode_info (&out, "duplexd/0.1.0", NULL, 0) && strstr (out.data, "epoch") == NULL,

@@ -105,8 +105,8 @@ check_split_property (const char *name, const char *data, size_t len, size_t max
   for (size_t cut = 0; cut <= len && same; cut++) {
     dx_buffer_reset (&part);
     dx_buffer_append_str (&part, "");
-    if (!run_split (data, len, max_line, &cut, 1, &part, &pend) ||
-        strcmp (part.data, whole.data) != 0 || pend != pend_whole) {
+    if (!run_split (data, len, max_line, &cut, 1, &part, &pend)
+        || strcmp (part.data, whole.data) != 0 || pend != pend_whole) {
       same = false;
       bad_cut = cut;
     }
@@ -132,8 +132,8 @@ check_split_property (const char *name, const char *data, size_t len, size_t max
         size_t two[2] = { a, b };
         dx_buffer_reset (&part);
         dx_buffer_append_str (&part, "");
-        if (!run_split (data, len, max_line, two, 2, &part, &pend) ||
-            strcmp (part.data, whole.data) != 0)
+        if (!run_split (data, len, max_line, two, 2, &part, &pend)
+            || strcmp (part.data, whole.data) != 0)
           same = false;
       }
     OK (same, "%s: every pair of cut points gives the same events", name);
@@ -165,16 +165,16 @@ test_basic (void)
   size_t llen = 9;
   OK (dx_ndjson_next (&sp, "", 0, &used, &line, &llen) == DX_NDJSON_NEED_MORE && used == 0,
       "len 0 -> NEED_MORE, nothing used");
-  OK (dx_ndjson_next (&sp, "abc", 3, &used, &line, &llen) == DX_NDJSON_NEED_MORE && used == 3 &&
-          dx_ndjson_pending (&sp) == 3,
+  OK (dx_ndjson_next (&sp, "abc", 3, &used, &line, &llen) == DX_NDJSON_NEED_MORE && used == 3
+          && dx_ndjson_pending (&sp) == 3,
       "partial line: NEED_MORE, 3 pending");
   const char *chunk = "de\nfg\n";
-  OK (dx_ndjson_next (&sp, chunk, 6, &used, &line, &llen) == DX_NDJSON_LINE && used == 3 &&
-          llen == 5 && memcmp (line, "abcde", 5) == 0 && dx_ndjson_pending (&sp) == 0,
+  OK (dx_ndjson_next (&sp, chunk, 6, &used, &line, &llen) == DX_NDJSON_LINE && used == 3
+          && llen == 5 && memcmp (line, "abcde", 5) == 0 && dx_ndjson_pending (&sp) == 0,
       "line assembled across chunks, consumed up to its '\\n'");
   const char *data = chunk + 3;
-  OK (dx_ndjson_next (&sp, data, 3, &used, &line, &llen) == DX_NDJSON_LINE && used == 3 &&
-          line == data && llen == 2,
+  OK (dx_ndjson_next (&sp, data, 3, &used, &line, &llen) == DX_NDJSON_LINE && used == 3
+          && line == data && llen == 2,
       "a line inside one chunk is returned in place (zero-copy)");
   dx_ndjson_free (&sp);
 }
@@ -206,7 +206,8 @@ test_limit (void)
   dx_buffer_reset (&ev);
   dx_buffer_append_str (&ev, "");
   run_split (buf, n + 4, 0, NULL, 0, &ev, NULL);
-  OK (ev.len > 6 && strncmp (ev.data, "L16384:", 7) == 0 && strcmp (ev.data + ev.len - 6, "L2:ok|") == 0,
+  OK (ev.len > 6 && strncmp (ev.data, "L16384:", 7) == 0
+          && strcmp (ev.data + ev.len - 6, "L2:ok|") == 0,
       "16384 bytes: one line, then the next");
 
   /* 16384 + "\r\n" is still 16384 bytes of line */
@@ -257,16 +258,15 @@ test_limit (void)
   size_t used;
   const char *line;
   size_t llen;
-  OK (dx_ndjson_next (&sp, buf, n + 10, &used, &line, &llen) == DX_NDJSON_TOO_LARGE &&
-          used == n + 10 && dx_ndjson_pending (&sp) == 0,
+  OK (dx_ndjson_next (&sp, buf, n + 10, &used, &line, &llen) == DX_NDJSON_TOO_LARGE
+          && used == n + 10 && dx_ndjson_pending (&sp) == 0,
       "over-long line without '\\n': TOO_LARGE, all consumed, nothing pending");
   OK (dx_ndjson_next (&sp, buf, 100, &used, &line, &llen) == DX_NDJSON_NEED_MORE && used == 100,
       "the rest of it is dropped silently");
-  OK (dx_ndjson_next (&sp, "zz\nnext\n", 8, &used, &line, &llen) == DX_NDJSON_LINE && llen == 4 &&
-          memcmp (line, "next", 4) == 0,
+  OK (dx_ndjson_next (&sp, "zz\nnext\n", 8, &used, &line, &llen) == DX_NDJSON_LINE && llen == 4
+          && memcmp (line, "next", 4) == 0,
       "the line after it is read");
-  OK (sp.partial.cap <= 2 * (n + 3),
-      "buffered memory stays near the limit");
+  OK (sp.partial.cap <= 2 * (n + 3), "buffered memory stays near the limit");
   dx_ndjson_free (&sp);
 
   free (buf);
@@ -284,7 +284,8 @@ test_split_property (void)
     size_t len;
     const char *want;
   } c[] = {
-    { "mixed", S ("ab\n\r\ncdefgh\r\n12345678\n123456789\nx\n"), "L2:ab|L6:cdefgh|L8:12345678|T|L1:x|" },
+    { "mixed", S ("ab\n\r\ncdefgh\r\n12345678\n123456789\nx\n"),
+      "L2:ab|L6:cdefgh|L8:12345678|T|L1:x|" },
     { "limit with CRLF", S ("12345678\r\n1234567\r\r\n"), "L8:12345678|L8:1234567\r|" },
     { "CR at the limit then more", S ("12345678\rz\nok\n"), "T|L2:ok|" },
     { "two over-long lines", S ("123456789abc\n123456789\nq\n"), "T|T|L1:q|" },
@@ -300,15 +301,17 @@ test_split_property (void)
   }
 
   /* a realistic stream at the default limit */
-  const char *stream = "{\"type\":\"hello\",\"nick\":\"alice\"}\r\n"
-                       "\n"
-                       "{\"type\":\"join\",\"room\":\"lobby\",\"since\":0}\n"
-                       "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"h\xc3\xa9\",\"cid\":\"c-1\"}\n"
-                       "{\"type\":\"ping\",\"t\":1}";
-  check_whole ("stream", stream, strlen (stream), 0,
-               "L31:{\"type\":\"hello\",\"nick\":\"alice\"}|"
-               "L40:{\"type\":\"join\",\"room\":\"lobby\",\"since\":0}|"
-               "L55:{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"h\xc3\xa9\",\"cid\":\"c-1\"}|");
+  const char *stream =
+      "{\"type\":\"hello\",\"nick\":\"alice\"}\r\n"
+      "\n"
+      "{\"type\":\"join\",\"room\":\"lobby\",\"since\":0}\n"
+      "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"h\xc3\xa9\",\"cid\":\"c-1\"}\n"
+      "{\"type\":\"ping\",\"t\":1}";
+  check_whole (
+      "stream", stream, strlen (stream), 0,
+      "L31:{\"type\":\"hello\",\"nick\":\"alice\"}|"
+      "L40:{\"type\":\"join\",\"room\":\"lobby\",\"since\":0}|"
+      "L55:{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"h\xc3\xa9\",\"cid\":\"c-1\"}|");
   check_split_property ("stream", stream, strlen (stream), 0);
 
   /* pseudo-random inputs over a 4-symbol alphabet, limit 5 */
@@ -345,7 +348,8 @@ test_append_line (void)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  OK (dx_ndjson_append_line (&b, "{}", 2) && dx_ndjson_append_line (&b, "[1]", 3), "append two lines");
+  OK (dx_ndjson_append_line (&b, "{}", 2) && dx_ndjson_append_line (&b, "[1]", 3),
+      "append two lines");
   STR_IS (b.data, "{}\n[1]\n", "lines text");
   dx_buffer_free (&b);
   dx_buffer_init (&b, 4);

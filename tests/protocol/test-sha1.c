@@ -15,8 +15,7 @@ hex (const uint8_t d[DX_SHA1_DIGEST_LEN], char out[41])
 }
 
 static void
-check (const char *data, size_t len, size_t repeat, const char *want,
-       const char *name)
+check (const char *data, size_t len, size_t repeat, const char *want, const char *name)
 {
   dx_sha1_ctx ctx;
   uint8_t d[DX_SHA1_DIGEST_LEN];
@@ -33,10 +32,8 @@ int
 main (void)
 {
   static const char t1[] = "abc";
-  static const char t2[] =
-      "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  static const char t4[] =
-      "0123456701234567012345670123456701234567012345670123456701234567";
+  static const char t2[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  static const char t4[] = "0123456701234567012345670123456701234567012345670123456701234567";
   check ("", 0, 1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", "empty input");
   check (t1, 3, 1, "a9993e364706816aba3e25717850c26c9cd0d89d", "RFC 3174 TEST1 abc");
   check (t2, strlen (t2), 1, "84983e441c3bd26ebaae4aa1f95129e5e54670f1",

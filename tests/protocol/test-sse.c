@@ -9,8 +9,8 @@
 
 /* Parse in[0..len) in pieces ending at cuts[]; describe every event. */
 static void
-parse_cuts (const char *in, size_t len, const size_t *cuts, size_t n_cuts,
-            size_t max_line, size_t max_data, char *out, size_t cap)
+parse_cuts (const char *in, size_t len, const size_t *cuts, size_t n_cuts, size_t max_line,
+            size_t max_data, char *out, size_t cap)
 {
   dx_sse_parser *p = dx_sse_parser_new (max_line, max_data);
   size_t pos = 0, o = 0;
@@ -24,8 +24,8 @@ parse_cuts (const char *in, size_t len, const size_t *cuts, size_t n_cuts,
       pos += used;
       if (st == DX_SSE_EVENT) {
         const dx_sse_event *e = dx_sse_parser_event (p);
-        o += (size_t) snprintf (out + o, cap - o, "E[%s|%.*s|%s]", e->type,
-                                (int) e->data_len, e->data, e->last_id);
+        o += (size_t) snprintf (out + o, cap - o, "E[%s|%.*s|%s]", e->type, (int) e->data_len,
+                                e->data, e->last_id);
       } else if (st == DX_SSE_COMMENT) {
         o += (size_t) snprintf (out + o, cap - o, "C[%s]", dx_sse_parser_comment (p));
       } else if (st == DX_SSE_ERROR) {
@@ -43,8 +43,8 @@ parse_cuts (const char *in, size_t len, const size_t *cuts, size_t n_cuts,
 }
 
 static bool
-parse_check_len (const char *name, const char *in, size_t len, const char *want,
-                 size_t max_line, size_t max_data)
+parse_check_len (const char *name, const char *in, size_t len, const char *want, size_t max_line,
+                 size_t max_data)
 {
   char whole[2048], other[2048];
   parse_cuts (in, len, NULL, 0, max_line, max_data, whole, sizeof whole);
@@ -97,8 +97,7 @@ test_encoder (void)
   OK (dx_sse_encode_event (&b, NULL, NULL, "\n\n", 2), "only newlines");
   STR_IS (b.data, "data: \ndata: \ndata: \n\n", "two newlines are three empty lines");
   dx_buffer_reset (&b);
-  OK (dx_sse_encode_comment (&b, "ping") && strcmp (b.data, ": ping\n\n") == 0,
-      "comment ': ping'");
+  OK (dx_sse_encode_comment (&b, "ping") && strcmp (b.data, ": ping\n\n") == 0, "comment ': ping'");
   dx_buffer_reset (&b);
   OK (dx_sse_encode_retry (&b, 3000) && strcmp (b.data, "retry: 3000\n\n") == 0, "retry");
   dx_buffer_reset (&b);
@@ -138,45 +137,46 @@ test_parser (void)
   parse_check ("docs/protocol.md §4 event",
                "id: 42\nevent: message\ndata: {\"id\":42}\n\n: ping\n\n",
                "E[message|{\"id\":42}|42]C[ ping] retry=-1 last=42", 0, 0);
-  parse_check ("WHATWG: multi-line data joined with LF",
-               "data: YHOO\ndata: +2\ndata: 10\n\n", "E[message|YHOO\n+2\n10|] retry=-1 last=",
-               0, 0);
+  parse_check ("WHATWG: multi-line data joined with LF", "data: YHOO\ndata: +2\ndata: 10\n\n",
+               "E[message|YHOO\n+2\n10|] retry=-1 last=", 0, 0);
   parse_check ("WHATWG: ids persist, empty id resets",
-               ": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n",
+               ": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third "
+               "event\n\n",
                "C[ test stream]E[message|first event|1]E[message|second event|]"
                "E[message| third event|] retry=-1 last=",
                0, 0);
-  parse_check ("WHATWG: empty data fields",
-               "data\n\ndata\ndata\n\ndata:\n", "E[message||]E[message|\n|] retry=-1 last=", 0,
-               0);
-  parse_check ("WHATWG: one space removed",
-               "data:test\n\ndata: test\n\n", "E[message|test|]E[message|test|] retry=-1 last=",
-               0, 0);
-  parse_check ("CR, LF and CRLF line ends",
-               "data: a\rdata: b\r\ndata: c\n\r\ndata: d\r\r", "E[message|a\nb\nc|]E[message|d|] retry=-1 last=",
-               0, 0);
-  parse_check ("UTF-8 BOM skipped", "\xEF\xBB\xBF" "data: x\n\n", "E[message|x|] retry=-1 last=",
-               0, 0);
-  parse_check ("only the first BOM is skipped", "\xEF\xBB\xBF\xEF\xBB\xBF" "data: x\n\n",
+  parse_check ("WHATWG: empty data fields", "data\n\ndata\ndata\n\ndata:\n",
+               "E[message||]E[message|\n|] retry=-1 last=", 0, 0);
+  parse_check ("WHATWG: one space removed", "data:test\n\ndata: test\n\n",
+               "E[message|test|]E[message|test|] retry=-1 last=", 0, 0);
+  parse_check ("CR, LF and CRLF line ends", "data: a\rdata: b\r\ndata: c\n\r\ndata: d\r\r",
+               "E[message|a\nb\nc|]E[message|d|] retry=-1 last=", 0, 0);
+  parse_check ("UTF-8 BOM skipped",
+               "\xEF\xBB\xBF"
+               "data: x\n\n",
+               "E[message|x|] retry=-1 last=", 0, 0);
+  parse_check ("only the first BOM is skipped",
+               "\xEF\xBB\xBF\xEF\xBB\xBF"
+               "data: x\n\n",
                " retry=-1 last=", 0, 0);
-  parse_check ("a partial BOM is text", "\xEF\xBB" "data: x\n\ndata: y\n\n",
+  parse_check ("a partial BOM is text",
+               "\xEF\xBB"
+               "data: x\n\ndata: y\n\n",
                "E[message|y|] retry=-1 last=", 0, 0);
-  parse_check ("event type, reset after dispatch",
-               "event: presence\ndata: a\n\ndata: b\n\n",
+  parse_check ("event type, reset after dispatch", "event: presence\ndata: a\n\ndata: b\n\n",
                "E[presence|a|]E[message|b|] retry=-1 last=", 0, 0);
   parse_check ("no dispatch without data", "id: 5\nevent: x\n\ndata: y\n\n",
                "E[message|y|5] retry=-1 last=5", 0, 0);
   parse_check ("an id with NUL is ignored", "id: 3\n\nid: 4\0x\ndata: z\n\n",
                "E[message|z|3] retry=-1 last=3", 0, 0);
   parse_check ("retry", "retry: 5000\n\nretry: 12x\n\nretry:\n\n", " retry=5000 last=", 0, 0);
-  parse_check ("unknown fields and colons in values",
-               "foo: bar\ndata: a:b: c\nDATA: no\n\n", "E[message|a:b: c|] retry=-1 last=", 0,
-               0);
+  parse_check ("unknown fields and colons in values", "foo: bar\ndata: a:b: c\nDATA: no\n\n",
+               "E[message|a:b: c|] retry=-1 last=", 0, 0);
   parse_check ("an incomplete event is not dispatched", "data: a\n\ndata: b\n",
                "E[message|a|] retry=-1 last=", 0, 0);
   parse_check ("line limit", "data: 0123456789\n\n", "ERROR retry=-1 last=", 10, 0);
-  parse_check ("line of exactly the limit", "data: 0123\n\n", "E[message|0123|] retry=-1 last=",
-               10, 0);
+  parse_check ("line of exactly the limit", "data: 0123\n\n", "E[message|0123|] retry=-1 last=", 10,
+               0);
   parse_check ("data limit", "data: 0123\ndata: 4567\n\n", "ERROR retry=-1 last=", 0, 8);
   parse_check ("data of exactly the limit", "data: 0123\ndata: 456\n\n",
                "E[message|0123\n456|] retry=-1 last=", 0, 8);
@@ -184,8 +184,7 @@ test_parser (void)
   dx_sse_parser *p = dx_sse_parser_new (4, 0);
   size_t used;
   OK (dx_sse_parser_feed (p, "data: x\n", 8, &used) == DX_SSE_ERROR, "error");
-  OK (dx_sse_parser_feed (p, "\n", 1, &used) == DX_SSE_ERROR && used == 0,
-      "the error is sticky");
+  OK (dx_sse_parser_feed (p, "\n", 1, &used) == DX_SSE_ERROR && used == 0, "the error is sticky");
   dx_sse_parser_free (p);
 }
 

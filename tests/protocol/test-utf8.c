@@ -12,11 +12,14 @@ typedef struct {
   const char *name;
   const char *bytes;
   size_t len;
-  int valid;      /* 1 valid, 0 invalid (REJECT), 2 truncated (PARTIAL) */
-  size_t bad;     /* offset of the first bad byte (invalid), or len (truncated) */
+  int valid;  /* 1 valid, 0 invalid (REJECT), 2 truncated (PARTIAL) */
+  size_t bad; /* offset of the first bad byte (invalid), or len (truncated) */
 } vector;
 
-#define V(name, s, valid, bad) { name, s, sizeof s - 1, valid, bad }
+#define V(name, s, valid, bad)                                                                     \
+  {                                                                                                \
+    name, s, sizeof s - 1, valid, bad                                                              \
+  }
 
 static const vector vectors[] = {
   V ("empty", "", 1, 0),
@@ -203,8 +206,8 @@ test_exhaustive (void)
 static void
 test_encode (void)
 {
-  static const uint32_t cps[] = { 0, 0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000,
-                                  0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF };
+  static const uint32_t cps[] = { 0,      0x41,   0x7F,   0x80,    0x7FF,   0x800,   0xD7FF,
+                                  0xE000, 0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF };
   bool all = true;
   for (size_t i = 0; i < sizeof cps / sizeof cps[0]; i++) {
     char out[4];

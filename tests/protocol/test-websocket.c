@@ -26,8 +26,7 @@ handshake (const char *req, dx_ws_handshake *hs)
   return ok;
 }
 
-#define WS_REQ(extra)                                                          \
-  "GET /api/v1/ws HTTP/1.1\r\nHost: server.example.com\r\n" extra "\r\n"
+#define WS_REQ(extra) "GET /api/v1/ws HTTP/1.1\r\nHost: server.example.com\r\n" extra "\r\n"
 
 static void
 expect_refused (const char *name, const char *req, int status, const char *code)
@@ -51,7 +50,8 @@ test_handshake (void)
                              "Origin: http://example.com\r\n"
                              "Sec-WebSocket-Protocol: chat, duplex.v1\r\n"
                              "Sec-WebSocket-Version: 13\r\n");
-  OK (handshake (good, &hs) && hs.status == 101 && hs.code == NULL, "RFC 6455 1.3 request accepted");
+  OK (handshake (good, &hs) && hs.status == 101 && hs.code == NULL,
+      "RFC 6455 1.3 request accepted");
   STR_IS (hs.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "accept value");
   STR_IS (hs.subprotocol, "duplex.v1", "duplex.v1 selected when offered");
   dx_buffer b;
@@ -75,49 +75,59 @@ test_handshake (void)
       "no Sec-WebSocket-Protocol in the 101 then");
   dx_buffer_free (&b);
 
-  expect_refused ("POST", "POST /api/v1/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Content-Length: 0\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n",
+  expect_refused ("POST",
+                  "POST /api/v1/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Content-Length: 0\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n",
                   405, "method_not_allowed");
-  expect_refused ("HTTP/1.0", "GET /api/v1/ws HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n",
+  expect_refused ("HTTP/1.0",
+                  "GET /api/v1/ws HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n",
                   400, "bad_request");
-  expect_refused ("no Upgrade", WS_REQ ("Connection: Upgrade\r\n"
-                                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                        "Sec-WebSocket-Version: 13\r\n"),
+  expect_refused ("no Upgrade",
+                  WS_REQ ("Connection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
-  expect_refused ("Upgrade: h2c", WS_REQ ("Upgrade: h2c\r\nConnection: Upgrade\r\n"
-                                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                          "Sec-WebSocket-Version: 13\r\n"),
+  expect_refused ("Upgrade: h2c",
+                  WS_REQ ("Upgrade: h2c\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
   expect_refused ("no Connection: Upgrade",
                   WS_REQ ("Upgrade: websocket\r\nConnection: keep-alive\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
-  expect_refused ("no Sec-WebSocket-Key", WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                                  "Sec-WebSocket-Version: 13\r\n"),
+  expect_refused ("no Sec-WebSocket-Key",
+                  WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
-  expect_refused ("key of 15 bytes", WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                             "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4P\r\n"
-                                             "Sec-WebSocket-Version: 13\r\n"),
+  expect_refused ("key of 15 bytes",
+                  WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4P\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
-  expect_refused ("key not base64", WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                            "Sec-WebSocket-Key: not-a-valid-key!!!!!!!==\r\n"
-                                            "Sec-WebSocket-Version: 13\r\n"),
+  expect_refused ("key not base64",
+                  WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: not-a-valid-key!!!!!!!==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
-  expect_refused ("two keys", WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                      "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
-                                      "Sec-WebSocket-Version: 13\r\n"),
+  expect_refused ("two keys",
+                  WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"),
                   400, "bad_request");
-  expect_refused ("no version", WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
+  expect_refused ("no version",
+                  WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
                   400, "bad_request");
-  expect_refused ("version 8", WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                       "Sec-WebSocket-Version: 8\r\n"),
+  expect_refused ("version 8",
+                  WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 8\r\n"),
                   426, "upgrade_required");
   handshake (WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -137,8 +147,8 @@ test_handshake (void)
   char expected[DX_WS_ACCEPT_LEN + 1];
   dx_buffer_init (&b, 0);
   dx_http_header extra[] = { { "Origin", "http://localhost" } };
-  OK (dx_ws_write_client_handshake (&b, "127.0.0.1:8080", "/api/v1/ws", nonce, "duplex.v1",
-                                    extra, 1, expected),
+  OK (dx_ws_write_client_handshake (&b, "127.0.0.1:8080", "/api/v1/ws", nonce, "duplex.v1", extra,
+                                    1, expected),
       "client handshake written");
   OK (strstr (b.data, "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n") != NULL,
       "the nonce is base64-encoded in the key");
@@ -150,11 +160,10 @@ test_handshake (void)
   size_t used;
   const char *why = NULL;
   OK (dx_http_parser_feed (p, b.data, b.len, &used) == DX_HTTP_DONE
-          && dx_ws_check_server_handshake (dx_http_parser_message (p), expected, "duplex.v1",
-                                           &why),
+          && dx_ws_check_server_handshake (dx_http_parser_message (p), expected, "duplex.v1", &why),
       "the client accepts the server's 101");
-  OK (!dx_ws_check_server_handshake (dx_http_parser_message (p), "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-                                     "duplex.v1", &why)
+  OK (!dx_ws_check_server_handshake (dx_http_parser_message (p),
+                                     "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "duplex.v1", &why)
           && why,
       "a wrong accept value is refused (%s)", why ? why : "");
   OK (!dx_ws_check_server_handshake (dx_http_parser_message (p), expected, NULL, &why),
@@ -175,8 +184,7 @@ typedef struct {
   size_t len;
 } log_t;
 
-static void
-logf_ (log_t *l, const char *fmt, ...)
+static void logf_ (log_t *l, const char *fmt, ...)
 #if defined(__MINGW32__)
     __attribute__ ((format (gnu_printf, 2, 3)))
 #elif defined(__GNUC__)
@@ -231,9 +239,7 @@ decode_cuts (dx_ws_role role, size_t max, const uint8_t *in, size_t len, const s
         logf_ (l, "ERROR(%u)", dx_ws_decoder_close_code (d));
         finished = true;
         break;
-      default:
-        logf_ (l, "?");
-        finished = true;
+      default: logf_ (l, "?"); finished = true;
       }
     }
   }
@@ -296,14 +302,14 @@ test_rfc_examples (void)
                                          0x7f, 0x9f, 0x4d, 0x51, 0x58 };
   decode_check ("RFC 6455 5.7 unmasked text", DX_WS_ROLE_CLIENT, 0, hello_unmasked,
                 sizeof hello_unmasked, "T(5:Hello)");
-  decode_check ("RFC 6455 5.7 masked text", DX_WS_ROLE_SERVER, 0, hello_masked,
-                sizeof hello_masked, "T(5:Hello)");
-  decode_check ("RFC 6455 5.7 fragmented text", DX_WS_ROLE_CLIENT, 0, fragmented,
-                sizeof fragmented, "T(5:Hello)");
+  decode_check ("RFC 6455 5.7 masked text", DX_WS_ROLE_SERVER, 0, hello_masked, sizeof hello_masked,
+                "T(5:Hello)");
+  decode_check ("RFC 6455 5.7 fragmented text", DX_WS_ROLE_CLIENT, 0, fragmented, sizeof fragmented,
+                "T(5:Hello)");
   decode_check ("RFC 6455 5.7 unmasked ping", DX_WS_ROLE_CLIENT, 0, ping, sizeof ping,
                 "PING(Hello)");
-  decode_check ("RFC 6455 5.7 masked pong", DX_WS_ROLE_SERVER, 0, pong_masked,
-                sizeof pong_masked, "PONG(Hello)");
+  decode_check ("RFC 6455 5.7 masked pong", DX_WS_ROLE_SERVER, 0, pong_masked, sizeof pong_masked,
+                "PONG(Hello)");
 
   dx_buffer b;
   dx_buffer_init (&b, 0);
@@ -386,8 +392,7 @@ test_decoder (void)
       pos += used;
     pos += used;
     OK (pos == b.len - 11, "the bytes after the close frame are not consumed");
-    OK (dx_ws_decoder_feed (d, (const uint8_t *) b.data + pos, b.len - pos, &used)
-                == DX_WS_FINISHED
+    OK (dx_ws_decoder_feed (d, (const uint8_t *) b.data + pos, b.len - pos, &used) == DX_WS_FINISHED
             && used == 0,
         "after CLOSE the decoder is finished");
     dx_ws_decoder_free (d);
@@ -408,14 +413,12 @@ test_decoder (void)
     { "opcode 0xB", "\x8B\x80\0\0\0\0", 6, DX_WS_ROLE_SERVER, "ERROR(1002)" },
     { "fragmented ping", "\x09\x80\0\0\0\0", 6, DX_WS_ROLE_SERVER, "ERROR(1002)" },
     { "ping of 126 bytes", "\x89\xFE\x00\x7E", 4, DX_WS_ROLE_SERVER, "ERROR(1002)" },
-    { "continuation without a message", "\x80\x80\0\0\0\0", 6, DX_WS_ROLE_SERVER,
+    { "continuation without a message", "\x80\x80\0\0\0\0", 6, DX_WS_ROLE_SERVER, "ERROR(1002)" },
+    { "text inside a fragmented message", "\x01\x80\0\0\0\0\x81\x80\0\0\0\0", 12, DX_WS_ROLE_SERVER,
       "ERROR(1002)" },
-    { "text inside a fragmented message", "\x01\x80\0\0\0\0\x81\x80\0\0\0\0", 12,
-      DX_WS_ROLE_SERVER, "ERROR(1002)" },
     { "64-bit length with the top bit", "\x82\xFF\x80\0\0\0\0\0\0\0\0\0\0\0", 14, DX_WS_ROLE_SERVER,
       "ERROR(1002)" },
-    { "close with a 1-byte payload", "\x88\x81\0\0\0\0\x03", 7, DX_WS_ROLE_SERVER,
-      "ERROR(1002)" },
+    { "close with a 1-byte payload", "\x88\x81\0\0\0\0\x03", 7, DX_WS_ROLE_SERVER, "ERROR(1002)" },
     { "close code 1005", "\x88\x82\0\0\0\0\x03\xED", 8, DX_WS_ROLE_SERVER, "ERROR(1002)" },
     { "close code 1006", "\x88\x82\0\0\0\0\x03\xEE", 8, DX_WS_ROLE_SERVER, "ERROR(1002)" },
     { "close code 1004", "\x88\x82\0\0\0\0\x03\xEC", 8, DX_WS_ROLE_SERVER, "ERROR(1002)" },
@@ -434,8 +437,8 @@ test_decoder (void)
       "ERROR(1007)" },
     { "text ending inside a character", "\x81\x82\0\0\0\0\xE2\x82", 8, DX_WS_ROLE_SERVER,
       "ERROR(1007)" },
-    { "fragmented text ending inside a character",
-      "\x01\x81\0\0\0\0\xE2\x80\x81\0\0\0\0\x82", 14, DX_WS_ROLE_SERVER, "ERROR(1007)" },
+    { "fragmented text ending inside a character", "\x01\x81\0\0\0\0\xE2\x80\x81\0\0\0\0\x82", 14,
+      DX_WS_ROLE_SERVER, "ERROR(1007)" },
     { "invalid UTF-8 fails fast, before the frame ends", "\x81\x8A\0\0\0\0\xFF", 7,
       DX_WS_ROLE_SERVER, "ERROR(1007)" },
     { "binary is not checked for UTF-8", "\x82\x81\0\0\0\0\xFF", 7, DX_WS_ROLE_SERVER,
@@ -455,8 +458,8 @@ test_decoder (void)
   dx_buffer_reset (&b);
   cframe (&b, false, DX_WS_OP_TEXT, text, 8192);
   cframe (&b, true, DX_WS_OP_CONTINUATION, text, 8192);
-  decode_check ("a 16 KiB message in two fragments", DX_WS_ROLE_SERVER, 0,
-                (const uint8_t *) b.data, b.len, "T(16384:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)");
+  decode_check ("a 16 KiB message in two fragments", DX_WS_ROLE_SERVER, 0, (const uint8_t *) b.data,
+                b.len, "T(16384:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)");
   dx_buffer_reset (&b);
   cframe (&b, false, DX_WS_OP_TEXT, text, 8192);
   cframe (&b, true, DX_WS_OP_PING, "", 0);
@@ -494,8 +497,12 @@ test_encoder (void)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  OK (dx_ws_encode_close (&b, 1000, "bye", 3, NULL)
-          && b.len == 7 && memcmp (b.data, "\x88\x05\x03\xE8" "bye", 7) == 0,
+  OK (dx_ws_encode_close (&b, 1000, "bye", 3, NULL) && b.len == 7
+          && memcmp (b.data,
+                     "\x88\x05\x03\xE8"
+                     "bye",
+                     7)
+                 == 0,
       "close frame with code and reason");
   dx_buffer_reset (&b);
   OK (dx_ws_encode_close (&b, 0, NULL, 0, NULL) && b.len == 2
