@@ -8,23 +8,23 @@
 #include <string.h>
 
 static const char usage_text[] =
-  "Usage: duplexd [OPTION]...\n"
-  "Duplex chat server: HTTP polling, long polling, SSE, WebSocket, raw TCP.\n"
-  "\n"
-  "  --http ADDR:PORT        HTTP/1.1 + WebSocket listener (default "
-  "127.0.0.1:8080)\n"
-  "  --tcp ADDR:PORT         raw TCP (NDJSON) listener (default 127.0.0.1:8081)\n"
-  "  --data-dir DIR          history database directory (default: platform "
-  "data dir)\n"
-  "  --store sqlite|memory   history store (default sqlite where built in)\n"
-  "  --ready-file PATH       write {\"http\":P1,\"tcp\":P2} once listening\n"
-  "  --ticker ROOM:MS        post a generated line to ROOM every MS ms\n"
-  "  --password SECRET       require SECRET on session and hello\n"
-  "  --log-level LEVEL       error, warn, info (default) or debug\n"
-  "  --help                  show this help and exit\n"
-  "  --version               show the version and exit\n"
-  "\n"
-  "Port 0 binds any free port.\n";
+    "Usage: duplexd [OPTION]...\n"
+    "Duplex chat server: HTTP polling, long polling, SSE, WebSocket, raw TCP.\n"
+    "\n"
+    "  --http ADDR:PORT        HTTP/1.1 + WebSocket listener (default "
+    "127.0.0.1:8080)\n"
+    "  --tcp ADDR:PORT         raw TCP (NDJSON) listener (default 127.0.0.1:8081)\n"
+    "  --data-dir DIR          history database directory (default: platform "
+    "data dir)\n"
+    "  --store sqlite|memory   history store (default sqlite where built in)\n"
+    "  --ready-file PATH       write {\"http\":P1,\"tcp\":P2} once listening\n"
+    "  --ticker ROOM:MS        post a generated line to ROOM every MS ms\n"
+    "  --password SECRET       require SECRET on session and hello\n"
+    "  --log-level LEVEL       error, warn, info (default) or debug\n"
+    "  --help                  show this help and exit\n"
+    "  --version               show the version and exit\n"
+    "\n"
+    "Port 0 binds any free port.\n";
 
 const char *
 dx_config_usage (void)
@@ -48,12 +48,11 @@ parse_uint (const char *s, unsigned long max, unsigned long *out)
   if (*s == '\0' || strlen (s) > 10)
     return false;
   unsigned long v = 0;
-  for (; *s; s++)
-    {
-      if (*s < '0' || *s > '9')
-        return false;
-      v = v * 10 + (unsigned long) (*s - '0');
-    }
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return false;
+    v = v * 10 + (unsigned long) (*s - '0');
+  }
   if (v > max)
     return false;
   *out = v;
@@ -69,17 +68,14 @@ dx_config_addr_valid (const char *s)
   size_t hostlen = (size_t) (colon - s);
   if (hostlen > 255)
     return false;
-  if (hostlen > 0 && s[0] == '[')
-    {
-      if (s[hostlen - 1] != ']' || hostlen < 3)
+  if (hostlen > 0 && s[0] == '[') {
+    if (s[hostlen - 1] != ']' || hostlen < 3)
+      return false;
+  } else {
+    for (size_t i = 0; i < hostlen; i++)
+      if (s[i] == ':' || s[i] == '[' || s[i] == ']' || s[i] == ' ')
         return false;
-    }
-  else
-    {
-      for (size_t i = 0; i < hostlen; i++)
-        if (s[i] == ':' || s[i] == '[' || s[i] == ']' || s[i] == ' ')
-          return false;
-    }
+  }
   unsigned long port;
   return parse_uint (colon + 1, 65535, &port);
 }
@@ -100,8 +96,16 @@ parse_ticker (const char *s, dx_ticker_spec *t)
 }
 
 enum {
-  OPT_HTTP, OPT_TCP, OPT_DATA_DIR, OPT_STORE, OPT_READY, OPT_TICKER,
-  OPT_PASSWORD, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
+  OPT_HTTP,
+  OPT_TCP,
+  OPT_DATA_DIR,
+  OPT_STORE,
+  OPT_READY,
+  OPT_TICKER,
+  OPT_PASSWORD,
+  OPT_LOG_LEVEL,
+  OPT_HELP,
+  OPT_VERSION,
 };
 
 static const struct {
@@ -109,152 +113,123 @@ static const struct {
   int id;
   bool has_arg;
 } options[] = {
-  { "--http", OPT_HTTP, true },           { "--tcp", OPT_TCP, true },
-  { "--data-dir", OPT_DATA_DIR, true },   { "--store", OPT_STORE, true },
-  { "--ready-file", OPT_READY, true },    { "--ticker", OPT_TICKER, true },
-  { "--password", OPT_PASSWORD, true },   { "--log-level", OPT_LOG_LEVEL, true },
-  { "--help", OPT_HELP, false },          { "--version", OPT_VERSION, false },
+  { "--http", OPT_HTTP, true },         { "--tcp", OPT_TCP, true },
+  { "--data-dir", OPT_DATA_DIR, true }, { "--store", OPT_STORE, true },
+  { "--ready-file", OPT_READY, true },  { "--ticker", OPT_TICKER, true },
+  { "--password", OPT_PASSWORD, true }, { "--log-level", OPT_LOG_LEVEL, true },
+  { "--help", OPT_HELP, false },        { "--version", OPT_VERSION, false },
 };
 
 dx_config_result
-dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite,
-                 char *err, size_t errlen)
+dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *err, size_t errlen)
 {
-  for (int i = 1; i < argc; i++)
-    {
-      const char *arg = argv[i];
-      const char *eq = strchr (arg, '=');
-      size_t namelen = eq ? (size_t) (eq - arg) : strlen (arg);
-      int found = -1;
-      for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
-        if (strlen (options[k].name) == namelen
-            && strncmp (options[k].name, arg, namelen) == 0)
-          found = (int) k;
-      if (found < 0)
-        {
-          snprintf (err, errlen, "unknown option '%.*s' (try --help)",
-                    (int) (namelen > 64 ? 64 : namelen), arg);
-          return DX_CONFIG_ERROR;
-        }
-      const char *name = options[found].name;
-      const char *val = NULL;
-      if (options[found].has_arg)
-        {
-          if (eq)
-            val = eq + 1;
-          else if (i + 1 < argc)
-            val = argv[++i];
-          else
-            {
-              snprintf (err, errlen, "option %s needs a value", name);
-              return DX_CONFIG_ERROR;
-            }
-        }
-      else if (eq)
-        {
-          snprintf (err, errlen, "option %s takes no value", name);
-          return DX_CONFIG_ERROR;
-        }
-
-      switch (options[found].id)
-        {
-        case OPT_HTTP:
-        case OPT_TCP:
-          if (!dx_config_addr_valid (val))
-            {
-              snprintf (err, errlen,
-                        "%s: '%.64s' is not ADDR:PORT with a port 0-65535",
-                        name, val);
-              return DX_CONFIG_ERROR;
-            }
-          if (options[found].id == OPT_HTTP)
-            cfg->http_addr = val;
-          else
-            cfg->tcp_addr = val;
-          break;
-        case OPT_DATA_DIR:
-          if (*val == '\0')
-            {
-              snprintf (err, errlen, "--data-dir: empty path");
-              return DX_CONFIG_ERROR;
-            }
-          cfg->data_dir = val;
-          break;
-        case OPT_STORE:
-          if (strcmp (val, "memory") == 0)
-            cfg->store = DX_STORE_MEMORY;
-          else if (strcmp (val, "sqlite") == 0)
-            {
-              if (!have_sqlite)
-                {
-                  snprintf (err, errlen,
-                            "--store sqlite: this duplexd was built without "
-                            "SQLite (use --store memory)");
-                  return DX_CONFIG_ERROR;
-                }
-              cfg->store = DX_STORE_SQLITE;
-            }
-          else
-            {
-              snprintf (err, errlen,
-                        "--store: '%.64s' is not 'sqlite' or 'memory'", val);
-              return DX_CONFIG_ERROR;
-            }
-          break;
-        case OPT_READY:
-          if (*val == '\0')
-            {
-              snprintf (err, errlen, "--ready-file: empty path");
-              return DX_CONFIG_ERROR;
-            }
-          cfg->ready_file = val;
-          break;
-        case OPT_TICKER:
-          if (cfg->n_tickers == DX_CONFIG_MAX_TICKERS)
-            {
-              snprintf (err, errlen, "--ticker: at most %d tickers",
-                        DX_CONFIG_MAX_TICKERS);
-              return DX_CONFIG_ERROR;
-            }
-          if (!parse_ticker (val, &cfg->tickers[cfg->n_tickers]))
-            {
-              snprintf (err, errlen,
-                        "--ticker: '%.64s' is not ROOM:MS (room " DX_ROOM_RULE ","
-                        " MS 1-86400000)",
-                        val);
-              return DX_CONFIG_ERROR;
-            }
-          cfg->n_tickers++;
-          break;
-        case OPT_PASSWORD:
-          if (*val == '\0')
-            {
-              snprintf (err, errlen, "--password: empty secret");
-              return DX_CONFIG_ERROR;
-            }
-          cfg->password = val;
-          break;
-        case OPT_LOG_LEVEL:
-          {
-            int lvl = dx_log_level_parse (val);
-            if (lvl < 0)
-              {
-                snprintf (err, errlen,
-                          "--log-level: '%.64s' is not error, warn, info or "
-                          "debug",
-                          val);
-                return DX_CONFIG_ERROR;
-              }
-            cfg->log_level = lvl;
-          }
-          break;
-        case OPT_HELP:
-          return DX_CONFIG_HELP;
-        case OPT_VERSION:
-          return DX_CONFIG_VERSION;
-        default:
-          break;
-        }
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *eq = strchr (arg, '=');
+    size_t namelen = eq ? (size_t) (eq - arg) : strlen (arg);
+    int found = -1;
+    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
+      if (strlen (options[k].name) == namelen && strncmp (options[k].name, arg, namelen) == 0)
+        found = (int) k;
+    if (found < 0) {
+      snprintf (err, errlen, "unknown option '%.*s' (try --help)",
+                (int) (namelen > 64 ? 64 : namelen), arg);
+      return DX_CONFIG_ERROR;
     }
+    const char *name = options[found].name;
+    const char *val = NULL;
+    if (options[found].has_arg) {
+      if (eq)
+        val = eq + 1;
+      else if (i + 1 < argc)
+        val = argv[++i];
+      else {
+        snprintf (err, errlen, "option %s needs a value", name);
+        return DX_CONFIG_ERROR;
+      }
+    } else if (eq) {
+      snprintf (err, errlen, "option %s takes no value", name);
+      return DX_CONFIG_ERROR;
+    }
+
+    switch (options[found].id) {
+    case OPT_HTTP:
+    case OPT_TCP:
+      if (!dx_config_addr_valid (val)) {
+        snprintf (err, errlen, "%s: '%.64s' is not ADDR:PORT with a port 0-65535", name, val);
+        return DX_CONFIG_ERROR;
+      }
+      if (options[found].id == OPT_HTTP)
+        cfg->http_addr = val;
+      else
+        cfg->tcp_addr = val;
+      break;
+    case OPT_DATA_DIR:
+      if (*val == '\0') {
+        snprintf (err, errlen, "--data-dir: empty path");
+        return DX_CONFIG_ERROR;
+      }
+      cfg->data_dir = val;
+      break;
+    case OPT_STORE:
+      if (strcmp (val, "memory") == 0)
+        cfg->store = DX_STORE_MEMORY;
+      else if (strcmp (val, "sqlite") == 0) {
+        if (!have_sqlite) {
+          snprintf (err, errlen,
+                    "--store sqlite: this duplexd was built without "
+                    "SQLite (use --store memory)");
+          return DX_CONFIG_ERROR;
+        }
+        cfg->store = DX_STORE_SQLITE;
+      } else {
+        snprintf (err, errlen, "--store: '%.64s' is not 'sqlite' or 'memory'", val);
+        return DX_CONFIG_ERROR;
+      }
+      break;
+    case OPT_READY:
+      if (*val == '\0') {
+        snprintf (err, errlen, "--ready-file: empty path");
+        return DX_CONFIG_ERROR;
+      }
+      cfg->ready_file = val;
+      break;
+    case OPT_TICKER:
+      if (cfg->n_tickers == DX_CONFIG_MAX_TICKERS) {
+        snprintf (err, errlen, "--ticker: at most %d tickers", DX_CONFIG_MAX_TICKERS);
+        return DX_CONFIG_ERROR;
+      }
+      if (!parse_ticker (val, &cfg->tickers[cfg->n_tickers])) {
+        snprintf (err, errlen,
+                  "--ticker: '%.64s' is not ROOM:MS (room " DX_ROOM_RULE ","
+                  " MS 1-86400000)",
+                  val);
+        return DX_CONFIG_ERROR;
+      }
+      cfg->n_tickers++;
+      break;
+    case OPT_PASSWORD:
+      if (*val == '\0') {
+        snprintf (err, errlen, "--password: empty secret");
+        return DX_CONFIG_ERROR;
+      }
+      cfg->password = val;
+      break;
+    case OPT_LOG_LEVEL: {
+      int lvl = dx_log_level_parse (val);
+      if (lvl < 0) {
+        snprintf (err, errlen,
+                  "--log-level: '%.64s' is not error, warn, info or "
+                  "debug",
+                  val);
+        return DX_CONFIG_ERROR;
+      }
+      cfg->log_level = lvl;
+    } break;
+    case OPT_HELP: return DX_CONFIG_HELP;
+    case OPT_VERSION: return DX_CONFIG_VERSION;
+    default: break;
+    }
+  }
   return DX_CONFIG_RUN;
 }

@@ -17,9 +17,9 @@ typedef struct {
 } dx_ticker_spec;
 
 typedef struct {
-  const char *http_addr;  /* "127.0.0.1:8080" */
-  const char *tcp_addr;   /* "127.0.0.1:8081" */
-  const char *data_dir;   /* NULL: the platform data dir */
+  const char *http_addr; /* "127.0.0.1:8080" */
+  const char *tcp_addr;  /* "127.0.0.1:8081" */
+  const char *data_dir;  /* NULL: the platform data dir */
   dx_store_kind store;
   const char *ready_file; /* NULL: none */
   const char *password;   /* NULL: none */
@@ -39,8 +39,8 @@ typedef enum {
 void dx_config_defaults (dx_config *cfg, bool have_sqlite);
 /* Parses argv[1..argc) ("--flag value" and "--flag=value"). cfg keeps
  * pointers into argv. On DX_CONFIG_ERROR err gets a one-line message. */
-dx_config_result dx_config_parse (dx_config *cfg, int argc, char **argv,
-                                  bool have_sqlite, char *err, size_t errlen);
+dx_config_result dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite,
+                                  char *err, size_t errlen);
 /* The --help text. */
 const char *dx_config_usage (void);
 /* true iff s is "HOST:PORT" with PORT 0..65535 (HOST may be empty or

@@ -16,11 +16,10 @@ static void unlink_conn (dx_conn *c);
 static void
 maybe_destroy (dx_conn *c)
 {
-  if (c->stream_done && c->timer_done && c->refs == 0)
-    {
-      unlink_conn (c);
-      c->ops->destroy (c);
-    }
+  if (c->stream_done && c->timer_done && c->refs == 0) {
+    unlink_conn (c);
+    c->ops->destroy (c);
+  }
 }
 
 static void
@@ -71,12 +70,11 @@ static void
 conn_timer_cb (dx_timer *t)
 {
   dx_conn *c = dx_handle_data (DX_HANDLE (t));
-  if (c->closing)
-    {
-      /* Linger over: the peer did not close in time. */
-      dx_conn_close (c);
-      return;
-    }
+  if (c->closing) {
+    /* Linger over: the peer did not close in time. */
+    dx_conn_close (c);
+    return;
+  }
   c->ops->on_timer (c);
 }
 
@@ -84,17 +82,16 @@ static void
 make_timer (dx_conn *c)
 {
   c->timer = dx_timer_new (c->ctx->loop);
-  if (c->timer == NULL)
-    {
-      c->timer_done = true;
-      return;
-    }
+  if (c->timer == NULL) {
+    c->timer_done = true;
+    return;
+  }
   dx_handle_set_data (DX_HANDLE (c->timer), c);
 }
 
 void
-dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops,
-              dx_stream *stream, dx_transport tr)
+dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *stream,
+              dx_transport tr)
 {
   memset (c, 0, sizeof *c);
   c->ctx = ctx;
@@ -120,8 +117,7 @@ dx_conn_set_transport (dx_conn *c, dx_transport tr)
 }
 
 void
-dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from,
-                     dx_transport tr)
+dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_transport tr)
 {
   memset (to, 0, sizeof *to);
   to->ctx = from->ctx;
@@ -156,27 +152,23 @@ static void
 conn_read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
 {
   dx_conn *c = dx_handle_data (DX_HANDLE (s));
-  if (n > 0)
-    {
-      c->ctx->metrics->bytes_in[c->tr] += (uint64_t) n;
-      if (!c->closing)
-        {
-          /* The handler may hand the stream to another conn or close it;
+  if (n > 0) {
+    c->ctx->metrics->bytes_in[c->tr] += (uint64_t) n;
+    if (!c->closing) {
+      /* The handler may hand the stream to another conn or close it;
            * keep this one alive for the duration of the call. */
-          c->refs++;
-          c->ops->on_read (c, buf->base, (size_t) n);
-          c->refs--;
-        }
+      c->refs++;
+      c->ops->on_read (c, buf->base, (size_t) n);
+      c->refs--;
     }
-  else if (n < 0)
-    {
-      c->reading = false;
-      c->read_ended = true;
-      if (c->closing)
-        dx_conn_close (c);
-      else
-        c->ops->on_end (c, (int) n);
-    }
+  } else if (n < 0) {
+    c->reading = false;
+    c->read_ended = true;
+    if (c->closing)
+      dx_conn_close (c);
+    else
+      c->ops->on_end (c, (int) n);
+  }
   free (buf->base);
   /* A conn whose last reference was the read above may go now. */
   if (c->closing)
@@ -207,12 +199,11 @@ dx_conn_send (dx_conn *c, dx_shared_buf *sb)
   if (c->closing || c->stream == NULL || sb == NULL)
     return false;
   int rc = dx_shared_buf_write (c->stream, sb);
-  if (rc < 0)
-    {
-      dx_log_debug ("write failed: %s", dx_strerror (rc));
-      dx_conn_close (c);
-      return false;
-    }
+  if (rc < 0) {
+    dx_log_debug ("write failed: %s", dx_strerror (rc));
+    dx_conn_close (c);
+    return false;
+  }
   c->ctx->metrics->bytes_out[c->tr] += sb->len;
   return true;
 }
@@ -234,29 +225,26 @@ on_notify_written (dx_stream *s, int status, void *arg)
 }
 
 bool
-dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb,
-                     void (*done) (void *arg, int status), void *arg)
+dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb, void (*done) (void *arg, int status), void *arg)
 {
   if (c->closing || c->stream == NULL || sb == NULL)
     return false;
   notify_write *nw = malloc (sizeof *nw);
-  if (nw == NULL)
-    {
-      dx_conn_close (c);
-      return false;
-    }
+  if (nw == NULL) {
+    dx_conn_close (c);
+    return false;
+  }
   nw->sb = dx_shared_buf_ref (sb);
   nw->done = done;
   nw->arg = arg;
   dx_buf b = dx_buf_init (sb->data, sb->len);
   int rc = dx_write (c->stream, &b, 1, on_notify_written, nw);
-  if (rc < 0)
-    {
-      dx_shared_buf_unref (sb);
-      free (nw);
-      dx_conn_close (c);
-      return false;
-    }
+  if (rc < 0) {
+    dx_shared_buf_unref (sb);
+    free (nw);
+    dx_conn_close (c);
+    return false;
+  }
   c->ctx->metrics->bytes_out[c->tr] += sb->len;
   return true;
 }
@@ -267,11 +255,10 @@ dx_conn_send_copy (dx_conn *c, const void *data, size_t len)
   if (c->closing)
     return false;
   dx_shared_buf *sb = dx_shared_buf_new (data, len);
-  if (sb == NULL)
-    {
-      dx_conn_close (c);
-      return false;
-    }
+  if (sb == NULL) {
+    dx_conn_close (c);
+    return false;
+  }
   bool ok = dx_conn_send (c, sb);
   dx_shared_buf_unref (sb);
   return ok;
@@ -291,17 +278,15 @@ dx_conn_send_live (dx_conn *c, dx_shared_buf *sb)
     c->over_soft_since = now ? now : 1;
   else if (now - c->over_soft_since >= DX_CONN_OUT_SOFT_MS)
     slow = true;
-  if (slow)
-    {
-      char peer[64] = "?";
-      dx_stream_peer_name (c->stream, peer, sizeof peer);
-      dx_log_info ("disconnecting slow %s client %s (%zu bytes queued)",
-                   dx_transport_name (c->tr), peer,
-                   dx_write_queue_size (c->stream));
-      c->ctx->metrics->slow_disconnects++;
-      dx_conn_close (c);
-      return false;
-    }
+  if (slow) {
+    char peer[64] = "?";
+    dx_stream_peer_name (c->stream, peer, sizeof peer);
+    dx_log_info ("disconnecting slow %s client %s (%zu bytes queued)", dx_transport_name (c->tr),
+                 peer, dx_write_queue_size (c->stream));
+    c->ctx->metrics->slow_disconnects++;
+    dx_conn_close (c);
+    return false;
+  }
   return dx_conn_send (c, sb);
 }
 
@@ -354,19 +339,17 @@ dx_conn_close_after_write (dx_conn *c)
 {
   if (!begin_closing (c))
     return;
-  if (c->stream == NULL || dx_handle_is_closing (DX_HANDLE (c->stream)))
-    {
-      dx_conn_close (c);
-      return;
-    }
+  if (c->stream == NULL || dx_handle_is_closing (DX_HANDLE (c->stream))) {
+    dx_conn_close (c);
+    return;
+  }
   c->lingering = true;
   /* Keep reading (and discarding) so the peer's EOF is seen. */
   dx_conn_start_reading (c);
-  if (dx_shutdown (c->stream, on_shutdown_done, c) < 0)
-    {
-      dx_conn_close (c);
-      return;
-    }
+  if (dx_shutdown (c->stream, on_shutdown_done, c) < 0) {
+    dx_conn_close (c);
+    return;
+  }
   if (c->timer && !c->timer_done)
     dx_timer_start (c->timer, DX_CONN_LINGER_MS, 0, conn_timer_cb);
 }

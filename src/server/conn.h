@@ -40,7 +40,7 @@ typedef struct {
   dx_loop *loop;
   const dx_config *cfg; /* the password and the configured limits */
   dx_hub *hub;
-  dx_poster *poster;    /* posting, tokens; poster->store for reads (NULL once closed) */
+  dx_poster *poster; /* posting, tokens; poster->store for reads (NULL once closed) */
   dx_metrics *metrics;
   /* For GET /api/v1/info and the welcome. */
   const char *server_name; /* "duplexd/<version>" */
@@ -76,20 +76,19 @@ struct dx_conn {
   dx_conn *prev, *next;
   unsigned refs;
   uint64_t over_soft_since; /* loop ms when the queue went over the soft bound; 0 if under */
-  bool closing;    /* dx_conn_close called */
-  bool lingering;  /* write side shut, waiting for the peer's EOF */
+  bool closing;             /* dx_conn_close called */
+  bool lingering;           /* write side shut, waiting for the peer's EOF */
   bool reading;
   bool read_ended; /* EOF or a read error was seen: never read again */
   bool stream_done, timer_done;
 };
 
 /* Takes ownership of stream; counts an accepted connection of tr. */
-void dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops,
-                   dx_stream *stream, dx_transport tr);
+void dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *stream,
+                   dx_transport tr);
 /* Hands from's stream (and registration) to the fresh to (ops set by the
  * caller); from is then closed without touching the stream. */
-void dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from,
-                          dx_transport tr);
+void dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_transport tr);
 void dx_conn_start_reading (dx_conn *c);
 void dx_conn_stop_reading (dx_conn *c);
 /* Moves the open-count from the current transport to tr. */
@@ -107,8 +106,8 @@ bool dx_conn_send_live (dx_conn *c, dx_shared_buf *sb);
 /* Like dx_conn_send, and done(arg, status) runs once when the write has
  * completed (status < 0: failed or cancelled). Not called if this returns
  * false. Lets a producer pace itself on the peer's reading speed. */
-bool dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb,
-                          void (*done) (void *arg, int status), void *arg);
+bool dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb, void (*done) (void *arg, int status),
+                          void *arg);
 
 /* (Re)arms the conn's single timer; 0 stops it. */
 void dx_conn_arm_timer (dx_conn *c, uint64_t ms);

@@ -12,18 +12,16 @@ static dx_encoded *
 wrap (dx_buffer *b, uint64_t id, const char *event)
 {
   dx_encoded *e = calloc (1, sizeof *e);
-  if (e == NULL)
-    {
-      dx_buffer_free (b);
-      return NULL;
-    }
+  if (e == NULL) {
+    dx_buffer_free (b);
+    return NULL;
+  }
   e->json = dx_shared_buf_from_buffer (b);
   dx_buffer_free (b);
-  if (e->json == NULL)
-    {
-      free (e);
-      return NULL;
-    }
+  if (e->json == NULL) {
+    free (e);
+    return NULL;
+  }
   e->refs = 1;
   e->id = id;
   e->event = event;
@@ -34,16 +32,20 @@ dx_encoded *
 dx_encoded_message (const dx_stored_msg *m)
 {
   dx_chat_message cm = {
-    .room = m->room, .id = m->id, .from = m->from, .text = m->text,
-    .text_len = m->text_len, .ts = m->ts, .cid = m->cid,
+    .room = m->room,
+    .id = m->id,
+    .from = m->from,
+    .text = m->text,
+    .text_len = m->text_len,
+    .ts = m->ts,
+    .cid = m->cid,
   };
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  if (!dx_encode_message (&b, &cm))
-    {
-      dx_buffer_free (&b);
-      return NULL;
-    }
+  if (!dx_encode_message (&b, &cm)) {
+    dx_buffer_free (&b);
+    return NULL;
+  }
   return wrap (&b, m->id, "message");
 }
 
@@ -52,11 +54,10 @@ dx_encoded_presence (const char *room, const char *nick, bool joined)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  if (!dx_encode_presence (&b, room, nick, joined))
-    {
-      dx_buffer_free (&b);
-      return NULL;
-    }
+  if (!dx_encode_presence (&b, room, nick, joined)) {
+    dx_buffer_free (&b);
+    return NULL;
+  }
   return wrap (&b, 0, "presence");
 }
 
@@ -65,11 +66,10 @@ dx_encoded_json (const char *json, size_t len)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  if (!dx_buffer_append (&b, json, len))
-    {
-      dx_buffer_free (&b);
-      return NULL;
-    }
+  if (!dx_buffer_append (&b, json, len)) {
+    dx_buffer_free (&b);
+    return NULL;
+  }
   return wrap (&b, 0, "message");
 }
 
@@ -96,29 +96,26 @@ dx_encoded_unref (dx_encoded *e)
 dx_shared_buf *
 dx_encoded_line (dx_encoded *e)
 {
-  if (e->line == NULL)
-    {
-      dx_buffer b;
-      dx_buffer_init (&b, 0);
-      if (dx_ndjson_append_line (&b, e->json->data, e->json->len))
-        e->line = dx_shared_buf_from_buffer (&b);
-      dx_buffer_free (&b);
-    }
+  if (e->line == NULL) {
+    dx_buffer b;
+    dx_buffer_init (&b, 0);
+    if (dx_ndjson_append_line (&b, e->json->data, e->json->len))
+      e->line = dx_shared_buf_from_buffer (&b);
+    dx_buffer_free (&b);
+  }
   return e->line;
 }
 
 dx_shared_buf *
 dx_encoded_ws (dx_encoded *e)
 {
-  if (e->ws == NULL)
-    {
-      dx_buffer b;
-      dx_buffer_init (&b, 0);
-      if (dx_ws_encode_frame (&b, true, DX_WS_OP_TEXT, e->json->data,
-                              e->json->len, NULL))
-        e->ws = dx_shared_buf_from_buffer (&b);
-      dx_buffer_free (&b);
-    }
+  if (e->ws == NULL) {
+    dx_buffer b;
+    dx_buffer_init (&b, 0);
+    if (dx_ws_encode_frame (&b, true, DX_WS_OP_TEXT, e->json->data, e->json->len, NULL))
+      e->ws = dx_shared_buf_from_buffer (&b);
+    dx_buffer_free (&b);
+  }
   return e->ws;
 }
 
@@ -126,23 +123,20 @@ dx_shared_buf *
 dx_encoded_sse (dx_encoded *e, bool chunked)
 {
   dx_shared_buf **slot = chunked ? &e->sse_chunk : &e->sse_raw;
-  if (*slot == NULL)
-    {
-      dx_buffer ev, b;
-      dx_buffer_init (&ev, 0);
-      dx_buffer_init (&b, 0);
-      bool ok = e->id ? dx_sse_encode_event_u64 (&ev, e->id, e->event,
-                                                 e->json->data, e->json->len)
-                      : dx_sse_encode_event (&ev, NULL, e->event, e->json->data,
-                                             e->json->len);
-      if (ok && chunked)
-        ok = dx_chunked_encode (&b, ev.data, ev.len);
-      else if (ok)
-        ok = dx_buffer_append (&b, ev.data, ev.len);
-      if (ok)
-        *slot = dx_shared_buf_from_buffer (&b);
-      dx_buffer_free (&ev);
-      dx_buffer_free (&b);
-    }
+  if (*slot == NULL) {
+    dx_buffer ev, b;
+    dx_buffer_init (&ev, 0);
+    dx_buffer_init (&b, 0);
+    bool ok = e->id ? dx_sse_encode_event_u64 (&ev, e->id, e->event, e->json->data, e->json->len)
+                    : dx_sse_encode_event (&ev, NULL, e->event, e->json->data, e->json->len);
+    if (ok && chunked)
+      ok = dx_chunked_encode (&b, ev.data, ev.len);
+    else if (ok)
+      ok = dx_buffer_append (&b, ev.data, ev.len);
+    if (ok)
+      *slot = dx_shared_buf_from_buffer (&b);
+    dx_buffer_free (&ev);
+    dx_buffer_free (&b);
+  }
   return *slot;
 }

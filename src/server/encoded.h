@@ -13,8 +13,8 @@
 
 typedef struct {
   unsigned refs;
-  uint64_t id;        /* message id; 0 for presence */
-  const char *event;  /* SSE event name: "message" or "presence" */
+  uint64_t id;       /* message id; 0 for presence */
+  const char *event; /* SSE event name: "message" or "presence" */
   dx_shared_buf *json;
   dx_shared_buf *line, *ws, *sse_chunk, *sse_raw;
 } dx_encoded;

@@ -25,8 +25,13 @@ poll_visit (void *arg, const dx_stored_msg *msg)
 {
   poll_ctx *pc = arg;
   dx_chat_message cm = {
-    .room = msg->room, .id = msg->id, .from = msg->from, .text = msg->text,
-    .text_len = msg->text_len, .ts = msg->ts, .cid = msg->cid,
+    .room = msg->room,
+    .id = msg->id,
+    .from = msg->from,
+    .text = msg->text,
+    .text_len = msg->text_len,
+    .ts = msg->ts,
+    .cid = msg->cid,
   };
   dx_buffer one;
   dx_buffer_init (&one, 0);
@@ -39,8 +44,8 @@ poll_visit (void *arg, const dx_stored_msg *msg)
 
 /* 200 {"messages":[...],"last_id":M,"epoch":".."}; before == 0: since. */
 static void
-answer_poll (dx_http_conn *hc, const char *room, uint64_t since, uint64_t before,
-             size_t limit, dx_transport tr)
+answer_poll (dx_http_conn *hc, const char *room, uint64_t since, uint64_t before, size_t limit,
+             dx_transport tr)
 {
   dx_conn_ctx *ctx = hc->base.ctx;
   dx_buffer b;
@@ -49,12 +54,11 @@ answer_poll (dx_http_conn *hc, const char *room, uint64_t since, uint64_t before
   dx_encode_poll_answer_begin (&b);
   int rc = before ? dx_store_read_before (ctx->poster->store, room, before, limit, poll_visit, &pc)
                   : dx_store_read_since (ctx->poster->store, room, since, limit, poll_visit, &pc);
-  if (rc < 0)
-    {
-      dx_buffer_free (&b);
-      dx_http_respond_error (hc, 500, "internal_error", "the history could not be read");
-      return;
-    }
+  if (rc < 0) {
+    dx_buffer_free (&b);
+    dx_http_respond_error (hc, 500, "internal_error", "the history could not be read");
+    return;
+  }
   dx_encode_poll_answer_end (&b, dx_store_last_id (ctx->poster->store, room), ctx->epoch);
   ctx->metrics->msgs_out[tr] += pc.n;
   dx_http_respond_json (hc, 200, &b);
@@ -106,7 +110,9 @@ longpoll_on_shutdown (dx_http_conn *hc)
 }
 
 static const dx_http_hold_ops longpoll_hold_ops = {
-  longpoll_answer, longpoll_on_shutdown, longpoll_end,
+  longpoll_answer,
+  longpoll_on_shutdown,
+  longpoll_end,
 };
 
 /* ---- routes ---- */
@@ -117,26 +123,22 @@ route_session (dx_http_conn *hc, const dx_http_message *req)
   dx_conn_ctx *ctx = hc->base.ctx;
   dx_session_request sr;
   dx_msg_error err;
-  if (!dx_decode_session_request (req->body, req->body_len, &sr, &err))
-    {
-      /* A field over its limit is a bad request; 413 is for the body
+  if (!dx_decode_session_request (req->body, req->body_len, &sr, &err)) {
+    /* A field over its limit is a bad request; 413 is for the body
        * (decided by the parser from Content-Length). */
-      dx_http_respond_error (hc, 400, "bad_request", err.message);
-      return;
-    }
-  if (ctx->cfg->password
-      && (!sr.has_password || strcmp (sr.password, ctx->cfg->password) != 0))
-    {
-      dx_http_respond_error (hc, 401, "unauthorized",
-                     sr.has_password ? "wrong password" : "this server needs a password");
-      return;
-    }
+    dx_http_respond_error (hc, 400, "bad_request", err.message);
+    return;
+  }
+  if (ctx->cfg->password && (!sr.has_password || strcmp (sr.password, ctx->cfg->password) != 0)) {
+    dx_http_respond_error (hc, 401, "unauthorized",
+                           sr.has_password ? "wrong password" : "this server needs a password");
+    return;
+  }
   char token[DX_TOKEN_MAX + 1];
-  if (dx_poster_new_token (ctx->poster, sr.nick, token, sizeof token) < 0)
-    {
-      dx_http_respond_error (hc, 500, "internal_error", "cannot create a token");
-      return;
-    }
+  if (dx_poster_new_token (ctx->poster, sr.nick, token, sizeof token) < 0) {
+    dx_http_respond_error (hc, 500, "internal_error", "cannot create a token");
+    return;
+  }
   dx_buffer b;
   dx_buffer_init (&b, 0);
   dx_encode_session_answer (&b, token, sr.nick);
@@ -153,15 +155,14 @@ typedef struct {
 static bool
 rooms_add (rooms_ctx *rc, const char *name, uint64_t last_id)
 {
-  if (rc->n == rc->cap)
-    {
-      size_t cap = rc->cap ? rc->cap * 2 : 16;
-      dx_room_info *v = realloc (rc->v, cap * sizeof *v);
-      if (v == NULL)
-        return !(rc->oom = true);
-      rc->v = v;
-      rc->cap = cap;
-    }
+  if (rc->n == rc->cap) {
+    size_t cap = rc->cap ? rc->cap * 2 : 16;
+    dx_room_info *v = realloc (rc->v, cap * sizeof *v);
+    if (v == NULL)
+      return !(rc->oom = true);
+    rc->v = v;
+    rc->cap = cap;
+  }
   char *copy = malloc (strlen (name) + 1);
   if (copy == NULL)
     return !(rc->oom = true);
@@ -223,20 +224,18 @@ on_posted (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
 {
   dx_http_conn *hc = arg;
   (void) duplicate;
-  if (!hc->base.closing && hc->state == DX_HTTP_CONN_HELD)
-    {
-      dx_http_conn_unhold (hc);
-      if (status < 0)
-        dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
-      else
-        {
-          dx_buffer b;
-          dx_buffer_init (&b, 0);
-          dx_encode_post_answer (&b, msg->id, msg->ts);
-          dx_http_respond_json (hc, 201, &b);
-        }
-      dx_http_conn_serve (hc);
+  if (!hc->base.closing && hc->state == DX_HTTP_CONN_HELD) {
+    dx_http_conn_unhold (hc);
+    if (status < 0)
+      dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
+    else {
+      dx_buffer b;
+      dx_buffer_init (&b, 0);
+      dx_encode_post_answer (&b, msg->id, msg->ts);
+      dx_http_respond_json (hc, 201, &b);
     }
+    dx_http_conn_serve (hc);
+  }
   dx_conn_unref (&hc->base);
 }
 
@@ -247,73 +246,65 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
   const char *auth = dx_http_message_header (req, "Authorization");
   const char *token = NULL;
   /* The scheme is case-insensitive (RFC 9110 11.1); one or more spaces. */
-  if (auth && strlen (auth) > 7 && (auth[0] | 0x20) == 'b'
-      && (auth[1] | 0x20) == 'e' && (auth[2] | 0x20) == 'a' && (auth[3] | 0x20) == 'r'
-      && (auth[4] | 0x20) == 'e' && (auth[5] | 0x20) == 'r' && auth[6] == ' ')
-    {
-      token = auth + 7;
-      while (*token == ' ')
-        token++;
-    }
-  if (token == NULL || !dx_token_valid (token, strlen (token)))
-    {
-      dx_http_header h = { "WWW-Authenticate", "Bearer" };
-      dx_http_respond_error_extra (hc, 401, "unauthorized",
-                           "an Authorization: Bearer <token> header is needed", &h, 1);
-      return;
-    }
+  if (auth && strlen (auth) > 7 && (auth[0] | 0x20) == 'b' && (auth[1] | 0x20) == 'e'
+      && (auth[2] | 0x20) == 'a' && (auth[3] | 0x20) == 'r' && (auth[4] | 0x20) == 'e'
+      && (auth[5] | 0x20) == 'r' && auth[6] == ' ') {
+    token = auth + 7;
+    while (*token == ' ')
+      token++;
+  }
+  if (token == NULL || !dx_token_valid (token, strlen (token))) {
+    dx_http_header h = { "WWW-Authenticate", "Bearer" };
+    dx_http_respond_error_extra (hc, 401, "unauthorized",
+                                 "an Authorization: Bearer <token> header is needed", &h, 1);
+    return;
+  }
   const char *nick_ptr = dx_poster_token_nick (ctx->poster, token);
-  if (nick_ptr == NULL)
-    {
-      dx_http_header h = { "WWW-Authenticate", "Bearer" };
-      dx_http_respond_error_extra (hc, 401, "unauthorized", "unknown token", &h, 1);
-      return;
-    }
+  if (nick_ptr == NULL) {
+    dx_http_header h = { "WWW-Authenticate", "Bearer" };
+    dx_http_respond_error_extra (hc, 401, "unauthorized", "unknown token", &h, 1);
+    return;
+  }
   char nick[DX_NICK_MAX + 1];
   snprintf (nick, sizeof nick, "%s", nick_ptr);
   dx_post_body *pb = malloc (sizeof *pb);
-  if (pb == NULL)
-    {
-      dx_http_respond_error (hc, 500, "internal_error", "out of memory");
-      return;
-    }
+  if (pb == NULL) {
+    dx_http_respond_error (hc, 500, "internal_error", "out of memory");
+    return;
+  }
   dx_msg_error err;
-  if (!dx_decode_post_body (req->body, req->body_len, pb, &err))
-    {
-      dx_http_respond_error (hc, 400, "bad_request", err.message);
-      free (pb);
-      return;
-    }
+  if (!dx_decode_post_body (req->body, req->body_len, pb, &err)) {
+    dx_http_respond_error (hc, 400, "bad_request", err.message);
+    free (pb);
+    return;
+  }
   dx_conn_ref (&hc->base);
   dx_http_conn_hold (hc, NULL);
   int rc = dx_poster_post (ctx->poster, room, nick, token, pb->text, pb->text_len,
                            pb->has_cid ? pb->cid : NULL, DX_TR_HTTP, on_posted, hc);
   free (pb);
-  if (rc < 0)
-    {
-      dx_http_conn_unhold (hc);
-      dx_conn_unref (&hc->base);
-      if (rc == DX_ECANCELED)
-        dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
-      else if (rc == DX_EINVAL)
-        dx_http_respond_error (hc, 400, "bad_request", "the message was refused");
-      else
-        dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
-    }
+  if (rc < 0) {
+    dx_http_conn_unhold (hc);
+    dx_conn_unref (&hc->base);
+    if (rc == DX_ECANCELED)
+      dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    else if (rc == DX_EINVAL)
+      dx_http_respond_error (hc, 400, "bad_request", "the message was refused");
+    else
+      dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
+  }
 }
 
 static bool
-query_u64 (dx_http_conn *hc, const dx_http_message *req, const char *key,
-           uint64_t *v, bool *found)
+query_u64 (dx_http_conn *hc, const dx_http_message *req, const char *key, uint64_t *v, bool *found)
 {
   dx_http_query_result r = dx_http_query_get_u64 (req->query, key, v);
-  if (r == DX_HTTP_QUERY_INVALID)
-    {
-      char msg[80];
-      snprintf (msg, sizeof msg, "%s must be an unsigned integer", key);
-      dx_http_respond_error (hc, 400, "bad_request", msg);
-      return false;
-    }
+  if (r == DX_HTTP_QUERY_INVALID) {
+    char msg[80];
+    snprintf (msg, sizeof msg, "%s must be an unsigned integer", key);
+    dx_http_respond_error (hc, 400, "bad_request", msg);
+    return false;
+  }
   *found = r == DX_HTTP_QUERY_FOUND;
   return true;
 }
@@ -331,37 +322,30 @@ route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
     return;
   if (!has_limit)
     limit = 100;
-  if (limit == 0)
-    {
-      dx_http_respond_error (hc, 400, "bad_request", "limit must be at least 1");
-      return;
-    }
+  if (limit == 0) {
+    dx_http_respond_error (hc, 400, "bad_request", "limit must be at least 1");
+    return;
+  }
   if (limit > 1000)
     limit = 1000;
-  if (has_wait && (wait < 1 || wait > 60))
-    {
-      dx_http_respond_error (hc, 400, "bad_request", "wait must be 1 to 60 seconds");
-      return;
-    }
-  if (has_before && (has_since || has_wait))
-    {
-      dx_http_respond_error (hc, 400, "bad_request",
-                     "before cannot be combined with since or wait");
-      return;
-    }
-  if (has_before)
-    {
-      if (before == 0)
-        before = 1; /* nothing is before id 1: an empty list */
-      answer_poll (hc, room, 0, before, (size_t) limit, DX_TR_POLL);
-      return;
-    }
-  if (!has_wait || hc->head || dx_store_last_id (ctx->poster->store, room) > since)
-    {
-      answer_poll (hc, room, since, 0, (size_t) limit,
-                   has_wait ? DX_TR_LONGPOLL : DX_TR_POLL);
-      return;
-    }
+  if (has_wait && (wait < 1 || wait > 60)) {
+    dx_http_respond_error (hc, 400, "bad_request", "wait must be 1 to 60 seconds");
+    return;
+  }
+  if (has_before && (has_since || has_wait)) {
+    dx_http_respond_error (hc, 400, "bad_request", "before cannot be combined with since or wait");
+    return;
+  }
+  if (has_before) {
+    if (before == 0)
+      before = 1; /* nothing is before id 1: an empty list */
+    answer_poll (hc, room, 0, before, (size_t) limit, DX_TR_POLL);
+    return;
+  }
+  if (!has_wait || hc->head || dx_store_last_id (ctx->poster->store, room) > since) {
+    answer_poll (hc, room, since, 0, (size_t) limit, has_wait ? DX_TR_LONGPOLL : DX_TR_POLL);
+    return;
+  }
   /* Hold the request as a subscriber of the room. */
   memset (&hc->sub, 0, sizeof hc->sub);
   hc->sub.ops = &longpoll_ops;
@@ -371,11 +355,10 @@ route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
   snprintf (hc->room, sizeof hc->room, "%s", room);
   hc->since = since;
   hc->limit = (size_t) limit;
-  if (!dx_hub_subscribe (ctx->hub, &hc->sub, room))
-    {
-      dx_http_respond_error (hc, 500, "internal_error", "out of memory");
-      return;
-    }
+  if (!dx_hub_subscribe (ctx->hub, &hc->sub, room)) {
+    dx_http_respond_error (hc, 500, "internal_error", "out of memory");
+    return;
+  }
   dx_http_conn_hold (hc, &longpoll_hold_ops);
   ctx->metrics->longpolls_waiting++;
   ctx->metrics->conn_open[DX_TR_LONGPOLL]++;
@@ -387,14 +370,13 @@ static void
 route_ws (dx_http_conn *hc, const dx_http_message *req)
 {
   dx_ws_handshake hs;
-  if (!dx_ws_server_handshake (req, &hs))
-    {
-      dx_http_header h = { hs.extra_header_name, hs.extra_header_value };
-      hc->keep_alive = false;
-      dx_http_respond_error_extra (hc, hs.status, hs.code, hs.message, &h,
-                           hs.extra_header_name ? 1 : 0);
-      return;
-    }
+  if (!dx_ws_server_handshake (req, &hs)) {
+    dx_http_header h = { hs.extra_header_name, hs.extra_header_value };
+    hc->keep_alive = false;
+    dx_http_respond_error_extra (hc, hs.status, hs.code, hs.message, &h,
+                                 hs.extra_header_name ? 1 : 0);
+    return;
+  }
   dx_buffer out;
   dx_buffer_init (&out, 0);
   dx_ws_write_handshake_response (&out, &hs);
@@ -416,84 +398,71 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
   dx_route_match rm;
   dx_router_match (req->method, req->path, &rm);
   hc->route = rm.route;
-  if (rm.status == 404)
-    {
-      dx_http_respond_error (hc, 404, "not_found", "no such resource");
-      return;
-    }
-  if (rm.status == 405 && req->method == DX_HTTP_OPTIONS)
-    {
-      /* CORS preflight (a browser POSTing JSON with a bearer token). */
-      dx_http_header h[] = {
-        { "Allow", rm.allow },
-        { "Access-Control-Allow-Methods", rm.allow },
-        { "Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID" },
-        { "Access-Control-Max-Age", "600" },
-      };
-      dx_http_respond (hc, 204, NULL, h, 4, NULL, 0);
-      return;
-    }
-  if (rm.status == 405)
-    {
-      dx_http_header h = { "Allow", rm.allow };
-      dx_http_respond_error_extra (hc, 405, "method_not_allowed",
-                           "this method is not allowed here", &h, 1);
-      return;
-    }
-  if (rm.status == 400)
-    {
-      dx_http_respond_error (hc, 400, "bad_request",
-                     "room names are " DX_ROOM_RULE);
-      return;
-    }
-  if (ctx->shutting_down || ctx->poster->store == NULL)
-    {
-      hc->keep_alive = false;
-      dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
-      return;
-    }
-  switch (rm.route)
-    {
-    case DX_ROUTE_HEALTHZ:
-      dx_http_respond (hc, 200, "text/plain; charset=utf-8", NULL, 0, "ok", 2);
-      break;
-    case DX_ROUTE_TIME:
-      {
-        dx_buffer b;
-        dx_buffer_init (&b, 0);
-        dx_encode_time (&b, dx_wall_ms ());
-        dx_http_respond_json (hc, 200, &b);
-      }
-      break;
-    case DX_ROUTE_INFO:
-      {
-        dx_buffer b;
-        dx_buffer_init (&b, 0);
-        dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
-        dx_http_respond_json (hc, 200, &b);
-      }
-      break;
-    case DX_ROUTE_METRICS:
-      {
-        dx_store_stats st;
-        dx_store_get_stats (ctx->poster->store, &st);
-        /* Count this request before rendering, so it shows itself. */
-        dx_buffer b;
-        dx_buffer_init (&b, 0);
-        dx_metrics_render (ctx->metrics, &st, &b);
-        dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
-                 b.data ? b.data : "", b.len);
-        dx_buffer_free (&b);
-      }
-      break;
-    case DX_ROUTE_SESSION: route_session (hc, req); break;
-    case DX_ROUTE_ROOMS: route_rooms (hc); break;
-    case DX_ROUTE_POST_MESSAGE: route_post_message (hc, req, rm.room); break;
-    case DX_ROUTE_MESSAGES: route_messages (hc, req, rm.room); break;
-    case DX_ROUTE_EVENTS: dx_sse_stream_start (hc, req, rm.room); break;
-    case DX_ROUTE_WS: route_ws (hc, req); break;
-    default: dx_http_respond_error (hc, 404, "not_found", "no such resource"); break;
-    }
+  if (rm.status == 404) {
+    dx_http_respond_error (hc, 404, "not_found", "no such resource");
+    return;
+  }
+  if (rm.status == 405 && req->method == DX_HTTP_OPTIONS) {
+    /* CORS preflight (a browser POSTing JSON with a bearer token). */
+    dx_http_header h[] = {
+      { "Allow", rm.allow },
+      { "Access-Control-Allow-Methods", rm.allow },
+      { "Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID" },
+      { "Access-Control-Max-Age", "600" },
+    };
+    dx_http_respond (hc, 204, NULL, h, 4, NULL, 0);
+    return;
+  }
+  if (rm.status == 405) {
+    dx_http_header h = { "Allow", rm.allow };
+    dx_http_respond_error_extra (hc, 405, "method_not_allowed", "this method is not allowed here",
+                                 &h, 1);
+    return;
+  }
+  if (rm.status == 400) {
+    dx_http_respond_error (hc, 400, "bad_request", "room names are " DX_ROOM_RULE);
+    return;
+  }
+  if (ctx->shutting_down || ctx->poster->store == NULL) {
+    hc->keep_alive = false;
+    dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    return;
+  }
+  switch (rm.route) {
+  case DX_ROUTE_HEALTHZ:
+    dx_http_respond (hc, 200, "text/plain; charset=utf-8", NULL, 0, "ok", 2);
+    break;
+  case DX_ROUTE_TIME: {
+    dx_buffer b;
+    dx_buffer_init (&b, 0);
+    dx_encode_time (&b, dx_wall_ms ());
+    dx_http_respond_json (hc, 200, &b);
+  } break;
+  case DX_ROUTE_INFO: {
+    dx_buffer b;
+    dx_buffer_init (&b, 0);
+    dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
+    dx_http_respond_json (hc, 200, &b);
+  } break;
+  case DX_ROUTE_METRICS: {
+    dx_store_stats st;
+    dx_store_get_stats (ctx->poster->store, &st);
+    /* Count this request before rendering, so it shows itself. */
+    dx_buffer b;
+    dx_buffer_init (&b, 0);
+    dx_metrics_render (ctx->metrics, &st, &b);
+    dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
+                     b.data ? b.data : "", b.len);
+    dx_buffer_free (&b);
+  } break;
+  case DX_ROUTE_SESSION: route_session (hc, req); break;
+  case DX_ROUTE_ROOMS: route_rooms (hc); break;
+  case DX_ROUTE_POST_MESSAGE: route_post_message (hc, req, rm.room); break;
+  case DX_ROUTE_MESSAGES: route_messages (hc, req, rm.room); break;
+  case DX_ROUTE_EVENTS: dx_sse_stream_start (hc, req, rm.room); break;
+  case DX_ROUTE_WS: route_ws (hc, req); break;
+  default: dx_http_respond_error (hc, 404, "not_found", "no such resource"); break;
+  }
 }
 
 void

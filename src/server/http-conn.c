@@ -21,7 +21,7 @@ finish_answer (dx_http_conn *hc, int status)
 
 void
 dx_http_respond (dx_http_conn *hc, int status, const char *ctype, const dx_http_header *extra,
-         size_t n_extra, const char *body, size_t len)
+                 size_t n_extra, const char *body, size_t len)
 {
   if (hc->base.ctx->shutting_down)
     hc->keep_alive = false;
@@ -35,16 +35,13 @@ dx_http_respond (dx_http_conn *hc, int status, const char *ctype, const dx_http_
   all[n_all++].value = "*";
   dx_buffer out;
   dx_buffer_init (&out, 0);
-  if (dx_http_write_response (&out, status, ctype, all, n_all,
-                              hc->keep_alive, body, len))
-    {
-      if (hc->head && status >= 200 && status != 204 && status != 304)
-        out.len -= len; /* same head (Content-Length included), no body */
-      dx_shared_buf *sb = dx_shared_buf_from_buffer (&out);
-      dx_conn_send (&hc->base, sb);
-      dx_shared_buf_unref (sb);
-    }
-  else
+  if (dx_http_write_response (&out, status, ctype, all, n_all, hc->keep_alive, body, len)) {
+    if (hc->head && status >= 200 && status != 204 && status != 304)
+      out.len -= len; /* same head (Content-Length included), no body */
+    dx_shared_buf *sb = dx_shared_buf_from_buffer (&out);
+    dx_conn_send (&hc->base, sb);
+    dx_shared_buf_unref (sb);
+  } else
     hc->keep_alive = false;
   dx_buffer_free (&out);
   finish_answer (hc, status);
@@ -55,33 +52,28 @@ static const char json_type[] = "application/json; charset=utf-8";
 void
 dx_http_respond_json (dx_http_conn *hc, int status, dx_buffer *body)
 {
-  if (body->failed)
-    {
-      dx_buffer_reset (body);
-      dx_encode_http_error (body, "internal_error", "the answer could not be encoded");
-      status = 500;
-    }
-  dx_http_respond (hc, status, json_type, NULL, 0, body->data ? body->data : "",
-                   body->len);
+  if (body->failed) {
+    dx_buffer_reset (body);
+    dx_encode_http_error (body, "internal_error", "the answer could not be encoded");
+    status = 500;
+  }
+  dx_http_respond (hc, status, json_type, NULL, 0, body->data ? body->data : "", body->len);
   dx_buffer_free (body);
 }
 
 void
-dx_http_respond_error_extra (dx_http_conn *hc, int status, const char *code,
-                             const char *msg, const dx_http_header *extra,
-                             size_t n_extra)
+dx_http_respond_error_extra (dx_http_conn *hc, int status, const char *code, const char *msg,
+                             const dx_http_header *extra, size_t n_extra)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
   dx_encode_http_error (&b, code, msg);
-  dx_http_respond (hc, status, json_type, extra, n_extra, b.data ? b.data : "",
-                   b.len);
+  dx_http_respond (hc, status, json_type, extra, n_extra, b.data ? b.data : "", b.len);
   dx_buffer_free (&b);
 }
 
 void
-dx_http_respond_error (dx_http_conn *hc, int status, const char *code,
-                       const char *msg)
+dx_http_respond_error (dx_http_conn *hc, int status, const char *code, const char *msg)
 {
   dx_http_respond_error_extra (hc, status, code, msg, NULL, 0);
 }
@@ -115,65 +107,57 @@ dx_http_conn_become_stream (dx_http_conn *hc, const dx_http_hold_ops *ops)
 void
 dx_http_conn_serve (dx_http_conn *hc)
 {
-  while (hc->state == DX_HTTP_CONN_READING && !hc->base.closing && hc->in.len > 0)
-    {
-      size_t used = 0;
-      dx_http_status st = dx_http_parser_feed (hc->parser, hc->in.data, hc->in.len, &used);
-      dx_buffer_consume (&hc->in, used);
-      if (st == DX_HTTP_NEED_MORE)
-        break;
-      if (st == DX_HTTP_ERROR)
-        {
-          hc->route = DX_ROUTE_OTHER;
-          hc->keep_alive = false;
-          hc->head = false;
-          dx_http_error_answer a = dx_http_error_answer_for (dx_http_parser_error (hc->parser));
-          dx_http_respond_error (hc, a.status, a.code, dx_http_parser_error_message (hc->parser));
-          return;
-        }
-      const dx_http_message *req = dx_http_parser_message (hc->parser);
-      if (st == DX_HTTP_HEADERS)
-        {
-          hc->header_timer = false;
-          dx_conn_arm_timer (&hc->base, DX_HTTP_BODY_TIMEOUT_MS);
-          if (req->expect_continue && (req->content_length > 0 || req->chunked))
-            dx_conn_send_copy (&hc->base, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-          continue;
-        }
-      /* DX_HTTP_DONE */
-      dx_conn_arm_timer (&hc->base, 0);
+  while (hc->state == DX_HTTP_CONN_READING && !hc->base.closing && hc->in.len > 0) {
+    size_t used = 0;
+    dx_http_status st = dx_http_parser_feed (hc->parser, hc->in.data, hc->in.len, &used);
+    dx_buffer_consume (&hc->in, used);
+    if (st == DX_HTTP_NEED_MORE)
+      break;
+    if (st == DX_HTTP_ERROR) {
       hc->route = DX_ROUTE_OTHER;
-      hc->keep_alive = req->keep_alive;
-      hc->head = req->method == DX_HTTP_HEAD;
-      hc->handler (hc, req);
-      if (hc->base.closing || hc->state == DX_HTTP_CONN_STREAM)
-        return;
-      if (req->upgrade)
-        {
-          /* An Upgrade we did not switch to (a WebSocket upgrade has
+      hc->keep_alive = false;
+      hc->head = false;
+      dx_http_error_answer a = dx_http_error_answer_for (dx_http_parser_error (hc->parser));
+      dx_http_respond_error (hc, a.status, a.code, dx_http_parser_error_message (hc->parser));
+      return;
+    }
+    const dx_http_message *req = dx_http_parser_message (hc->parser);
+    if (st == DX_HTTP_HEADERS) {
+      hc->header_timer = false;
+      dx_conn_arm_timer (&hc->base, DX_HTTP_BODY_TIMEOUT_MS);
+      if (req->expect_continue && (req->content_length > 0 || req->chunked))
+        dx_conn_send_copy (&hc->base, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+      continue;
+    }
+    /* DX_HTTP_DONE */
+    dx_conn_arm_timer (&hc->base, 0);
+    hc->route = DX_ROUTE_OTHER;
+    hc->keep_alive = req->keep_alive;
+    hc->head = req->method == DX_HTTP_HEAD;
+    hc->handler (hc, req);
+    if (hc->base.closing || hc->state == DX_HTTP_CONN_STREAM)
+      return;
+    if (req->upgrade) {
+      /* An Upgrade we did not switch to (a WebSocket upgrade has
            * closed this conn): the bytes after the head are not HTTP any
            * more. */
-          dx_conn_close_after_write (&hc->base);
-          return;
-        }
+      dx_conn_close_after_write (&hc->base);
+      return;
     }
+  }
   if (hc->base.closing || hc->state != DX_HTTP_CONN_READING)
     return;
   /* Timers while reading: slow headers (10 s from the first byte), or
    * idle keep-alive (60 s). */
-  if (dx_http_parser_started (hc->parser))
-    {
-      if (!dx_http_parser_headers_complete (hc->parser) && !hc->header_timer)
-        {
-          hc->header_timer = true;
-          dx_conn_arm_timer (&hc->base, DX_HTTP_HEADER_TIMEOUT_MS);
-        }
+  if (dx_http_parser_started (hc->parser)) {
+    if (!dx_http_parser_headers_complete (hc->parser) && !hc->header_timer) {
+      hc->header_timer = true;
+      dx_conn_arm_timer (&hc->base, DX_HTTP_HEADER_TIMEOUT_MS);
     }
-  else
-    {
-      hc->header_timer = false;
-      dx_conn_arm_timer (&hc->base, DX_HTTP_IDLE_TIMEOUT_MS);
-    }
+  } else {
+    hc->header_timer = false;
+    dx_conn_arm_timer (&hc->base, DX_HTTP_IDLE_TIMEOUT_MS);
+  }
   if (!hc->base.reading && hc->in.len < HTTP_IN_HIGH_WATER)
     dx_conn_start_reading (&hc->base);
 }
@@ -186,11 +170,10 @@ hc_on_read (dx_conn *c, const char *data, size_t n)
   dx_http_conn *hc = (dx_http_conn *) c;
   if (hc->state == DX_HTTP_CONN_STREAM)
     return; /* an event stream has no more requests */
-  if (!dx_buffer_append (&hc->in, data, n))
-    {
-      dx_conn_close (c);
-      return;
-    }
+  if (!dx_buffer_append (&hc->in, data, n)) {
+    dx_conn_close (c);
+    return;
+  }
   if (hc->state == DX_HTTP_CONN_READING)
     dx_http_conn_serve (hc);
   if (!c->closing && hc->in.len >= HTTP_IN_HIGH_WATER)
@@ -203,11 +186,10 @@ hc_on_end (dx_conn *c, int status)
   dx_http_conn *hc = (dx_http_conn *) c;
   /* A client that half-closes after its request (nc, some scripts) still
    * gets the answer of a request in flight. */
-  if (status == DX_EOF && hc->state == DX_HTTP_CONN_HELD)
-    {
-      hc->peer_eof = true;
-      return;
-    }
+  if (status == DX_EOF && hc->state == DX_HTTP_CONN_HELD) {
+    hc->peer_eof = true;
+    return;
+  }
   /* Answers already queued (pipelined requests) still go out. */
   if (status == DX_EOF)
     dx_conn_close_after_write (c);
@@ -219,21 +201,17 @@ static void
 hc_on_timer (dx_conn *c)
 {
   dx_http_conn *hc = (dx_http_conn *) c;
-  if (hc->state != DX_HTTP_CONN_READING)
-    {
-      if (hc->hold && hc->hold->on_timer)
-        hc->hold->on_timer (hc);
-      return;
-    }
-  if (dx_http_parser_started (hc->parser))
-    {
-      hc->route = DX_ROUTE_OTHER;
-      hc->keep_alive = false;
-      hc->head = false;
-      dx_http_respond_error (hc, 408, "timeout",
-                             "the request took too long to arrive");
-    }
-  else
+  if (hc->state != DX_HTTP_CONN_READING) {
+    if (hc->hold && hc->hold->on_timer)
+      hc->hold->on_timer (hc);
+    return;
+  }
+  if (dx_http_parser_started (hc->parser)) {
+    hc->route = DX_ROUTE_OTHER;
+    hc->keep_alive = false;
+    hc->head = false;
+    dx_http_respond_error (hc, 408, "timeout", "the request took too long to arrive");
+  } else
     dx_conn_close (c); /* idle keep-alive */
 }
 
@@ -271,19 +249,17 @@ static const dx_conn_ops http_ops = {
 };
 
 void
-dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream,
-                     dx_http_handler handler)
+dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream, dx_http_handler handler)
 {
   dx_http_conn *hc = calloc (1, sizeof *hc);
   dx_http_limits limits;
   dx_server_http_limits (&limits);
   dx_http_parser *p = hc ? dx_http_parser_new (DX_HTTP_PARSE_REQUEST, &limits) : NULL;
-  if (p == NULL)
-    {
-      free (hc);
-      dx_close (DX_HANDLE (stream), NULL);
-      return;
-    }
+  if (p == NULL) {
+    free (hc);
+    dx_close (DX_HANDLE (stream), NULL);
+    return;
+  }
   hc->parser = p;
   hc->handler = handler;
   dx_buffer_init (&hc->in, 0);

@@ -70,23 +70,19 @@ struct dx_http_conn {
 
 /* Takes an accepted stream of the HTTP listener; complete requests go to
  * handler. */
-void dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream,
-                          dx_http_handler handler);
+void dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream, dx_http_handler handler);
 
 /* Queues the answer to the current request (the CORS header is added; a
  * HEAD request gets the head only), counts it in the metrics under
  * hc->route, and closes after it unless the connection is kept alive. */
-void dx_http_respond (dx_http_conn *hc, int status, const char *ctype,
-                      const dx_http_header *extra, size_t n_extra,
-                      const char *body, size_t len);
+void dx_http_respond (dx_http_conn *hc, int status, const char *ctype, const dx_http_header *extra,
+                      size_t n_extra, const char *body, size_t len);
 /* Takes body (freed); a body that failed to encode becomes a 500. */
 void dx_http_respond_json (dx_http_conn *hc, int status, dx_buffer *body);
 /* {"error":{"code":..,"message":..}} (docs/protocol.md §4). */
-void dx_http_respond_error (dx_http_conn *hc, int status, const char *code,
-                            const char *message);
-void dx_http_respond_error_extra (dx_http_conn *hc, int status,
-                                  const char *code, const char *message,
-                                  const dx_http_header *extra, size_t n_extra);
+void dx_http_respond_error (dx_http_conn *hc, int status, const char *code, const char *message);
+void dx_http_respond_error_extra (dx_http_conn *hc, int status, const char *code,
+                                  const char *message, const dx_http_header *extra, size_t n_extra);
 
 /* The handler keeps the answer for later (ops may be NULL). */
 void dx_http_conn_hold (dx_http_conn *hc, const dx_http_hold_ops *ops);

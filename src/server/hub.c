@@ -16,7 +16,7 @@ typedef struct pending_presence {
 
 struct dx_hub {
   dx_strmap rooms; /* name -> dx_room */
-  unsigned depth; /* > 0 while delivering */
+  unsigned depth;  /* > 0 while delivering */
   pending_presence *pending, **pending_tail;
 };
 
@@ -35,12 +35,11 @@ dx_hub_free (dx_hub *hub)
   if (hub == NULL)
     return;
   dx_strmap_clear (&hub->rooms, free);
-  while (hub->pending)
-    {
-      pending_presence *p = hub->pending;
-      hub->pending = p->next;
-      free (p);
-    }
+  while (hub->pending) {
+    pending_presence *p = hub->pending;
+    hub->pending = p->next;
+    free (p);
+  }
   free (hub);
 }
 
@@ -65,11 +64,10 @@ hub_room_get_or_create (dx_hub *hub, const char *name)
   if (r == NULL)
     return NULL;
   memcpy (r->name, name, len + 1);
-  if (!dx_strmap_put (&hub->rooms, r->name, r, NULL))
-    {
-      free (r);
-      return NULL;
-    }
+  if (!dx_strmap_put (&hub->rooms, r->name, r, NULL)) {
+    free (r);
+    return NULL;
+  }
   return r;
 }
 
@@ -92,12 +90,11 @@ deliver_presence (dx_hub *hub, pending_presence *p)
   if (ev == NULL)
     return;
   hub->depth++;
-  for (dx_sub *s = room->subs, *next; s; s = next)
-    {
-      next = s->next;
-      if (s != p->except && s->ops->presence)
-        s->ops->presence (s, ev);
-    }
+  for (dx_sub *s = room->subs, *next; s; s = next) {
+    next = s->next;
+    if (s != p->except && s->ops->presence)
+      s->ops->presence (s, ev);
+  }
   hub->depth--;
   dx_encoded_unref (ev);
   room_drop_if_empty (hub, room);
@@ -108,20 +105,19 @@ flush_presence (dx_hub *hub)
 {
   if (hub->depth > 0)
     return;
-  while (hub->pending)
-    {
-      pending_presence *p = hub->pending;
-      hub->pending = p->next;
-      if (hub->pending == NULL)
-        hub->pending_tail = &hub->pending;
-      deliver_presence (hub, p);
-      free (p);
-    }
+  while (hub->pending) {
+    pending_presence *p = hub->pending;
+    hub->pending = p->next;
+    if (hub->pending == NULL)
+      hub->pending_tail = &hub->pending;
+    deliver_presence (hub, p);
+    free (p);
+  }
 }
 
 static void
-queue_presence (dx_hub *hub, const dx_room *room, const char *nick,
-                bool joined, const dx_sub *except)
+queue_presence (dx_hub *hub, const dx_room *room, const char *nick, bool joined,
+                const dx_sub *except)
 {
   pending_presence *p = calloc (1, sizeof *p);
   if (p == NULL)
@@ -140,8 +136,7 @@ dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *name)
   dx_room *room = hub_room_get_or_create (hub, name);
   if (room == NULL)
     return false;
-  bool announce = sub->kind == DX_SUB_SESSION
-                  && dx_room_nick_count (room, sub->nick) == 0;
+  bool announce = sub->kind == DX_SUB_SESSION && dx_room_nick_count (room, sub->nick) == 0;
   sub->room = room;
   sub->prev = NULL;
   sub->next = room->subs;
@@ -151,11 +146,10 @@ dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *name)
   room->n_subs++;
   if (sub->kind != DX_SUB_LONGPOLL)
     room->online++;
-  if (announce)
-    {
-      queue_presence (hub, room, sub->nick, true, sub);
-      flush_presence (hub);
-    }
+  if (announce) {
+    queue_presence (hub, room, sub->nick, true, sub);
+    flush_presence (hub);
+  }
   return true;
 }
 
@@ -190,18 +184,15 @@ dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
   if (room == NULL)
     return;
   dx_encoded *enc = dx_encoded_message (msg);
-  if (enc == NULL)
-    {
-      dx_log_error ("cannot encode message %s/%llu", msg->room,
-                    (unsigned long long) msg->id);
-      return;
-    }
+  if (enc == NULL) {
+    dx_log_error ("cannot encode message %s/%llu", msg->room, (unsigned long long) msg->id);
+    return;
+  }
   hub->depth++;
-  for (dx_sub *s = room->subs, *next; s; s = next)
-    {
-      next = s->next;
-      s->ops->message (s, enc);
-    }
+  for (dx_sub *s = room->subs, *next; s; s = next) {
+    next = s->next;
+    s->ops->message (s, enc);
+  }
   hub->depth--;
   dx_encoded_unref (enc);
   room_drop_if_empty (hub, room);

@@ -57,8 +57,8 @@ dx_log_format_time (unsigned long long wall_ms, char *out, unsigned long size)
   unsigned mo, d;
   civil_from_days ((long long) (secs / 86400), &y, &mo, &d);
   unsigned sod = (unsigned) (secs % 86400);
-  snprintf (out, size, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, mo, d,
-            sod / 3600, sod / 60 % 60, sod % 60, (unsigned) (wall_ms % 1000));
+  snprintf (out, size, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, mo, d, sod / 3600, sod / 60 % 60,
+            sod % 60, (unsigned) (wall_ms % 1000));
 }
 
 void

@@ -19,16 +19,15 @@ int dx_log_level_parse (const char *name);
 /* Formats wall-clock ms as "2026-11-23T14:15:38.123Z" into out (>= 25 bytes). */
 void dx_log_format_time (unsigned long long wall_ms, char *out, unsigned long size);
 
-void dx_log (dx_log_level level, const char *fmt, ...)
-    DX_PRINTF_FORMAT (2, 3);
+void dx_log (dx_log_level level, const char *fmt, ...) DX_PRINTF_FORMAT (2, 3);
 
 #define dx_log_error(...) dx_log (DX_LOG_ERROR, __VA_ARGS__)
 #define dx_log_warn(...) dx_log (DX_LOG_WARN, __VA_ARGS__)
 #define dx_log_info(...) dx_log (DX_LOG_INFO, __VA_ARGS__)
-#define dx_log_debug(...)                                                      \
-  do {                                                                         \
-    if (dx_log_get_level () >= DX_LOG_DEBUG)                                   \
-      dx_log (DX_LOG_DEBUG, __VA_ARGS__);                                      \
+#define dx_log_debug(...)                                                                          \
+  do {                                                                                             \
+    if (dx_log_get_level () >= DX_LOG_DEBUG)                                                       \
+      dx_log (DX_LOG_DEBUG, __VA_ARGS__);                                                          \
   } while (0)
 
 #endif

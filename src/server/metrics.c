@@ -14,11 +14,10 @@ dx_metrics_http_request (dx_metrics *m, dx_route route, int status)
   if ((unsigned) route >= DX_ROUTE_COUNT)
     route = DX_ROUTE_OTHER;
   for (size_t i = 0; i < m->http_slots; i++)
-    if (m->http[i].status == status)
-      {
-        m->http[i].count[route]++;
-        return;
-      }
+    if (m->http[i].status == status) {
+      m->http[i].count[route]++;
+      return;
+    }
   if (m->http_slots == DX_METRICS_STATUS_SLOTS)
     return; /* the server answers far fewer distinct statuses than this */
   m->http[m->http_slots].status = (uint16_t) status;
@@ -27,8 +26,8 @@ dx_metrics_http_request (dx_metrics *m, dx_route route, int status)
 }
 
 static void
-per_transport (dx_buffer *out, const char *name, const char *type,
-               const char *help, const uint64_t *v)
+per_transport (dx_buffer *out, const char *name, const char *type, const char *help,
+               const uint64_t *v)
 {
   dx_buffer_printf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
   for (int t = 0; t < DX_TR_COUNT; t++)
@@ -37,27 +36,22 @@ per_transport (dx_buffer *out, const char *name, const char *type,
 }
 
 void
-dx_metrics_render (const dx_metrics *m, const dx_store_stats *store,
-                   dx_buffer *out)
+dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buffer *out)
 {
   per_transport (out, "duplex_connections_open", "gauge",
-                 "Connections (and SSE streams, waiting long polls) open now.",
-                 m->conn_open);
+                 "Connections (and SSE streams, waiting long polls) open now.", m->conn_open);
   per_transport (out, "duplex_connections_accepted_total", "counter",
-                 "Connections accepted (or turned into this transport).",
-                 m->conn_accepted);
-  per_transport (out, "duplex_messages_in_total", "counter",
-                 "Chat messages received from clients.", m->msgs_in);
-  per_transport (out, "duplex_messages_out_total", "counter",
-                 "Chat messages delivered to clients.", m->msgs_out);
-  per_transport (out, "duplex_bytes_in_total", "counter",
-                 "Bytes read from clients.", m->bytes_in);
-  per_transport (out, "duplex_bytes_out_total", "counter",
-                 "Bytes queued for clients.", m->bytes_out);
+                 "Connections accepted (or turned into this transport).", m->conn_accepted);
+  per_transport (out, "duplex_messages_in_total", "counter", "Chat messages received from clients.",
+                 m->msgs_in);
+  per_transport (out, "duplex_messages_out_total", "counter", "Chat messages delivered to clients.",
+                 m->msgs_out);
+  per_transport (out, "duplex_bytes_in_total", "counter", "Bytes read from clients.", m->bytes_in);
+  per_transport (out, "duplex_bytes_out_total", "counter", "Bytes queued for clients.",
+                 m->bytes_out);
 
-  dx_buffer_printf (out,
-                    "# HELP duplex_http_requests_total HTTP requests answered.\n"
-                    "# TYPE duplex_http_requests_total counter\n");
+  dx_buffer_printf (out, "# HELP duplex_http_requests_total HTTP requests answered.\n"
+                         "# TYPE duplex_http_requests_total counter\n");
   for (size_t i = 0; i < m->http_slots; i++)
     for (int r = 0; r < DX_ROUTE_COUNT; r++)
       if (m->http[i].count[r])
@@ -92,8 +86,7 @@ dx_metrics_render (const dx_metrics *m, const dx_store_stats *store,
                     "duplex_store_write_seconds_bucket{le=\"+Inf\"} %llu\n"
                     "duplex_store_write_seconds_sum %.6f\n"
                     "duplex_store_write_seconds_count %llu\n",
-                    (unsigned long long) store->latency_count,
-                    (double) store->latency_sum_us / 1e6,
+                    (unsigned long long) store->latency_count, (double) store->latency_sum_us / 1e6,
                     (unsigned long long) store->latency_count);
   dx_buffer_printf (out,
                     "# HELP duplex_store_pending Appends not yet committed.\n"

@@ -34,7 +34,6 @@ typedef struct {
 void dx_metrics_init (dx_metrics *m);
 void dx_metrics_http_request (dx_metrics *m, dx_route route, int status);
 /* Appends the whole exposition to out; store may be NULL (no histogram). */
-void dx_metrics_render (const dx_metrics *m, const dx_store_stats *store,
-                        dx_buffer *out);
+void dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buffer *out);
 
 #endif

@@ -44,12 +44,11 @@ grow (dx_msg_ring *r)
 void
 dx_msg_ring_push (dx_msg_ring *r, dx_store_entry *e)
 {
-  if (r->count == r->cap && !grow (r))
-    {
-      dx_store_entry_free (r->slots[r->head]);
-      r->head = (r->head + 1) % r->cap;
-      r->count--;
-    }
+  if (r->count == r->cap && !grow (r)) {
+    dx_store_entry_free (r->slots[r->head]);
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
+  }
   r->slots[(r->head + r->count) % r->cap] = e;
   r->count++;
 }

@@ -40,19 +40,18 @@ on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
    * connection" (docs/protocol.md §5), then everybody else. */
   if (pc->cb)
     pc->cb (pc->arg, status, msg, duplicate);
-  if (status == 0 && !duplicate)
-    {
-      if (pc->tr < DX_TR_COUNT)
-        pc->poster->metrics->msgs_in[pc->tr]++;
-      dx_hub_publish (pc->poster->hub, msg);
-    }
+  if (status == 0 && !duplicate) {
+    if (pc->tr < DX_TR_COUNT)
+      pc->poster->metrics->msgs_in[pc->tr]++;
+    dx_hub_publish (pc->poster->hub, msg);
+  }
   free (pc);
 }
 
 int
-dx_poster_post (dx_poster *p, const char *room, const char *from,
-                const char *token, const char *text, size_t text_len,
-                const char *cid, dx_transport tr, dx_post_cb cb, void *arg)
+dx_poster_post (dx_poster *p, const char *room, const char *from, const char *token,
+                const char *text, size_t text_len, const char *cid, dx_transport tr, dx_post_cb cb,
+                void *arg)
 {
   if (p->store == NULL)
     return DX_ECANCELED;
@@ -63,8 +62,7 @@ dx_poster_post (dx_poster *p, const char *room, const char *from,
   pc->cb = cb;
   pc->arg = arg;
   pc->tr = tr;
-  int rc = dx_store_append (p->store, room, from, token, text, text_len, cid,
-                            on_appended, pc);
+  int rc = dx_store_append (p->store, room, from, token, text, text_len, cid, on_appended, pc);
   if (rc < 0)
     free (pc);
   return rc;

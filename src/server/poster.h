@@ -21,30 +21,27 @@ typedef struct dx_poster {
   dx_metrics *metrics;
 } dx_poster;
 
-void dx_poster_init (dx_poster *p, dx_store *store, dx_hub *hub,
-                     dx_metrics *metrics);
+void dx_poster_init (dx_poster *p, dx_store *store, dx_hub *hub, dx_metrics *metrics);
 /* Flushes and closes the store (pending posts are answered and fanned out
  * from here); from then on posts are refused with DX_ECANCELED. */
 void dx_poster_close (dx_poster *p);
 
 /* cb answers the sender (status, the message, whether it was a retry of
  * an earlier cid). */
-typedef void (*dx_post_cb) (void *arg, int status, const dx_stored_msg *msg,
-                            bool duplicate);
+typedef void (*dx_post_cb) (void *arg, int status, const dx_stored_msg *msg, bool duplicate);
 /* Posts text to room from nick `from`; token keys the cid dedup (NULL: no
  * dedup). tr is the transport to count it on (DX_TR_COUNT: none). Same
  * returns as dx_store_append, plus DX_ECANCELED once closed; cb runs only
  * if this returns 0. */
-int dx_poster_post (dx_poster *p, const char *room, const char *from,
-                    const char *token, const char *text, size_t text_len,
-                    const char *cid, dx_transport tr, dx_post_cb cb, void *arg);
+int dx_poster_post (dx_poster *p, const char *room, const char *from, const char *token,
+                    const char *text, size_t text_len, const char *cid, dx_transport tr,
+                    dx_post_cb cb, void *arg);
 
 /* A new token bound to nick, stored: 0, or a negative DX_E* code (closed,
  * the store refused it, or the OS random source failed: no token is
  * issued then, and callers answer 500 internal_error -- a server fault,
  * not the temporary 503 unavailable a retry could cure). */
-int dx_poster_new_token (dx_poster *p, const char *nick, char *out,
-                         size_t outlen);
+int dx_poster_new_token (dx_poster *p, const char *nick, char *out, size_t outlen);
 /* The nick a token was issued to, or NULL (unknown, or closed). The
  * string is valid until the next store call. */
 const char *dx_poster_token_nick (dx_poster *p, const char *token);

@@ -15,8 +15,7 @@ struct dx_replay_write {
 };
 
 void
-dx_replay_init (dx_replay *r, dx_conn *conn, dx_sub *sub,
-                dx_replay_frame_fn frame, void *frame_arg)
+dx_replay_init (dx_replay *r, dx_conn *conn, dx_sub *sub, dx_replay_frame_fn frame, void *frame_arg)
 {
   memset (r, 0, sizeof *r);
   r->conn = conn;
@@ -70,44 +69,39 @@ pump (dx_replay *r)
 {
   dx_conn *c = r->conn;
   dx_store *store = c->ctx->poster->store;
-  if (store == NULL)
-    {
-      r->active = false;
-      return;
-    }
+  if (store == NULL) {
+    r->active = false;
+    return;
+  }
   batch_ctx bc = { r, { 0 }, r->pos, 0 };
   dx_buffer_init (&bc.batch, 0);
-  int n = dx_store_read_since (store, r->room, r->pos, REPLAY_BATCH_MSGS,
-                               batch_visit, &bc);
-  if (n <= 0 || bc.last == r->pos || bc.batch.failed)
-    {
-      /* Caught up: from now on the fan-out delivers. */
-      r->active = false;
-      r->sub->next_id = r->pos + 1;
-      dx_buffer_free (&bc.batch);
-      return;
-    }
+  int n = dx_store_read_since (store, r->room, r->pos, REPLAY_BATCH_MSGS, batch_visit, &bc);
+  if (n <= 0 || bc.last == r->pos || bc.batch.failed) {
+    /* Caught up: from now on the fan-out delivers. */
+    r->active = false;
+    r->sub->next_id = r->pos + 1;
+    dx_buffer_free (&bc.batch);
+    return;
+  }
   r->pos = bc.last;
   c->ctx->metrics->msgs_out[c->tr] += bc.n;
   dx_shared_buf *sb = dx_shared_buf_from_buffer (&bc.batch);
   dx_buffer_free (&bc.batch);
   dx_replay_write *w = sb ? malloc (sizeof *w) : NULL;
-  if (w == NULL)
-    {
-      dx_shared_buf_unref (sb);
-      dx_conn_close (c);
-      return;
-    }
+  if (w == NULL) {
+    dx_shared_buf_unref (sb);
+    dx_conn_close (c);
+    return;
+  }
   w->replay = r;
   w->conn = c;
   r->in_flight = w;
   dx_conn_ref (c);
-  if (!dx_conn_send_notify (c, sb, on_batch_written, w))
-    {
-      r->in_flight = NULL;
-      dx_conn_unref (c);
-      free (w);
-    }
+  if (!dx_conn_send_notify (c, sb, on_batch_written, w)) {
+    r->in_flight = NULL;
+    dx_conn_unref (c);
+    free (w);
+  }
   dx_shared_buf_unref (sb);
 }
 

@@ -41,8 +41,8 @@ typedef struct {
   dx_replay_write *in_flight; /* the batch being written, if any */
 } dx_replay;
 
-void dx_replay_init (dx_replay *r, dx_conn *conn, dx_sub *sub,
-                     dx_replay_frame_fn frame, void *frame_arg);
+void dx_replay_init (dx_replay *r, dx_conn *conn, dx_sub *sub, dx_replay_frame_fn frame,
+                     void *frame_arg);
 /* (Re)starts a paced replay of room's messages after since (sub must be
  * subscribed to room). A batch already in flight carries on from since. */
 void dx_replay_start (dx_replay *r, const char *room, uint64_t since);
@@ -52,7 +52,7 @@ void dx_replay_cancel (dx_replay *r);
 /* Gap replay: sends every stored message of room with since < id <= upto
  * through send, stopping if conn closes. Returns the last id sent (or
  * since). */
-uint64_t dx_replay_gap (dx_conn *conn, const char *room, uint64_t since,
-                        uint64_t upto, dx_replay_send_fn send, void *arg);
+uint64_t dx_replay_gap (dx_conn *conn, const char *room, uint64_t since, uint64_t upto,
+                        dx_replay_send_fn send, void *arg);
 
 #endif

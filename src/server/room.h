@@ -32,10 +32,10 @@ typedef struct {
 struct dx_sub {
   const dx_sub_ops *ops;
   dx_sub_kind kind;
-  dx_room *room;      /* NULL when not subscribed */
+  dx_room *room; /* NULL when not subscribed */
   dx_sub *prev, *next;
   char nick[DX_NICK_MAX + 1]; /* sessions: who, for presence */
-  uint64_t next_id;   /* the next message id this subscriber expects */
+  uint64_t next_id;           /* the next message id this subscriber expects */
   void *owner;
 };
 
@@ -43,7 +43,7 @@ struct dx_room {
   char name[DX_ROOM_MAX + 1];
   dx_sub *subs;
   size_t n_subs;
-  size_t online;      /* sessions + SSE streams */
+  size_t online; /* sessions + SSE streams */
 };
 
 /* Number of session subscribers of room with this nick. */

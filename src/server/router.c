@@ -5,8 +5,8 @@
 static const char rooms_prefix[] = "/api/v1/rooms/";
 
 static const char *const route_names[DX_ROUTE_COUNT] = {
-  "session", "rooms", "post_message", "messages", "events", "ws",
-  "healthz", "metrics", "time", "info", "other",
+  "session", "rooms",   "post_message", "messages", "events", "ws",
+  "healthz", "metrics", "time",         "info",     "other",
 };
 
 const char *
@@ -16,19 +16,17 @@ dx_route_name (dx_route r)
 }
 
 static void
-method_check (dx_http_method method, dx_route_match *out, dx_route route,
-              bool get, bool post)
+method_check (dx_http_method method, dx_route_match *out, dx_route route, bool get, bool post)
 {
   out->route = route;
   /* HEAD is GET without the body (RFC 9110 9.3.2), except where GET
    * starts a stream or a protocol switch. */
   bool head = get && route != DX_ROUTE_EVENTS && route != DX_ROUTE_WS;
   if ((get && method == DX_HTTP_GET) || (head && method == DX_HTTP_HEAD)
-      || (post && method == DX_HTTP_POST))
-    {
-      out->status = 0;
-      return;
-    }
+      || (post && method == DX_HTTP_POST)) {
+    out->status = 0;
+    return;
+  }
   out->status = 405;
   out->allow = get && post ? "GET, HEAD, POST" : head ? "GET, HEAD" : get ? "GET" : "POST";
 }
@@ -54,11 +52,10 @@ dx_router_match (dx_http_method method, const char *path, dx_route_match *out)
     { "/api/v1/info", DX_ROUTE_INFO, true, false },
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-    if (strcmp (path, fixed[i].path) == 0)
-      {
-        method_check (method, out, fixed[i].route, fixed[i].get, fixed[i].post);
-        return;
-      }
+    if (strcmp (path, fixed[i].path) == 0) {
+      method_check (method, out, fixed[i].route, fixed[i].get, fixed[i].post);
+      return;
+    }
 
   size_t plen = sizeof rooms_prefix - 1;
   if (strncmp (path, rooms_prefix, plen) != 0)
@@ -77,12 +74,11 @@ dx_router_match (dx_http_method method, const char *path, dx_route_match *out)
   else
     return;
   size_t nlen = (size_t) (slash - name);
-  if (!dx_room_valid (name, nlen))
-    {
-      out->route = route;
-      out->status = 400;
-      return;
-    }
+  if (!dx_room_valid (name, nlen)) {
+    out->route = route;
+    out->status = 400;
+    return;
+  }
   memcpy (out->room, name, nlen);
   out->room[nlen] = '\0';
   method_check (method, out, route, true, post);

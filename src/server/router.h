@@ -26,13 +26,12 @@ typedef enum {
 const char *dx_route_name (dx_route r);
 
 typedef struct {
-  dx_route route;      /* DX_ROUTE_OTHER when status != 0 and no route matched */
-  int status;          /* 0: matched; else 400, 404 or 405 */
-  const char *allow;   /* 405: the Allow header value */
+  dx_route route;             /* DX_ROUTE_OTHER when status != 0 and no route matched */
+  int status;                 /* 0: matched; else 400, 404 or 405 */
+  const char *allow;          /* 405: the Allow header value */
   char room[DX_ROOM_MAX + 1]; /* room routes */
 } dx_route_match;
 
-void dx_router_match (dx_http_method method, const char *path,
-                      dx_route_match *out);
+void dx_router_match (dx_http_method method, const char *path, dx_route_match *out);
 
 #endif

@@ -27,16 +27,14 @@ static void
 on_http_accept (dx_listener *l, dx_stream *client, int status)
 {
   dx_server *srv = dx_handle_data (DX_HANDLE (l));
-  if (status < 0)
-    {
-      dx_log_warn ("http accept: %s", dx_strerror (status));
-      return;
-    }
-  if (srv->ctx.shutting_down)
-    {
-      dx_close (DX_HANDLE (client), NULL);
-      return;
-    }
+  if (status < 0) {
+    dx_log_warn ("http accept: %s", dx_strerror (status));
+    return;
+  }
+  if (srv->ctx.shutting_down) {
+    dx_close (DX_HANDLE (client), NULL);
+    return;
+  }
   dx_http_api_accept (&srv->ctx, client);
 }
 
@@ -44,30 +42,27 @@ static void
 on_tcp_accept (dx_listener *l, dx_stream *client, int status)
 {
   dx_server *srv = dx_handle_data (DX_HANDLE (l));
-  if (status < 0)
-    {
-      dx_log_warn ("tcp accept: %s", dx_strerror (status));
-      return;
-    }
-  if (srv->ctx.shutting_down)
-    {
-      dx_close (DX_HANDLE (client), NULL);
-      return;
-    }
+  if (status < 0) {
+    dx_log_warn ("tcp accept: %s", dx_strerror (status));
+    return;
+  }
+  if (srv->ctx.shutting_down) {
+    dx_close (DX_HANDLE (client), NULL);
+    return;
+  }
   dx_tcp_conn_accept (&srv->ctx, client);
 }
 
 static bool
-listen_on (dx_server *srv, const char *addr, dx_accept_cb cb, dx_listener **out,
-           int *port, char *name, size_t namelen, char *err, size_t errlen)
+listen_on (dx_server *srv, const char *addr, dx_accept_cb cb, dx_listener **out, int *port,
+           char *name, size_t namelen, char *err, size_t errlen)
 {
   int rc = dx_tcp_listen (srv->loop, addr, 511, cb, out);
-  if (rc < 0)
-    {
-      snprintf (err, errlen, "cannot listen on %s: %s", addr, dx_strerror (rc));
-      *out = NULL;
-      return false;
-    }
+  if (rc < 0) {
+    snprintf (err, errlen, "cannot listen on %s: %s", addr, dx_strerror (rc));
+    *out = NULL;
+    return false;
+  }
   dx_handle_set_data (DX_HANDLE (*out), srv);
   *port = dx_listener_port (*out);
   if (dx_listener_name (*out, name, namelen) < 0)
@@ -83,11 +78,10 @@ static void
 on_signal_server (dx_loop *loop, int signum)
 {
   (void) loop;
-  if (signal_server)
-    {
-      dx_log_info ("signal %d: shutting down", signum);
-      dx_server_shutdown (signal_server);
-    }
+  if (signal_server) {
+    dx_log_info ("signal %d: shutting down", signum);
+    dx_server_shutdown (signal_server);
+  }
 }
 
 static void
@@ -95,29 +89,25 @@ on_shutdown_tick (dx_timer *t)
 {
   dx_server *srv = dx_handle_data (DX_HANDLE (t));
   uint64_t elapsed = dx_loop_now_ms (srv->loop) - srv->shutdown_started;
-  if (srv->ctx.n_conns == 0)
-    {
-      dx_timer_stop (t);
-      dx_loop_stop (srv->loop);
-      return;
-    }
-  if (elapsed >= DX_SHUTDOWN_GRACE_MS && !srv->shutdown_forced)
-    {
-      dx_log_warn ("shutdown: cutting %zu connection(s) that did not close",
-                   srv->ctx.n_conns);
-      srv->shutdown_forced = true;
-      dx_conn_close_all (&srv->ctx);
-    }
+  if (srv->ctx.n_conns == 0) {
+    dx_timer_stop (t);
+    dx_loop_stop (srv->loop);
+    return;
+  }
+  if (elapsed >= DX_SHUTDOWN_GRACE_MS && !srv->shutdown_forced) {
+    dx_log_warn ("shutdown: cutting %zu connection(s) that did not close", srv->ctx.n_conns);
+    srv->shutdown_forced = true;
+    dx_conn_close_all (&srv->ctx);
+  }
 }
 
 static void
 close_listener (dx_listener **l)
 {
-  if (*l)
-    {
-      dx_close (DX_HANDLE (*l), NULL);
-      *l = NULL;
-    }
+  if (*l) {
+    dx_close (DX_HANDLE (*l), NULL);
+    *l = NULL;
+  }
 }
 
 void
@@ -136,13 +126,11 @@ dx_server_shutdown (dx_server *srv)
   dx_poster_close (&srv->poster);
   dx_conn_shutdown_all (&srv->ctx);
   srv->shutdown_timer = dx_timer_new (srv->loop);
-  if (srv->shutdown_timer)
-    {
-      dx_handle_set_data (DX_HANDLE (srv->shutdown_timer), srv);
-      dx_timer_start (srv->shutdown_timer, DX_SHUTDOWN_POLL_MS,
-                      DX_SHUTDOWN_POLL_MS, on_shutdown_tick);
-    }
-  else
+  if (srv->shutdown_timer) {
+    dx_handle_set_data (DX_HANDLE (srv->shutdown_timer), srv);
+    dx_timer_start (srv->shutdown_timer, DX_SHUTDOWN_POLL_MS, DX_SHUTDOWN_POLL_MS,
+                    on_shutdown_tick);
+  } else
     dx_loop_stop (srv->loop);
 }
 
@@ -155,30 +143,26 @@ open_store (dx_server *srv, char *err, size_t errlen)
   dx_store_config_init (&sc);
   sc.kind = srv->cfg->store;
   char dir[1024];
-  if (sc.kind == DX_STORE_SQLITE)
-    {
-      if (srv->cfg->data_dir)
-        snprintf (dir, sizeof dir, "%s", srv->cfg->data_dir);
-      else
-        {
-          int rc = dx_fs_default_data_dir ("duplex", dir, sizeof dir);
-          if (rc < 0)
-            {
-              snprintf (err, errlen, "cannot find a data directory: %s (use --data-dir)",
-                        dx_strerror (rc));
-              return false;
-            }
-        }
-      sc.data_dir = dir;
+  if (sc.kind == DX_STORE_SQLITE) {
+    if (srv->cfg->data_dir)
+      snprintf (dir, sizeof dir, "%s", srv->cfg->data_dir);
+    else {
+      int rc = dx_fs_default_data_dir ("duplex", dir, sizeof dir);
+      if (rc < 0) {
+        snprintf (err, errlen, "cannot find a data directory: %s (use --data-dir)",
+                  dx_strerror (rc));
+        return false;
+      }
     }
+    sc.data_dir = dir;
+  }
   dx_store *store = dx_store_open (srv->loop, &sc, err, errlen);
   if (store == NULL)
     return false;
   dx_poster_init (&srv->poster, store, srv->hub, &srv->metrics);
   snprintf (srv->epoch, sizeof srv->epoch, "%s", dx_store_epoch (store));
-  dx_log_debug ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind),
-               sc.data_dir ? " in " : "", sc.data_dir ? sc.data_dir : "",
-               srv->epoch);
+  dx_log_debug ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind), sc.data_dir ? " in " : "",
+                sc.data_dir ? sc.data_dir : "", srv->epoch);
   return true;
 }
 
@@ -188,44 +172,43 @@ write_ready_file (dx_server *srv, char *err, size_t errlen)
   if (srv->cfg->ready_file == NULL)
     return true;
   char json[64];
-  int n = snprintf (json, sizeof json, "{\"http\":%d,\"tcp\":%d}\n", srv->http_port,
-                    srv->tcp_port);
+  int n = snprintf (json, sizeof json, "{\"http\":%d,\"tcp\":%d}\n", srv->http_port, srv->tcp_port);
   int rc = dx_fs_write_atomic (srv->cfg->ready_file, json, (size_t) n);
-  if (rc < 0)
-    {
-      snprintf (err, errlen, "cannot write the ready file %s: %s",
-                srv->cfg->ready_file, dx_strerror (rc));
-      return false;
-    }
+  if (rc < 0) {
+    snprintf (err, errlen, "cannot write the ready file %s: %s", srv->cfg->ready_file,
+              dx_strerror (rc));
+    return false;
+  }
   return true;
 }
 
 dx_server *
-dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
-               int *exit_code)
+dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, int *exit_code)
 {
   *exit_code = 1;
   dx_server *srv = calloc (1, sizeof *srv);
-  if (srv == NULL)
-    {
-      snprintf (err, errlen, "out of memory");
-      return NULL;
-    }
+  if (srv == NULL) {
+    snprintf (err, errlen, "out of memory");
+    return NULL;
+  }
   srv->loop = loop;
   srv->cfg = cfg;
   dx_metrics_init (&srv->metrics);
   snprintf (srv->server_name, sizeof srv->server_name, "duplexd/%s", DUPLEX_VERSION);
   srv->hub = dx_hub_new ();
-  if (srv->hub == NULL)
-    {
-      snprintf (err, errlen, "out of memory");
-      dx_server_free (srv);
-      return NULL;
-    }
+  if (srv->hub == NULL) {
+    snprintf (err, errlen, "out of memory");
+    dx_server_free (srv);
+    return NULL;
+  }
   dx_poster_init (&srv->poster, NULL, srv->hub, &srv->metrics);
-  srv->ctx = (dx_conn_ctx) {
-    .loop = loop, .cfg = cfg, .hub = srv->hub, .poster = &srv->poster,
-    .metrics = &srv->metrics, .server_name = srv->server_name,
+  srv->ctx = (dx_conn_ctx){
+    .loop = loop,
+    .cfg = cfg,
+    .hub = srv->hub,
+    .poster = &srv->poster,
+    .metrics = &srv->metrics,
+    .server_name = srv->server_name,
     .epoch = srv->epoch,
   };
   /* Signals first: a supervisor may send SIGTERM as soon as it sees the
@@ -235,25 +218,22 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
   if (rc < 0)
     dx_log_warn ("cannot catch SIGINT/SIGTERM: %s", dx_strerror (rc));
   if (!open_store (srv, err, errlen)
-      || !listen_on (srv, cfg->http_addr, on_http_accept, &srv->http_listener,
-                     &srv->http_port, srv->http_name, sizeof srv->http_name, err, errlen)
-      || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener,
-                     &srv->tcp_port, srv->tcp_name, sizeof srv->tcp_name, err, errlen)
-      || !write_ready_file (srv, err, errlen))
-    {
-      dx_server_free (srv);
-      return NULL;
-    }
+      || !listen_on (srv, cfg->http_addr, on_http_accept, &srv->http_listener, &srv->http_port,
+                     srv->http_name, sizeof srv->http_name, err, errlen)
+      || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener, &srv->tcp_port,
+                     srv->tcp_name, sizeof srv->tcp_name, err, errlen)
+      || !write_ready_file (srv, err, errlen)) {
+    dx_server_free (srv);
+    return NULL;
+  }
   srv->ctx.tcp_port = srv->tcp_port;
-  if (!dx_tickers_start (loop, cfg, &srv->poster, &srv->tickers))
-    {
-      snprintf (err, errlen, "cannot start the tickers");
-      dx_server_free (srv);
-      return NULL;
-    }
-  dx_log_info ("%s (%s loop, %s store, epoch %s) listening http=%s tcp=%s",
-               srv->server_name, dx_loop_backend (loop),
-               dx_store_kind_name (cfg->store), srv->epoch, srv->http_name,
+  if (!dx_tickers_start (loop, cfg, &srv->poster, &srv->tickers)) {
+    snprintf (err, errlen, "cannot start the tickers");
+    dx_server_free (srv);
+    return NULL;
+  }
+  dx_log_info ("%s (%s loop, %s store, epoch %s) listening http=%s tcp=%s", srv->server_name,
+               dx_loop_backend (loop), dx_store_kind_name (cfg->store), srv->epoch, srv->http_name,
                srv->tcp_name);
   /* The exact line docs/protocol.md §1 promises, on its own for scripts. */
   fprintf (stderr, "listening http=%s tcp=%s\n", srv->http_name, srv->tcp_name);
@@ -266,11 +246,10 @@ int
 dx_server_run (dx_server *srv)
 {
   int rc = dx_loop_run (srv->loop);
-  if (rc < 0)
-    {
-      dx_log_error ("event loop failed: %s", dx_strerror (rc));
-      return 1;
-    }
+  if (rc < 0) {
+    dx_log_error ("event loop failed: %s", dx_strerror (rc));
+    return 1;
+  }
   return srv->exit_code;
 }
 
@@ -286,11 +265,10 @@ dx_server_free (dx_server *srv)
   dx_tickers_stop (&srv->tickers);
   dx_poster_close (&srv->poster);
   dx_conn_close_all (&srv->ctx);
-  if (srv->shutdown_timer)
-    {
-      dx_close (DX_HANDLE (srv->shutdown_timer), NULL);
-      srv->shutdown_timer = NULL;
-    }
+  if (srv->shutdown_timer) {
+    dx_close (DX_HANDLE (srv->shutdown_timer), NULL);
+    srv->shutdown_timer = NULL;
+  }
   /* Let every close callback run before the loop is freed: with every
    * handle closed, dx_loop_run returns once the last one is gone. */
   dx_loop_run (srv->loop);

@@ -20,7 +20,7 @@ typedef struct dx_server {
   dx_hub *hub;
   dx_poster poster; /* owns the store */
   dx_metrics metrics;
-  dx_conn_ctx ctx;  /* what connections see of all this */
+  dx_conn_ctx ctx; /* what connections see of all this */
   dx_listener *http_listener, *tcp_listener;
   int http_port, tcp_port;
   char http_name[64], tcp_name[64];
@@ -36,8 +36,8 @@ typedef struct dx_server {
 /* Opens the store, binds both listeners, writes the ready file and logs
  * the listening line. On failure returns NULL with a one-line reason in
  * err and *exit_code 1 (runtime error). */
-dx_server *dx_server_new (dx_loop *loop, const dx_config *cfg, char *err,
-                          size_t errlen, int *exit_code);
+dx_server *dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen,
+                          int *exit_code);
 /* Runs the loop until the server has shut down; returns the exit status. */
 int dx_server_run (dx_server *srv);
 /* Starts the graceful shutdown (also what SIGINT/SIGTERM do). */

@@ -17,8 +17,7 @@ struct dx_membership {
 };
 
 void
-dx_session_init (dx_session *s, dx_conn *conn,
-                 const dx_session_ops *ops, dx_transport tr)
+dx_session_init (dx_session *s, dx_conn *conn, const dx_session_ops *ops, dx_transport tr)
 {
   memset (s, 0, sizeof *s);
   s->ctx = conn->ctx;
@@ -45,8 +44,8 @@ dx_session_error (dx_session *s, const char *code, const char *message)
   dx_encode_error (&b, code, message);
   send_buffer (s, &b);
   s->errors++;
-  dx_log_debug ("session %s: error %s (%s), %u so far",
-                s->nick[0] ? s->nick : "-", code, message, s->errors);
+  dx_log_debug ("session %s: error %s (%s), %u so far", s->nick[0] ? s->nick : "-", code, message,
+                s->errors);
   if (s->errors > DX_SESSION_MAX_ERRORS)
     s->ops->close_policy (s, "too many errors");
 }
@@ -84,14 +83,13 @@ member_message (dx_sub *sub, dx_encoded *e)
   /* Updated first: a delivery that finds the connection too slow closes
    * it, which frees this membership. */
   sub->next_id = e->id + 1;
-  if (e->id > expected)
-    {
-      /* Should not happen (the store reports commits in id order), but a
+  if (e->id > expected) {
+    /* Should not happen (the store reports commits in id order), but a
        * gap is filled from the store rather than left. */
-      char room[DX_ROOM_MAX + 1];
-      memcpy (room, sub->room->name, sizeof room);
-      dx_replay_gap (s->conn, room, expected - 1, e->id - 1, replay_send, s);
-    }
+    char room[DX_ROOM_MAX + 1];
+    memcpy (room, sub->room->name, sizeof room);
+    dx_replay_gap (s->conn, room, expected - 1, e->id - 1, replay_send, s);
+  }
   deliver (s, e, true);
 }
 
@@ -147,45 +145,36 @@ password_ok (dx_session *s, const dx_msg *m)
 static void
 on_hello (dx_session *s, const dx_msg *m)
 {
-  if (s->authed)
-    {
-      dx_session_error (s, "bad_request", "hello was already received");
+  if (s->authed) {
+    dx_session_error (s, "bad_request", "hello was already received");
+    return;
+  }
+  if (!password_ok (s, m)) {
+    dx_session_error (s, "unauthorized",
+                      m->has_password ? "wrong password" : "this server needs a password");
+    s->ops->close_policy (s, "bad password");
+    return;
+  }
+  if (m->has_token) {
+    const char *nick = dx_poster_token_nick (s->ctx->poster, m->token);
+    if (nick == NULL) {
+      dx_session_error (s, "unauthorized", "unknown token");
       return;
     }
-  if (!password_ok (s, m))
-    {
-      dx_session_error (s, "unauthorized",
-                        m->has_password ? "wrong password"
-                                        : "this server needs a password");
-      s->ops->close_policy (s, "bad password");
+    snprintf (s->nick, sizeof s->nick, "%s", nick);
+    snprintf (s->token, sizeof s->token, "%s", m->token);
+  } else {
+    size_t len = strlen (m->nick);
+    if (dx_nick_reserved (m->nick, len)) {
+      dx_session_error (s, "bad_request", "this nick is reserved");
       return;
     }
-  if (m->has_token)
-    {
-      const char *nick = dx_poster_token_nick (s->ctx->poster, m->token);
-      if (nick == NULL)
-        {
-          dx_session_error (s, "unauthorized", "unknown token");
-          return;
-        }
-      snprintf (s->nick, sizeof s->nick, "%s", nick);
-      snprintf (s->token, sizeof s->token, "%s", m->token);
+    if (dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token) < 0) {
+      dx_session_error (s, "internal_error", "cannot create a token");
+      return;
     }
-  else
-    {
-      size_t len = strlen (m->nick);
-      if (dx_nick_reserved (m->nick, len))
-        {
-          dx_session_error (s, "bad_request", "this nick is reserved");
-          return;
-        }
-      if (dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token) < 0)
-        {
-          dx_session_error (s, "internal_error", "cannot create a token");
-          return;
-        }
-      memcpy (s->nick, m->nick, len + 1);
-    }
+    memcpy (s->nick, m->nick, len + 1);
+  }
   s->authed = true;
   dx_buffer b;
   dx_buffer_init (&b, 0);
@@ -197,37 +186,33 @@ static void
 on_join (dx_session *s, const dx_msg *m)
 {
   dx_store *store = s->ctx->poster->store;
-  if (store == NULL)
-    {
-      dx_session_error (s, "shutting_down", "the server is shutting down");
-      return;
-    }
+  if (store == NULL) {
+    dx_session_error (s, "shutting_down", "the server is shutting down");
+    return;
+  }
   uint64_t last = dx_store_last_id (store, m->room);
   dx_membership *mem = find_member (s, m->room);
-  if (mem == NULL)
-    {
-      mem = calloc (1, sizeof *mem);
-      if (mem == NULL)
-        {
-          dx_session_error (s, "internal_error", "out of memory");
-          return;
-        }
-      mem->session = s;
-      dx_replay_init (&mem->replay, s->conn, &mem->sub, replay_frame, s);
-      mem->sub.ops = &member_ops;
-      mem->sub.kind = DX_SUB_SESSION;
-      mem->sub.owner = s;
-      memcpy (mem->sub.nick, s->nick, sizeof s->nick);
-      mem->sub.next_id = last + 1;
-      if (!dx_hub_subscribe (s->ctx->hub, &mem->sub, m->room))
-        {
-          free (mem);
-          dx_session_error (s, "internal_error", "out of memory");
-          return;
-        }
-      mem->next = s->members;
-      s->members = mem;
+  if (mem == NULL) {
+    mem = calloc (1, sizeof *mem);
+    if (mem == NULL) {
+      dx_session_error (s, "internal_error", "out of memory");
+      return;
     }
+    mem->session = s;
+    dx_replay_init (&mem->replay, s->conn, &mem->sub, replay_frame, s);
+    mem->sub.ops = &member_ops;
+    mem->sub.kind = DX_SUB_SESSION;
+    mem->sub.owner = s;
+    memcpy (mem->sub.nick, s->nick, sizeof s->nick);
+    mem->sub.next_id = last + 1;
+    if (!dx_hub_subscribe (s->ctx->hub, &mem->sub, m->room)) {
+      free (mem);
+      dx_session_error (s, "internal_error", "out of memory");
+      return;
+    }
+    mem->next = s->members;
+    s->members = mem;
+  }
   /* joined, then stored messages with id > since, then live ones: the
    * read and the subscription happen in this one callback, so the store's
    * commit order leaves no gap between them. */
@@ -266,18 +251,16 @@ on_sent (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
   pending_send *p = arg;
   dx_session *s = p->s;
   (void) duplicate;
-  if (!s->conn->closing)
-    {
-      if (status < 0)
-        dx_session_error (s, "internal_error", "the message could not be stored");
-      else
-        {
-          dx_buffer b;
-          dx_buffer_init (&b, 0);
-          dx_encode_ack (&b, p->room, msg->id, msg->ts, p->has_cid ? p->cid : NULL);
-          send_buffer (s, &b);
-        }
+  if (!s->conn->closing) {
+    if (status < 0)
+      dx_session_error (s, "internal_error", "the message could not be stored");
+    else {
+      dx_buffer b;
+      dx_buffer_init (&b, 0);
+      dx_encode_ack (&b, p->room, msg->id, msg->ts, p->has_cid ? p->cid : NULL);
+      send_buffer (s, &b);
     }
+  }
   s->pending--;
   if (s->peer_eof && s->pending == 0)
     dx_conn_close_after_write (s->conn);
@@ -297,32 +280,29 @@ static void
 on_send (dx_session *s, const dx_msg *m)
 {
   pending_send *p = calloc (1, sizeof *p);
-  if (p == NULL)
-    {
-      dx_session_error (s, "internal_error", "out of memory");
-      return;
-    }
+  if (p == NULL) {
+    dx_session_error (s, "internal_error", "out of memory");
+    return;
+  }
   p->s = s;
   p->has_cid = m->has_cid;
   memcpy (p->cid, m->cid, sizeof p->cid);
   memcpy (p->room, m->room, sizeof p->room);
   dx_conn_ref (s->conn);
   s->pending++;
-  int rc = dx_poster_post (s->ctx->poster, m->room, s->nick, s->token, m->text,
-                           m->text_len, m->has_cid ? m->cid : NULL, s->tr,
-                           on_sent, p);
-  if (rc < 0)
-    {
-      s->pending--;
-      dx_conn_unref (s->conn);
-      free (p);
-      if (rc == DX_ECANCELED)
-        dx_session_error (s, "shutting_down", "the server is shutting down");
-      else if (rc == DX_EINVAL)
-        dx_session_error (s, "bad_request", "the message was refused");
-      else
-        dx_session_error (s, "internal_error", "the message could not be stored");
-    }
+  int rc = dx_poster_post (s->ctx->poster, m->room, s->nick, s->token, m->text, m->text_len,
+                           m->has_cid ? m->cid : NULL, s->tr, on_sent, p);
+  if (rc < 0) {
+    s->pending--;
+    dx_conn_unref (s->conn);
+    free (p);
+    if (rc == DX_ECANCELED)
+      dx_session_error (s, "shutting_down", "the server is shutting down");
+    else if (rc == DX_EINVAL)
+      dx_session_error (s, "bad_request", "the message was refused");
+    else
+      dx_session_error (s, "internal_error", "the message could not be stored");
+  }
 }
 
 static void
@@ -338,45 +318,39 @@ void
 dx_session_handle (dx_session *s, const char *json, size_t len)
 {
   dx_msg *m = malloc (sizeof *m); /* ~9 KiB: not on the stack */
-  if (m == NULL)
-    {
-      dx_conn_close (s->conn);
-      return;
-    }
+  if (m == NULL) {
+    dx_conn_close (s->conn);
+    return;
+  }
   dx_msg_error err;
-  if (!dx_msg_decode (json, len, DX_MSG_FROM_CLIENT, m, &err))
-    {
-      free (m);
-      /* Before hello, anything that is not a hello is not_authenticated,
+  if (!dx_msg_decode (json, len, DX_MSG_FROM_CLIENT, m, &err)) {
+    free (m);
+    /* Before hello, anything that is not a hello is not_authenticated,
        * whatever else is wrong with it. */
-      if (!s->authed && dx_msg_peek_type (json, len) != DX_MSG_HELLO)
-        {
-          dx_session_error (s, "not_authenticated", "say hello first");
-          return;
-        }
-      dx_session_error (s, err.code, err.message);
-      return;
-    }
-  if (!s->authed && m->type != DX_MSG_HELLO)
-    {
+    if (!s->authed && dx_msg_peek_type (json, len) != DX_MSG_HELLO) {
       dx_session_error (s, "not_authenticated", "say hello first");
-      free (m);
       return;
     }
-  if (s->ctx->shutting_down && m->type != DX_MSG_PING)
-    {
-      dx_session_error (s, "shutting_down", "the server is shutting down");
-      free (m);
-      return;
-    }
-  switch (m->type)
-    {
-    case DX_MSG_HELLO: on_hello (s, m); break;
-    case DX_MSG_JOIN: on_join (s, m); break;
-    case DX_MSG_LEAVE: on_leave (s, m); break;
-    case DX_MSG_SEND: on_send (s, m); break;
-    case DX_MSG_PING: on_ping (s, m); break;
-    default: dx_session_error (s, "bad_request", "unexpected message type"); break;
-    }
+    dx_session_error (s, err.code, err.message);
+    return;
+  }
+  if (!s->authed && m->type != DX_MSG_HELLO) {
+    dx_session_error (s, "not_authenticated", "say hello first");
+    free (m);
+    return;
+  }
+  if (s->ctx->shutting_down && m->type != DX_MSG_PING) {
+    dx_session_error (s, "shutting_down", "the server is shutting down");
+    free (m);
+    return;
+  }
+  switch (m->type) {
+  case DX_MSG_HELLO: on_hello (s, m); break;
+  case DX_MSG_JOIN: on_join (s, m); break;
+  case DX_MSG_LEAVE: on_leave (s, m); break;
+  case DX_MSG_SEND: on_send (s, m); break;
+  case DX_MSG_PING: on_ping (s, m); break;
+  default: dx_session_error (s, "bad_request", "unexpected message type"); break;
+  }
   free (m);
 }

@@ -42,13 +42,12 @@ struct dx_session {
   char nick[DX_NICK_MAX + 1];
   char token[DX_TOKEN_MAX + 1];
   unsigned errors;
-  unsigned pending;   /* sends waiting for the store's commit */
-  bool peer_eof;      /* the client shut its side: finish, then close */
+  unsigned pending; /* sends waiting for the store's commit */
+  bool peer_eof;    /* the client shut its side: finish, then close */
   dx_membership *members;
 };
 
-void dx_session_init (dx_session *s, dx_conn *conn,
-                      const dx_session_ops *ops, dx_transport tr);
+void dx_session_init (dx_session *s, dx_conn *conn, const dx_session_ops *ops, dx_transport tr);
 /* One complete JSON text from the client (line or text message). */
 void dx_session_handle (dx_session *s, const char *json, size_t len);
 /* Sends an error event and counts it; the 11th closes (policy). */

@@ -39,8 +39,7 @@ sse_message (dx_sub *sub, dx_encoded *e)
   if (hc->sse_replay.active || e->id < sub->next_id)
     return;
   if (e->id > sub->next_id)
-    dx_replay_gap (&hc->base, hc->room, sub->next_id - 1, e->id - 1,
-                   sse_replay_send, hc);
+    dx_replay_gap (&hc->base, hc->room, sub->next_id - 1, e->id - 1, sse_replay_send, hc);
   sub->next_id = e->id + 1;
   sse_send (hc, e, true);
 }
@@ -58,8 +57,7 @@ sse_raw (dx_http_conn *hc, const char *data, size_t len)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  bool ok = hc->sse_chunked ? dx_chunked_encode (&b, data, len)
-                            : dx_buffer_append (&b, data, len);
+  bool ok = hc->sse_chunked ? dx_chunked_encode (&b, data, len) : dx_buffer_append (&b, data, len);
   if (ok)
     dx_conn_send_copy (&hc->base, b.data, b.len);
   dx_buffer_free (&b);
@@ -89,40 +87,36 @@ sse_on_closing (dx_http_conn *hc)
 }
 
 static const dx_http_hold_ops sse_stream_ops = {
-  sse_on_timer, sse_on_shutdown, sse_on_closing,
+  sse_on_timer,
+  sse_on_shutdown,
+  sse_on_closing,
 };
 
 void
-dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req,
-                     const char *room)
+dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req, const char *room)
 {
   dx_conn_ctx *ctx = hc->base.ctx;
   uint64_t since = 0;
   bool has_since = false;
   const char *leid = dx_http_message_header (req, "Last-Event-ID");
   dx_http_query_result qr = dx_http_query_get_u64 (req->query, "since", &since);
-  if (qr == DX_HTTP_QUERY_INVALID)
-    {
-      dx_http_respond_error (hc, 400, "bad_request", "since must be an unsigned integer");
-      return;
-    }
+  if (qr == DX_HTTP_QUERY_INVALID) {
+    dx_http_respond_error (hc, 400, "bad_request", "since must be an unsigned integer");
+    return;
+  }
   has_since = qr == DX_HTTP_QUERY_FOUND;
-  if (leid != NULL && *leid != '\0')
-    {
-      uint64_t v = 0;
-      for (const char *p = leid; *p; p++)
-        {
-          if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-            {
-              dx_http_respond_error (hc, 400, "bad_request",
-                             "Last-Event-ID must be a message id");
-              return;
-            }
-          v = v * 10 + (uint64_t) (*p - '0');
-        }
-      since = v;
-      has_since = true;
+  if (leid != NULL && *leid != '\0') {
+    uint64_t v = 0;
+    for (const char *p = leid; *p; p++) {
+      if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10) {
+        dx_http_respond_error (hc, 400, "bad_request", "Last-Event-ID must be a message id");
+        return;
+      }
+      v = v * 10 + (uint64_t) (*p - '0');
     }
+    since = v;
+    has_since = true;
+  }
 
   /* Headers at once; the stream never ends by itself. */
   hc->sse_chunked = req->version_minor >= 1;
@@ -136,14 +130,13 @@ dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req,
   };
   if (hc->sse_chunked)
     dx_http_write_chunked_head (&out, 200, "text/event-stream", extra, 3, true);
-  else
-    {
-      dx_http_write_status_line (&out, 200, NULL);
-      dx_http_write_header (&out, "Content-Type", "text/event-stream");
-      dx_http_write_header (&out, "Cache-Control", "no-cache");
-      dx_http_write_header (&out, "Connection", "close");
-      dx_http_write_end_headers (&out);
-    }
+  else {
+    dx_http_write_status_line (&out, 200, NULL);
+    dx_http_write_header (&out, "Content-Type", "text/event-stream");
+    dx_http_write_header (&out, "Cache-Control", "no-cache");
+    dx_http_write_header (&out, "Connection", "close");
+    dx_http_write_end_headers (&out);
+  }
   dx_conn_send_copy (&hc->base, out.data, out.len);
   dx_buffer_free (&out);
   dx_metrics_http_request (ctx->metrics, hc->route, 200);
@@ -157,14 +150,12 @@ dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req,
   hc->sub.kind = DX_SUB_SSE;
   hc->sub.owner = hc;
   hc->sub.next_id = last + 1;
-  if (!hc->base.closing && !dx_hub_subscribe (ctx->hub, &hc->sub, room))
-    {
-      dx_conn_close (&hc->base);
-      return;
-    }
+  if (!hc->base.closing && !dx_hub_subscribe (ctx->hub, &hc->sub, room)) {
+    dx_conn_close (&hc->base);
+    return;
+  }
   dx_replay_init (&hc->sse_replay, &hc->base, &hc->sub, sse_frame, hc);
   if (has_since && since < last)
     dx_replay_start (&hc->sse_replay, room, since);
   dx_conn_arm_timer (&hc->base, DX_SSE_PING_MS);
 }
-

@@ -13,7 +13,6 @@
 
 /* Starts the stream on hc for the request req (or answers 400 for a bad
  * since / Last-Event-ID). */
-void dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req,
-                          const char *room);
+void dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req, const char *room);
 
 #endif

@@ -78,4 +78,3 @@ dx_store_make_epoch (char *out)
     out[i] = dx_hex_digit ((unsigned) (v >> (i * 4)));
   out[12] = '\0';
 }
-

@@ -18,9 +18,8 @@ typedef struct {
 } dx_store_entry;
 
 /* One allocation holding copies of the strings; NULL when out of memory. */
-dx_store_entry *dx_store_entry_new (const char *room, uint64_t id, uint64_t ts,
-                                    const char *from, const char *text,
-                                    size_t text_len, const char *cid);
+dx_store_entry *dx_store_entry_new (const char *room, uint64_t id, uint64_t ts, const char *from,
+                                    const char *text, size_t text_len, const char *cid);
 void dx_store_entry_free (dx_store_entry *e);
 
 #endif

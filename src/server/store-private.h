@@ -23,8 +23,8 @@ struct dx_store_pending {
   dx_store_pending *next;
   dx_store_pending *room_next;
   dx_store_room *room;
-  dx_store_entry *entry;  /* the message; NULL for a settled duplicate */
-  char *sender_key;       /* NULL if none (kept for the database row) */
+  dx_store_entry *entry; /* the message; NULL for a settled duplicate */
+  char *sender_key;      /* NULL if none (kept for the database row) */
   dx_store_append_cb cb;
   void *arg;
   uint64_t t0_us;         /* dx_monotonic_us() at append, for the latency histogram */
@@ -52,13 +52,12 @@ typedef struct {
   void (*close) (dx_store *store);
   /* Optional (sqlite): messages of room with after < id <= upto, ascending,
    * at most limit. Returns the count visited or DX_EIO. */
-  int (*read_range) (dx_store *store, const char *room, uint64_t after, uint64_t upto,
-                     size_t limit, dx_store_visit_fn visit, void *arg);
+  int (*read_range) (dx_store *store, const char *room, uint64_t after, uint64_t upto, size_t limit,
+                     dx_store_visit_fn visit, void *arg);
   /* Optional (sqlite): the sender's last DX_STORE_DEDUP_WINDOW messages with a
    * cid in room, newest first, through add. 0 or DX_EIO. */
   int (*dedup_load) (dx_store *store, const char *room, const char *sender_key,
-                     void (*add) (void *ctx, uint64_t id, uint64_t ts, const char *cid),
-                     void *ctx);
+                     void (*add) (void *ctx, uint64_t id, uint64_t ts, const char *cid), void *ctx);
   /* Optional (sqlite): persist a token (queued with the next commit). */
   int (*token_put) (dx_store *store, const char *token, const char *nick);
   /* Optional (sqlite): look a token up in the database; writes the nick
@@ -74,10 +73,10 @@ extern const dx_store_backend dx_store_sqlite_backend;
 /* Fields of dx_store the backends use. */
 typedef struct {
   dx_loop *loop;
-  dx_async *wake;   /* the store's only handle: completions and deferred answers */
+  dx_async *wake; /* the store's only handle: completions and deferred answers */
   dx_store_config cfg;
   char epoch[16];
-  void *backend;    /* the backend's own state */
+  void *backend; /* the backend's own state */
   char last_error[256];
 } dx_store_shared;
 
@@ -90,7 +89,6 @@ int dx_store_room_loaded (dx_store *store, const char *room, uint64_t last_id, u
 void dx_store_make_epoch (char *out);
 
 /* snprintf into the store's last_error (for dx_store_last_error). */
-void dx_store_set_error (dx_store *store, const char *fmt, ...)
-    DX_PRINTF_FORMAT (2, 3);
+void dx_store_set_error (dx_store *store, const char *fmt, ...) DX_PRINTF_FORMAT (2, 3);
 
 #endif

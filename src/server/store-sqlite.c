@@ -43,8 +43,8 @@ typedef struct dx_token_job {
 } dx_token_job;
 
 typedef struct {
-  sqlite3 *wdb; /* writer thread only (after open) */
-  sqlite3 *rdb; /* loop thread only */
+  sqlite3 *wdb;    /* writer thread only (after open) */
+  sqlite3 *rdb;    /* loop thread only */
   sqlite3 *lockdb; /* holds duplex.lock exclusively while the store is open */
   sqlite3_stmt *w_insert, *w_room, *w_token;
   sqlite3_stmt *r_range, *r_dedup, *r_token;
@@ -60,7 +60,7 @@ typedef struct {
   dx_store_pending *q_head, *q_tail; /* to write */
   dx_token_job *t_head, *t_tail;
   dx_store_pending *d_head, *d_tail; /* written (or failed), to collect */
-  bool busy;     /* the writer holds a batch */
+  bool busy;                         /* the writer holds a batch */
   bool stopping;
   bool failed;   /* a transaction failed: refuse everything after it */
   char err[200]; /* the writer's last error, copied to the store on collect */
@@ -257,8 +257,8 @@ state_free (dx_sqlite_state *st)
     dx_mutex_unlock (st->mu);
     dx_thread_join (st->thread); /* writes what is still queued first */
   }
-  sqlite3_stmt *stmts[] = { st->w_insert, st->w_room, st->w_token,
-                            st->r_range, st->r_dedup, st->r_token };
+  sqlite3_stmt *stmts[] = { st->w_insert, st->w_room,  st->w_token,
+                            st->r_range,  st->r_dedup, st->r_token };
   for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
     sqlite3_finalize (stmts[i]);
   sqlite3_close (st->rdb);
@@ -284,8 +284,8 @@ sqlite_close (dx_store *store)
 }
 
 static int
-sqlite_read_range (dx_store *store, const char *room, uint64_t after, uint64_t upto,
-                   size_t limit, dx_store_visit_fn visit, void *arg)
+sqlite_read_range (dx_store *store, const char *room, uint64_t after, uint64_t upto, size_t limit,
+                   dx_store_visit_fn visit, void *arg)
 {
   dx_sqlite_state *st = state_of (store);
   if (st->reading)
@@ -438,28 +438,29 @@ query_text (sqlite3 *db, const char *sql, const char *param, char *buf, size_t l
 }
 
 static int
-configure_writer (dx_sqlite_state *st, const dx_store_config *cfg, char *epoch_out,
-                  char *err, size_t errlen, const char *path)
+configure_writer (dx_sqlite_state *st, const dx_store_config *cfg, char *epoch_out, char *err,
+                  size_t errlen, const char *path)
 {
   char mode[16];
   sqlite3_busy_timeout (st->wdb, 5000);
   if (query_text (st->wdb, "PRAGMA journal_mode=WAL", NULL, mode, sizeof mode) != 0
       || strcmp (mode, "wal") != 0)
     return fail (err, errlen, st->wdb, "cannot switch to WAL mode on", path);
-  const char *sync = cfg->sync == DX_STORE_SYNC_NORMAL ? "PRAGMA synchronous=NORMAL"
-                                                       : "PRAGMA synchronous=FULL";
+  const char *sync =
+      cfg->sync == DX_STORE_SYNC_NORMAL ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
   if (sqlite3_exec (st->wdb, sync, NULL, NULL, NULL) != SQLITE_OK
       || sqlite3_exec (st->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return fail (err, errlen, st->wdb, "cannot use database", path);
   char version[16], fresh[16];
   dx_store_make_epoch (fresh);
   sqlite3_stmt *ins = NULL;
-  bool ok = sqlite3_exec (st->wdb, schema_sql, NULL, NULL, NULL) == SQLITE_OK
-            && sqlite3_prepare_v2 (st->wdb,
-                                   "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)",
-                                   -1, &ins, NULL) == SQLITE_OK
-            && sqlite3_bind_text (ins, 1, fresh, -1, SQLITE_STATIC) == SQLITE_OK
-            && sqlite3_step (ins) == SQLITE_DONE;
+  bool ok =
+      sqlite3_exec (st->wdb, schema_sql, NULL, NULL, NULL) == SQLITE_OK
+      && sqlite3_prepare_v2 (st->wdb, "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)",
+                             -1, &ins, NULL)
+             == SQLITE_OK
+      && sqlite3_bind_text (ins, 1, fresh, -1, SQLITE_STATIC) == SQLITE_OK
+      && sqlite3_step (ins) == SQLITE_DONE;
   sqlite3_finalize (ins);
   if (!ok || sqlite3_exec (st->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     fail (err, errlen, st->wdb, "cannot create the schema in", path);
@@ -467,14 +468,14 @@ configure_writer (dx_sqlite_state *st, const dx_store_config *cfg, char *epoch_o
     return DX_EIO;
   }
   if (query_text (st->wdb, "SELECT value FROM meta WHERE key = 'schema'", NULL, version,
-                  sizeof version) != 0
+                  sizeof version)
+          != 0
       || strcmp (version, "1") != 0) {
     snprintf (err, errlen, "database %s has schema version %s; this duplexd knows 1", path,
               version);
     return DX_EIO;
   }
-  if (query_text (st->wdb, "SELECT value FROM meta WHERE key = 'epoch'", NULL, epoch_out, 16)
-      != 0)
+  if (query_text (st->wdb, "SELECT value FROM meta WHERE key = 'epoch'", NULL, epoch_out, 16) != 0)
     return fail (err, errlen, st->wdb, "cannot read the epoch of", path);
   return 0;
 }

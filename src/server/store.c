@@ -24,10 +24,10 @@
 
 struct dx_store_room {
   char *name;
-  uint64_t next_id; /* the id the next append gets */
-  uint64_t last_id; /* the newest durable id */
-  uint64_t last_ts; /* the ts given to the newest append */
-  dx_msg_ring ring; /* durable messages last_id - ring.count + 1 .. last_id */
+  uint64_t next_id;  /* the id the next append gets */
+  uint64_t last_id;  /* the newest durable id */
+  uint64_t last_ts;  /* the ts given to the newest append */
+  dx_msg_ring ring;  /* durable messages last_id - ring.count + 1 .. last_id */
   dx_strmap senders; /* sender_key -> dx_dedup_window */
   /* Appends submitted and not yet settled, in id order. */
   dx_store_pending *inflight_head, *inflight_tail;
@@ -308,7 +308,8 @@ dx_store_open (dx_loop *loop, const dx_store_config *cfg, char *err, size_t errl
 #ifdef DX_HAVE_SQLITE
     be = &dx_store_sqlite_backend;
 #else
-    snprintf (err, errlen, "store sqlite is not built in (this duplexd has no SQLite); use --store memory");
+    snprintf (err, errlen,
+              "store sqlite is not built in (this duplexd has no SQLite); use --store memory");
     return NULL;
 #endif
   } else {
@@ -525,8 +526,7 @@ dx_store_append (dx_store *s, const char *room, const char *from, const char *se
   dx_store_pending *p = calloc (1, sizeof *p);
   dx_store_entry *e = dx_store_entry_new (r->name, r->next_id, ts, from, text, text_len, cid);
   char *key = sender_key ? strdup (sender_key) : NULL;
-  if (!p || !e || (sender_key && !key)
-      || (snd && !dx_dedup_add (snd, cid, r->next_id, ts))) {
+  if (!p || !e || (sender_key && !key) || (snd && !dx_dedup_add (snd, cid, r->next_id, ts))) {
     free (p);
     free (e);
     free (key);
@@ -700,7 +700,7 @@ token_cache (dx_store *s, const char *token, const char *nick)
 {
   if (s->tokens.count >= s->sh.cfg.token_cap && !dx_strmap_get (&s->tokens, token)) {
     if (!s->be->token_get)
-      return DX_ENOMEM; /* memory store: the map is the only copy */
+      return DX_ENOMEM;                 /* memory store: the map is the only copy */
     dx_strmap_clear (&s->tokens, free); /* a cache: the database has them all */
   }
   char *copy = strdup (nick);
@@ -734,8 +734,7 @@ dx_store_token_nick (dx_store *s, const char *token)
   const char *nick = dx_strmap_get (&s->tokens, token);
   if (nick)
     return nick;
-  if (!s->be->token_get
-      || s->be->token_get (s, token, s->token_nick, sizeof s->token_nick) != 1)
+  if (!s->be->token_get || s->be->token_get (s, token, s->token_nick, sizeof s->token_nick) != 1)
     return NULL;
   token_cache (s, token, s->token_nick); /* best effort */
   return s->token_nick;

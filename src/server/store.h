@@ -79,11 +79,11 @@ typedef struct {
 typedef struct {
   const char *room;
   uint64_t id;
-  uint64_t ts;       /* ms since the Unix epoch, never less than the room's previous ts */
-  const char *from;  /* nick */
+  uint64_t ts;      /* ms since the Unix epoch, never less than the room's previous ts */
+  const char *from; /* nick */
   const char *text;
   size_t text_len;
-  const char *cid;   /* NULL if the sender gave none */
+  const char *cid; /* NULL if the sender gave none */
 } dx_stored_msg;
 
 /* Fills cfg with the defaults (memory store, data_dir NULL, 0 = default sizes). */
@@ -144,9 +144,9 @@ typedef void (*dx_store_append_cb) (void *arg, int status, const dx_stored_msg *
  * storage error; DX_ECANCELED once dx_store_close has begun (e.g. from a
  * callback it runs); DX_ENOMEM. The store does not check nick/room syntax:
  * the caller validates against PROTOCOL.md first. */
-int dx_store_append (dx_store *store, const char *room, const char *from,
-                     const char *sender_key, const char *text, size_t text_len,
-                     const char *cid, dx_store_append_cb cb, void *arg);
+int dx_store_append (dx_store *store, const char *room, const char *from, const char *sender_key,
+                     const char *text, size_t text_len, const char *cid, dx_store_append_cb cb,
+                     void *arg);
 
 /* Return false to stop the walk. msg is valid only during the call. A visit
  * function must not call dx_store_read_* again (sqlite answers DX_EALREADY). */
@@ -201,16 +201,16 @@ const char *dx_store_token_nick (dx_store *store, const char *token);
 extern const uint64_t dx_store_latency_bounds_us[DX_STORE_LATENCY_BUCKETS];
 
 typedef struct {
-  uint64_t appends;          /* messages stored (acknowledged, new) */
-  uint64_t duplicates;       /* appends answered as duplicates */
-  uint64_t errors;           /* appends failed with a storage error */
-  uint64_t transactions;     /* sqlite: COMMITs done (group commit: <= appends); memory: batches */
-  uint64_t latency_count;    /* == appends */
+  uint64_t appends;       /* messages stored (acknowledged, new) */
+  uint64_t duplicates;    /* appends answered as duplicates */
+  uint64_t errors;        /* appends failed with a storage error */
+  uint64_t transactions;  /* sqlite: COMMITs done (group commit: <= appends); memory: batches */
+  uint64_t latency_count; /* == appends */
   uint64_t latency_sum_us;
   /* Cumulative (Prometheus "le") counts: latency_le[i] = appends with
    * latency <= dx_store_latency_bounds_us[i]; +Inf is latency_count. */
   uint64_t latency_le[DX_STORE_LATENCY_BUCKETS];
-  uint64_t pending;          /* appends queued, not yet acknowledged */
+  uint64_t pending; /* appends queued, not yet acknowledged */
 } dx_store_stats;
 
 void dx_store_get_stats (const dx_store *store, dx_store_stats *out);

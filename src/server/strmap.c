@@ -44,17 +44,15 @@ grow (dx_strmap *m)
   dx_strmap_node **b = calloc (nb, sizeof *b);
   if (b == NULL)
     return false;
-  for (size_t i = 0; i < m->nbuckets; i++)
-    {
-      dx_strmap_node *n = m->buckets[i];
-      while (n)
-        {
-          dx_strmap_node *next = n->next;
-          n->next = b[n->hash & (nb - 1)];
-          b[n->hash & (nb - 1)] = n;
-          n = next;
-        }
+  for (size_t i = 0; i < m->nbuckets; i++) {
+    dx_strmap_node *n = m->buckets[i];
+    while (n) {
+      dx_strmap_node *next = n->next;
+      n->next = b[n->hash & (nb - 1)];
+      b[n->hash & (nb - 1)] = n;
+      n = next;
     }
+  }
   free (m->buckets);
   m->buckets = b;
   m->nbuckets = nb;
@@ -68,13 +66,12 @@ dx_strmap_put (dx_strmap *m, const char *key, void *value, void **old)
   dx_strmap_node *n = find (m, key, h);
   if (old)
     *old = NULL;
-  if (n)
-    {
-      if (old)
-        *old = n->value;
-      n->value = value;
-      return true;
-    }
+  if (n) {
+    if (old)
+      *old = n->value;
+    n->value = value;
+    return true;
+  }
   if (m->count + 1 > m->nbuckets && !grow (m))
     return false;
   size_t klen = strlen (key);
@@ -96,37 +93,32 @@ dx_strmap_remove (dx_strmap *m, const char *key)
   if (m->nbuckets == 0)
     return NULL;
   uint32_t h = dx_str_hash (key);
-  for (dx_strmap_node **pp = &m->buckets[h & (m->nbuckets - 1)]; *pp;
-       pp = &(*pp)->next)
-    {
-      dx_strmap_node *n = *pp;
-      if (n->hash == h && strcmp (n->key, key) == 0)
-        {
-          void *v = n->value;
-          *pp = n->next;
-          free (n);
-          m->count--;
-          return v;
-        }
+  for (dx_strmap_node **pp = &m->buckets[h & (m->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
+    dx_strmap_node *n = *pp;
+    if (n->hash == h && strcmp (n->key, key) == 0) {
+      void *v = n->value;
+      *pp = n->next;
+      free (n);
+      m->count--;
+      return v;
     }
+  }
   return NULL;
 }
 
 void
 dx_strmap_clear (dx_strmap *m, void (*free_value) (void *))
 {
-  for (size_t i = 0; i < m->nbuckets; i++)
-    {
-      dx_strmap_node *n = m->buckets[i];
-      while (n)
-        {
-          dx_strmap_node *next = n->next;
-          if (free_value)
-            free_value (n->value);
-          free (n);
-          n = next;
-        }
+  for (size_t i = 0; i < m->nbuckets; i++) {
+    dx_strmap_node *n = m->buckets[i];
+    while (n) {
+      dx_strmap_node *next = n->next;
+      if (free_value)
+        free_value (n->value);
+      free (n);
+      n = next;
     }
+  }
   free (m->buckets);
   m->buckets = NULL;
   m->nbuckets = 0;
@@ -134,8 +126,7 @@ dx_strmap_clear (dx_strmap *m, void (*free_value) (void *))
 }
 
 bool
-dx_strmap_each (const dx_strmap *m,
-                bool (*visit) (void *arg, const char *key, void *value),
+dx_strmap_each (const dx_strmap *m, bool (*visit) (void *arg, const char *key, void *value),
                 void *arg)
 {
   for (size_t i = 0; i < m->nbuckets; i++)

@@ -32,8 +32,7 @@ void *dx_strmap_remove (dx_strmap *m, const char *key);
 void dx_strmap_clear (dx_strmap *m, void (*free_value) (void *));
 /* Visits every entry, any order, until visit returns false (the map must
  * not change meanwhile). Returns false if a visit stopped it. */
-bool dx_strmap_each (const dx_strmap *m,
-                     bool (*visit) (void *arg, const char *key, void *value),
+bool dx_strmap_each (const dx_strmap *m, bool (*visit) (void *arg, const char *key, void *value),
                      void *arg);
 
 #endif

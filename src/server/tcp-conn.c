@@ -19,8 +19,7 @@ tcp_send_json (dx_session *s, const char *json, size_t len)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
-  bool ok = dx_ndjson_append_line (&b, json, len)
-            && dx_conn_send_copy (s->conn, b.data, b.len);
+  bool ok = dx_ndjson_append_line (&b, json, len) && dx_conn_send_copy (s->conn, b.data, b.len);
   dx_buffer_free (&b);
   return ok;
 }
@@ -49,7 +48,10 @@ tcp_close_policy (dx_session *s, const char *reason)
 }
 
 static const dx_session_ops tcp_session_ops = {
-  tcp_send_json, tcp_send_encoded, tcp_frame, tcp_close_policy,
+  tcp_send_json,
+  tcp_send_encoded,
+  tcp_frame,
+  tcp_close_policy,
 };
 
 static void
@@ -57,30 +59,22 @@ tcp_on_read (dx_conn *c, const char *data, size_t n)
 {
   tcp_conn *tc = (tcp_conn *) c;
   dx_conn_arm_timer (c, DX_TCP_SILENCE_MS);
-  while (n > 0 && !c->closing)
-    {
-      size_t used = 0;
-      const char *line = NULL;
-      size_t llen = 0;
-      dx_ndjson_event ev = dx_ndjson_next (&tc->lines, data, n, &used, &line, &llen);
-      data += used;
-      n -= used;
-      switch (ev)
-        {
-        case DX_NDJSON_NEED_MORE:
-          return;
-        case DX_NDJSON_LINE:
-          dx_session_handle (&tc->session, line, llen);
-          break;
-        case DX_NDJSON_TOO_LARGE:
-          dx_session_error (&tc->session, "too_large",
-                            "a line is at most 16384 bytes");
-          break;
-        case DX_NDJSON_ERROR:
-          dx_conn_close (c);
-          return;
-        }
+  while (n > 0 && !c->closing) {
+    size_t used = 0;
+    const char *line = NULL;
+    size_t llen = 0;
+    dx_ndjson_event ev = dx_ndjson_next (&tc->lines, data, n, &used, &line, &llen);
+    data += used;
+    n -= used;
+    switch (ev) {
+    case DX_NDJSON_NEED_MORE: return;
+    case DX_NDJSON_LINE: dx_session_handle (&tc->session, line, llen); break;
+    case DX_NDJSON_TOO_LARGE:
+      dx_session_error (&tc->session, "too_large", "a line is at most 16384 bytes");
+      break;
+    case DX_NDJSON_ERROR: dx_conn_close (c); return;
     }
+  }
 }
 
 static void
@@ -135,11 +129,10 @@ void
 dx_tcp_conn_accept (dx_conn_ctx *ctx, dx_stream *stream)
 {
   tcp_conn *tc = calloc (1, sizeof *tc);
-  if (tc == NULL)
-    {
-      dx_close (DX_HANDLE (stream), NULL);
-      return;
-    }
+  if (tc == NULL) {
+    dx_close (DX_HANDLE (stream), NULL);
+    return;
+  }
   dx_ndjson_init (&tc->lines, DX_LINE_MAX);
   dx_conn_init (&tc->base, ctx, &tcp_ops, stream, DX_TR_TCP);
   dx_session_init (&tc->session, &tc->base, &tcp_session_ops, DX_TR_TCP);

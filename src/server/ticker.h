@@ -13,8 +13,7 @@ typedef struct dx_ticker dx_ticker;
 
 /* Starts one ticker per cfg->tickers entry, posting through poster, and
  * links them into *list; false on failure (those started stay linked). */
-bool dx_tickers_start (dx_loop *loop, const dx_config *cfg, dx_poster *poster,
-                       dx_ticker **list);
+bool dx_tickers_start (dx_loop *loop, const dx_config *cfg, dx_poster *poster, dx_ticker **list);
 /* Stops and frees every ticker of *list (their timers close
  * asynchronously); *list is left empty. */
 void dx_tickers_stop (dx_ticker **list);

@@ -29,15 +29,14 @@ ws_send_frame (ws_conn *wc, dx_ws_opcode op, const void *data, size_t len)
 static void
 ws_close (ws_conn *wc, unsigned code, const char *reason)
 {
-  if (!wc->close_sent && !wc->base.closing)
-    {
-      wc->close_sent = true;
-      dx_buffer b;
-      dx_buffer_init (&b, 0);
-      if (dx_ws_encode_close (&b, code, reason, reason ? strlen (reason) : 0, NULL))
-        dx_conn_send_copy (&wc->base, b.data, b.len);
-      dx_buffer_free (&b);
-    }
+  if (!wc->close_sent && !wc->base.closing) {
+    wc->close_sent = true;
+    dx_buffer b;
+    dx_buffer_init (&b, 0);
+    if (dx_ws_encode_close (&b, code, reason, reason ? strlen (reason) : 0, NULL))
+      dx_conn_send_copy (&wc->base, b.data, b.len);
+    dx_buffer_free (&b);
+  }
   dx_conn_close_after_write (&wc->base);
 }
 
@@ -77,7 +76,10 @@ ws_close_policy (dx_session *s, const char *reason)
 }
 
 static const dx_session_ops ws_session_ops = {
-  ws_send_json, ws_send_encoded, ws_frame, ws_close_policy,
+  ws_send_json,
+  ws_send_encoded,
+  ws_frame,
+  ws_close_policy,
 };
 
 /* ---- conn ops ---- */
@@ -88,50 +90,42 @@ ws_on_read (dx_conn *c, const char *data, size_t n)
   ws_conn *wc = (ws_conn *) c;
   wc->ping_sent = false;
   dx_conn_arm_timer (c, DX_WS_SILENCE_MS);
-  while (n > 0 && !c->closing)
-    {
-      size_t used = 0;
-      dx_ws_status st = dx_ws_decoder_feed (wc->dec, (const uint8_t *) data, n, &used);
-      data += used;
-      n -= used;
-      const dx_ws_event *ev = dx_ws_decoder_event (wc->dec);
-      switch (st)
-        {
-        case DX_WS_NEED_MORE:
-          return;
-        case DX_WS_MESSAGE:
-          if (wc->close_sent)
-            break;
-          if (ev->opcode != DX_WS_OP_TEXT)
-            {
-              ws_close (wc, DX_WS_CLOSE_UNSUPPORTED_DATA, "binary messages are not supported");
-              return;
-            }
-          dx_session_handle (&wc->session, (const char *) ev->data, ev->len);
-          break;
-        case DX_WS_PING:
-          if (!wc->close_sent)
-            ws_send_frame (wc, DX_WS_OP_PONG, ev->data, ev->len);
-          break;
-        case DX_WS_PONG:
-          break;
-        case DX_WS_CLOSE:
-          {
-            unsigned code = ev->close_code;
-            /* Echo the peer's code (RFC 6455 5.5.1); 1005 means "none". */
-            if (code == DX_WS_CLOSE_NO_STATUS || !dx_ws_close_code_valid (code))
-              code = DX_WS_CLOSE_NORMAL;
-            ws_close (wc, code, NULL);
-          }
-          return;
-        case DX_WS_ERROR:
-          ws_close (wc, dx_ws_decoder_close_code (wc->dec),
-                    dx_ws_decoder_error_message (wc->dec));
-          return;
-        case DX_WS_FINISHED:
-          return;
-        }
+  while (n > 0 && !c->closing) {
+    size_t used = 0;
+    dx_ws_status st = dx_ws_decoder_feed (wc->dec, (const uint8_t *) data, n, &used);
+    data += used;
+    n -= used;
+    const dx_ws_event *ev = dx_ws_decoder_event (wc->dec);
+    switch (st) {
+    case DX_WS_NEED_MORE: return;
+    case DX_WS_MESSAGE:
+      if (wc->close_sent)
+        break;
+      if (ev->opcode != DX_WS_OP_TEXT) {
+        ws_close (wc, DX_WS_CLOSE_UNSUPPORTED_DATA, "binary messages are not supported");
+        return;
+      }
+      dx_session_handle (&wc->session, (const char *) ev->data, ev->len);
+      break;
+    case DX_WS_PING:
+      if (!wc->close_sent)
+        ws_send_frame (wc, DX_WS_OP_PONG, ev->data, ev->len);
+      break;
+    case DX_WS_PONG: break;
+    case DX_WS_CLOSE: {
+      unsigned code = ev->close_code;
+      /* Echo the peer's code (RFC 6455 5.5.1); 1005 means "none". */
+      if (code == DX_WS_CLOSE_NO_STATUS || !dx_ws_close_code_valid (code))
+        code = DX_WS_CLOSE_NORMAL;
+      ws_close (wc, code, NULL);
     }
+      return;
+    case DX_WS_ERROR:
+      ws_close (wc, dx_ws_decoder_close_code (wc->dec), dx_ws_decoder_error_message (wc->dec));
+      return;
+    case DX_WS_FINISHED: return;
+    }
+  }
 }
 
 static void
@@ -147,13 +141,12 @@ static void
 ws_on_timer (dx_conn *c)
 {
   ws_conn *wc = (ws_conn *) c;
-  if (!wc->ping_sent)
-    {
-      wc->ping_sent = true;
-      ws_send_frame (wc, DX_WS_OP_PING, "duplex", 6);
-      dx_conn_arm_timer (c, DX_WS_SILENCE_MS);
-      return;
-    }
+  if (!wc->ping_sent) {
+    wc->ping_sent = true;
+    ws_send_frame (wc, DX_WS_OP_PING, "duplex", 6);
+    dx_conn_arm_timer (c, DX_WS_SILENCE_MS);
+    return;
+  }
   ws_close (wc, DX_WS_CLOSE_GOING_AWAY, "silence timeout");
 }
 
@@ -185,14 +178,12 @@ void
 dx_ws_conn_accept (dx_conn *http, const char *rest, size_t len)
 {
   ws_conn *wc = calloc (1, sizeof *wc);
-  dx_ws_decoder *dec = wc ? dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_WS_DUPLEX_MAX_MESSAGE)
-                          : NULL;
-  if (dec == NULL)
-    {
-      free (wc);
-      dx_conn_close (http);
-      return;
-    }
+  dx_ws_decoder *dec = wc ? dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_WS_DUPLEX_MAX_MESSAGE) : NULL;
+  if (dec == NULL) {
+    free (wc);
+    dx_conn_close (http);
+    return;
+  }
   wc->dec = dec;
   dx_conn_take_stream (&wc->base, &ws_ops, http, DX_TR_WEBSOCKET);
   dx_session_init (&wc->session, &wc->base, &ws_session_ops, DX_TR_WEBSOCKET);

@@ -29,8 +29,7 @@ issue (bench *b)
   if (b->issued >= b->target)
     return;
   b->issued++;
-  if (dx_store_append (b->store, "bench", "bencher", NULL, text, sizeof text - 1, NULL, on_ack,
-                       b)
+  if (dx_store_append (b->store, "bench", "bencher", NULL, text, sizeof text - 1, NULL, on_ack, b)
       != 0) {
     b->failed++;
     b->acked++;
@@ -78,7 +77,8 @@ main (int argc, char **argv)
       window = strtoull (argv[++i], NULL, 10);
     else if (strcmp (argv[i], "--batch") == 0)
       cfg.max_batch = (size_t) strtoull (argv[++i], NULL, 10);
-    else if (strcmp (argv[i], "--sync") == 0 && (strcmp (v, "full") == 0 || strcmp (v, "normal") == 0))
+    else if (strcmp (argv[i], "--sync") == 0
+             && (strcmp (v, "full") == 0 || strcmp (v, "normal") == 0))
       cfg.sync = strcmp (argv[++i], "full") == 0 ? DX_STORE_SYNC_FULL : DX_STORE_SYNC_NORMAL;
     else if (strcmp (argv[i], "--dir") == 0)
       cfg.data_dir = argv[++i];
@@ -111,7 +111,8 @@ main (int argc, char **argv)
   dx_store_get_stats (b.store, &st);
   double secs = (double) (t1 - t0) / 1e6;
   printf ("kind=%s sync=%s batch=%zu window=%" PRIu64 " count=%" PRIu64 " failed=%" PRIu64
-          " seconds=%.3f appends/s=%.0f transactions=%" PRIu64 " msgs/txn=%.1f mean_latency_us=%.0f\n",
+          " seconds=%.3f appends/s=%.0f transactions=%" PRIu64
+          " msgs/txn=%.1f mean_latency_us=%.0f\n",
           dx_store_kind_name (cfg.kind), cfg.sync == DX_STORE_SYNC_FULL ? "full" : "normal",
           cfg.max_batch ? cfg.max_batch : (size_t) 4096, window, count, b.failed, secs,
           (double) count / secs, st.transactions,

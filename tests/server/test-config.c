@@ -34,16 +34,16 @@ main (void)
   OK (strcmp (c.tcp_addr, "127.0.0.1:8081") == 0, "default tcp");
   OK (c.store == DX_STORE_SQLITE, "default store sqlite when built in");
   OK (c.data_dir == NULL && c.ready_file == NULL && c.password == NULL,
-          "no data dir, ready file, password by default");
+      "no data dir, ready file, password by default");
   OK (c.log_level == DX_LOG_INFO, "default log level info");
   parse (&c, false, err, sizeof err, 1);
   OK (c.store == DX_STORE_MEMORY, "default store memory without sqlite");
 
-  OK (parse (&c, true, err, sizeof err, 15, "--http", "0.0.0.0:0", "--tcp=[::1]:9000",
-                 "--data-dir", "/var/lib/x", "--store", "memory", "--ready-file", "/tmp/r",
-                 "--password=s3cret", "--log-level", "debug", "--ticker", "lobby:250")
-              == DX_CONFIG_RUN,
-          "every flag parses (%s)", err);
+  OK (parse (&c, true, err, sizeof err, 15, "--http", "0.0.0.0:0", "--tcp=[::1]:9000", "--data-dir",
+             "/var/lib/x", "--store", "memory", "--ready-file", "/tmp/r", "--password=s3cret",
+             "--log-level", "debug", "--ticker", "lobby:250")
+          == DX_CONFIG_RUN,
+      "every flag parses (%s)", err);
   OK (strcmp (c.http_addr, "0.0.0.0:0") == 0, "--http value");
   OK (strcmp (c.tcp_addr, "[::1]:9000") == 0, "--tcp=value with IPv6");
   OK (strcmp (c.data_dir, "/var/lib/x") == 0, "--data-dir");
@@ -51,12 +51,12 @@ main (void)
   OK (strcmp (c.ready_file, "/tmp/r") == 0, "--ready-file");
   OK (strcmp (c.password, "s3cret") == 0, "--password=");
   OK (c.log_level == DX_LOG_DEBUG, "--log-level debug");
-  OK (c.n_tickers == 1 && strcmp (c.tickers[0].room, "lobby") == 0
-              && c.tickers[0].ms == 250,
-          "--ticker lobby:250");
+  OK (c.n_tickers == 1 && strcmp (c.tickers[0].room, "lobby") == 0 && c.tickers[0].ms == 250,
+      "--ticker lobby:250");
   OK (parse (&c, true, err, sizeof err, 5, "--ticker", "a:1", "--ticker", "b-2:1000")
-              == DX_CONFIG_RUN && c.n_tickers == 2,
-          "two tickers");
+              == DX_CONFIG_RUN
+          && c.n_tickers == 2,
+      "two tickers");
 
   OK (parse (&c, true, err, sizeof err, 2, "--help") == DX_CONFIG_HELP, "--help");
   OK (parse (&c, true, err, sizeof err, 2, "--version") == DX_CONFIG_VERSION, "--version");
@@ -84,16 +84,15 @@ main (void)
     { "--data-dir", "", "empty data dir" },
     { "--help=1", NULL, "value on a flag without one" },
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    {
-      dx_config_result r = bad[i].b ? parse (&c, true, err, sizeof err, 3, bad[i].a, bad[i].b)
-                                    : parse (&c, true, err, sizeof err, 2, bad[i].a);
-      OK (r == DX_CONFIG_ERROR && err[0] != '\0' && strchr (err, '\n') == NULL,
-              "rejected: %s (%s)", bad[i].why, err);
-    }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    dx_config_result r = bad[i].b ? parse (&c, true, err, sizeof err, 3, bad[i].a, bad[i].b)
+                                  : parse (&c, true, err, sizeof err, 2, bad[i].a);
+    OK (r == DX_CONFIG_ERROR && err[0] != '\0' && strchr (err, '\n') == NULL, "rejected: %s (%s)",
+        bad[i].why, err);
+  }
   OK (parse (&c, false, err, sizeof err, 3, "--store", "sqlite") == DX_CONFIG_ERROR
-              && strstr (err, "SQLite") != NULL,
-          "--store sqlite without sqlite is a usage error (%s)", err);
+          && strstr (err, "SQLite") != NULL,
+      "--store sqlite without sqlite is a usage error (%s)", err);
 
   OK (dx_config_addr_valid (":8080"), "':8080' (all interfaces) is valid");
   OK (dx_config_addr_valid ("localhost:0"), "host name is valid");

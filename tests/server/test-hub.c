@@ -88,10 +88,10 @@ main (void)
   publish (hub, "lobby", 1);
   OK (strcmp (a.log, "+bob m1 ") == 0, "alice got m1 (%s)", a.log);
   OK (strcmp (lp.log, "m1 ") == 0 && lp.sub.room == NULL,
-          "the long poll got m1 and left from inside its delivery");
+      "the long poll got m1 and left from inside its delivery");
   OK (strcmp (b.log, "m1 ") == 0 && strcmp (sse.log, "+bob m1 ") == 0
-              && strcmp (a2.log, "m1 ") == 0,
-          "everybody else got m1 too");
+          && strcmp (a2.log, "m1 ") == 0,
+      "everybody else got m1 too");
   publish (hub, "lobby", 2);
   OK (strcmp (lp.log, "m1 ") == 0, "the long poll got nothing more");
   publish (hub, "other", 1);

@@ -28,16 +28,15 @@ main (void)
   dx_metrics_render (&m, &st, &b);
   const char *t = b.data;
   OK (strstr (t, "duplex_connections_open{transport=\"tcp\"} 3\n") != NULL, "open gauge");
-  OK (strstr (t, "duplex_messages_in_total{transport=\"websocket\"} 7\n") != NULL,
-          "messages in");
+  OK (strstr (t, "duplex_messages_in_total{transport=\"websocket\"} 7\n") != NULL, "messages in");
   OK (strstr (t, "duplex_http_requests_total{route=\"healthz\",status=\"200\"} 2\n") != NULL,
-          "requests by route and status");
+      "requests by route and status");
   OK (strstr (t, "duplex_http_requests_total{route=\"other\",status=\"404\"} 1\n") != NULL,
-          "404 counted");
+      "404 counted");
   OK (strstr (t, "duplex_store_write_seconds_bucket{le=\"+Inf\"} 2\n") != NULL,
-          "latency histogram +Inf");
+      "latency histogram +Inf");
   OK (strstr (t, "duplex_store_write_seconds_bucket{le=\"0.001\"} 2\n") != NULL,
-          "latency bucket 1 ms");
+      "latency bucket 1 ms");
   OK (strstr (t, "# TYPE duplex_store_write_seconds histogram\n") != NULL, "TYPE line");
   OK (strstr (t, "duplex_longpolls_waiting 0\n") != NULL, "long polls gauge");
   dx_buffer_free (&b);
@@ -53,16 +52,15 @@ main (void)
   OK (line->len == jl + 1 && line->data[jl] == '\n', "NDJSON line");
   OK (dx_encoded_line (e) == line, "each format encoded once");
   dx_shared_buf *ws = dx_encoded_ws (e);
-  OK (ws->len == jl + 2 && (unsigned char) ws->data[0] == 0x81
-              && (unsigned char) ws->data[1] == jl,
-          "WebSocket text frame, unmasked");
+  OK (ws->len == jl + 2 && (unsigned char) ws->data[0] == 0x81 && (unsigned char) ws->data[1] == jl,
+      "WebSocket text frame, unmasked");
   dx_shared_buf *sse = dx_encoded_sse (e, true);
   char want[512];
   snprintf (want, sizeof want, "id: 42\nevent: message\ndata: %s\n\n", json);
   char chunk[600];
   int n = snprintf (chunk, sizeof chunk, "%zx\r\n%s\r\n", strlen (want), want);
   OK (sse->len == (size_t) n && memcmp (sse->data, chunk, (size_t) n) == 0,
-          "SSE event framed as one chunk");
+      "SSE event framed as one chunk");
   dx_shared_buf *raw = dx_encoded_sse (e, false);
   OK (raw->len == strlen (want), "SSE event unchunked for HTTP/1.0");
   dx_shared_buf_ref (line);

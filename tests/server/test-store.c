@@ -48,8 +48,8 @@ make_dir_name (char *out, size_t len)
 static void
 remove_dir (const char *dir)
 {
-  static const char *files[] = { "duplex.db", "duplex.db-wal", "duplex.db-shm", "duplex.lock",
-                                 "duplex.lock-journal", "file" };
+  static const char *files[] = { "duplex.db",   "duplex.db-wal",       "duplex.db-shm",
+                                 "duplex.lock", "duplex.lock-journal", "file" };
   char p[1200];
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     dx_fs_join (p, sizeof p, dir, files[i]);
@@ -170,7 +170,7 @@ typedef struct {
   dx_store *check_store; /* if set: last_id must equal the id in the cb */
   bool last_id_wrong;
 #ifdef DX_HAVE_SQLITE
-  const char *db_path;   /* if set: the row must be in the database file */
+  const char *db_path; /* if set: the row must be in the database file */
   int rows_missing;
 #endif
 } recorder;
@@ -190,8 +190,7 @@ row_in_db (const char *path, const char *room, uint64_t id)
   sqlite3_stmt *s = NULL;
   bool found = false;
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-      && sqlite3_prepare_v2 (db, "SELECT 1 FROM messages WHERE room = ? AND id = ?", -1, &s,
-                             NULL)
+      && sqlite3_prepare_v2 (db, "SELECT 1 FROM messages WHERE room = ? AND id = ?", -1, &s, NULL)
              == SQLITE_OK) {
     sqlite3_bind_text (s, 1, room, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (s, 2, (sqlite3_int64) id);
@@ -246,8 +245,7 @@ append (dx_store *s, recorder *rc, int tag, const char *room, const char *key, c
   tags[tag].rec = rc;
   tags[tag].tag = tag;
   rc->in_append = true;
-  int r = dx_store_append (s, room, "alice", key, text, strlen (text), cid, on_append,
-                           &tags[tag]);
+  int r = dx_store_append (s, room, "alice", key, text, strlen (text), cid, on_append, &tags[tag]);
   rc->in_append = false;
   if (r == 0)
     rc->expected++;
@@ -452,8 +450,8 @@ test_invalid (dx_store_kind kind)
   dx_store *s = f.store;
   IS (dx_store_append (s, "", "alice", NULL, "hi", 2, NULL, on_append, &tags[0]), DX_EINVAL,
       "%s: empty room refused", kind_name);
-  IS (dx_store_append (s, longname, "alice", NULL, "hi", 2, NULL, on_append, &tags[0]),
-      DX_EINVAL, "%s: long room refused", kind_name);
+  IS (dx_store_append (s, longname, "alice", NULL, "hi", 2, NULL, on_append, &tags[0]), DX_EINVAL,
+      "%s: long room refused", kind_name);
   IS (dx_store_append (s, "r", "", NULL, "hi", 2, NULL, on_append, &tags[0]), DX_EINVAL,
       "%s: empty nick refused", kind_name);
   IS (dx_store_append (s, "r", "alice", NULL, "hi", 0, NULL, on_append, &tags[0]), DX_EINVAL,
@@ -471,8 +469,7 @@ test_invalid (dx_store_kind kind)
   IS (append (s, rc, 1, "r", NULL, big + 1, NULL), 0, "%s: 4096 bytes accepted", kind_name);
   run_until (f.loop, rec_complete, rc);
   OK (rc->n == 1 && rc->r[0].id == 1, "%s: the refused appends took no id", kind_name);
-  IS (dx_store_read_since (s, "r", 0, 0, on_read, NULL), 0, "%s: limit 0 reads nothing",
-      kind_name);
+  IS (dx_store_read_since (s, "r", 0, 0, on_read, NULL), 0, "%s: limit 0 reads nothing", kind_name);
   IS (dx_store_read_before (s, "r", 0, 10, on_read, NULL), 0, "%s: before 0 reads nothing",
       kind_name);
   free (rc);
@@ -497,13 +494,11 @@ test_ring (dx_store_kind kind)
   OK (check_since (s, "r", 500, 100, 1, 0), "%s: since beyond last id: nothing", kind_name);
   OK (check_since (s, "r", 90, 3, 91, 93), "%s: since 90 limit 3", kind_name);
   if (mem) {
-    OK (check_since (s, "r", 0, 100, 85, 100), "%s: since 0 starts at the oldest kept",
-        kind_name);
+    OK (check_since (s, "r", 0, 100, 85, 100), "%s: since 0 starts at the oldest kept", kind_name);
     OK (check_since (s, "r", 83, 5, 85, 89), "%s: since 83 limit 5 starts at the oldest kept",
         kind_name);
     OK (check_before (s, "r", 50, 10, 1, 0), "%s: before 50: forgotten", kind_name);
-    OK (check_before (s, "r", 90, 10, 85, 89), "%s: before 90 limit 10: what is kept",
-        kind_name);
+    OK (check_before (s, "r", 90, 10, 85, 89), "%s: before 90 limit 10: what is kept", kind_name);
   } else {
     OK (check_since (s, "r", 0, 1000, 1, 100), "%s: since 0 (database)", kind_name);
     OK (check_since (s, "r", 83, 10, 84, 93), "%s: since 83 limit 10 (across the boundary)",
@@ -514,8 +509,7 @@ test_ring (dx_store_kind kind)
     OK (check_before (s, "r", 3, 10, 1, 2), "%s: before 3: ids 1..2", kind_name);
   }
   OK (check_before (s, "r", 101, 10, 91, 100), "%s: before 101 limit 10 (ring)", kind_name);
-  OK (check_before (s, "r", 1000, 5, 96, 100), "%s: before past the end: the newest",
-      kind_name);
+  OK (check_before (s, "r", 1000, 5, 96, 100), "%s: before past the end: the newest", kind_name);
   OK (check_before (s, "r", 1, 10, 1, 0), "%s: before 1: nothing", kind_name);
   /* stopping the walk */
   reads r;
@@ -583,10 +577,8 @@ test_limit (dx_store_kind kind)
   recorder *rc = rec_new ();
   fill (&f, rc, "big", 1500);
   IS (dx_store_last_id (f.store, "big"), 1500, "%s: 1500 stored", kind_name);
-  OK (check_since (f.store, "big", 0, 5000, 1, 1000), "%s: since 0 limit 5000 -> 1000",
-      kind_name);
-  OK (check_since (f.store, "big", 0, SIZE_MAX, 1, 1000), "%s: limit SIZE_MAX -> 1000",
-      kind_name);
+  OK (check_since (f.store, "big", 0, 5000, 1, 1000), "%s: since 0 limit 5000 -> 1000", kind_name);
+  OK (check_since (f.store, "big", 0, SIZE_MAX, 1, 1000), "%s: limit SIZE_MAX -> 1000", kind_name);
   OK (check_before (f.store, "big", 1501, 5000, 501, 1500),
       "%s: before 1501 limit 5000 -> the newest 1000", kind_name);
 
@@ -624,10 +616,8 @@ test_dedup (dx_store_kind kind)
   append (s, rc, 4, "r", "key1", "no cid", NULL);
   append (s, rc, 5, "r", NULL, "no key", "c-1");
   run_until (f.loop, rec_complete, rc);
-  OK (rc->n == 6 && !rc->r[2].dup && rc->r[2].id == 2, "%s: other key -> new message",
-      kind_name);
-  OK (rc->n == 6 && !rc->r[3].dup && rc->r[3].id == 1, "%s: other room -> new message",
-      kind_name);
+  OK (rc->n == 6 && !rc->r[2].dup && rc->r[2].id == 2, "%s: other key -> new message", kind_name);
+  OK (rc->n == 6 && !rc->r[3].dup && rc->r[3].id == 1, "%s: other room -> new message", kind_name);
   OK (rc->n == 6 && !rc->r[4].dup && rc->r[4].id == 3, "%s: no cid -> new message", kind_name);
   OK (rc->n == 6 && !rc->r[5].dup && rc->r[5].id == 4, "%s: no key -> new message", kind_name);
 
@@ -805,27 +795,20 @@ test_reopen (dx_store_kind kind)
     return;
   }
   if (kind == DX_STORE_SQLITE) {
-    OK (strcmp (epoch, dx_store_epoch (f.store)) == 0, "%s: epoch survives a restart",
-        kind_name);
+    OK (strcmp (epoch, dx_store_epoch (f.store)) == 0, "%s: epoch survives a restart", kind_name);
     IS (dx_store_last_id (f.store, "r"), 5, "%s: last id loaded at open", kind_name);
     const char *n = dx_store_token_nick (f.store, "tok-2");
     OK (n && strcmp (n, "bobby") == 0, "%s: token survives a restart", kind_name);
-    OK (dx_store_token_nick (f.store, "nope") == NULL, "%s: unknown token still NULL",
-        kind_name);
+    OK (dx_store_token_nick (f.store, "nope") == NULL, "%s: unknown token still NULL", kind_name);
     rc->n = rc->expected = 0;
     fill (&f, rc, "r", 3);
-    OK (rc->n == 3 && rc->r[0].id == 6 && rc->r[2].id == 8, "%s: ids continue at 6",
-        kind_name);
-    OK (check_since (f.store, "r", 0, 100, 1, 8), "%s: all 8 readable after restart",
-        kind_name);
-    OK (check_before (f.store, "r", 7, 3, 4, 6), "%s: scrollback across the restart",
-        kind_name);
+    OK (rc->n == 3 && rc->r[0].id == 6 && rc->r[2].id == 8, "%s: ids continue at 6", kind_name);
+    OK (check_since (f.store, "r", 0, 100, 1, 8), "%s: all 8 readable after restart", kind_name);
+    OK (check_before (f.store, "r", 7, 3, 4, 6), "%s: scrollback across the restart", kind_name);
   } else {
-    OK (strcmp (epoch, dx_store_epoch (f.store)) != 0, "%s: a new epoch at each open",
-        kind_name);
+    OK (strcmp (epoch, dx_store_epoch (f.store)) != 0, "%s: a new epoch at each open", kind_name);
     IS (dx_store_last_id (f.store, "r"), 0, "%s: history gone after reopen", kind_name);
-    OK (dx_store_token_nick (f.store, "tok-1") == NULL, "%s: tokens gone after reopen",
-        kind_name);
+    OK (dx_store_token_nick (f.store, "tok-1") == NULL, "%s: tokens gone after reopen", kind_name);
   }
   free (rc);
   fx_done (&f);
@@ -938,7 +921,8 @@ test_sqlite_storage_error (void)
       "sqlite: the failed commit answers DX_EIO, nothing acknowledged");
   IS (dx_store_last_id (f.store, "r"), 1, "sqlite: last_id unchanged by the failure");
   OK (dx_store_last_error (f.store) != NULL, "sqlite: last_error says why");
-  printf ("#   last_error: %s\n", dx_store_last_error (f.store) ? dx_store_last_error (f.store) : "");
+  printf ("#   last_error: %s\n",
+          dx_store_last_error (f.store) ? dx_store_last_error (f.store) : "");
   IS (append (f.store, rc, 3, "other", NULL, "four", NULL), DX_EIO,
       "sqlite: the error is sticky: later appends refused at once");
   dx_store_stats st;
@@ -995,8 +979,7 @@ test_sqlite_bad_dir (void)
   dx_fs_mkdirs (ro);
   chmod (ro, 0555);
   if (dx_fs_check_writable_dir (ro) == 0) {
-    printf ("ok %d # SKIP read-only dir: running as root, permissions do not apply\n",
-            ++tap_count);
+    printf ("ok %d # SKIP read-only dir: running as root, permissions do not apply\n", ++tap_count);
   } else {
     cfg.data_dir = ro;
     errbuf[0] = '\0';
