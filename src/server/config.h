@@ -1,4 +1,4 @@
-/* duplexd command line (PROTOCOL.md §1). Pure: parses argv into a struct,
+/* duplexd command line (docs/protocol.md §1). Pure: parses argv into a struct,
  * touches no file and no socket, so it is unit-tested directly. */
 #ifndef DX_SERVER_CONFIG_H
 #define DX_SERVER_CONFIG_H

@@ -91,7 +91,7 @@ longpoll_answer (dx_http_conn *hc)
 }
 
 static void
-longpoll_message (dx_sub *sub, dx_encoded *e)
+longpoll_message (dx_sub *sub, dx_shared_event *e)
 {
   dx_http_conn *hc = sub->owner;
   if (e->id < sub->next_id)
@@ -117,8 +117,9 @@ static const dx_http_hold_ops longpoll_hold_ops = {
 
 /* ---- routes ---- */
 
+/* POST /api/v1/session: a token for a nick. */
 static void
-route_session (dx_http_conn *hc, const dx_http_message *req)
+route_new_token (dx_http_conn *hc, const dx_http_message *req)
 {
   dx_conn_ctx *ctx = hc->base.ctx;
   dx_session_request sr;
@@ -455,7 +456,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
                      b.data ? b.data : "", b.len);
     dx_buffer_free (&b);
   } break;
-  case DX_ROUTE_SESSION: route_session (hc, req); break;
+  case DX_ROUTE_SESSION: route_new_token (hc, req); break;
   case DX_ROUTE_ROOMS: route_rooms (hc); break;
   case DX_ROUTE_POST_MESSAGE: route_post_message (hc, req, rm.room); break;
   case DX_ROUTE_MESSAGES: route_messages (hc, req, rm.room); break;

@@ -86,7 +86,7 @@ deliver_presence (dx_hub *hub, pending_presence *p)
   dx_room *room = dx_hub_find (hub, p->room);
   if (room == NULL)
     return;
-  dx_encoded *ev = dx_encoded_presence (p->room, p->nick, p->joined);
+  dx_shared_event *ev = dx_shared_event_presence (p->room, p->nick, p->joined);
   if (ev == NULL)
     return;
   hub->depth++;
@@ -96,7 +96,7 @@ deliver_presence (dx_hub *hub, pending_presence *p)
       s->ops->presence (s, ev);
   }
   hub->depth--;
-  dx_encoded_unref (ev);
+  dx_shared_event_unref (ev);
   room_drop_if_empty (hub, room);
 }
 
@@ -136,7 +136,7 @@ dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *name)
   dx_room *room = hub_room_get_or_create (hub, name);
   if (room == NULL)
     return false;
-  bool announce = sub->kind == DX_SUB_SESSION && dx_room_nick_count (room, sub->nick) == 0;
+  bool announce = sub->kind == DX_SUB_SOCKET && dx_room_nick_count (room, sub->nick) == 0;
   sub->room = room;
   sub->prev = NULL;
   sub->next = room->subs;
@@ -171,7 +171,7 @@ dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub)
   sub->room = NULL;
   /* next is kept: a fan-out that is delivering to sub continues from it. */
   sub->prev = NULL;
-  if (sub->kind == DX_SUB_SESSION && dx_room_nick_count (room, sub->nick) == 0)
+  if (sub->kind == DX_SUB_SOCKET && dx_room_nick_count (room, sub->nick) == 0)
     queue_presence (hub, room, sub->nick, false, NULL);
   room_drop_if_empty (hub, room);
   flush_presence (hub);
@@ -183,7 +183,7 @@ dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
   dx_room *room = dx_hub_find (hub, msg->room);
   if (room == NULL)
     return;
-  dx_encoded *enc = dx_encoded_message (msg);
+  dx_shared_event *enc = dx_shared_event_message (msg);
   if (enc == NULL) {
     dx_log_error ("cannot encode message %s/%llu", msg->room, (unsigned long long) msg->id);
     return;
@@ -194,7 +194,7 @@ dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
     s->ops->message (s, enc);
   }
   hub->depth--;
-  dx_encoded_unref (enc);
+  dx_shared_event_unref (enc);
   room_drop_if_empty (hub, room);
   flush_presence (hub);
 }

@@ -24,15 +24,15 @@ void dx_hub_free (dx_hub *hub);
 /* The room if somebody is subscribed to it, else NULL. */
 dx_room *dx_hub_find (dx_hub *hub, const char *name);
 /* Adds sub (kind, ops, nick, next_id set by the caller) to room (valid
- * name). A session whose nick was not in the room yet makes a presence
+ * name). A socket client whose nick was not in the room yet makes a presence
  * "join" for the other members. false on out of memory. */
 bool dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *room);
-/* Removes sub from its room (no-op if not subscribed); a session whose
- * nick is now gone from the room makes a presence "leave". */
+/* Removes sub from its room (no-op if not subscribed); a socket client
+ * whose nick is now gone from the room makes a presence "leave". */
 void dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub);
 /* Fan-out of a committed message to the room's subscribers. */
 void dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg);
-/* Online count (sessions + SSE streams) of a room; 0 if none. */
+/* Online count (socket clients + SSE streams) of a room; 0 if none. */
 size_t dx_hub_online (dx_hub *hub, const char *room);
 
 /* Rooms with subscribers, any order. visit returns false to stop. */

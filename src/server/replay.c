@@ -37,11 +37,11 @@ static bool
 batch_visit (void *arg, const dx_stored_msg *msg)
 {
   batch_ctx *bc = arg;
-  dx_encoded *e = dx_encoded_message (msg);
+  dx_shared_event *e = dx_shared_event_message (msg);
   dx_shared_buf *sb = e ? bc->r->frame (bc->r->frame_arg, e) : NULL;
   if (sb)
     dx_buffer_append (&bc->batch, sb->data, sb->len);
-  dx_encoded_unref (e);
+  dx_shared_event_unref (e);
   bc->last = msg->id;
   bc->n++;
   return bc->batch.len < REPLAY_BATCH_BYTES;
@@ -136,11 +136,11 @@ static bool
 gap_visit (void *arg, const dx_stored_msg *msg)
 {
   gap_ctx *gc = arg;
-  dx_encoded *e = dx_encoded_message (msg);
+  dx_shared_event *e = dx_shared_event_message (msg);
   if (e == NULL)
     return false;
   gc->send (gc->arg, e);
-  dx_encoded_unref (e);
+  dx_shared_event_unref (e);
   return !gc->conn->closing;
 }
 

@@ -24,9 +24,9 @@
 #include "server/room.h"
 
 /* This transport's bytes for e (owned by e); NULL when out of memory. */
-typedef dx_shared_buf *(*dx_replay_frame_fn) (void *arg, dx_encoded *e);
+typedef dx_shared_buf *(*dx_replay_frame_fn) (void *arg, dx_shared_event *e);
 /* Sends e (not live: no slow-consumer bound) and counts it. */
-typedef void (*dx_replay_send_fn) (void *arg, dx_encoded *e);
+typedef void (*dx_replay_send_fn) (void *arg, dx_shared_event *e);
 
 typedef struct dx_replay_write dx_replay_write;
 

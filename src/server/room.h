@@ -1,4 +1,4 @@
-/* A room's live side: its subscribers (socket sessions, SSE streams and
+/* A room's live side: its subscribers (socket clients, SSE streams and
  * waiting long polls). History lives in the store; a room object exists
  * only while somebody is subscribed (see hub.h). */
 #ifndef DX_SERVER_ROOM_H
@@ -9,13 +9,13 @@
 #include <stdint.h>
 
 #include "protocol/names.h"
-#include "server/encoded.h"
+#include "server/shared-event.h"
 
 typedef struct dx_room dx_room;
 typedef struct dx_sub dx_sub;
 
 typedef enum {
-  DX_SUB_SESSION,  /* WebSocket / raw TCP member: counted online, presence */
+  DX_SUB_SOCKET,   /* WebSocket / raw TCP client: counted online, presence */
   DX_SUB_SSE,      /* SSE stream: counted online, receives presence */
   DX_SUB_LONGPOLL, /* waiting long poll: first message only */
 } dx_sub_kind;
@@ -24,9 +24,9 @@ typedef struct {
   /* A committed chat message of the room; called in id order. The sub may
    * unsubscribe itself (or close its connection) from here, but must not
    * touch other subscribers. */
-  void (*message) (dx_sub *sub, dx_encoded *msg);
+  void (*message) (dx_sub *sub, dx_shared_event *msg);
   /* A presence event (NULL for kinds that do not want presence). */
-  void (*presence) (dx_sub *sub, dx_encoded *ev);
+  void (*presence) (dx_sub *sub, dx_shared_event *ev);
 } dx_sub_ops;
 
 struct dx_sub {
@@ -34,7 +34,7 @@ struct dx_sub {
   dx_sub_kind kind;
   dx_room *room; /* NULL when not subscribed */
   dx_sub *prev, *next;
-  char nick[DX_NICK_MAX + 1]; /* sessions: who, for presence */
+  char nick[DX_NICK_MAX + 1]; /* socket clients: who, for presence */
   uint64_t next_id;           /* the next message id this subscriber expects */
   void *owner;
 };
@@ -43,10 +43,10 @@ struct dx_room {
   char name[DX_ROOM_MAX + 1];
   dx_sub *subs;
   size_t n_subs;
-  size_t online; /* sessions + SSE streams */
+  size_t online; /* socket clients + SSE streams */
 };
 
-/* Number of session subscribers of room with this nick. */
+/* Number of socket-client subscribers of room with this nick. */
 size_t dx_room_nick_count (const dx_room *room, const char *nick);
 
 #endif

@@ -3,15 +3,15 @@
 #include "protocol/chunked.h"
 #include "protocol/http.h"
 #include "server/hub.h"
-#include "server/encoded.h"
+#include "server/shared-event.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static void
-sse_send (dx_http_conn *hc, dx_encoded *e, bool live)
+sse_send (dx_http_conn *hc, dx_shared_event *e, bool live)
 {
-  dx_shared_buf *sb = dx_encoded_sse (e, hc->sse_chunked);
+  dx_shared_buf *sb = dx_shared_event_sse (e, hc->sse_chunked);
   if (sb == NULL)
     return;
   if (live ? dx_conn_send_live (&hc->base, sb) : dx_conn_send (&hc->base, sb))
@@ -20,20 +20,20 @@ sse_send (dx_http_conn *hc, dx_encoded *e, bool live)
 }
 
 static void
-sse_replay_send (void *arg, dx_encoded *e)
+sse_replay_send (void *arg, dx_shared_event *e)
 {
   sse_send (arg, e, false);
 }
 
 static dx_shared_buf *
-sse_frame (void *arg, dx_encoded *e)
+sse_frame (void *arg, dx_shared_event *e)
 {
   dx_http_conn *hc = arg;
-  return dx_encoded_sse (e, hc->sse_chunked);
+  return dx_shared_event_sse (e, hc->sse_chunked);
 }
 
 static void
-sse_message (dx_sub *sub, dx_encoded *e)
+sse_message (dx_sub *sub, dx_shared_event *e)
 {
   dx_http_conn *hc = sub->owner;
   if (hc->sse_replay.active || e->id < sub->next_id)
@@ -45,7 +45,7 @@ sse_message (dx_sub *sub, dx_encoded *e)
 }
 
 static void
-sse_presence (dx_sub *sub, dx_encoded *e)
+sse_presence (dx_sub *sub, dx_shared_event *e)
 {
   sse_send (sub->owner, e, true);
 }

@@ -4,8 +4,10 @@
 #define DX_SERVER_STORE_PRIVATE_H
 
 #include "protocol/compiler.h"
+#include "server/msg-ring.h"
 #include "server/store-entry.h"
 #include "server/store.h"
+#include "server/strmap.h"
 
 typedef struct dx_store_room dx_store_room;
 typedef struct dx_store_pending dx_store_pending;
@@ -90,5 +92,40 @@ void dx_store_make_epoch (char *out);
 
 /* snprintf into the store's last_error (for dx_store_last_error). */
 void dx_store_set_error (dx_store *store, const char *fmt, ...) DX_PRINTF_FORMAT (2, 3);
+
+/* ---- the store's own state: store.c and store-read.c only (a backend
+ * sees dx_store_shared) ---- */
+
+struct dx_store_room {
+  char *name;
+  uint64_t next_id;  /* the id the next append gets */
+  uint64_t last_id;  /* the newest durable id */
+  uint64_t last_ts;  /* the ts given to the newest append */
+  dx_msg_ring ring;  /* durable messages last_id - ring.count + 1 .. last_id */
+  dx_strmap senders; /* sender_key -> dx_dedup_window */
+  /* Appends submitted and not yet settled, in id order. */
+  dx_store_pending *inflight_head, *inflight_tail;
+};
+
+struct dx_store {
+  dx_store_shared sh; /* first: backends reach it through dx_store_shared_of */
+  const dx_store_backend *be;
+  dx_strmap rooms;  /* name -> dx_store_room */
+  dx_strmap tokens; /* token -> nick (malloc'd) */
+  size_t ring_cap;
+  bool failed;
+  bool closing;
+  dx_store_pending *deferred_head, *deferred_tail; /* answered duplicates */
+  dx_store_stats stats;
+  uint64_t use_clock; /* ticks once per dedup-window use (LRU order) */
+  char token_nick[DX_STORE_NAME_MAX + 1];
+};
+
+/* The room of this name, or NULL (none yet, or not a valid name). */
+dx_store_room *dx_store_room_find (const dx_store *s, const char *name);
+/* The oldest id r's ring keeps; last_id + 1 when it keeps none. */
+uint64_t dx_store_room_first_kept (const dx_store_room *r);
+/* The public view of an entry (pointers into it). */
+dx_stored_msg dx_store_entry_msg (const dx_store_entry *e);
 
 #endif

@@ -1,6 +1,7 @@
 /* The history store's common half: rooms, id assignment, the per-room RAM
- * ring of durable messages, cid dedup, tokens, statistics, and the
- * dispatch to a backend (store-memory.c, store-sqlite.c).
+ * ring of durable messages (msg-ring.c), cid dedup (dedup.c), tokens,
+ * statistics, and the dispatch to a backend (store-memory.c,
+ * store-sqlite.c). The read side is store-read.c.
  *
  * Everything here runs on the loop thread. A backend settles appends in
  * the order they were submitted and hands them back through collect(),
@@ -21,31 +22,6 @@
  * window whose messages are all durable is dropped: sqlite reloads it from
  * the database if that sender comes back; the memory store forgets it. */
 #define DX_STORE_SENDERS_PER_ROOM 1024
-
-struct dx_store_room {
-  char *name;
-  uint64_t next_id;  /* the id the next append gets */
-  uint64_t last_id;  /* the newest durable id */
-  uint64_t last_ts;  /* the ts given to the newest append */
-  dx_msg_ring ring;  /* durable messages last_id - ring.count + 1 .. last_id */
-  dx_strmap senders; /* sender_key -> dx_dedup_window */
-  /* Appends submitted and not yet settled, in id order. */
-  dx_store_pending *inflight_head, *inflight_tail;
-};
-
-struct dx_store {
-  dx_store_shared sh; /* first: backends reach it through dx_store_shared_of */
-  const dx_store_backend *be;
-  dx_strmap rooms;  /* name -> dx_store_room */
-  dx_strmap tokens; /* token -> nick (malloc'd) */
-  size_t ring_cap;
-  bool failed;
-  bool closing;
-  dx_store_pending *deferred_head, *deferred_tail; /* answered duplicates */
-  dx_store_stats stats;
-  uint64_t use_clock; /* ticks once per dedup-window use (LRU order) */
-  char token_nick[DX_STORE_NAME_MAX + 1];
-};
 
 const uint64_t dx_store_latency_bounds_us[DX_STORE_LATENCY_BUCKETS] = {
   100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
@@ -68,8 +44,8 @@ dx_store_set_error (dx_store *store, const char *fmt, ...)
 
 /* ---- rooms, ring, senders ------------------------------------------------- */
 
-static dx_stored_msg
-entry_msg (const dx_store_entry *e)
+dx_stored_msg
+dx_store_entry_msg (const dx_store_entry *e)
 {
   dx_stored_msg m = { e->room, e->id, e->ts, e->from, e->text, e->text_len, e->cid };
   return m;
@@ -85,8 +61,8 @@ room_free (void *v)
   free (r);
 }
 
-static dx_store_room *
-store_room_find (const dx_store *s, const char *name)
+dx_store_room *
+dx_store_room_find (const dx_store *s, const char *name)
 {
   if (!name || !*name || strlen (name) > DX_STORE_NAME_MAX)
     return NULL;
@@ -127,9 +103,8 @@ dx_store_room_loaded (dx_store *store, const char *room, uint64_t last_id, uint6
   return 0;
 }
 
-/* The oldest id the ring keeps; last_id + 1 when it keeps none. */
-static uint64_t
-ring_first_id (const dx_store_room *r)
+uint64_t
+dx_store_room_first_kept (const dx_store_room *r)
 {
   return r->ring.count ? dx_msg_ring_first_id (&r->ring) : r->last_id + 1;
 }
@@ -241,7 +216,7 @@ settle (dx_store *s, dx_store_pending *p)
     r->last_id = e->id;
     s->stats.appends++;
     record_latency (s, p->t0_us);
-    dx_stored_msg m = entry_msg (e);
+    dx_stored_msg m = dx_store_entry_msg (e);
     p->cb (p->arg, 0, &m, false);
     run_waiters (s, p->waiters, 0, &m);
   } else {
@@ -259,15 +234,17 @@ settle (dx_store *s, dx_store_pending *p)
 static void
 answer_duplicate (dx_store *s, dx_store_pending *p)
 {
-  dx_stored_msg m = entry_msg (p->dup_of);
+  dx_stored_msg m = dx_store_entry_msg (p->dup_of);
   s->stats.duplicates++;
   p->cb (p->arg, 0, &m, true);
   dx_store_entry_free (p->dup_of);
   free (p);
 }
 
+/* Settles what the backend has committed (or failed), then answers the
+ * duplicates deferred meanwhile. */
 static void
-process (dx_store *s)
+settle_collected (dx_store *s)
 {
   dx_store_pending *p = s->be->collect (s);
   while (p) {
@@ -289,7 +266,7 @@ process (dx_store *s)
 static void
 on_wake (dx_async *async)
 {
-  process (dx_handle_data (DX_HANDLE (async)));
+  settle_collected (dx_handle_data (DX_HANDLE (async)));
 }
 
 /* ---- open / close --------------------------------------------------------- */
@@ -362,7 +339,7 @@ dx_store_close (dx_store *s)
    * refused from now on, so this ends. */
   while (s->stats.pending > 0 || s->deferred_head) {
     s->be->drain (s);
-    process (s);
+    settle_collected (s);
   }
   s->be->close (s);
   dx_strmap_clear (&s->rooms, room_free);
@@ -386,7 +363,7 @@ dx_store_epoch (const dx_store *s)
 uint64_t
 dx_store_last_id (const dx_store *s, const char *room)
 {
-  const dx_store_room *r = store_room_find (s, room);
+  const dx_store_room *r = dx_store_room_find (s, room);
   return r ? r->last_id : 0;
 }
 
@@ -548,149 +525,6 @@ dx_store_append (dx_store *s, const char *room, const char *from, const char *se
   s->stats.pending++;
   s->be->submit (s, p);
   return 0;
-}
-
-/* ---- reads ---------------------------------------------------------------- */
-
-static int
-visit_ring (const dx_store_room *r, uint64_t from, uint64_t upto, dx_store_visit_fn visit,
-            void *arg)
-{
-  int n = 0;
-  for (uint64_t id = from; id <= upto; id++) {
-    const dx_store_entry *e = dx_msg_ring_get (&r->ring, id);
-    if (!e) /* callers pass ranges inside the ring */
-      break;
-    dx_stored_msg m = entry_msg (e);
-    n++;
-    if (!visit (arg, &m))
-      break;
-  }
-  return n;
-}
-
-int
-dx_store_read_since (dx_store *s, const char *room, uint64_t since, size_t limit,
-                     dx_store_visit_fn visit, void *arg)
-{
-  if (limit > DX_STORE_READ_MAX)
-    limit = DX_STORE_READ_MAX;
-  const dx_store_room *r = store_room_find (s, room);
-  if (!r || !visit || limit == 0 || r->last_id <= since)
-    return 0;
-  uint64_t first = ring_first_id (r);
-  if (since + 1 < first && s->be->read_range)
-    return s->be->read_range (s, r->name, since, r->last_id, limit, visit, arg);
-  uint64_t from = since + 1 > first ? since + 1 : first;
-  if (r->ring.count == 0 || from > r->last_id)
-    return 0;
-  uint64_t upto = r->last_id - from + 1 > limit ? from + limit - 1 : r->last_id;
-  return visit_ring (r, from, upto, visit, arg);
-}
-
-typedef struct {
-  dx_store_visit_fn visit;
-  void *arg;
-  uint64_t last;
-  bool stopped;
-} range_ctx;
-
-static bool
-range_visit (void *arg, const dx_stored_msg *msg)
-{
-  range_ctx *rc = arg;
-  /* A message the visitor refused is not counted as visited: a caller that
-   * resumes from the returned id will see it again. */
-  if (!rc->visit (rc->arg, msg)) {
-    rc->stopped = true;
-    return false;
-  }
-  rc->last = msg->id;
-  return true;
-}
-
-uint64_t
-dx_store_read_range (dx_store *s, const char *room, uint64_t since, uint64_t upto,
-                     dx_store_visit_fn visit, void *arg)
-{
-  range_ctx rc = { visit, arg, since, false };
-  while (rc.last < upto && !rc.stopped) {
-    uint64_t before = rc.last;
-    uint64_t left = upto - rc.last;
-    int n = dx_store_read_since (s, room, rc.last,
-                                 left < DX_STORE_READ_MAX ? (size_t) left : DX_STORE_READ_MAX,
-                                 range_visit, &rc);
-    if (n <= 0 || rc.last == before)
-      break; /* nothing older is kept, or a read error */
-  }
-  return rc.last;
-}
-
-int
-dx_store_read_before (dx_store *s, const char *room, uint64_t before, size_t limit,
-                      dx_store_visit_fn visit, void *arg)
-{
-  if (limit > DX_STORE_READ_MAX)
-    limit = DX_STORE_READ_MAX;
-  const dx_store_room *r = store_room_find (s, room);
-  if (!r || !visit || limit == 0 || before <= 1 || r->last_id == 0)
-    return 0;
-  uint64_t upto = before - 1 < r->last_id ? before - 1 : r->last_id;
-  /* Ids are dense (1..last_id), so the range is known without a query. */
-  uint64_t lower = upto >= limit ? upto - limit + 1 : 1;
-  uint64_t first = ring_first_id (r);
-  if (lower < first && s->be->read_range)
-    return s->be->read_range (s, r->name, lower - 1, upto, limit, visit, arg);
-  if (lower < first)
-    lower = first;
-  if (r->ring.count == 0 || lower > upto)
-    return 0;
-  return visit_ring (r, lower, upto, visit, arg);
-}
-
-static int
-room_cmp (const void *a, const void *b)
-{
-  const dx_store_room *ra = *(dx_store_room *const *) a, *rb = *(dx_store_room *const *) b;
-  return strcmp (ra->name, rb->name);
-}
-
-typedef struct {
-  dx_store_room **v;
-  size_t n;
-} rooms_ctx;
-
-static bool
-rooms_collect (void *arg, const char *name, void *value)
-{
-  rooms_ctx *rc = arg;
-  dx_store_room *r = value;
-  (void) name;
-  if (r->last_id > 0)
-    rc->v[rc->n++] = r;
-  return true;
-}
-
-int
-dx_store_rooms (dx_store *s, dx_store_room_fn visit, void *arg)
-{
-  if (!visit || s->rooms.count == 0)
-    return 0;
-  dx_store_room **v = malloc (s->rooms.count * sizeof *v);
-  if (!v)
-    return DX_ENOMEM;
-  rooms_ctx rc = { v, 0 };
-  dx_strmap_each (&s->rooms, rooms_collect, &rc);
-  size_t n = rc.n;
-  qsort (v, n, sizeof *v, room_cmp);
-  int count = 0;
-  for (size_t i = 0; i < n; i++) {
-    count++;
-    if (!visit (arg, v[i]->name, v[i]->last_id))
-      break;
-  }
-  free (v);
-  return count;
 }
 
 /* ---- tokens --------------------------------------------------------------- */

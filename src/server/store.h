@@ -143,7 +143,7 @@ typedef void (*dx_store_append_cb) (void *arg, int status, const dx_stored_msg *
  * DX_STORE_TEXT_MAX, or an embedded NUL), cid, sender_key; DX_EIO after a
  * storage error; DX_ECANCELED once dx_store_close has begun (e.g. from a
  * callback it runs); DX_ENOMEM. The store does not check nick/room syntax:
- * the caller validates against PROTOCOL.md first. */
+ * the caller validates against docs/protocol.md §2 first. */
 int dx_store_append (dx_store *store, const char *room, const char *from, const char *sender_key,
                      const char *text, size_t text_len, const char *cid, dx_store_append_cb cb,
                      void *arg);

@@ -4,18 +4,18 @@
 #include "protocol/ndjson.h"
 #include "server/conn.h"
 #include "server/log.h"
-#include "server/session.h"
+#include "server/socket-client.h"
 
 #include <stdlib.h>
 
 typedef struct {
   dx_conn base; /* first */
-  dx_session session;
+  dx_socket_client client;
   dx_ndjson lines;
 } tcp_conn;
 
 static bool
-tcp_send_json (dx_session *s, const char *json, size_t len)
+tcp_send_json (dx_socket_client *s, const char *json, size_t len)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
@@ -25,31 +25,31 @@ tcp_send_json (dx_session *s, const char *json, size_t len)
 }
 
 static bool
-tcp_send_encoded (dx_session *s, dx_encoded *e, bool live)
+tcp_send_event (dx_socket_client *s, dx_shared_event *e, bool live)
 {
-  dx_shared_buf *sb = dx_encoded_line (e);
+  dx_shared_buf *sb = dx_shared_event_line (e);
   if (sb == NULL)
     return false;
   return live ? dx_conn_send_live (s->conn, sb) : dx_conn_send (s->conn, sb);
 }
 
 static dx_shared_buf *
-tcp_frame (dx_session *s, dx_encoded *e)
+tcp_frame (dx_socket_client *s, dx_shared_event *e)
 {
   (void) s;
-  return dx_encoded_line (e);
+  return dx_shared_event_line (e);
 }
 
 static void
-tcp_close_policy (dx_session *s, const char *reason)
+tcp_close_policy (dx_socket_client *s, const char *reason)
 {
-  dx_log_debug ("closing tcp session: %s", reason);
+  dx_log_debug ("closing tcp client: %s", reason);
   dx_conn_close_after_write (s->conn);
 }
 
-static const dx_session_ops tcp_session_ops = {
+static const dx_socket_client_ops tcp_client_ops = {
   tcp_send_json,
-  tcp_send_encoded,
+  tcp_send_event,
   tcp_frame,
   tcp_close_policy,
 };
@@ -68,9 +68,9 @@ tcp_on_read (dx_conn *c, const char *data, size_t n)
     n -= used;
     switch (ev) {
     case DX_NDJSON_NEED_MORE: return;
-    case DX_NDJSON_LINE: dx_session_handle (&tc->session, line, llen); break;
+    case DX_NDJSON_LINE: dx_socket_client_handle (&tc->client, line, llen); break;
     case DX_NDJSON_TOO_LARGE:
-      dx_session_error (&tc->session, "too_large", "a line is at most 16384 bytes");
+      dx_socket_client_error (&tc->client, "too_large", "a line is at most 16384 bytes");
       break;
     case DX_NDJSON_ERROR: dx_conn_close (c); return;
     }
@@ -82,7 +82,7 @@ tcp_on_end (dx_conn *c, int status)
 {
   /* A half-close (nc, a script piping a file) still gets every answer. */
   if (status == DX_EOF)
-    dx_session_peer_eof (&((tcp_conn *) c)->session);
+    dx_socket_client_peer_eof (&((tcp_conn *) c)->client);
   else
     dx_conn_close (c);
 }
@@ -91,7 +91,7 @@ static void
 tcp_on_timer (dx_conn *c)
 {
   tcp_conn *tc = (tcp_conn *) c;
-  dx_session_error (&tc->session, "timeout", "no data for too long");
+  dx_socket_client_error (&tc->client, "timeout", "no data for too long");
   dx_conn_close_after_write (c);
 }
 
@@ -102,7 +102,7 @@ tcp_on_shutdown (dx_conn *c)
   dx_buffer b;
   dx_buffer_init (&b, 0);
   dx_encode_error (&b, "shutting_down", "the server is shutting down");
-  tcp_send_json (&tc->session, b.data, b.len);
+  tcp_send_json (&tc->client, b.data, b.len);
   dx_buffer_free (&b);
   dx_conn_close_after_write (c);
 }
@@ -110,7 +110,7 @@ tcp_on_shutdown (dx_conn *c)
 static void
 tcp_on_closing (dx_conn *c)
 {
-  dx_session_leave_all (&((tcp_conn *) c)->session);
+  dx_socket_client_leave_all (&((tcp_conn *) c)->client);
 }
 
 static void
@@ -135,7 +135,7 @@ dx_tcp_conn_accept (dx_conn_ctx *ctx, dx_stream *stream)
   }
   dx_ndjson_init (&tc->lines, DX_LINE_MAX);
   dx_conn_init (&tc->base, ctx, &tcp_ops, stream, DX_TR_TCP);
-  dx_session_init (&tc->session, &tc->base, &tcp_session_ops, DX_TR_TCP);
+  dx_socket_client_init (&tc->client, &tc->base, &tcp_client_ops, DX_TR_TCP);
   dx_tcp_nodelay (stream, true);
   dx_conn_start_reading (&tc->base);
   dx_conn_arm_timer (&tc->base, DX_TCP_SILENCE_MS);

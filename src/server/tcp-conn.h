@@ -1,5 +1,5 @@
 /* A raw TCP connection: NDJSON lines carrying the socket protocol of
- * PROTOCOL.md §5. A line over 16 KiB gets an error too_large and is
+ * docs/protocol.md §5. A line over 16 KiB gets an error too_large and is
  * skipped; a client silent for DX_TCP_SILENCE_MS is closed. */
 #ifndef DX_SERVER_TCP_CONN_H
 #define DX_SERVER_TCP_CONN_H

@@ -2,14 +2,14 @@
 
 #include "protocol/websocket.h"
 #include "server/log.h"
-#include "server/session.h"
+#include "server/socket-client.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
   dx_conn base; /* first */
-  dx_session session;
+  dx_socket_client client;
   dx_ws_decoder *dec;
   bool close_sent;
   bool ping_sent;
@@ -40,10 +40,10 @@ ws_close (ws_conn *wc, unsigned code, const char *reason)
   dx_conn_close_after_write (&wc->base);
 }
 
-/* ---- session transport ---- */
+/* ---- the socket client's transport ---- */
 
 static bool
-ws_send_json (dx_session *s, const char *json, size_t len)
+ws_send_json (dx_socket_client *s, const char *json, size_t len)
 {
   ws_conn *wc = (ws_conn *) s->conn;
   if (wc->close_sent)
@@ -53,31 +53,31 @@ ws_send_json (dx_session *s, const char *json, size_t len)
 }
 
 static bool
-ws_send_encoded (dx_session *s, dx_encoded *e, bool live)
+ws_send_event (dx_socket_client *s, dx_shared_event *e, bool live)
 {
   ws_conn *wc = (ws_conn *) s->conn;
-  dx_shared_buf *sb = dx_encoded_ws (e);
+  dx_shared_buf *sb = dx_shared_event_ws (e);
   if (wc->close_sent || sb == NULL)
     return false;
   return live ? dx_conn_send_live (&wc->base, sb) : dx_conn_send (&wc->base, sb);
 }
 
 static dx_shared_buf *
-ws_frame (dx_session *s, dx_encoded *e)
+ws_frame (dx_socket_client *s, dx_shared_event *e)
 {
   (void) s;
-  return dx_encoded_ws (e);
+  return dx_shared_event_ws (e);
 }
 
 static void
-ws_close_policy (dx_session *s, const char *reason)
+ws_close_policy (dx_socket_client *s, const char *reason)
 {
   ws_close ((ws_conn *) s->conn, DX_WS_CLOSE_POLICY, reason);
 }
 
-static const dx_session_ops ws_session_ops = {
+static const dx_socket_client_ops ws_client_ops = {
   ws_send_json,
-  ws_send_encoded,
+  ws_send_event,
   ws_frame,
   ws_close_policy,
 };
@@ -105,7 +105,7 @@ ws_on_read (dx_conn *c, const char *data, size_t n)
         ws_close (wc, DX_WS_CLOSE_UNSUPPORTED_DATA, "binary messages are not supported");
         return;
       }
-      dx_session_handle (&wc->session, (const char *) ev->data, ev->len);
+      dx_socket_client_handle (&wc->client, (const char *) ev->data, ev->len);
       break;
     case DX_WS_PING:
       if (!wc->close_sent)
@@ -132,7 +132,7 @@ static void
 ws_on_end (dx_conn *c, int status)
 {
   if (status == DX_EOF)
-    dx_session_peer_eof (&((ws_conn *) c)->session);
+    dx_socket_client_peer_eof (&((ws_conn *) c)->client);
   else
     dx_conn_close (c);
 }
@@ -159,7 +159,7 @@ ws_on_shutdown (dx_conn *c)
 static void
 ws_on_closing (dx_conn *c)
 {
-  dx_session_leave_all (&((ws_conn *) c)->session);
+  dx_socket_client_leave_all (&((ws_conn *) c)->client);
 }
 
 static void
@@ -186,7 +186,7 @@ dx_ws_conn_accept (dx_conn *http, const char *rest, size_t len)
   }
   wc->dec = dec;
   dx_conn_take_stream (&wc->base, &ws_ops, http, DX_TR_WEBSOCKET);
-  dx_session_init (&wc->session, &wc->base, &ws_session_ops, DX_TR_WEBSOCKET);
+  dx_socket_client_init (&wc->client, &wc->base, &ws_client_ops, DX_TR_WEBSOCKET);
   dx_conn_start_reading (&wc->base);
   dx_conn_arm_timer (&wc->base, DX_WS_SILENCE_MS);
   if (len > 0)

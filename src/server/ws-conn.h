@@ -1,5 +1,5 @@
 /* A WebSocket connection (RFC 6455) carrying the socket protocol of
- * PROTOCOL.md §5 in text frames: close codes, ping/pong, silence timeout
+ * docs/protocol.md §5 in text frames: close codes, ping/pong, silence timeout
  * (a ping after 30 s of silence, close 1001 after 30 s more). */
 #ifndef DX_SERVER_WS_CONN_H
 #define DX_SERVER_WS_CONN_H

@@ -16,7 +16,7 @@ typedef struct {
 } fake;
 
 static void
-fake_message (dx_sub *sub, dx_encoded *e)
+fake_message (dx_sub *sub, dx_shared_event *e)
 {
   fake *f = (fake *) sub;
   char one[32];
@@ -27,7 +27,7 @@ fake_message (dx_sub *sub, dx_encoded *e)
 }
 
 static void
-fake_presence (dx_sub *sub, dx_encoded *e)
+fake_presence (dx_sub *sub, dx_shared_event *e)
 {
   fake *f = (fake *) sub;
   const char *json = e->json->data;
@@ -63,9 +63,9 @@ main (void)
 {
   dx_hub *hub = dx_hub_new ();
   fake a, b, a2, sse, lp;
-  init (&a, hub, DX_SUB_SESSION, "alice");
-  init (&b, hub, DX_SUB_SESSION, "bob");
-  init (&a2, hub, DX_SUB_SESSION, "alice");
+  init (&a, hub, DX_SUB_SOCKET, "alice");
+  init (&b, hub, DX_SUB_SOCKET, "bob");
+  init (&a2, hub, DX_SUB_SOCKET, "alice");
   init (&sse, hub, DX_SUB_SSE, "");
   init (&lp, hub, DX_SUB_LONGPOLL, "");
 

@@ -1,5 +1,5 @@
 /* /metrics exposition and the shared encodings of a message. */
-#include "server/encoded.h"
+#include "server/shared-event.h"
 #include "server/metrics.h"
 
 #include "../tap.h"
@@ -42,29 +42,29 @@ main (void)
   dx_buffer_free (&b);
 
   dx_stored_msg msg = { "lobby", 42, 1763900000123ULL, "alice", "hi", 2, "c-17" };
-  dx_encoded *e = dx_encoded_message (&msg);
+  dx_shared_event *e = dx_shared_event_message (&msg);
   OK (e != NULL && e->id == 42, "message encoded");
   const char *json = "{\"type\":\"message\",\"room\":\"lobby\",\"id\":42,\"from\":\"alice\","
                      "\"text\":\"hi\",\"ts\":1763900000123,\"cid\":\"c-17\"}";
   size_t jl = strlen (json);
   OK (e->json->len == jl && memcmp (e->json->data, json, jl) == 0, "JSON object");
-  dx_shared_buf *line = dx_encoded_line (e);
+  dx_shared_buf *line = dx_shared_event_line (e);
   OK (line->len == jl + 1 && line->data[jl] == '\n', "NDJSON line");
-  OK (dx_encoded_line (e) == line, "each format encoded once");
-  dx_shared_buf *ws = dx_encoded_ws (e);
+  OK (dx_shared_event_line (e) == line, "each format encoded once");
+  dx_shared_buf *ws = dx_shared_event_ws (e);
   OK (ws->len == jl + 2 && (unsigned char) ws->data[0] == 0x81 && (unsigned char) ws->data[1] == jl,
       "WebSocket text frame, unmasked");
-  dx_shared_buf *sse = dx_encoded_sse (e, true);
+  dx_shared_buf *sse = dx_shared_event_sse (e, true);
   char want[512];
   snprintf (want, sizeof want, "id: 42\nevent: message\ndata: %s\n\n", json);
   char chunk[600];
   int n = snprintf (chunk, sizeof chunk, "%zx\r\n%s\r\n", strlen (want), want);
   OK (sse->len == (size_t) n && memcmp (sse->data, chunk, (size_t) n) == 0,
       "SSE event framed as one chunk");
-  dx_shared_buf *raw = dx_encoded_sse (e, false);
+  dx_shared_buf *raw = dx_shared_event_sse (e, false);
   OK (raw->len == strlen (want), "SSE event unchunked for HTTP/1.0");
   dx_shared_buf_ref (line);
-  dx_encoded_unref (e);
+  dx_shared_event_unref (e);
   OK (line->refs == 1 && line->data[0] == '{', "a shared buffer outlives its message");
   dx_shared_buf_unref (line);
   return tap_done ();

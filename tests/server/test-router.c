@@ -1,4 +1,4 @@
-/* HTTP routing: every route of PROTOCOL.md §4, 404, 405 + Allow, 400 for
+/* HTTP routing: every route of docs/protocol.md §4, 404, 405 + Allow, 400 for
  * an invalid room name. */
 #include "server/router.h"
 

@@ -1,4 +1,4 @@
-#include "server/encoded.h"
+#include "server/shared-event.h"
 
 #include "protocol/chunked.h"
 #include "protocol/message.h"
@@ -8,10 +8,10 @@
 
 #include <stdlib.h>
 
-static dx_encoded *
+static dx_shared_event *
 wrap (dx_buffer *b, uint64_t id, const char *event)
 {
-  dx_encoded *e = calloc (1, sizeof *e);
+  dx_shared_event *e = calloc (1, sizeof *e);
   if (e == NULL) {
     dx_buffer_free (b);
     return NULL;
@@ -28,8 +28,8 @@ wrap (dx_buffer *b, uint64_t id, const char *event)
   return e;
 }
 
-dx_encoded *
-dx_encoded_message (const dx_stored_msg *m)
+dx_shared_event *
+dx_shared_event_message (const dx_stored_msg *m)
 {
   dx_chat_message cm = {
     .room = m->room,
@@ -49,8 +49,8 @@ dx_encoded_message (const dx_stored_msg *m)
   return wrap (&b, m->id, "message");
 }
 
-dx_encoded *
-dx_encoded_presence (const char *room, const char *nick, bool joined)
+dx_shared_event *
+dx_shared_event_presence (const char *room, const char *nick, bool joined)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
@@ -61,8 +61,8 @@ dx_encoded_presence (const char *room, const char *nick, bool joined)
   return wrap (&b, 0, "presence");
 }
 
-dx_encoded *
-dx_encoded_json (const char *json, size_t len)
+dx_shared_event *
+dx_shared_event_json (const char *json, size_t len)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
@@ -73,15 +73,15 @@ dx_encoded_json (const char *json, size_t len)
   return wrap (&b, 0, "message");
 }
 
-dx_encoded *
-dx_encoded_ref (dx_encoded *e)
+dx_shared_event *
+dx_shared_event_ref (dx_shared_event *e)
 {
   e->refs++;
   return e;
 }
 
 void
-dx_encoded_unref (dx_encoded *e)
+dx_shared_event_unref (dx_shared_event *e)
 {
   if (e == NULL || --e->refs > 0)
     return;
@@ -94,7 +94,7 @@ dx_encoded_unref (dx_encoded *e)
 }
 
 dx_shared_buf *
-dx_encoded_line (dx_encoded *e)
+dx_shared_event_line (dx_shared_event *e)
 {
   if (e->line == NULL) {
     dx_buffer b;
@@ -107,7 +107,7 @@ dx_encoded_line (dx_encoded *e)
 }
 
 dx_shared_buf *
-dx_encoded_ws (dx_encoded *e)
+dx_shared_event_ws (dx_shared_event *e)
 {
   if (e->ws == NULL) {
     dx_buffer b;
@@ -120,7 +120,7 @@ dx_encoded_ws (dx_encoded *e)
 }
 
 dx_shared_buf *
-dx_encoded_sse (dx_encoded *e, bool chunked)
+dx_shared_event_sse (dx_shared_event *e, bool chunked)
 {
   dx_shared_buf **slot = chunked ? &e->sse_chunk : &e->sse_raw;
   if (*slot == NULL) {

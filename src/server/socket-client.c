@@ -1,4 +1,4 @@
-#include "server/session.h"
+#include "server/socket-client.h"
 
 #include "protocol/message.h"
 #include "server/hub.h"
@@ -11,13 +11,14 @@
 
 struct dx_membership {
   dx_sub sub; /* first: a dx_sub * is a dx_membership * */
-  dx_session *session;
+  dx_socket_client *client;
   dx_membership *next;
   dx_replay replay; /* join with since: stored messages first, then live */
 };
 
 void
-dx_session_init (dx_session *s, dx_conn *conn, const dx_session_ops *ops, dx_transport tr)
+dx_socket_client_init (dx_socket_client *s, dx_conn *conn, const dx_socket_client_ops *ops,
+                       dx_transport tr)
 {
   memset (s, 0, sizeof *s);
   s->ctx = conn->ctx;
@@ -27,7 +28,7 @@ dx_session_init (dx_session *s, dx_conn *conn, const dx_session_ops *ops, dx_tra
 }
 
 static void
-send_buffer (dx_session *s, dx_buffer *b)
+send_buffer (dx_socket_client *s, dx_buffer *b)
 {
   if (!b->failed && b->len > 0)
     s->ops->send_json (s, b->data, b->len);
@@ -35,7 +36,7 @@ send_buffer (dx_session *s, dx_buffer *b)
 }
 
 void
-dx_session_error (dx_session *s, const char *code, const char *message)
+dx_socket_client_error (dx_socket_client *s, const char *code, const char *message)
 {
   if (s->conn->closing)
     return;
@@ -44,39 +45,39 @@ dx_session_error (dx_session *s, const char *code, const char *message)
   dx_encode_error (&b, code, message);
   send_buffer (s, &b);
   s->errors++;
-  dx_log_debug ("session %s: error %s (%s), %u so far", s->nick[0] ? s->nick : "-", code, message,
-                s->errors);
-  if (s->errors > DX_SESSION_MAX_ERRORS)
+  dx_log_debug ("socket client %s: error %s (%s), %u so far", s->nick[0] ? s->nick : "-", code,
+                message, s->errors);
+  if (s->errors > DX_SOCKET_CLIENT_MAX_ERRORS)
     s->ops->close_policy (s, "too many errors");
 }
 
 /* ---- membership / fan-out ---- */
 
 static void
-deliver (dx_session *s, dx_encoded *e, bool live)
+deliver (dx_socket_client *s, dx_shared_event *e, bool live)
 {
-  if (s->ops->send_encoded (s, e, live))
+  if (s->ops->send_event (s, e, live))
     s->ctx->metrics->msgs_out[s->tr]++;
 }
 
 static void
-replay_send (void *arg, dx_encoded *e)
+replay_send (void *arg, dx_shared_event *e)
 {
   deliver (arg, e, false);
 }
 
 static dx_shared_buf *
-replay_frame (void *arg, dx_encoded *e)
+replay_frame (void *arg, dx_shared_event *e)
 {
-  dx_session *s = arg;
+  dx_socket_client *s = arg;
   return s->ops->frame (s, e);
 }
 
 static void
-member_message (dx_sub *sub, dx_encoded *e)
+member_message (dx_sub *sub, dx_shared_event *e)
 {
   dx_membership *m = (dx_membership *) sub;
-  dx_session *s = m->session;
+  dx_socket_client *s = m->client;
   if (m->replay.active || e->id < sub->next_id)
     return; /* the replay reads it from the store / already sent */
   uint64_t expected = sub->next_id;
@@ -94,16 +95,16 @@ member_message (dx_sub *sub, dx_encoded *e)
 }
 
 static void
-member_presence (dx_sub *sub, dx_encoded *e)
+member_presence (dx_sub *sub, dx_shared_event *e)
 {
   dx_membership *m = (dx_membership *) sub;
-  m->session->ops->send_encoded (m->session, e, true);
+  m->client->ops->send_event (m->client, e, true);
 }
 
 static const dx_sub_ops member_ops = { member_message, member_presence };
 
 static dx_membership *
-find_member (dx_session *s, const char *room)
+find_member (dx_socket_client *s, const char *room)
 {
   for (dx_membership *m = s->members; m; m = m->next)
     if (strcmp (m->sub.room->name, room) == 0)
@@ -112,7 +113,7 @@ find_member (dx_session *s, const char *room)
 }
 
 static void
-remove_member (dx_session *s, dx_membership *m)
+remove_member (dx_socket_client *s, dx_membership *m)
 {
   dx_membership **pp = &s->members;
   while (*pp && *pp != m)
@@ -125,7 +126,7 @@ remove_member (dx_session *s, dx_membership *m)
 }
 
 void
-dx_session_leave_all (dx_session *s)
+dx_socket_client_leave_all (dx_socket_client *s)
 {
   while (s->members)
     remove_member (s, s->members);
@@ -134,7 +135,7 @@ dx_session_leave_all (dx_session *s)
 /* ---- requests ---- */
 
 static bool
-password_ok (dx_session *s, const dx_msg *m)
+password_ok (dx_socket_client *s, const dx_msg *m)
 {
   const char *want = s->ctx->cfg->password;
   if (want == NULL)
@@ -143,22 +144,22 @@ password_ok (dx_session *s, const dx_msg *m)
 }
 
 static void
-on_hello (dx_session *s, const dx_msg *m)
+on_hello (dx_socket_client *s, const dx_msg *m)
 {
   if (s->authed) {
-    dx_session_error (s, "bad_request", "hello was already received");
+    dx_socket_client_error (s, "bad_request", "hello was already received");
     return;
   }
   if (!password_ok (s, m)) {
-    dx_session_error (s, "unauthorized",
-                      m->has_password ? "wrong password" : "this server needs a password");
+    dx_socket_client_error (s, "unauthorized",
+                            m->has_password ? "wrong password" : "this server needs a password");
     s->ops->close_policy (s, "bad password");
     return;
   }
   if (m->has_token) {
     const char *nick = dx_poster_token_nick (s->ctx->poster, m->token);
     if (nick == NULL) {
-      dx_session_error (s, "unauthorized", "unknown token");
+      dx_socket_client_error (s, "unauthorized", "unknown token");
       return;
     }
     snprintf (s->nick, sizeof s->nick, "%s", nick);
@@ -166,11 +167,11 @@ on_hello (dx_session *s, const dx_msg *m)
   } else {
     size_t len = strlen (m->nick);
     if (dx_nick_reserved (m->nick, len)) {
-      dx_session_error (s, "bad_request", "this nick is reserved");
+      dx_socket_client_error (s, "bad_request", "this nick is reserved");
       return;
     }
     if (dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token) < 0) {
-      dx_session_error (s, "internal_error", "cannot create a token");
+      dx_socket_client_error (s, "internal_error", "cannot create a token");
       return;
     }
     memcpy (s->nick, m->nick, len + 1);
@@ -183,11 +184,11 @@ on_hello (dx_session *s, const dx_msg *m)
 }
 
 static void
-on_join (dx_session *s, const dx_msg *m)
+on_join (dx_socket_client *s, const dx_msg *m)
 {
   dx_store *store = s->ctx->poster->store;
   if (store == NULL) {
-    dx_session_error (s, "shutting_down", "the server is shutting down");
+    dx_socket_client_error (s, "shutting_down", "the server is shutting down");
     return;
   }
   uint64_t last = dx_store_last_id (store, m->room);
@@ -195,19 +196,19 @@ on_join (dx_session *s, const dx_msg *m)
   if (mem == NULL) {
     mem = calloc (1, sizeof *mem);
     if (mem == NULL) {
-      dx_session_error (s, "internal_error", "out of memory");
+      dx_socket_client_error (s, "internal_error", "out of memory");
       return;
     }
-    mem->session = s;
+    mem->client = s;
     dx_replay_init (&mem->replay, s->conn, &mem->sub, replay_frame, s);
     mem->sub.ops = &member_ops;
-    mem->sub.kind = DX_SUB_SESSION;
+    mem->sub.kind = DX_SUB_SOCKET;
     mem->sub.owner = s;
     memcpy (mem->sub.nick, s->nick, sizeof s->nick);
     mem->sub.next_id = last + 1;
     if (!dx_hub_subscribe (s->ctx->hub, &mem->sub, m->room)) {
       free (mem);
-      dx_session_error (s, "internal_error", "out of memory");
+      dx_socket_client_error (s, "internal_error", "out of memory");
       return;
     }
     mem->next = s->members;
@@ -227,7 +228,7 @@ on_join (dx_session *s, const dx_msg *m)
 }
 
 static void
-on_leave (dx_session *s, const dx_msg *m)
+on_leave (dx_socket_client *s, const dx_msg *m)
 {
   dx_membership *mem = find_member (s, m->room);
   if (mem)
@@ -239,7 +240,7 @@ on_leave (dx_session *s, const dx_msg *m)
 }
 
 typedef struct {
-  dx_session *s;
+  dx_socket_client *s;
   bool has_cid;
   char cid[DX_CID_MAX + 1];
   char room[DX_ROOM_MAX + 1];
@@ -249,11 +250,11 @@ static void
 on_sent (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
 {
   pending_send *p = arg;
-  dx_session *s = p->s;
+  dx_socket_client *s = p->s;
   (void) duplicate;
   if (!s->conn->closing) {
     if (status < 0)
-      dx_session_error (s, "internal_error", "the message could not be stored");
+      dx_socket_client_error (s, "internal_error", "the message could not be stored");
     else {
       dx_buffer b;
       dx_buffer_init (&b, 0);
@@ -269,7 +270,7 @@ on_sent (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
 }
 
 void
-dx_session_peer_eof (dx_session *s)
+dx_socket_client_peer_eof (dx_socket_client *s)
 {
   s->peer_eof = true;
   if (s->pending == 0)
@@ -277,11 +278,11 @@ dx_session_peer_eof (dx_session *s)
 }
 
 static void
-on_send (dx_session *s, const dx_msg *m)
+on_send (dx_socket_client *s, const dx_msg *m)
 {
   pending_send *p = calloc (1, sizeof *p);
   if (p == NULL) {
-    dx_session_error (s, "internal_error", "out of memory");
+    dx_socket_client_error (s, "internal_error", "out of memory");
     return;
   }
   p->s = s;
@@ -297,16 +298,16 @@ on_send (dx_session *s, const dx_msg *m)
     dx_conn_unref (s->conn);
     free (p);
     if (rc == DX_ECANCELED)
-      dx_session_error (s, "shutting_down", "the server is shutting down");
+      dx_socket_client_error (s, "shutting_down", "the server is shutting down");
     else if (rc == DX_EINVAL)
-      dx_session_error (s, "bad_request", "the message was refused");
+      dx_socket_client_error (s, "bad_request", "the message was refused");
     else
-      dx_session_error (s, "internal_error", "the message could not be stored");
+      dx_socket_client_error (s, "internal_error", "the message could not be stored");
   }
 }
 
 static void
-on_ping (dx_session *s, const dx_msg *m)
+on_ping (dx_socket_client *s, const dx_msg *m)
 {
   dx_buffer b;
   dx_buffer_init (&b, 0);
@@ -315,7 +316,7 @@ on_ping (dx_session *s, const dx_msg *m)
 }
 
 void
-dx_session_handle (dx_session *s, const char *json, size_t len)
+dx_socket_client_handle (dx_socket_client *s, const char *json, size_t len)
 {
   dx_msg *m = malloc (sizeof *m); /* ~9 KiB: not on the stack */
   if (m == NULL) {
@@ -328,19 +329,19 @@ dx_session_handle (dx_session *s, const char *json, size_t len)
     /* Before hello, anything that is not a hello is not_authenticated,
        * whatever else is wrong with it. */
     if (!s->authed && dx_msg_peek_type (json, len) != DX_MSG_HELLO) {
-      dx_session_error (s, "not_authenticated", "say hello first");
+      dx_socket_client_error (s, "not_authenticated", "say hello first");
       return;
     }
-    dx_session_error (s, err.code, err.message);
+    dx_socket_client_error (s, err.code, err.message);
     return;
   }
   if (!s->authed && m->type != DX_MSG_HELLO) {
-    dx_session_error (s, "not_authenticated", "say hello first");
+    dx_socket_client_error (s, "not_authenticated", "say hello first");
     free (m);
     return;
   }
   if (s->ctx->shutting_down && m->type != DX_MSG_PING) {
-    dx_session_error (s, "shutting_down", "the server is shutting down");
+    dx_socket_client_error (s, "shutting_down", "the server is shutting down");
     free (m);
     return;
   }
@@ -350,7 +351,7 @@ dx_session_handle (dx_session *s, const char *json, size_t len)
   case DX_MSG_LEAVE: on_leave (s, m); break;
   case DX_MSG_SEND: on_send (s, m); break;
   case DX_MSG_PING: on_ping (s, m); break;
-  default: dx_session_error (s, "bad_request", "unexpected message type"); break;
+  default: dx_socket_client_error (s, "bad_request", "unexpected message type"); break;
   }
   free (m);
 }
