@@ -36,8 +36,10 @@ static char *
 make_text (size_t n)
 {
   static const char *const words[] = {
-    "hello", "the", "deploy", "is", "done,", "see", "\"logs\"", "at", "10:42", "\xec\x95\x88\xeb\x85\x95",
-    "caf\xc3\xa9", "ok!", "why?", "it", "works", "on", "my", "machine", "\n", "(again)",
+    "hello",       "the",      "deploy",  "is",    "done,",
+    "see",         "\"logs\"", "at",      "10:42", "\xec\x95\x88\xeb\x85\x95",
+    "caf\xc3\xa9", "ok!",      "why?",    "it",    "works",
+    "on",          "my",       "machine", "\n",    "(again)",
   };
   char *s = malloc (n + 1);
   size_t len = 0;
@@ -166,11 +168,11 @@ do_cjson_decode (void *p)
   char type[16];
   const cJSON *id = cJSON_GetObjectItemCaseSensitive (root, "id");
   const cJSON *ts = cJSON_GetObjectItemCaseSensitive (root, "ts");
-  bool ok = cj_string (root, "type", type, sizeof type) && strcmp (type, "message") == 0 &&
-            cj_string (root, "room", m->room, sizeof m->room) &&
-            cj_string (root, "from", m->from, sizeof m->from) &&
-            cj_string (root, "text", m->text, sizeof m->text) && cJSON_IsNumber (id) &&
-            cJSON_IsNumber (ts);
+  bool ok = cj_string (root, "type", type, sizeof type) && strcmp (type, "message") == 0
+            && cj_string (root, "room", m->room, sizeof m->room)
+            && cj_string (root, "from", m->from, sizeof m->from)
+            && cj_string (root, "text", m->text, sizeof m->text) && cJSON_IsNumber (id)
+            && cJSON_IsNumber (ts);
   if (ok) {
     m->id = (uint64_t) id->valuedouble;
     m->ts = (uint64_t) ts->valuedouble;
@@ -202,7 +204,8 @@ main (int argc, char **argv)
     ctx c;
     memset (&c, 0, sizeof c);
     char *text = make_text (sizes[i]);
-    c.msg = (dx_chat_message){ "lobby", 1234567, "alice", text, sizes[i], 1763900000123ull, "c-17" };
+    c.msg =
+        (dx_chat_message){ "lobby", 1234567, "alice", text, sizes[i], 1763900000123ull, "c-17" };
     dx_buffer_init (&c.out, 0);
     if (!dx_encode_message (&c.out, &c.msg)) {
       fprintf (stderr, "bench-codec: cannot encode the sample\n");

@@ -39,7 +39,8 @@ build (dx_buffer *out, size_t target, dx_ws_opcode op, size_t payload_len, size_
   char *payload = malloc (payload_len);
   /* Chat JSON; the mixed variant has two multi-byte characters every 60
      bytes (valid UTF-8), the ASCII one none. */
-  static const char mixed[] = "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"h\xC3\xA9llo w\xE2\x82\xACrld\"}";
+  static const char mixed[] =
+      "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"h\xC3\xA9llo w\xE2\x82\xACrld\"}";
   static const char plain[] = "{\"type\":\"send\",\"room\":\"lobby\",\"text\":\"hello world\"}";
   const char *pattern = ascii ? plain : mixed;
   size_t plen = strlen (pattern);
@@ -135,8 +136,8 @@ main (int argc, char **argv)
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     dx_buffer in;
     dx_buffer_init (&in, 0);
-    size_t messages = build (&in, mib << 20, cases[c].op, cases[c].len, cases[c].fragments,
-                              cases[c].ascii);
+    size_t messages =
+        build (&in, mib << 20, cases[c].op, cases[c].len, cases[c].fragments, cases[c].ascii);
     double best = 1e30;
     for (int r = 0; r < runs; r++) {
       double dt = decode_once (&in, messages);

@@ -82,14 +82,12 @@ bench_cpu_us (void)
 
 /* "<mode> <rate> <total count> <cpu us>" */
 static inline void
-bench_report (const bench_args *a, unsigned long long count, double secs,
-              unsigned long long total)
+bench_report (const bench_args *a, unsigned long long count, double secs, unsigned long long total)
 {
   if (a->mode == MODE_PINGPONG)
     printf ("pingpong %.0f %llu %llu\n", (double) count / secs, total, bench_cpu_us ());
   else
-    printf ("throughput %.1f %llu %llu\n", (double) count / secs / 1e6, total,
-            bench_cpu_us ());
+    printf ("throughput %.1f %llu %llu\n", (double) count / secs / 1e6, total, bench_cpu_us ());
   fflush (stdout);
 }
 

@@ -58,8 +58,8 @@ on_accept (dx_listener *l, dx_stream *s, int status)
 typedef struct {
   dx_stream *s;
   char *msg;
-  size_t got;       /* pingpong: bytes of the current echo */
-  size_t inflight;  /* throughput: bytes sent, not yet echoed */
+  size_t got;      /* pingpong: bytes of the current echo */
+  size_t inflight; /* throughput: bytes sent, not yet echoed */
   char rbuf[BENCH_READ_SIZE];
 } conn;
 

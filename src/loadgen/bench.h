@@ -40,15 +40,15 @@ typedef struct {
   bench_transport transport;
   bool compare;
   unsigned subscribers;
-  double rate;            /* messages per second */
-  double duration;        /* seconds of publishing */
-  size_t size;            /* bytes of message text */
-  unsigned poll_interval; /* ms, short polling */
-  unsigned longpoll_wait; /* s */
-  double drain;           /* seconds to wait for stragglers */
+  double rate;             /* messages per second */
+  double duration;         /* seconds of publishing */
+  size_t size;             /* bytes of message text */
+  unsigned poll_interval;  /* ms, short polling */
+  unsigned longpoll_wait;  /* s */
+  double drain;            /* seconds to wait for stragglers */
   unsigned connect_window; /* connects in flight at once */
-  int server_pid;         /* for server CPU per message (Linux /proc) */
-  double idle;            /* > 0: only hold the subscribers this long (memory per connection) */
+  int server_pid;          /* for server CPU per message (Linux /proc) */
+  double idle;             /* > 0: only hold the subscribers this long (memory per connection) */
   bool json;
   const char *room_prefix;
 } bench_opts;
@@ -65,27 +65,27 @@ typedef struct {
   bench_transport transport;
   bench_target target;
   unsigned subscribers;
-  unsigned ready;          /* subscribers that connected and subscribed */
-  uint64_t sent;           /* publisher messages acknowledged */
-  uint64_t delivered;      /* in-order first receptions, all subscribers */
+  unsigned ready;     /* subscribers that connected and subscribed */
+  uint64_t sent;      /* publisher messages acknowledged */
+  uint64_t delivered; /* in-order first receptions, all subscribers */
   uint64_t duplicates;
-  uint64_t gaps;           /* messages never received (skipped, not late) */
-  uint64_t reordered;      /* received after a later one (counted in delivered) */
-  uint64_t http_requests;  /* subscribers' HTTP requests (publisher excluded) */
+  uint64_t gaps;          /* messages never received (skipped, not late) */
+  uint64_t reordered;     /* received after a later one (counted in delivered) */
+  uint64_t http_requests; /* subscribers' HTTP requests (publisher excluded) */
   uint64_t empty_polls;
-  uint64_t connections;    /* TCP connections opened by subscribers */
-  uint64_t bytes_in;       /* subscribers: bytes received, headers and framing included */
-  uint64_t bytes_out;      /* subscribers: bytes sent */
+  uint64_t connections; /* TCP connections opened by subscribers */
+  uint64_t bytes_in;    /* subscribers: bytes received, headers and framing included */
+  uint64_t bytes_out;   /* subscribers: bytes sent */
   uint64_t errors;
-  double publish_seconds;  /* first send to last send */
-  double total_seconds;    /* first send to the end of the run */
-  double deliver_seconds;  /* first send to the last delivery: delivered/s */
-  double server_cpu_ms;    /* -1 if unknown; from the first send to the end */
-  double bench_cpu_ms;     /* duplex-bench's own CPU time, same span; -1 if unknown */
-  uint32_t *lat_us;        /* one sample per delivered message */
+  double publish_seconds; /* first send to last send */
+  double total_seconds;   /* first send to the end of the run */
+  double deliver_seconds; /* first send to the last delivery: delivered/s */
+  double server_cpu_ms;   /* -1 if unknown; from the first send to the end */
+  double bench_cpu_ms;    /* duplex-bench's own CPU time, same span; -1 if unknown */
+  uint32_t *lat_us;       /* one sample per delivered message */
   size_t n_lat, cap_lat;
   bool lat_sorted;
-  char error[256];         /* why the run is incomplete, "" if it is not */
+  char error[256]; /* why the run is incomplete, "" if it is not */
 } bench_result;
 
 void bench_result_init (bench_result *r);

@@ -23,29 +23,28 @@ bench_target_name (bench_target t)
 static void
 usage (FILE *f)
 {
-  fprintf (f,
-           "Usage: duplex-bench --url http://HOST:PORT [options]\n"
-           "\n"
-           "N subscribers on one fresh room, one publisher posting R messages a second\n"
-           "for S seconds; then waits for stragglers and reports delivery and latency.\n"
-           "\n"
-           "  --url URL              the server (http://127.0.0.1:8080)\n"
-           "  --transport T          poll|longpoll|sse|websocket|tcp (websocket)\n"
-           "  --compare              run the workload on all five transports, one table\n"
-           "  --subscribers N        subscribers (100)\n"
-           "  --rate R               messages per second (100)\n"
-           "  --duration S           seconds of publishing (5)\n"
-           "  --size BYTES           bytes of message text (64, at least 32)\n"
-           "  --poll-interval MS     short-poll interval (250)\n"
-           "  --longpoll-wait S      long-poll wait (30)\n"
-           "  --drain S              wait at most S seconds for stragglers (10)\n"
-           "  --connect-window N     connects in flight at once (256)\n"
-           "  --server-pid PID       measure the server's CPU time (Linux /proc)\n"
-           "  --idle S               publish nothing: hold the subscribers S seconds, then\n"
-           "                         report (prints 'ready N' on stderr once all are in)\n"
-           "  --target T             duplexd|nchan|nodews: the server's protocol (duplexd)\n"
-           "  --json                 print one JSON object (or one per line with --compare)\n"
-           "  --help                 this text\n");
+  fprintf (f, "Usage: duplex-bench --url http://HOST:PORT [options]\n"
+              "\n"
+              "N subscribers on one fresh room, one publisher posting R messages a second\n"
+              "for S seconds; then waits for stragglers and reports delivery and latency.\n"
+              "\n"
+              "  --url URL              the server (http://127.0.0.1:8080)\n"
+              "  --transport T          poll|longpoll|sse|websocket|tcp (websocket)\n"
+              "  --compare              run the workload on all five transports, one table\n"
+              "  --subscribers N        subscribers (100)\n"
+              "  --rate R               messages per second (100)\n"
+              "  --duration S           seconds of publishing (5)\n"
+              "  --size BYTES           bytes of message text (64, at least 32)\n"
+              "  --poll-interval MS     short-poll interval (250)\n"
+              "  --longpoll-wait S      long-poll wait (30)\n"
+              "  --drain S              wait at most S seconds for stragglers (10)\n"
+              "  --connect-window N     connects in flight at once (256)\n"
+              "  --server-pid PID       measure the server's CPU time (Linux /proc)\n"
+              "  --idle S               publish nothing: hold the subscribers S seconds, then\n"
+              "                         report (prints 'ready N' on stderr once all are in)\n"
+              "  --target T             duplexd|nchan|nodews: the server's protocol (duplexd)\n"
+              "  --json                 print one JSON object (or one per line with --compare)\n"
+              "  --help                 this text\n");
 }
 
 static bool
@@ -174,8 +173,8 @@ bench_parse_args (bench_opts *o, int argc, char **argv)
     fprintf (stderr, "duplex-bench: --target nodews speaks WebSocket only\n");
     return 2;
   }
-  if (o->target == BENCH_NCHAN && (o->transport == BENCH_TCP || o->transport == BENCH_POLL) &&
-      !o->compare) {
+  if (o->target == BENCH_NCHAN && (o->transport == BENCH_TCP || o->transport == BENCH_POLL)
+      && !o->compare) {
     fprintf (stderr, "duplex-bench: --target nchan speaks websocket, sse and longpoll\n");
     return 2;
   }

@@ -102,15 +102,14 @@ bench_report_json (bench_result *r, const bench_opts *o)
           "\"errors\":%llu",
           bench_target_name (r->target), bench_transport_name (r->transport), r->subscribers,
           r->ready, o->rate, o->duration, o->size, (unsigned long long) r->sent,
-          (unsigned long long) r->delivered,
-          (unsigned long long) (r->sent * r->subscribers), (unsigned long long) r->duplicates,
-          (unsigned long long) r->gaps, (unsigned long long) r->reordered,
-          per_s (r->delivered, r->deliver_seconds), r->publish_seconds, r->deliver_seconds, r->total_seconds,
-          bench_result_percentile (r, 50), bench_result_percentile (r, 90),
-          bench_result_percentile (r, 99), bench_result_percentile (r, 100),
-          (unsigned long long) r->http_requests, (unsigned long long) r->empty_polls,
-          (unsigned long long) r->connections, (unsigned long long) r->bytes_in,
-          (unsigned long long) r->bytes_out,
+          (unsigned long long) r->delivered, (unsigned long long) (r->sent * r->subscribers),
+          (unsigned long long) r->duplicates, (unsigned long long) r->gaps,
+          (unsigned long long) r->reordered, per_s (r->delivered, r->deliver_seconds),
+          r->publish_seconds, r->deliver_seconds, r->total_seconds, bench_result_percentile (r, 50),
+          bench_result_percentile (r, 90), bench_result_percentile (r, 99),
+          bench_result_percentile (r, 100), (unsigned long long) r->http_requests,
+          (unsigned long long) r->empty_polls, (unsigned long long) r->connections,
+          (unsigned long long) r->bytes_in, (unsigned long long) r->bytes_out,
           per_msg ((double) (r->bytes_in + r->bytes_out), r->delivered),
           (unsigned long long) r->errors);
   if (r->server_cpu_ms >= 0)
@@ -168,8 +167,8 @@ bench_report_compare (bench_result *rs, size_t n, const bench_opts *o)
   }
   printf ("duplex-bench --compare: %s, %u subscribers, %g msg/s for %g s, %zu bytes\n",
           bench_target_name (o->target), o->subscribers, o->rate, o->duration, o->size);
-  printf ("%-10s %10s %10s %8s %8s %8s %9s %6s %10s %9s %9s\n", "transport", "delivered",
-          "deliv/s", "p50 ms", "p99 ms", "max ms", "requests", "conns", "bytes/msg", "srv us/msg",
+  printf ("%-10s %10s %10s %8s %8s %8s %9s %6s %10s %9s %9s\n", "transport", "delivered", "deliv/s",
+          "p50 ms", "p99 ms", "max ms", "requests", "conns", "bytes/msg", "srv us/msg",
           "cli us/msg");
   for (size_t i = 0; i < n; i++) {
     bench_result *r = &rs[i];

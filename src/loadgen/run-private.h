@@ -64,8 +64,8 @@ struct run {
   int tcp_port;
   conn *subs;
   unsigned n_started;
-  unsigned n_failed;     /* subscribers lost before they were ready */
-  unsigned n_lost;       /* ready subscribers lost afterwards */
+  unsigned n_failed;       /* subscribers lost before they were ready */
+  unsigned n_lost;         /* ready subscribers lost afterwards */
   uint64_t lost_delivered; /* what the lost ones had received */
   conn *info;
   conn *pubs[BENCH_NCHAN_PUBLISHERS];

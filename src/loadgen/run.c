@@ -84,8 +84,9 @@ bench_request_head (conn *c, dx_buffer *b, const char *method, const char *targe
 static const char *
 role_name (const conn *c)
 {
-  return c->role == ROLE_SUBSCRIBER ? "subscriber" : c->role == ROLE_PUBLISHER ? "publisher"
-                                                                                : "server info";
+  return c->role == ROLE_SUBSCRIBER  ? "subscriber"
+         : c->role == ROLE_PUBLISHER ? "publisher"
+                                     : "server info";
 }
 
 /* ---- delivery accounting ---------------------------------------------- */
@@ -353,8 +354,7 @@ info_answer (conn *c, const dx_http_message *m)
   dx_close (DX_HANDLE (c->s), NULL);
   c->s = NULL;
   R->phase = PHASE_CONNECT;
-  unsigned w = R->o->connect_window < R->o->subscribers ? R->o->connect_window
-                                                        : R->o->subscribers;
+  unsigned w = R->o->connect_window < R->o->subscribers ? R->o->connect_window : R->o->subscribers;
   while (R->n_started < w && R->phase == PHASE_CONNECT)
     bench_conn_start (R, &R->subs[R->n_started++]);
 }
@@ -391,8 +391,8 @@ http_event (conn *c, dx_http_status st, const dx_http_message *m)
     } else {
       c->R->r->errors++;
       if (!c->R->r->error[0])
-        snprintf (c->R->r->error, sizeof c->R->r->error, "publisher %u: POST answered %d",
-                  c->idx, m->status);
+        snprintf (c->R->r->error, sizeof c->R->r->error, "publisher %u: POST answered %d", c->idx,
+                  m->status);
     }
   } else {
     bench_http_poll_answer (c, m);
@@ -493,16 +493,12 @@ connect_cb (dx_stream *s, int status, void *arg)
     return;
   }
   switch (c->tr) {
-  case BENCH_WEBSOCKET:
-    bench_ws_begin (c);
-    break;
+  case BENCH_WEBSOCKET: bench_ws_begin (c); break;
   case BENCH_TCP:
     if (c->R->o->target == BENCH_DUPLEXD)
       bench_duplexd_hello (c);
     break;
-  case BENCH_SSE:
-    bench_sse_begin (c);
-    break;
+  case BENCH_SSE: bench_sse_begin (c); break;
   case BENCH_POLL:
   case BENCH_LONGPOLL:
     if (c->role == ROLE_PUBLISHER)
@@ -510,8 +506,7 @@ connect_cb (dx_stream *s, int status, void *arg)
     else
       bench_http_sub_request (c);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 

@@ -179,8 +179,8 @@ sse_feed_decoded (conn *c, const char *data, size_t len)
       const dx_sse_event *ev = dx_sse_parser_event (c->sse);
       if (c->R->o->target == BENCH_DUPLEXD) {
         dx_msg m;
-        if (dx_msg_decode (ev->data, ev->data_len, DX_MSG_FROM_SERVER, &m, NULL) &&
-            m.type == DX_MSG_MESSAGE)
+        if (dx_msg_decode (ev->data, ev->data_len, DX_MSG_FROM_SERVER, &m, NULL)
+            && m.type == DX_MSG_MESSAGE)
           bench_deliver (c, m.text, m.text_len);
       } else {
         bench_deliver (c, ev->data, ev->data_len);

@@ -49,24 +49,19 @@ duplexd_event (conn *c, const char *json, size_t len)
     if (c->role == ROLE_PUBLISHER)
       bench_publisher_start (R);
     break;
-  case DX_MSG_JOINED:
-    bench_sub_ready (c);
-    break;
+  case DX_MSG_JOINED: bench_sub_ready (c); break;
   case DX_MSG_MESSAGE:
     if (c->role == ROLE_SUBSCRIBER)
       bench_deliver (c, m.text, m.text_len);
     break;
-  case DX_MSG_ACK:
-    bench_acked (R);
-    break;
+  case DX_MSG_ACK: bench_acked (R); break;
   case DX_MSG_ERROR:
     R->r->errors++;
     if (!R->r->error[0])
       snprintf (R->r->error, sizeof R->r->error, "%s %u: server error: %s",
                 c->role == ROLE_SUBSCRIBER ? "subscriber" : "publisher", c->idx, m.code);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
