@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "protocol/names.h"
 #include "protocol/websocket.h"
 
 static double
@@ -69,7 +70,7 @@ build (dx_buffer *out, size_t target, dx_ws_opcode op, size_t payload_len, size_
 static double
 decode_once (const dx_buffer *in, size_t expect_messages)
 {
-  dx_ws_decoder *d = dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_WS_DUPLEX_MAX_MESSAGE);
+  dx_ws_decoder *d = dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_LINE_MAX);
   const uint8_t *p = (const uint8_t *) in->data;
   size_t pos = 0, messages = 0;
   double t0 = now_s ();

@@ -3,6 +3,8 @@
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
 
+#include "protocol/names.h"
+
 #include "dx-websocket-transport.h"
 
 struct _DxWebSocketTransport {
@@ -97,7 +99,7 @@ dx_websocket_transport_start (DxBaseTransport *base)
   const char *server = dx_base_transport_get_server_url (base);
   g_autofree char *url = g_strconcat (server, "/api/v1/ws", NULL);
   g_autoptr (SoupMessage) msg = NULL;
-  const char *protocols[] = { "duplex.v1", NULL };
+  const char *protocols[] = { DX_WS_SUBPROTOCOL, NULL };
 
   /* libsoup accepts http(s):// for WebSocket URLs and does the upgrade. */
   msg = soup_message_new ("GET", url);

@@ -7,11 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define DX_NICK_MAX 32    /* bytes, [A-Za-z0-9_.-] */
-#define DX_ROOM_MAX 32    /* bytes, [a-z0-9_-] */
-#define DX_TEXT_MAX 4096  /* bytes of UTF-8 after JSON decoding */
-#define DX_CID_MAX 64     /* printable ASCII 0x20..0x7E */
-#define DX_LINE_MAX 16384 /* NDJSON line / assembled WebSocket message */
+#define DX_NICK_MAX 32                /* bytes, [A-Za-z0-9_.-] */
+#define DX_ROOM_MAX 32                /* bytes, [a-z0-9_-] */
+#define DX_TEXT_MAX 4096              /* bytes of UTF-8 after JSON decoding */
+#define DX_CID_MAX 64                 /* printable ASCII 0x20..0x7E */
+#define DX_LINE_MAX 16384             /* NDJSON line / assembled WebSocket message */
+#define DX_WS_SUBPROTOCOL "duplex.v1" /* the WebSocket subprotocol (§5) */
 /* Limits docs/protocol.md §2 adds to the original contract: */
 #define DX_TOKEN_MAX 128    /* session token: printable ASCII, no space */
 #define DX_PASSWORD_MAX 256 /* password: UTF-8, no NUL */

@@ -34,10 +34,9 @@ dx_ws_accept_key (const char *key, size_t key_len, char out[DX_WS_ACCEPT_LEN + 1
 }
 
 static bool
-hs_fail (dx_ws_handshake *hs, int status, const char *code, const char *message)
+hs_fail (dx_ws_handshake *hs, dx_ws_handshake_result result, const char *message)
 {
-  hs->status = status;
-  hs->code = code;
+  hs->result = result;
   hs->message = message;
   return false;
 }
@@ -67,45 +66,46 @@ any_field_has_token (const dx_http_message *m, const char *name, const char *tok
 }
 
 bool
-dx_ws_server_handshake (const dx_http_message *req, dx_ws_handshake *hs)
+dx_ws_server_handshake (const dx_http_message *req, const char *subprotocol, dx_ws_handshake *hs)
 {
   memset (hs, 0, sizeof *hs);
   if (req->method != DX_HTTP_GET)
-    return hs_fail (hs, 405, "method_not_allowed", "a WebSocket handshake must use GET");
+    return hs_fail (hs, DX_WS_HS_NOT_GET, "a WebSocket handshake must use GET");
   if (req->version_minor < 1)
-    return hs_fail (hs, 400, "bad_request", "a WebSocket handshake needs HTTP/1.1");
+    return hs_fail (hs, DX_WS_HS_MALFORMED, "a WebSocket handshake needs HTTP/1.1");
   if (!any_field_has_token (req, "Upgrade", "websocket"))
-    return hs_fail (hs, 400, "bad_request", "missing Upgrade: websocket");
+    return hs_fail (hs, DX_WS_HS_MALFORMED, "missing Upgrade: websocket");
   if (!any_field_has_token (req, "Connection", "upgrade"))
-    return hs_fail (hs, 400, "bad_request", "missing Connection: Upgrade");
+    return hs_fail (hs, DX_WS_HS_MALFORMED, "missing Connection: Upgrade");
   const char *key = dx_http_message_header (req, "Sec-WebSocket-Key");
   if (!key)
-    return hs_fail (hs, 400, "bad_request", "missing Sec-WebSocket-Key");
+    return hs_fail (hs, DX_WS_HS_MALFORMED, "missing Sec-WebSocket-Key");
   uint8_t nonce[18];
   size_t nonce_len = 0;
   if (dx_http_message_header_count (req, "Sec-WebSocket-Key") != 1
       || !dx_base64_decode (key, strlen (key), nonce, sizeof nonce, &nonce_len) || nonce_len != 16)
-    return hs_fail (hs, 400, "bad_request", "invalid Sec-WebSocket-Key");
+    return hs_fail (hs, DX_WS_HS_MALFORMED, "invalid Sec-WebSocket-Key");
   const char *version = dx_http_message_header (req, "Sec-WebSocket-Version");
   if (!version)
-    return hs_fail (hs, 400, "bad_request", "missing Sec-WebSocket-Version");
+    return hs_fail (hs, DX_WS_HS_MALFORMED, "missing Sec-WebSocket-Version");
   if (strcmp (version, "13") != 0
       || dx_http_message_header_count (req, "Sec-WebSocket-Version") != 1) {
     hs->extra_header_name = "Sec-WebSocket-Version";
     hs->extra_header_value = "13";
-    return hs_fail (hs, 426, "upgrade_required", "unsupported WebSocket version (13 is supported)");
+    return hs_fail (hs, DX_WS_HS_VERSION_UNSUPPORTED,
+                    "unsupported WebSocket version (13 is supported)");
   }
-  if (any_field_has_token (req, "Sec-WebSocket-Protocol", DX_WS_SUBPROTOCOL))
-    hs->subprotocol = DX_WS_SUBPROTOCOL;
+  if (subprotocol && any_field_has_token (req, "Sec-WebSocket-Protocol", subprotocol))
+    hs->subprotocol = subprotocol;
   dx_ws_accept_key (key, strlen (key), hs->accept);
-  hs->status = 101;
+  hs->result = DX_WS_HS_ACCEPTED;
   return true;
 }
 
 bool
 dx_ws_write_handshake_response (dx_buffer *out, const dx_ws_handshake *hs)
 {
-  if (hs->status != 101) {
+  if (hs->result != DX_WS_HS_ACCEPTED) {
     out->failed = true;
     return false;
   }
@@ -310,7 +310,7 @@ dx_ws_decoder_new (dx_ws_role role, size_t max_message)
   if (!d)
     return NULL;
   d->role = role;
-  d->max_message = max_message ? max_message : DX_WS_DUPLEX_MAX_MESSAGE;
+  d->max_message = max_message ? max_message : DX_WS_DEFAULT_MAX_MESSAGE;
   if (d->max_message > SIZE_MAX / 4)
     d->max_message = SIZE_MAX / 4;
   d->state = ST_HEADER;

@@ -17,8 +17,8 @@
  *     before the payload is read) -> 1009.
  *   Control frames (ping, pong, close) may arrive between the fragments of
  *   a message and are reported at once. Binary messages are assembled and
- *   reported like text ones (opcode DX_WS_OP_BINARY); Duplex closes with
- *   1003 then. Non-minimal length encodings are accepted. */
+ *   reported like text ones (opcode DX_WS_OP_BINARY); a caller that takes
+ *   only text closes with 1003 then. Non-minimal length encodings are accepted. */
 #ifndef DX_PROTOCOL_WEBSOCKET_H
 #define DX_PROTOCOL_WEBSOCKET_H
 
@@ -30,14 +30,14 @@
 #include "protocol/http.h"
 
 #define DX_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define DX_WS_SUBPROTOCOL "duplex.v1"
 /* Sec-WebSocket-Accept value: base64 of a SHA-1 digest, 28 chars + NUL. */
 #define DX_WS_ACCEPT_LEN 28
 /* Longest frame header: 2 + 8 (64-bit length) + 4 (mask). */
 #define DX_WS_MAX_HEADER 14
 #define DX_WS_MAX_CONTROL_PAYLOAD 125
-/* Duplex: one message (assembled) at most 16 KiB (docs/protocol.md §5). */
-#define DX_WS_DUPLEX_MAX_MESSAGE 16384
+/* A generic default for the largest assembled message; an application
+ * sets its own (dx_ws_decoder_new). */
+#define DX_WS_DEFAULT_MAX_MESSAGE 16384
 
 typedef enum {
   DX_WS_OP_CONTINUATION = 0x0,
@@ -70,28 +70,36 @@ bool dx_ws_close_code_valid (unsigned code);
  * out gets 28 characters + NUL. */
 void dx_ws_accept_key (const char *key, size_t key_len, char out[DX_WS_ACCEPT_LEN + 1]);
 
+/* Why a server-side opening handshake was refused (the usual answer in
+ * brackets; the caller chooses). */
+typedef enum {
+  DX_WS_HS_ACCEPTED = 0,       /* (101) */
+  DX_WS_HS_NOT_GET,            /* (405) */
+  DX_WS_HS_MALFORMED,          /* (400) */
+  DX_WS_HS_VERSION_UNSUPPORTED /* (426 with the extra header below) */
+} dx_ws_handshake_result;
+
 typedef struct {
-  int status;          /* 101 if the upgrade is accepted, else 400/405/426 */
-  const char *code;    /* NULL on success, else "bad_request",
-                              "method_not_allowed", "upgrade_required" */
-  const char *message; /* human text for the error body */
+  dx_ws_handshake_result result;
+  const char *message; /* human text for the error body; NULL if accepted */
   /* on 426: the caller must add this field to its error response */
   const char *extra_header_name;  /* "Sec-WebSocket-Version" or NULL */
   const char *extra_header_value; /* "13" or NULL */
-  const char *subprotocol;        /* DX_WS_SUBPROTOCOL if the client offered it, else NULL */
+  const char *subprotocol;        /* the caller's subprotocol if the client offered it, else NULL */
   char accept[DX_WS_ACCEPT_LEN + 1];
 } dx_ws_handshake;
 
 /* Validate a server-side opening handshake (a request parsed by
- * dx_http_parser). Checks, in order: method GET (else 405), HTTP/1.1 (else
- * 400), "Upgrade: websocket" (case-insensitive token, else 400),
- * Connection listing "upgrade" (else 400), exactly one Sec-WebSocket-Key
- * that base64-decodes to 16 bytes (else 400), Sec-WebSocket-Version
- * present (else 400) and equal to 13 (else 426 with
- * Sec-WebSocket-Version: 13). Selects "duplex.v1" if it is among the
- * offered Sec-WebSocket-Protocol values. Returns true iff hs->status is
- * 101. The request target is not checked (that is routing). */
-bool dx_ws_server_handshake (const dx_http_message *req, dx_ws_handshake *hs);
+ * dx_http_parser). Checks, in order: method GET (else NOT_GET), HTTP/1.1,
+ * "Upgrade: websocket" (case-insensitive token), Connection listing
+ * "upgrade", exactly one Sec-WebSocket-Key that base64-decodes to 16 bytes,
+ * Sec-WebSocket-Version present (else MALFORMED) and equal to 13 (else
+ * VERSION_UNSUPPORTED, with Sec-WebSocket-Version: 13 to send). Selects
+ * subprotocol (NULL = none) if it is among the offered
+ * Sec-WebSocket-Protocol values. Returns true iff accepted. The request
+ * target is not checked (that is routing). */
+bool dx_ws_server_handshake (const dx_http_message *req, const char *subprotocol,
+                             dx_ws_handshake *hs);
 /* Append the 101 Switching Protocols response for an accepted handshake
  * (Upgrade, Connection, Sec-WebSocket-Accept, and Sec-WebSocket-Protocol
  * if one was selected). */
@@ -160,7 +168,7 @@ typedef struct {
 
 typedef struct dx_ws_decoder dx_ws_decoder;
 
-/* max_message: largest assembled message (0 = DX_WS_DUPLEX_MAX_MESSAGE).
+/* max_message: largest assembled message (0 = DX_WS_DEFAULT_MAX_MESSAGE).
  * NULL on out of memory. */
 dx_ws_decoder *dx_ws_decoder_new (dx_ws_role role, size_t max_message);
 void dx_ws_decoder_free (dx_ws_decoder *d);

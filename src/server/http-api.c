@@ -2,6 +2,7 @@
 
 #include "protocol/message.h"
 #include "protocol/websocket.h"
+#include "server/http-errors.h"
 #include "server/hub.h"
 #include "server/http-conn.h"
 #include "server/router.h"
@@ -371,10 +372,11 @@ static void
 route_ws (dx_http_conn *hc, const dx_http_message *req)
 {
   dx_ws_handshake hs;
-  if (!dx_ws_server_handshake (req, &hs)) {
+  if (!dx_ws_server_handshake (req, DX_WS_SUBPROTOCOL, &hs)) {
+    dx_http_error_answer a = dx_ws_handshake_answer (hs.result);
     dx_http_header h = { hs.extra_header_name, hs.extra_header_value };
     hc->keep_alive = false;
-    dx_http_respond_error_extra (hc, hs.status, hs.code, hs.message, &h,
+    dx_http_respond_error_extra (hc, a.status, a.code, hs.message, &h,
                                  hs.extra_header_name ? 1 : 0);
     return;
   }

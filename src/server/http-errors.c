@@ -29,3 +29,15 @@ dx_http_error_answer_for (dx_http_error error)
     return (dx_http_error_answer){ 400, "bad_request" };
   }
 }
+
+dx_http_error_answer
+dx_ws_handshake_answer (dx_ws_handshake_result result)
+{
+  switch (result) {
+  case DX_WS_HS_ACCEPTED: return (dx_http_error_answer){ 101, NULL };
+  case DX_WS_HS_NOT_GET: return (dx_http_error_answer){ 405, "method_not_allowed" };
+  case DX_WS_HS_VERSION_UNSUPPORTED: return (dx_http_error_answer){ 426, "upgrade_required" };
+  case DX_WS_HS_MALFORMED:
+  default: return (dx_http_error_answer){ 400, "bad_request" };
+  }
+}

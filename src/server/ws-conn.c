@@ -1,5 +1,6 @@
 #include "server/ws-conn.h"
 
+#include "protocol/names.h"
 #include "protocol/websocket.h"
 #include "server/log.h"
 #include "server/socket-client.h"
@@ -178,7 +179,7 @@ void
 dx_ws_conn_accept (dx_conn *http, const char *rest, size_t len)
 {
   ws_conn *wc = calloc (1, sizeof *wc);
-  dx_ws_decoder *dec = wc ? dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_WS_DUPLEX_MAX_MESSAGE) : NULL;
+  dx_ws_decoder *dec = wc ? dx_ws_decoder_new (DX_WS_ROLE_SERVER, DX_LINE_MAX) : NULL;
   if (dec == NULL) {
     free (wc);
     dx_conn_close (http);

@@ -59,7 +59,7 @@ poke_request (const dx_http_message *m)
   dx_http_query_get (m->query, "nick", buf, sizeof buf, &n);
   dx_http_percent_decode (m->path, strlen (m->path), false, buf, sizeof buf, &n);
   dx_ws_handshake hs;
-  if (dx_ws_server_handshake (m, &hs)) {
+  if (dx_ws_server_handshake (m, "duplex.v1", &hs)) {
     dx_buffer b;
     dx_buffer_init (&b, 0);
     if (!dx_ws_write_handshake_response (&b, &hs))

@@ -89,7 +89,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (size < 2)
     return 0;
   dx_ws_role role = (data[0] & 1) ? DX_WS_ROLE_CLIENT : DX_WS_ROLE_SERVER;
-  size_t max = (data[0] & 2) ? 64 : DX_WS_DUPLEX_MAX_MESSAGE;
+  size_t max = (data[0] & 2) ? 64 : DX_WS_DEFAULT_MAX_MESSAGE;
   size_t seed = data[1];
   data += 2;
   size -= 2;

@@ -19,9 +19,9 @@ handshake (const char *req, dx_ws_handshake *hs)
   size_t used;
   bool ok = false;
   if (dx_http_parser_feed (p, req, strlen (req), &used) == DX_HTTP_DONE)
-    ok = dx_ws_server_handshake (dx_http_parser_message (p), hs);
+    ok = dx_ws_server_handshake (dx_http_parser_message (p), "duplex.v1", hs);
   else
-    hs->status = -1;
+    hs->message = NULL;
   dx_http_parser_free (p);
   return ok;
 }
@@ -29,12 +29,12 @@ handshake (const char *req, dx_ws_handshake *hs)
 #define WS_REQ(extra) "GET /api/v1/ws HTTP/1.1\r\nHost: server.example.com\r\n" extra "\r\n"
 
 static void
-expect_refused (const char *name, const char *req, int status, const char *code)
+expect_refused (const char *name, const char *req, dx_ws_handshake_result result)
 {
   dx_ws_handshake hs;
   bool ok = handshake (req, &hs);
-  OK (!ok && hs.status == status && hs.code && strcmp (hs.code, code) == 0 && hs.message,
-      "%s -> %d %s (got %d)", name, status, code, hs.status);
+  OK (!ok && hs.result == result && hs.message, "%s -> refusal %d (got %d)", name, (int) result,
+      (int) hs.result);
 }
 
 static void
@@ -50,10 +50,10 @@ test_handshake (void)
                              "Origin: http://example.com\r\n"
                              "Sec-WebSocket-Protocol: chat, duplex.v1\r\n"
                              "Sec-WebSocket-Version: 13\r\n");
-  OK (handshake (good, &hs) && hs.status == 101 && hs.code == NULL,
+  OK (handshake (good, &hs) && hs.result == DX_WS_HS_ACCEPTED && hs.message == NULL,
       "RFC 6455 1.3 request accepted");
   STR_IS (hs.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "accept value");
-  STR_IS (hs.subprotocol, "duplex.v1", "duplex.v1 selected when offered");
+  STR_IS (hs.subprotocol, "duplex.v1", "the caller's subprotocol is selected when offered");
   dx_buffer b;
   dx_buffer_init (&b, 0);
   OK (dx_ws_write_handshake_response (&b, &hs), "101 written");
@@ -69,7 +69,7 @@ test_handshake (void)
                          "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Version: 13\r\n"),
                  &hs)
           && hs.subprotocol == NULL,
-      "case-insensitive tokens; no subprotocol unless duplex.v1 is offered");
+      "case-insensitive tokens; no subprotocol unless the caller's is offered");
   dx_buffer_init (&b, 0);
   OK (dx_ws_write_handshake_response (&b, &hs) && !strstr (b.data, "Sec-WebSocket-Protocol"),
       "no Sec-WebSocket-Protocol in the 101 then");
@@ -79,56 +79,56 @@ test_handshake (void)
                   "POST /api/v1/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   "Content-Length: 0\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                   "Sec-WebSocket-Version: 13\r\n\r\n",
-                  405, "method_not_allowed");
+                  DX_WS_HS_NOT_GET);
   expect_refused ("HTTP/1.0",
                   "GET /api/v1/ws HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                   "Sec-WebSocket-Version: 13\r\n\r\n",
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("no Upgrade",
                   WS_REQ ("Connection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("Upgrade: h2c",
                   WS_REQ ("Upgrade: h2c\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("no Connection: Upgrade",
                   WS_REQ ("Upgrade: websocket\r\nConnection: keep-alive\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("no Sec-WebSocket-Key",
                   WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("key of 15 bytes",
                   WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4P\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("key not base64",
                   WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: not-a-valid-key!!!!!!!==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("two keys",
                   WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
                           "Sec-WebSocket-Version: 13\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("no version",
                   WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
-                  400, "bad_request");
+                  DX_WS_HS_MALFORMED);
   expect_refused ("version 8",
                   WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 8\r\n"),
-                  426, "upgrade_required");
+                  DX_WS_HS_VERSION_UNSUPPORTED);
   handshake (WS_REQ ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 8\r\n"),

@@ -73,6 +73,22 @@ main (void)
   expect ("a header block over 16 KiB", in, len, 431, "headers_too_large");
   free (in);
 
+  static const struct {
+    dx_ws_handshake_result result;
+    int status;
+    const char *code;
+  } ws[] = {
+    { DX_WS_HS_NOT_GET, 405, "method_not_allowed" },
+    { DX_WS_HS_MALFORMED, 400, "bad_request" },
+    { DX_WS_HS_VERSION_UNSUPPORTED, 426, "upgrade_required" },
+  };
+  for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+    dx_http_error_answer w = dx_ws_handshake_answer (ws[i].result);
+    OK (w.status == ws[i].status && strcmp (w.code, ws[i].code) == 0,
+        "a refused WebSocket handshake -> %d %s", ws[i].status, ws[i].code);
+  }
+  OK (dx_ws_handshake_answer (DX_WS_HS_ACCEPTED).status == 101, "an accepted one -> 101");
+
   dx_http_error_answer none = dx_http_error_answer_for (DX_HTTP_ERR_NO_MEMORY);
   OK (none.status == 400 && strcmp (none.code, "bad_request") == 0,
       "out of memory is answered 400 bad_request");
