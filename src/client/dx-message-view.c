@@ -13,9 +13,7 @@ struct _DxMessageView {
   GtkWidget *list;
   GListModel *messages;
   gboolean following;
-  double upper_before; /* scroll height before older history came in */
-  guint scroll_idle;   /* pending scroll to the newest line */
-  guint restore_idle;  /* pending restore after older history came in */
+  guint scroll_idle; /* pending scroll to the newest line */
 };
 
 G_DEFINE_FINAL_TYPE (DxMessageView, dx_message_view, GTK_TYPE_WIDGET)
@@ -43,35 +41,15 @@ scroll_to_end (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-restore_position (gpointer data)
-{
-  DxMessageView *self = data;
-  GtkAdjustment *adj = vadjustment (self);
-
-  self->restore_idle = 0;
-  /* Older history grew the list above the view: move down by as much so
-   * the line being read stays put. */
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_value (adj) + gtk_adjustment_get_upper (adj)
-                                     - self->upper_before);
-  return G_SOURCE_REMOVE;
-}
-
-/* Both run once the list has measured its new rows (layout comes before
- * low-priority idles), so the adjustment's upper bound is final. */
+/* The scroll runs once the list has measured its new rows (layout comes
+ * before low-priority idles), so the adjustment's upper bound is final.
+ * Older history put in front needs nothing: GtkListView keeps its anchor
+ * row where it is when rows are inserted before it, so the line being read
+ * stays put (moving the view as well would jump by the history's height). */
 static void
 on_items_changed (GListModel *model, guint pos, guint removed, guint added, DxMessageView *self)
 {
-  if (added == 0)
-    return;
-  if (pos == 0 && added < g_list_model_get_n_items (model) && !self->following) {
-    if (self->restore_idle == 0) {
-      self->upper_before = gtk_adjustment_get_upper (vadjustment (self));
-      self->restore_idle = g_idle_add_full (G_PRIORITY_LOW, restore_position, self, NULL);
-    }
-    return;
-  }
-  if (self->following && self->scroll_idle == 0)
+  if (added > 0 && self->following && self->scroll_idle == 0)
     self->scroll_idle = g_idle_add_full (G_PRIORITY_LOW, scroll_to_end, self, NULL);
 }
 
@@ -85,6 +63,17 @@ on_scrolled (GtkAdjustment *adj, DxMessageView *self)
     self->following = following;
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_FOLLOWING]);
   }
+}
+
+/* The list measured rows it had only estimated (or wrapped lines anew):
+ * the bottom moved, and a follower goes with it. */
+static void
+on_extent_changed (GtkAdjustment *adj, DxMessageView *self)
+{
+  double bottom = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+
+  if (self->following && gtk_adjustment_get_value (adj) < bottom && self->scroll_idle == 0)
+    self->scroll_idle = g_idle_add_full (G_PRIORITY_LOW, scroll_to_end, self, NULL);
 }
 
 static void
@@ -160,7 +149,6 @@ dx_message_view_dispose (GObject *object)
   DxMessageView *self = DX_MESSAGE_VIEW (object);
 
   g_clear_handle_id (&self->scroll_idle, g_source_remove);
-  g_clear_handle_id (&self->restore_idle, g_source_remove);
   if (self->messages != NULL) {
     g_signal_handlers_disconnect_by_data (self->messages, self);
     g_clear_object (&self->messages);
@@ -197,6 +185,7 @@ dx_message_view_class_init (DxMessageViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxMessageView, scroller);
   gtk_widget_class_bind_template_child (widget_class, DxMessageView, list);
   gtk_widget_class_bind_template_callback (widget_class, on_scrolled);
+  gtk_widget_class_bind_template_callback (widget_class, on_extent_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_edge_reached);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "messageview");

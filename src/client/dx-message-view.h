@@ -1,8 +1,9 @@
 /* DxMessageView: a scrolled list of chat lines (DxMessage) that follows
- * the tail — new lines scroll into view while the reader is at the bottom,
- * and stay put while they read further up; when older history is put in
- * front, the line being read stays where it is. The main window and every
- * compare pane show their chat through one. */
+ * the tail — new lines scroll into view while the reader is at the bottom
+ * (also when the list learns a row's real height), and stay put while
+ * they read further up; when older history is put in front, the line being
+ * read stays where it is. Scrolling to the top emits reached-top. The main
+ * window and every compare pane show their chat through one. */
 #pragma once
 
 #include <gtk/gtk.h>
