@@ -6,6 +6,7 @@
 #include "server/hub.h"
 #include "server/http-conn.h"
 #include "server/router.h"
+#include "server/shared-event.h"
 #include "server/sse-stream.h"
 #include "server/ws-conn.h"
 
@@ -25,20 +26,10 @@ static bool
 poll_visit (void *arg, const dx_stored_msg *msg)
 {
   poll_ctx *pc = arg;
-  dx_chat_message cm = {
-    .room = msg->room,
-    .id = msg->id,
-    .from = msg->from,
-    .text = msg->text,
-    .text_len = msg->text_len,
-    .ts = msg->ts,
-    .cid = msg->cid,
-  };
-  dx_buffer one;
-  dx_buffer_init (&one, 0);
-  if (dx_encode_message (&one, &cm))
-    dx_encode_poll_answer_item (pc->b, pc->n++, one.data, one.len);
-  dx_buffer_free (&one);
+  dx_shared_event *e = dx_shared_event_message (msg);
+  if (e)
+    dx_encode_poll_answer_item (pc->b, pc->n++, e->json->data, e->json->len);
+  dx_shared_event_unref (e);
   pc->last = msg->id;
   return true;
 }
@@ -77,7 +68,7 @@ longpoll_end (dx_http_conn *hc)
   dx_hub_unsubscribe (hc->base.ctx->hub, &hc->sub);
   hc->base.ctx->metrics->longpolls_waiting--;
   hc->base.ctx->metrics->conn_open[DX_TR_LONGPOLL]--;
-  dx_http_conn_unhold (hc);
+  dx_http_conn_set_state (hc, DX_HTTP_CONN_READING, NULL);
   dx_conn_arm_timer (&hc->base, 0);
 }
 
@@ -227,7 +218,7 @@ on_posted (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
   dx_http_conn *hc = arg;
   (void) duplicate;
   if (!hc->base.closing && hc->state == DX_HTTP_CONN_HELD) {
-    dx_http_conn_unhold (hc);
+    dx_http_conn_set_state (hc, DX_HTTP_CONN_READING, NULL);
     if (status < 0)
       dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
     else {
@@ -281,12 +272,12 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
     return;
   }
   dx_conn_ref (&hc->base);
-  dx_http_conn_hold (hc, NULL);
+  dx_http_conn_set_state (hc, DX_HTTP_CONN_HELD, NULL);
   int rc = dx_poster_post (ctx->poster, room, nick, token, pb->text, pb->text_len,
                            pb->has_cid ? pb->cid : NULL, DX_TR_HTTP, on_posted, hc);
   free (pb);
   if (rc < 0) {
-    dx_http_conn_unhold (hc);
+    dx_http_conn_set_state (hc, DX_HTTP_CONN_READING, NULL);
     dx_conn_unref (&hc->base);
     if (rc == DX_ECANCELED)
       dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
@@ -361,7 +352,7 @@ route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
     dx_http_respond_error (hc, 500, "internal_error", "out of memory");
     return;
   }
-  dx_http_conn_hold (hc, &longpoll_hold_ops);
+  dx_http_conn_set_state (hc, DX_HTTP_CONN_HELD, &longpoll_hold_ops);
   ctx->metrics->longpolls_waiting++;
   ctx->metrics->conn_open[DX_TR_LONGPOLL]++;
   ctx->metrics->conn_accepted[DX_TR_LONGPOLL]++;

@@ -81,24 +81,10 @@ dx_http_respond_error (dx_http_conn *hc, int status, const char *code, const cha
 /* ---- held answers and streams ---- */
 
 void
-dx_http_conn_hold (dx_http_conn *hc, const dx_http_hold_ops *ops)
+dx_http_conn_set_state (dx_http_conn *hc, dx_http_conn_state state, const dx_http_hold_ops *ops)
 {
-  hc->state = DX_HTTP_CONN_HELD;
-  hc->hold = ops;
-}
-
-void
-dx_http_conn_unhold (dx_http_conn *hc)
-{
-  hc->state = DX_HTTP_CONN_READING;
-  hc->hold = NULL;
-}
-
-void
-dx_http_conn_become_stream (dx_http_conn *hc, const dx_http_hold_ops *ops)
-{
-  hc->state = DX_HTTP_CONN_STREAM;
-  hc->hold = ops;
+  hc->state = state;
+  hc->hold = state == DX_HTTP_CONN_READING ? NULL : ops;
 }
 
 /* ---- requests ---- */

@@ -84,15 +84,14 @@ void dx_http_respond_error (dx_http_conn *hc, int status, const char *code, cons
 void dx_http_respond_error_extra (dx_http_conn *hc, int status, const char *code,
                                   const char *message, const dx_http_header *extra, size_t n_extra);
 
-/* The handler keeps the answer for later (ops may be NULL). */
-void dx_http_conn_hold (dx_http_conn *hc, const dx_http_hold_ops *ops);
-/* The held answer is being given: requests may be read again (call
- * dx_http_conn_serve once the answer is queued). */
-void dx_http_conn_unhold (dx_http_conn *hc);
+/* HELD: the handler keeps the answer for later; STREAM: the connection
+ * becomes an event stream and no request is read again; READING: the held
+ * answer is being given, requests may be read again (call
+ * dx_http_conn_serve once it is queued). ops (NULL for READING) say what
+ * the hold does on the connection's events. */
+void dx_http_conn_set_state (dx_http_conn *hc, dx_http_conn_state state,
+                             const dx_http_hold_ops *ops);
 /* Answers the requests already buffered, as long as none is held, then
  * reads on. */
 void dx_http_conn_serve (dx_http_conn *hc);
-/* The connection becomes an event stream: no request is read again. */
-void dx_http_conn_become_stream (dx_http_conn *hc, const dx_http_hold_ops *ops);
-
 #endif

@@ -23,34 +23,37 @@
 
 /* ---- listeners ---- */
 
-static void
-on_http_accept (dx_listener *l, dx_stream *client, int status)
+/* The server an accepted client is for, or NULL when it is not to be
+ * served (the accept failed, or the server is shutting down: closed). */
+static dx_server *
+accepting_server (dx_listener *l, dx_stream *client, int status, const char *what)
 {
   dx_server *srv = dx_handle_data (DX_HANDLE (l));
   if (status < 0) {
-    dx_log_warn ("http accept: %s", dx_strerror (status));
-    return;
+    dx_log_warn ("%s accept: %s", what, dx_strerror (status));
+    return NULL;
   }
   if (srv->ctx.shutting_down) {
     dx_close (DX_HANDLE (client), NULL);
-    return;
+    return NULL;
   }
-  dx_http_api_accept (&srv->ctx, client);
+  return srv;
+}
+
+static void
+on_http_accept (dx_listener *l, dx_stream *client, int status)
+{
+  dx_server *srv = accepting_server (l, client, status, "http");
+  if (srv)
+    dx_http_api_accept (&srv->ctx, client);
 }
 
 static void
 on_tcp_accept (dx_listener *l, dx_stream *client, int status)
 {
-  dx_server *srv = dx_handle_data (DX_HANDLE (l));
-  if (status < 0) {
-    dx_log_warn ("tcp accept: %s", dx_strerror (status));
-    return;
-  }
-  if (srv->ctx.shutting_down) {
-    dx_close (DX_HANDLE (client), NULL);
-    return;
-  }
-  dx_tcp_conn_accept (&srv->ctx, client);
+  dx_server *srv = accepting_server (l, client, status, "tcp");
+  if (srv)
+    dx_tcp_conn_accept (&srv->ctx, client);
 }
 
 static bool

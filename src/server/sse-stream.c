@@ -141,7 +141,7 @@ dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req, const char *r
   dx_buffer_free (&out);
   dx_metrics_http_request (ctx->metrics, hc->route, 200);
 
-  dx_http_conn_become_stream (hc, &sse_stream_ops);
+  dx_http_conn_set_state (hc, DX_HTTP_CONN_STREAM, &sse_stream_ops);
   dx_conn_set_transport (&hc->base, DX_TR_SSE);
   snprintf (hc->room, sizeof hc->room, "%s", room);
   uint64_t last = dx_store_last_id (ctx->poster->store, room);

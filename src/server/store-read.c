@@ -23,14 +23,23 @@ visit_ring (const dx_store_room *r, uint64_t from, uint64_t upto, dx_store_visit
   return n;
 }
 
+/* The room a read of at most *limit messages (clamped here) looks at, or
+ * NULL when there is nothing to read. */
+static const dx_store_room *
+room_to_read (const dx_store *s, const char *room, size_t *limit, dx_store_visit_fn visit)
+{
+  if (*limit > DX_STORE_READ_MAX)
+    *limit = DX_STORE_READ_MAX;
+  const dx_store_room *r = dx_store_room_find (s, room);
+  return r && visit && *limit > 0 && r->last_id > 0 ? r : NULL;
+}
+
 int
 dx_store_read_since (dx_store *s, const char *room, uint64_t since, size_t limit,
                      dx_store_visit_fn visit, void *arg)
 {
-  if (limit > DX_STORE_READ_MAX)
-    limit = DX_STORE_READ_MAX;
-  const dx_store_room *r = dx_store_room_find (s, room);
-  if (!r || !visit || limit == 0 || r->last_id <= since)
+  const dx_store_room *r = room_to_read (s, room, &limit, visit);
+  if (!r || r->last_id <= since)
     return 0;
   uint64_t first = dx_store_room_first_kept (r);
   if (since + 1 < first && s->be->read_range)
@@ -84,10 +93,8 @@ int
 dx_store_read_before (dx_store *s, const char *room, uint64_t before, size_t limit,
                       dx_store_visit_fn visit, void *arg)
 {
-  if (limit > DX_STORE_READ_MAX)
-    limit = DX_STORE_READ_MAX;
-  const dx_store_room *r = dx_store_room_find (s, room);
-  if (!r || !visit || limit == 0 || before <= 1 || r->last_id == 0)
+  const dx_store_room *r = room_to_read (s, room, &limit, visit);
+  if (!r || before <= 1)
     return 0;
   uint64_t upto = before - 1 < r->last_id ? before - 1 : r->last_id;
   /* Ids are dense (1..last_id), so the range is known without a query. */
