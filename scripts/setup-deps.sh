@@ -20,7 +20,7 @@ packages=(
   # duplex.exe under Wine: GTK's default UI font (Tahoma)
   fonts-wine
   # Windows dependency prefix, built from Debian sources (win32/deps/build.sh)
-  libz-mingw-w64-dev sassc cmake tcl make patch bzip2 xz-utils
+  libz-mingw-w64-dev publicsuffix sassc cmake tcl make patch bzip2 xz-utils
   # peers in the micro-benchmarks
   libuv1-dev libcjson-dev
 )

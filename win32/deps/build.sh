@@ -19,7 +19,8 @@
 #   apt/                private apt lists and state (deb-src only)
 #   work-WKEY/          in-progress build: staging prefix, stamps, log
 # KEY hashes the manifest (tarballs and checksums, not Debian revisions),
-# cross-deps.txt, the patches, this script and the zlib package version.
+# cross-deps.txt, the patches, this script and the versions of the two
+# binary packages used as they are (libz-mingw-w64-dev, publicsuffix).
 # WKEY hashes the same without this script, and each package's stamp
 # hashes its own build step: after editing one step, a rerun resumes there.
 set -Eeuo pipefail
@@ -42,11 +43,17 @@ zlib_version() {
   dpkg-query -W -f='${Version}' libz-mingw-w64-dev 2>/dev/null || echo none
 }
 
+psl_file=/usr/share/publicsuffix/public_suffix_list.dat
+psl_version() {
+  dpkg-query -W -f='${Version}' publicsuffix 2>/dev/null || echo none
+}
+
 # $1 = with-script | without-script
 compute_key() {
   {
     manifest_checksums
     echo "zlib $(zlib_version)"
+    echo "publicsuffix $(psl_version)"
     sha256sum < "$cross"
     (cd "$here" && find patches -name '*.patch' -type f | LC_ALL=C sort | xargs -r sha256sum)
     if [ "$1" = with-script ]; then sha256sum < "$here/build.sh"; fi
@@ -215,6 +222,20 @@ meson_build() { # meson options...
   ninja -C "$B" install
 }
 
+cmake_build() { # cmake options...
+  (cd "$B" && cmake -G Ninja "$S" \
+    -DCMAKE_SYSTEM_NAME=Windows -DCMAKE_SYSTEM_PROCESSOR=AMD64 \
+    -DCMAKE_C_COMPILER=$host-gcc-win32 -DCMAKE_CXX_COMPILER=$host-g++-win32 \
+    -DCMAKE_RC_COMPILER=$host-windres \
+    -DCMAKE_FIND_ROOT_PATH="$stage" -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER \
+    -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$stage" -DCMAKE_INSTALL_LIBDIR="$stage/lib" \
+    -DCMAKE_SHARED_LINKER_FLAGS=-static-libgcc -DCMAKE_EXE_LINKER_FLAGS=-static-libgcc \
+    "$@")
+  ninja -C "$B" -j"$jobs"
+  ninja -C "$B" install
+}
+
 # Autotools, out of tree. Environment only for these commands: exported
 # CC/PKG_CONFIG_LIBDIR would leak into meson's build-machine lookups.
 autotools_env() {
@@ -299,7 +320,8 @@ build_sqlite3() {
   local cc=$host-gcc-win32 v
   (cd "$B" && autotools_env "$S/configure" --host=$host --build=x86_64-linux-gnu \
      --disable-tcl --disable-readline --disable-editline TCLSH_CMD=tclsh)
-  make -C "$B" sqlite3.c
+  # BEXE: the generator scripts run ./mksourceid, not mksourceid.exe.
+  make -C "$B" sqlite3.c BEXE=
   local flags="-O2 -DSQLITE_THREADSAFE=1 -DSQLITE_ENABLE_COLUMN_METADATA -DSQLITE_OMIT_LOAD_EXTENSION"
   $cc $flags -c "$B/sqlite3.c" -o "$B/sqlite3.o"
   mkdir -p "$stage/bin" "$stage/lib/pkgconfig" "$stage/include"
@@ -350,11 +372,12 @@ build_harfbuzz() {
 }
 
 build_cairo() {
-  # Cairo 1.16's meson build is incomplete on Windows: autotools.
+  # Cairo 1.16's meson build is incomplete on Windows: autotools. PDF is
+  # needed: gtkprintoperation.c includes cairo-pdf.h (print to file).
   configure_build --enable-win32 --enable-win32-font --enable-ft --disable-fc \
     --enable-png --enable-gobject --disable-xlib --disable-xcb --disable-xlib-xrender \
     --disable-quartz --disable-gl --disable-glesv2 --disable-egl --disable-wgl \
-    --disable-ps --disable-pdf --disable-svg --disable-script --disable-interpreter \
+    --enable-pdf --disable-ps --disable-svg --disable-script --disable-interpreter \
     --disable-trace --disable-symbol-lookup --disable-full-testing --disable-gtk-doc \
     --disable-valgrind
   # Only the library and cairo-gobject: not the test suite, boilerplate or
@@ -373,23 +396,19 @@ build_pango1_0() {
 }
 
 build_libjpeg_turbo() {
-  (cd "$B" && cmake -G Ninja "$S" \
-    -DCMAKE_SYSTEM_NAME=Windows -DCMAKE_SYSTEM_PROCESSOR=AMD64 \
-    -DCMAKE_C_COMPILER=$host-gcc-win32 -DCMAKE_RC_COMPILER=$host-windres \
-    -DCMAKE_FIND_ROOT_PATH="$stage" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_INSTALL_PREFIX="$stage" -DCMAKE_INSTALL_LIBDIR=lib \
-    -DCMAKE_SHARED_LINKER_FLAGS=-static-libgcc -DCMAKE_EXE_LINKER_FLAGS=-static-libgcc \
-    -DENABLE_STATIC=OFF -DENABLE_SHARED=ON -DWITH_TURBOJPEG=OFF -DWITH_SIMD=OFF \
-    -DWITH_JAVA=OFF)
-  ninja -C "$B" -j"$jobs"
-  ninja -C "$B" install
+  cmake_build -DENABLE_STATIC=OFF -DENABLE_SHARED=ON -DWITH_TURBOJPEG=OFF \
+    -DWITH_SIMD=OFF -DWITH_JAVA=OFF
+  # 2.1 always builds its command-line tools; the prefix does not need them.
+  rm -f "$stage"/bin/{cjpeg,djpeg,jpegtran,rdjpgcom,wrjpgcom}.exe
 }
 
 build_tiff() {
-  configure_build --disable-cxx --disable-jbig --disable-lzma --disable-zstd \
-    --disable-webp --disable-lerc --disable-libdeflate --disable-jpeg --disable-old-jpeg \
-    --disable-tools --disable-tests --disable-contrib --disable-docs
-  make_install
+  # Debian's tarball is a git export without configure: CMake. No codecs
+  # but zlib (deflate) and the built-in ones; GTK needs plain TIFF only.
+  cmake_build -DBUILD_SHARED_LIBS=ON -Dtiff-tools=OFF -Dtiff-tests=OFF \
+    -Dtiff-contrib=OFF -Dtiff-docs=OFF -Dtiff-opengl=OFF -Dcxx=OFF -Djbig=OFF -Djpeg=OFF \
+    -Dold-jpeg=OFF -Dlzma=OFF -Dzstd=OFF -Dwebp=OFF -Dlerc=OFF -Dlibdeflate=OFF \
+    -Dzlib=ON -DZLIB_INCLUDE_DIR="$stage/include" -DZLIB_LIBRARY="$stage/lib/libz.dll.a"
 }
 
 build_gdk_pixbuf() {
@@ -421,21 +440,18 @@ build_gtk4() {
 }
 
 build_nghttp2() {
-  configure_build --enable-lib-only --disable-python-bindings --disable-examples \
-    --disable-hpack-tools --without-libxml2 --without-jemalloc --without-systemd
-  make_install
-}
-
-build_publicsuffix() {
-  # Data only: libpsl compiles this list into itself.
-  mkdir -p "$work/psl"
-  cp "$S/public_suffix_list.dat" "$work/psl/"
+  # A git export without configure: CMake, the library only.
+  cmake_build -DENABLE_LIB_ONLY=ON -DENABLE_SHARED_LIB=ON -DENABLE_STATIC_LIB=OFF \
+    -DENABLE_APP=OFF -DENABLE_HPACK_TOOLS=OFF -DENABLE_EXAMPLES=OFF -DENABLE_DOC=OFF \
+    -DWITH_LIBXML2=OFF -DWITH_JEMALLOC=OFF -DBUILD_TESTING=OFF
 }
 
 build_libpsl() {
-  # No IDNA library: the built-in list is already in punycode.
-  meson_build -Druntime=no -Dbuiltin=true -Dpsl_file="$work/psl/public_suffix_list.dat" \
-    -Ddocs=false
+  # The list compiled in is Debian's `publicsuffix` package (its source
+  # tarball is missing on the mirror); its version is part of the key.
+  # No IDNA library: the list is already in punycode.
+  [ -f "$psl_file" ] || fail "$psl_file missing: install publicsuffix (scripts/setup-deps.sh)"
+  meson_build -Druntime=no -Dbuiltin=true -Dpsl_file="$psl_file" -Ddocs=false
 }
 
 build_libsoup3() {
@@ -488,6 +504,12 @@ step zlib
 while read -r name version tarball sha; do
   step "$name" "$version" "$tarball" "$sha"
 done < <(awk '!/^#/ && NF == 4' "$manifest")
+
+# No documentation or manual pages in the prefix.
+rm -rf "$stage/share/doc" "$stage/share/man" "$stage/share/gtk-doc"
+# GTK's post-install step (schemas) does not run when cross-compiling: the
+# native glib-compile-schemas does it, so the prefix's GSettings work as is.
+glib-compile-schemas "$stage/share/glib-2.0/schemas"
 
 # Point the .pc files at the final location, then publish atomically.
 tmp=$cache/win64-$key.tmp
