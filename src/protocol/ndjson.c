@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-#include "protocol/names.h"
-
 /* A line's content is limited to max_line bytes, but one more byte may be
  * held while we cannot yet know whether it is the '\r' of a "\r\n". So a
  * line is over the limit when it holds max_line + 1 bytes and the last one
@@ -14,7 +12,7 @@
 void
 dx_ndjson_init (dx_ndjson *s, size_t max_line)
 {
-  s->max_line = max_line ? max_line : DX_LINE_MAX;
+  s->max_line = max_line ? max_line : DX_NDJSON_DEFAULT_MAX_LINE;
   dx_buffer_init (&s->partial, s->max_line + 2);
   s->skipping = false;
 }

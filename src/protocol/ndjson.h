@@ -1,10 +1,11 @@
-/* NDJSON framing (raw TCP, docs/protocol.md §5): an incremental line splitter
- * with a line limit, and a helper to append a line.
+/* NDJSON framing (e.g. raw TCP, docs/protocol.md §5): an incremental line
+ * splitter with a line limit, and a helper to append a line.
  *
  * Lines end in "\n"; one '\r' right before the '\n' is stripped too (so
- * `nc -C`, telnet and Windows tools work). The limit (default DX_LINE_MAX =
- * 16384) counts the line without its "\n" / "\r\n". Empty lines (after
- * stripping '\r') are skipped silently: they carry no message.
+ * `nc -C`, telnet and Windows tools work). The limit (the caller's, or
+ * DX_NDJSON_DEFAULT_MAX_LINE) counts the line without its "\n" / "\r\n".
+ * Empty lines (after stripping '\r') are skipped silently: they carry no
+ * message.
  *
  * A line over the limit produces exactly one DX_NDJSON_TOO_LARGE event as
  * soon as the limit is exceeded, then every byte up to and including its
@@ -37,6 +38,9 @@
 
 #include "protocol/buffer.h"
 
+/* A generic default line limit; an application sets its own. */
+#define DX_NDJSON_DEFAULT_MAX_LINE 16384
+
 typedef enum {
   DX_NDJSON_NEED_MORE = 0, /* all input consumed, no complete line yet */
   DX_NDJSON_LINE,          /* *line / *line_len hold one line (no '\n', no '\r') */
@@ -50,7 +54,7 @@ typedef struct {
   bool skipping; /* inside an over-long line, dropping up to '\n' */
 } dx_ndjson;
 
-/* max_line 0 = DX_LINE_MAX. */
+/* max_line 0 = DX_NDJSON_DEFAULT_MAX_LINE. */
 void dx_ndjson_init (dx_ndjson *s, size_t max_line);
 void dx_ndjson_free (dx_ndjson *s);
 /* Consume data[0..len) up to the first event. *consumed gets the number of
