@@ -1,9 +1,8 @@
 #include "dx-config.h"
 
+#include <gio/gnetworking.h> /* IPPROTO_TCP, TCP_NODELAY on Linux and Windows */
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include "protocol/ndjson.h"
 

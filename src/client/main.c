@@ -5,6 +5,7 @@
 #include <locale.h>
 
 #include "dx-application.h"
+#include "dx-windows.h"
 
 int
 main (int argc, char *argv[])
@@ -16,5 +17,6 @@ main (int argc, char *argv[])
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   app = dx_application_new ();
+  dx_windows_init (G_APPLICATION (app));
   return g_application_run (G_APPLICATION (app), argc, argv);
 }
