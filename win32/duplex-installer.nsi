@@ -1,10 +1,17 @@
-; Duplex for Windows: installs duplexd.exe (a console program) into
-; Program Files\Duplex, with a Start-menu shortcut and an uninstaller that
-; Add/Remove Programs lists. Built with makensis (Debian package nsis) by
-; scripts/build-windows-installer.sh or the windows test suite:
+; Duplex for Windows: installs the chat window (duplex.exe, with its DLLs
+; and data: the bundle made by win32/bundle.py) and the server (duplexd.exe,
+; a console program) into Program Files\Duplex, with Start-menu shortcuts
+; and an uninstaller that Add/Remove Programs lists. Built with makensis
+; (Debian package nsis) by scripts/build-windows-installer.sh or the
+; windows test suite:
 ;
-;   makensis -NOCD -DVERSION=0.1.0 -DDUPLEXD_EXE=/path/duplexd.exe \
+;   makensis -NOCD -DVERSION=0.1.0 -DBUNDLE_NSH=/path/bundle-files.nsh \
 ;            -DOUTFILE=/path/duplex-setup-0.1.0.exe win32/duplex-installer.nsi
+;
+; BUNDLE_NSH (from bundle.py --nsh) lists the bundle's files one by one, so
+; the uninstaller removes exactly those. Without a bundle (a cross build
+; without the dependency prefix) -DDUPLEXD_EXE=/path/duplexd.exe installs
+; the server alone.
 ;
 ; -NOCD: relative paths are then taken from the current directory, so the
 ; script finds its own files through WIN32_DIR below (defaults to the
@@ -24,8 +31,10 @@ SetCompressor /SOLID lzma
 !ifndef VERSION
   !error "define VERSION (e.g. -DVERSION=0.1.0)"
 !endif
-!ifndef DUPLEXD_EXE
-  !error "define DUPLEXD_EXE (the cross-built duplexd.exe)"
+!ifdef BUNDLE_NSH
+  !include "${BUNDLE_NSH}"
+!else ifndef DUPLEXD_EXE
+  !error "define BUNDLE_NSH (bundle.py --nsh) or DUPLEXD_EXE (the server alone)"
 !endif
 !ifndef OUTFILE
   !define OUTFILE "duplex-setup-${VERSION}.exe"
@@ -65,14 +74,19 @@ VIAddVersionKey /LANG=1033 "CompanyName" "${PUBLISHER}"
 VIAddVersionKey /LANG=1033 "LegalCopyright" "MIT License"
 
 !define MUI_ABORTWARNING
-!define MUI_WELCOMEPAGE_TEXT "This installs the Duplex chat server (duplexd) ${VERSION}.$\r$\n$\r$\nduplexd is a console program: the Start menu gets a shortcut that runs it in a console window, listening on ${HTTP_ADDR} (HTTP, WebSocket) and ${TCP_ADDR} (raw TCP). Close the window or press Ctrl+C to stop it.$\r$\n$\r$\n$_CLICK"
+!ifdef BUNDLE_NSH
+  !define DX_WHAT "the Duplex chat window (Start menu > Duplex) and the Duplex chat server (duplexd)"
+!else
+  !define DX_WHAT "the Duplex chat server (duplexd)"
+!endif
+!define MUI_WELCOMEPAGE_TEXT "This installs ${DX_WHAT} ${VERSION}.$\r$\n$\r$\nduplexd is a console program: the Start menu gets a shortcut that runs it in a console window, listening on ${HTTP_ADDR} (HTTP, WebSocket) and ${TCP_ADDR} (raw TCP). Close the window or press Ctrl+C to stop it.$\r$\n$\r$\n$_CLICK"
 !define MUI_FINISHPAGE_SHOWREADME "$INSTDIR\README.txt"
 !define MUI_FINISHPAGE_SHOWREADME_TEXT "Show the README"
 
 !insertmacro MUI_PAGE_WELCOME
 !define MUI_PAGE_HEADER_TEXT "Read me"
-!define MUI_PAGE_HEADER_SUBTEXT "How to run duplexd on Windows."
-!define MUI_LICENSEPAGE_TEXT_TOP "About duplexd on Windows:"
+!define MUI_PAGE_HEADER_SUBTEXT "How to run Duplex on Windows."
+!define MUI_LICENSEPAGE_TEXT_TOP "About Duplex on Windows:"
 !define MUI_LICENSEPAGE_BUTTON "$(^NextBtn)"
 !define MUI_LICENSEPAGE_TEXT_BOTTOM "Click Next to continue."
 !insertmacro MUI_PAGE_LICENSE "${WIN32_DIR}/README-windows.txt"
@@ -94,10 +108,14 @@ Function un.onInit
   SetShellVarContext all
 FunctionEnd
 
-Section "Duplex server" SecMain
+Section "Duplex" SecMain
   SectionIn RO
   SetOutPath "$INSTDIR"
+!ifdef BUNDLE_NSH
+  !insertmacro DX_BUNDLE_INSTALL
+!else
   File "/oname=duplexd.exe" "${DUPLEXD_EXE}"
+!endif
   File "/oname=README.txt" "${WIN32_DIR}/README-windows.txt"
   File "/oname=LICENSE.txt" "${WIN32_DIR}/LICENSE.txt"
   WriteUninstaller "$INSTDIR\uninstall.exe"
@@ -108,6 +126,12 @@ Section "Duplex server" SecMain
   ; No finish-page "run now": it would run the server elevated, as the
   ; installer. duplexd writes nothing to its working directory ($INSTDIR).
   CreateDirectory "$SMPROGRAMS\${PRODUCT}"
+!ifdef BUNDLE_NSH
+  ; The chat window; it connects to http://${HTTP_ADDR} unless told
+  ; otherwise (its settings, or --server).
+  CreateShortcut "$SMPROGRAMS\${PRODUCT}\Duplex.lnk" "$INSTDIR\duplex.exe" "" \
+    "$INSTDIR\duplex.exe" 0 SW_SHOWNORMAL "" "Chat over five transports"
+!endif
   CreateShortcut "$SMPROGRAMS\${PRODUCT}\Duplex server.lnk" "$SYSDIR\cmd.exe" \
     '/k ""$INSTDIR\duplexd.exe" --http ${HTTP_ADDR} --tcp ${TCP_ADDR}"' \
     "$INSTDIR\duplexd.exe" 0 SW_SHOWNORMAL "" \
@@ -133,12 +157,17 @@ SectionEnd
 Section "Uninstall"
   ; Only what the installer put there: a user's own files in $INSTDIR
   ; survive (and then RMDir leaves the directory).
+!ifdef BUNDLE_NSH
+  !insertmacro DX_BUNDLE_REMOVE
+!else
   Delete "$INSTDIR\duplexd.exe"
+!endif
   Delete "$INSTDIR\README.txt"
   Delete "$INSTDIR\LICENSE.txt"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
 
+  Delete "$SMPROGRAMS\${PRODUCT}\Duplex.lnk"
   Delete "$SMPROGRAMS\${PRODUCT}\Duplex server.lnk"
   Delete "$SMPROGRAMS\${PRODUCT}\Duplex README.lnk"
   Delete "$SMPROGRAMS\${PRODUCT}\Uninstall Duplex.lnk"

@@ -1,20 +1,25 @@
 #!/bin/sh
 # The Windows installer under Wine: a silent install to C:\DuplexTest, the
-# installed duplexd.exe runs and is the one just built, the Start-menu
-# shortcuts and the Add/Remove Programs entry exist, and a silent uninstall
-# removes all of it. TAP output.
+# installed programs are the ones just built and run (duplexd.exe serves
+# HTTP; duplex.exe loads every DLL it imports from the installation), the
+# Start-menu shortcuts and the Add/Remove Programs entry exist, and a silent
+# uninstall removes all of it and leaves no process behind. TAP output.
 #
-# Usage: test-installer.sh SETUP.EXE VERSION DUPLEXD.EXE
+# Usage: test-installer.sh SETUP.EXE VERSION DUPLEXD.EXE [DUPLEX.EXE]
+# DUPLEX.EXE (the bundle's) when the installer carries the client.
 # Needs the Wine prefix prepared by scripts/wine-env.sh (WINEPREFIX set)
 # before `meson test`; skips without it.
 
-setup=$1 version=$2 built=$3
+setup=$1 version=$2 built=$3 built_client=${4:-}
 WINE=${WINE:-wine}
 
-echo "1..7"
+plan=9
+[ -n "$built_client" ] && plan=11
+echo "1..$plan"
 if [ -z "${WINEPREFIX:-}" ] || [ ! -d "$WINEPREFIX/drive_c" ]; then
   echo "# WINEPREFIX is not a prepared Wine prefix: source scripts/wine-env.sh BUILD first"
-  for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP no Wine prefix"; done
+  i=1
+  while [ $i -le $plan ]; do echo "ok $i # SKIP no Wine prefix"; i=$((i + 1)); done
   exit 0
 fi
 export WINEDEBUG=-all
@@ -29,7 +34,7 @@ result () { # result OK|FAIL description
   if [ "$1" = OK ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi
 }
 # Wine prints CRLF; compare text without the CRs.
-wine_out () { timeout 30 "$WINE" "$@" </dev/null 2>/dev/null | tr -d '\r'; }
+wine_out () { timeout 60 "$WINE" "$@" </dev/null 2>/dev/null | tr -d '\r'; }
 
 # A previous, interrupted run may have left an installation behind.
 if [ -x "$dir/uninstall.exe" ]; then
@@ -42,7 +47,9 @@ rm -rf "$dir"
 timeout 60 "$WINE" "$setup" /S '/D=C:\DuplexTest' </dev/null >/dev/null 2>&1
 rc=$?
 missing=
-for f in duplexd.exe uninstall.exe README.txt LICENSE.txt; do
+files="duplexd.exe uninstall.exe README.txt LICENSE.txt"
+[ -n "$built_client" ] && files="$files duplex.exe share/glib-2.0/schemas/gschemas.compiled share/locale/ko/LC_MESSAGES/duplex.mo"
+for f in $files; do
   [ -f "$dir/$f" ] || missing="$missing $f"
 done
 if [ $rc -eq 0 ] && [ -z "$missing" ]; then
@@ -68,9 +75,53 @@ else
   result FAIL "C:\\DuplexTest\\duplexd.exe --version prints 'duplexd $version'"
 fi
 
-# 4. Start-menu shortcuts (all users).
+# 4. It serves: started on a free port, it answers /healthz.
+tmp=$(mktemp -d)
+timeout 60 "$WINE" 'C:\DuplexTest\duplexd.exe' --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
+  --store memory --ready-file "$tmp/ready.json" </dev/null >/dev/null 2>"$tmp/err" &
+server=$!
+i=0
+while [ ! -s "$tmp/ready.json" ] && [ $i -lt 300 ] && kill -0 $server 2>/dev/null; do
+  sleep 0.2
+  i=$((i + 1))
+done
+port=$(sed -n 's/.*"http": *\([0-9]*\).*/\1/p' "$tmp/ready.json" 2>/dev/null)
+health=
+[ -n "$port" ] && health=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/healthz" 2>/dev/null)
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+if [ -n "$health" ]; then
+  result OK "the installed duplexd.exe serves HTTP (/healthz)"
+else
+  echo "# ready file: $(cat "$tmp/ready.json" 2>/dev/null); stderr: $(head -c 500 "$tmp/err")"
+  result FAIL "the installed duplexd.exe serves HTTP (/healthz)"
+fi
+rm -rf "$tmp"
+
+if [ -n "$built_client" ]; then
+  # The chat window is the bundle's ...
+  if cmp -s "$built_client" "$dir/duplex.exe"; then
+    result OK "installed duplex.exe is the built one"
+  else
+    result FAIL "installed duplex.exe is the built one"
+  fi
+  # 6. ... and starts: --version needs every imported DLL loaded (Wine
+  # refuses to start it otherwise) but no display.
+  out=$(wine_out 'C:\DuplexTest\duplex.exe' --version)
+  if [ "$out" = "duplex $version" ]; then
+    result OK "C:\\DuplexTest\\duplex.exe --version prints 'duplex $version'"
+  else
+    echo "# got: '$out'"
+    result FAIL "C:\\DuplexTest\\duplex.exe --version prints 'duplex $version'"
+  fi
+fi
+
+# Start-menu shortcuts (all users).
 missing=
-for f in "Duplex server.lnk" "Duplex README.lnk" "Uninstall Duplex.lnk"; do
+shortcuts="'Duplex server.lnk' 'Duplex README.lnk' 'Uninstall Duplex.lnk'"
+[ -n "$built_client" ] && shortcuts="'Duplex.lnk' $shortcuts"
+eval "set -- $shortcuts"
+for f in "$@"; do
   [ -f "$menu/$f" ] || missing="$missing '$f'"
 done
 if [ -z "$missing" ]; then
@@ -80,7 +131,7 @@ else
   result FAIL "Start-menu shortcuts"
 fi
 
-# 5. Add/Remove Programs entry: version, location, uninstall commands.
+# Add/Remove Programs entry: version, location, uninstall commands.
 reg=$(wine_out reg query "$key")
 ok=OK
 for want in "DisplayVersion    REG_SZ    $version" \
@@ -94,7 +145,7 @@ for want in "DisplayVersion    REG_SZ    $version" \
 done
 result $ok "Add/Remove Programs entry"
 
-# 6. Silent uninstall. NSIS's uninstaller copies itself to %TEMP% and
+# Silent uninstall. NSIS's uninstaller copies itself to %TEMP% and
 # returns at once, so wait (bounded) for the directory to disappear.
 timeout 30 "$WINE" 'C:\DuplexTest\uninstall.exe' /S </dev/null >/dev/null 2>&1
 i=0
@@ -109,7 +160,7 @@ else
   result FAIL "silent uninstall removes C:\\DuplexTest"
 fi
 
-# 7. ... and the shortcuts and the registry entry.
+# ... and the shortcuts and the registry entry.
 # reg query fails (exit status 1) when the key does not exist.
 timeout 30 "$WINE" reg query "$key" </dev/null >/dev/null 2>&1
 reg_rc=$?
@@ -119,6 +170,21 @@ else
   [ -e "$menu" ] && echo "# Start-menu folder left"
   [ $reg_rc -ne 1 ] && echo "# reg query exit status $reg_rc (registry key left?)"
   result FAIL "uninstall removes the shortcuts and the Add/Remove Programs entry"
+fi
+
+# ... and no process of the installation is left running (the uninstaller
+# runs from %TEMP% with _?=C:\DuplexTest and may take a moment to exit).
+left () { ps -eo args= | grep -i 'DuplexTest' | grep -v grep >/dev/null; }
+i=0
+while left && [ $i -lt 50 ]; do
+  sleep 0.2
+  i=$((i + 1))
+done
+if left -eo args= | grep -i 'DuplexTest' | grep -v grep >/dev/null; then
+  echo "# still running:"; ps -eo pid=,args= | grep -i 'DuplexTest' | grep -v grep | sed 's/^/# /'
+  result FAIL "no installed program left running"
+else
+  result OK "no installed program left running"
 fi
 
 [ $fails -eq 0 ]
