@@ -239,7 +239,9 @@ cmake_build() { # cmake options...
 # Autotools, out of tree. Environment only for these commands: exported
 # CC/PKG_CONFIG_LIBDIR would leak into meson's build-machine lookups.
 autotools_env() {
-  env CC="$host-gcc-win32" CXX="$host-g++-win32" AR="$host-ar" RANLIB="$host-ranlib" \
+  # -static-libgcc inside CC: libtool drops it from LDFLAGS when linking a DLL.
+  env CC="$host-gcc-win32 -static-libgcc" CXX="$host-g++-win32 -static-libgcc -static-libstdc++" \
+    AR="$host-ar" RANLIB="$host-ranlib" \
     STRIP="$host-strip" WINDRES="$host-windres" RC="$host-windres" \
     CC_FOR_BUILD=gcc BUILD_CC=gcc \
     CFLAGS="-O2" CXXFLAGS="-O2" CPPFLAGS="-I$stage/include" \
@@ -510,6 +512,13 @@ rm -rf "$stage/share/doc" "$stage/share/man" "$stage/share/gtk-doc"
 # GTK's post-install step (schemas) does not run when cross-compiling: the
 # native glib-compile-schemas does it, so the prefix's GSettings work as is.
 glib-compile-schemas "$stage/share/glib-2.0/schemas"
+
+# The DLLs must need nothing but Windows and each other: no GCC runtime
+# DLL (libgcc_s, libstdc++, libwinpthread) and no libssp.
+bad=$(for f in "$stage"/bin/*.dll "$stage"/bin/*.exe; do
+        $host-objdump -p "$f" | awk -v f="${f##*/}" '/DLL Name: *(libgcc_s|libstdc|libwinpthread|libssp)/ { print f ": " $3 }'
+      done)
+[ -z "$bad" ] || fail "GCC runtime DLL imports: $bad"
 
 # Point the .pc files at the final location, then publish atomically.
 tmp=$cache/win64-$key.tmp
