@@ -64,11 +64,11 @@ font_family_exists (PangoFontMap *map, const char *name)
  * Wine, "Segoe UI" on Windows). Where that family is not installed every
  * glyph would be drawn as a box: switch to one that is. */
 static void
-ensure_ui_font (GApplication *app, gpointer data)
+ensure_ui_font (GdkDisplayManager *manager, GdkDisplay *display, gpointer data)
 {
   static const char *const fallbacks[] = { "Segoe UI", "Tahoma", "Arial", "Verdana",
                                            "DejaVu Sans" };
-  GtkSettings *settings = gtk_settings_get_default ();
+  GtkSettings *settings = gtk_settings_get_for_display (display);
   PangoFontMap *map = pango_cairo_font_map_get_default ();
   g_autofree char *font_name = NULL;
   PangoFontDescription *desc;
@@ -96,7 +96,7 @@ ensure_ui_font (GApplication *app, gpointer data)
 }
 
 void
-dx_windows_init (GApplication *app)
+dx_windows_init (void)
 {
   use_bundle_data ();
   /* Wine's OpenGL on an X server without GL acceleration (Xvfb, remote
@@ -111,5 +111,7 @@ dx_windows_init (GApplication *app)
    * bundle. An address with an unknown transport fails at once, quietly,
    * and the application runs unregistered, as a non-unique one should. */
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", "none:", FALSE);
-  g_signal_connect (app, "startup", G_CALLBACK (ensure_ui_font), NULL);
+  /* Before the first frame: GTK opens the display in its start-up. */
+  g_signal_connect (gdk_display_manager_get (), "display-opened", G_CALLBACK (ensure_ui_font),
+                    NULL);
 }

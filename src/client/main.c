@@ -16,7 +16,7 @@ main (int argc, char *argv[])
   bindtextdomain (GETTEXT_PACKAGE, DX_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+  dx_windows_init ();
   app = dx_application_new ();
-  dx_windows_init (G_APPLICATION (app));
   return g_application_run (G_APPLICATION (app), argc, argv);
 }
