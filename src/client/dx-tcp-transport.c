@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
 
+#include "protocol/message.h"
 #include "protocol/ndjson.h"
 
 #include "dx-tcp-transport.h"
@@ -163,7 +164,9 @@ connected_cb (GObject *source, GAsyncResult *result, gpointer data)
   dx_stats_add_connection (stats_of (self));
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   self->conn = conn;
-  dx_ndjson_init (&self->splitter, 0);
+  /* A server line may be longer than the 16 KiB a client may send: a
+   * 4096-byte text of control characters encodes to ~25 KiB. */
+  dx_ndjson_init (&self->splitter, DX_MSG_ENCODED_MAX);
   self->splitter_ready = TRUE;
   read_more (self);
   dx_socket_transport_opened (DX_SOCKET_TRANSPORT (self));

@@ -534,7 +534,7 @@ bench_conn_start (run *R, conn *c)
     dx_http_parser_reset (c->http);
   }
   if (!c->nd_init) {
-    dx_ndjson_init (&c->nd, 0);
+    dx_ndjson_init (&c->nd, DX_MSG_ENCODED_MAX); /* server lines may exceed 16 KiB */
     c->nd_init = true;
   }
   char addr[200];

@@ -14,6 +14,7 @@
 #include "dx-stats-export.h"
 #include "dx-test-json.h"
 #include "dx-test-server.h"
+#include "protocol/message.h"
 #include "dx-transport-factory.h"
 
 typedef struct {
@@ -157,6 +158,35 @@ test_roundtrip (gconstpointer data)
   g_assert_cmpuint (dx_stats_get_messages (dx_transport_get_stats (t)), ==, sink.messages->len);
   assert_ids_unique_increasing (sink.messages);
 
+  dx_transport_disconnect (t);
+  sink_clear (&sink);
+  dx_test_server_free (&s);
+}
+
+/* The longest text there is, made of control characters: each one is six
+ * bytes of JSON (\u0001), so the message line or frame the server sends is
+ * about 25 KiB — longer than the 16 KiB a *client* may send. Every
+ * transport must take it. */
+static void
+test_largest_text (gconstpointer data)
+{
+  DxMode mode = GPOINTER_TO_UINT (data);
+  DxTestServer s;
+  Sink sink;
+  g_autoptr (DxTransport) t = NULL;
+  g_autofree char *text = g_malloc (DX_TEXT_MAX + 1);
+  Want want = { &sink, text };
+
+  memset (text, 0x01, DX_TEXT_MAX);
+  text[DX_TEXT_MAX] = '\0';
+  dx_test_server_start (&s, 0, 0, NULL);
+  t = make (mode, &s, "tester");
+  sink_init (&sink, t);
+  dx_transport_connect (t, "lobby", 0, NULL);
+  g_assert_true (dx_test_wait (is_connected, t, 10000));
+  dx_test_post (&s, "alice", "lobby", text);
+  g_assert_true (dx_test_wait (has_text, &want, 10000));
+  g_assert_cmpuint (sink.messages->len, ==, 1);
   dx_transport_disconnect (t);
   sink_clear (&sink);
   dx_test_server_free (&s);
@@ -581,6 +611,8 @@ main (int argc, char *argv[])
     g_autofree char *p2 = g_strdup_printf ("/transport/%s/restart", dx_mode_to_string (m));
     g_test_add_data_func (p1, GUINT_TO_POINTER (m), test_roundtrip);
     g_test_add_data_func (p2, GUINT_TO_POINTER (m), test_restart);
+    g_autofree char *p3 = g_strdup_printf ("/transport/%s/largest-text", dx_mode_to_string (m));
+    g_test_add_data_func (p3, GUINT_TO_POINTER (m), test_largest_text);
   }
   g_test_add_func ("/transport/switch-all-modes", test_switch_all_modes);
   g_test_add_func ("/transport/tunables-bound", test_tunables_bound);
