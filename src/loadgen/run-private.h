@@ -96,8 +96,13 @@ void bench_request_head (conn *c, dx_buffer *b, const char *method, const char *
 void bench_deliver (conn *c, const char *text, size_t len);
 /* Subscriber c is subscribed: once all are, the publisher starts. */
 void bench_sub_ready (conn *c);
-/* The publisher (connection) is ready to post. */
+/* publisher.c: the subscribers are in (connect the publisher), or the
+ * publisher is ready to post (start the clock and the ticks). */
 void bench_publisher_start (run *R);
+/* The run's deadline timer: connect, publish or drain time is over. */
+void bench_deadline_fired (dx_timer *t);
+/* Ends the run: closes every connection and stops the loop. */
+void bench_run_finish (run *R);
 /* Counts an acknowledged publication. */
 void bench_acked (run *R);
 void bench_maybe_finish (run *R);
