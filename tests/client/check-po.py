@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """TAP: every translatable string of the client is translated in each
 po/<lang>.po (none untranslated, none fuzzy, no obsolete entries), and
 msgfmt --check accepts the file."""

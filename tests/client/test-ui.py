@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """TAP: drive the real duplex window through AT-SPI, once per transport.
 
 For each mode: start `duplex --server … --nick … --room … --transport MODE
@@ -9,7 +9,7 @@ from our nick; quit with Ctrl+Q and read the statistics export written on
 exit.
 
 Run under Xvfb with a private D-Bus session:
-  xvfb-run -a dbus-run-session -- /usr/bin/python3 test-ui.py
+  xvfb-run -a dbus-run-session -- PYTHON test-ui.py   (a python3 with pyatspi)
 Needs DUPLEXD and DUPLEX (paths of the two programs) in the environment."""
 import json
 import os

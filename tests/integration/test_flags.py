@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 1: flags, start-up, ready file, log line, exit statuses."""
 
 import json

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 4, the connection level: request limits (411, 413,
 414, 431), keep-alive, pipelining, Connection: close, malformed requests."""
 

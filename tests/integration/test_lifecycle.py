@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md sections 1, 2 and 6: durability across kill -9 (sqlite),
 epochs across restarts, and the polite SIGTERM shutdown."""
 

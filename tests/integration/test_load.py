@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 6 and DESIGN.md: a slow consumer is disconnected
 rather than slowing the room; 3,000 idle connections are held cheaply."""
 

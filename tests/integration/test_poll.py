@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 4: short poll, long poll, scrollback (curl)."""
 
 import json

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 4: a request whose headers have not all arrived 10 s
 after its first byte is answered 408 and closed (even if bytes keep dripping)."""
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 4: Server-Sent Events through curl -N."""
 
 import json

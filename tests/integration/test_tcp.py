@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 5 over raw TCP (NDJSON): the same objects as on
 WebSocket (the whole WebSocket suite re-run on a socket), plus line framing."""
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md section 5 over WebSocket, with python3-websockets."""
 
 import os

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PROTOCOL.md sections 4-5: the WebSocket handshake and frame rules, with
 raw sockets (what no well-behaved client library will send)."""
 
