@@ -42,7 +42,7 @@ else
 fi
 
 version=$(meson introspect --projectinfo "$build_dir" |
-  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 
 # The installer is a target of the cross build (tests/windows/meson.build).
 target="tests/windows/duplex-setup-$version.exe"

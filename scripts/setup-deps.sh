@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain and build
-  gcc clang libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates
+  gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates
   # server
   libsqlite3-dev
   # desktop client

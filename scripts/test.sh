@@ -101,7 +101,7 @@ if setup_build windows --cross-file "$root/win32/cross-mingw64.txt" \
 fi
 
 # Count every test of every build from meson's machine-readable logs.
-counts=$(/usr/bin/python3 - "$out" <<'PY'
+counts=$(python3 - "$out" <<'PY'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
 passed = failed = skipped = 0

@@ -1,5 +1,5 @@
 # Source this file (bash or sh) before running the Windows test suite:
-#   . scripts/wine-env.sh /tmp/build-win && meson test -C /tmp/build-win --suite windows
+#   . scripts/wine-env.sh build-win && meson test -C build-win --suite windows
 # It prepares a Wine prefix non-interactively (no display needed) and starts
 # Wine's background services up front: if the first `wine` run happens under
 # `meson test`, the services it spawns inherit meson's pipes and every test

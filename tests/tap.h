@@ -42,19 +42,19 @@ tap_ok (bool ok, const char *file, int line, const char *fmt, ...)
 #endif
 
 /* Compare two integers, printing both on failure. */
-#define IS(got, want, ...)                                                     \
-  do {                                                                         \
-    long long g_ = (long long) (got), w_ = (long long) (want);                 \
-    if (!OK (g_ == w_, __VA_ARGS__))                                           \
-      TAP_EXPLAIN_INT (g_, w_);                                                \
+#define IS(got, want, ...)                                                                         \
+  do {                                                                                             \
+    long long g_ = (long long) (got), w_ = (long long) (want);                                     \
+    if (!OK (g_ == w_, __VA_ARGS__))                                                               \
+      TAP_EXPLAIN_INT (g_, w_);                                                                    \
   } while (0)
 
 /* Compare two strings, printing both on failure. */
-#define STR_IS(got, want, ...)                                                 \
-  do {                                                                         \
-    const char *g_ = (got), *w_ = (want);                                      \
-    if (!OK (g_ && w_ && strcmp (g_, w_) == 0, __VA_ARGS__))                   \
-      printf ("#   got  '%s'\n#   want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+#define STR_IS(got, want, ...)                                                                     \
+  do {                                                                                             \
+    const char *g_ = (got), *w_ = (want);                                                          \
+    if (!OK (g_ && w_ && strcmp (g_, w_) == 0, __VA_ARGS__))                                       \
+      printf ("#   got  '%s'\n#   want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");           \
   } while (0)
 
 static inline void

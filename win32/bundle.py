@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Makes the self-contained Windows folder of Duplex (win32/README.md, "Bundle").
 
     bundle.py --out DIR --prefix PREFIX --source SRCDIR [--strip] [--nsh FILE]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md sections 1 and 6: one chat, five ways to carry it. A message
+"""docs/protocol.md §1 and §6: one chat, five ways to carry it. A message
 sent on each transport reaches every other; a reader hopping across all five
 while a writer posts receives every id exactly once and in order."""
 

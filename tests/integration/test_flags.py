@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 1: flags, start-up, ready file, log line, exit statuses."""
+"""docs/protocol.md §1: flags, start-up, ready file, log line, exit statuses."""
 
 import json
 import os

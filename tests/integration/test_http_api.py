@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 4: session, rooms, post, every error status, the small
+"""docs/protocol.md §4: session, rooms, post, every error status, the small
 endpoints (/healthz, /metrics, /api/v1/time, /api/v1/info)."""
 
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 4, the connection level: request limits (411, 413,
+"""docs/protocol.md §4, the connection level: request limits (411, 413,
 414, 431), keep-alive, pipelining, Connection: close, malformed requests."""
 
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 4, the slow timers: an idle keep-alive connection is
+"""docs/protocol.md §4, the slow timers: an idle keep-alive connection is
 closed after 60 s; an SSE stream carries a ": ping" comment every 15 s."""
 
 import os

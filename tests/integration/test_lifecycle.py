@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md sections 1, 2 and 6: durability across kill -9 (sqlite),
+"""docs/protocol.md §1, §2 and §6: durability across kill -9 (sqlite),
 epochs across restarts, and the polite SIGTERM shutdown."""
 
 import json

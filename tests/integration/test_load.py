@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 6 and DESIGN.md: a slow consumer is disconnected
+"""docs/protocol.md §6 and docs/architecture.md: a slow consumer is disconnected
 rather than slowing the room; 3,000 idle connections are held cheaply."""
 
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 4: short poll, long poll, scrollback (curl)."""
+"""docs/protocol.md §4: short poll, long poll, scrollback (curl)."""
 
 import json
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 4: a request whose headers have not all arrived 10 s
+"""docs/protocol.md §4: a request whose headers have not all arrived 10 s
 after its first byte is answered 408 and closed (even if bytes keep dripping)."""
 
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 4: Server-Sent Events through curl -N."""
+"""docs/protocol.md §4: Server-Sent Events through curl -N."""
 
 import json
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 5 over raw TCP (NDJSON): the same objects as on
+"""docs/protocol.md §5 over raw TCP (NDJSON): the same objects as on
 WebSocket (the whole WebSocket suite re-run on a socket), plus line framing."""
 
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md section 5 over WebSocket, with python3-websockets."""
+"""docs/protocol.md §5 over WebSocket, with python3-websockets."""
 
 import os
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PROTOCOL.md sections 4-5: the WebSocket handshake and frame rules, with
+"""docs/protocol.md §4–5: the WebSocket handshake and frame rules, with
 raw sockets (what no well-behaved client library will send)."""
 
 import base64

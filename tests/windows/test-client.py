@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """duplex.exe under Wine, on Xvfb, used the way a person would (TAP).
 
 The bundle's duplex.exe (so a DLL, schema or translation missing from the
