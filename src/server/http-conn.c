@@ -27,12 +27,18 @@ dx_http_respond (dx_http_conn *hc, int status, const char *ctype, const dx_http_
     hc->keep_alive = false;
   /* Every answer may be read by a page of another origin (a browser
    * client opened from a file or another port): the API is public. */
-  dx_http_header all[8];
+  dx_http_header all[9];
   size_t n_all = 0;
   for (size_t i = 0; i < n_extra && n_all < 7; i++)
     all[n_all++] = extra[i];
   all[n_all].name = "Access-Control-Allow-Origin";
   all[n_all++].value = "*";
+  /* An HTTP/1.0 client that asked to keep the connection assumes it closes
+   * unless the answer says otherwise (RFC 9112 §9.3 / RFC 1945 practice). */
+  if (hc->keep_alive && hc->http10) {
+    all[n_all].name = "Connection";
+    all[n_all++].value = "keep-alive";
+  }
   dx_buffer out;
   dx_buffer_init (&out, 0);
   if (dx_http_write_response (&out, status, ctype, all, n_all, hc->keep_alive, body, len)) {
@@ -119,6 +125,7 @@ dx_http_conn_serve (dx_http_conn *hc)
     dx_conn_arm_timer (&hc->base, 0);
     hc->route = DX_ROUTE_OTHER;
     hc->keep_alive = req->keep_alive;
+    hc->http10 = req->version_minor == 0;
     hc->head = req->method == DX_HTTP_HEAD;
     hc->handler (hc, req);
     if (hc->base.closing || hc->state == DX_HTTP_CONN_STREAM)

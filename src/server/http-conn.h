@@ -55,6 +55,7 @@ struct dx_http_conn {
   dx_http_conn_state state;
   const dx_http_hold_ops *hold; /* HELD or STREAM; may be NULL */
   bool keep_alive;
+  bool http10;       /* the request said HTTP/1.0: persistence must be named */
   bool header_timer; /* the 10 s slow-headers timer is armed */
   bool peer_eof;     /* the client shut its side: answer, then close */
   bool head;         /* HEAD: the answer of GET without its body */

@@ -285,6 +285,21 @@ class Connections(dx.ServerTest):
         finally:
             s.close()
 
+    def test_http10_keep_alive_is_named(self):
+        # An HTTP/1.0 client keeps the connection only when the answer says
+        # "Connection: keep-alive" (ApacheBench -k, old proxies).
+        s = self.server.raw()
+        r = dx.HTTPReader(s)
+        try:
+            for i in range(3):
+                s.sendall(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                st, hd, body = r.response()
+                self.assertEqual(st, 200)
+                self.assertEqual(body.strip(), b"ok")
+                self.assertEqual(hd.get("connection", "").lower(), "keep-alive")
+        finally:
+            s.close()
+
     def test_error_keeps_connection_usable(self):
         s = self.server.raw()
         r = dx.HTTPReader(s)
