@@ -1,0 +1,118 @@
+"""Shared AT-SPI helpers for the client's UI tests (test-ui*.py).
+
+Importing this module sets up the environment GTK needs to expose its
+accessible tree over AT-SPI (GTK_A11Y=atspi, no NO_AT_BRIDGE) before pyatspi
+is loaded, so import it before anything that imports pyatspi.  Run the tests
+under Xvfb with a private D-Bus session:
+  xvfb-run -a dbus-run-session -- PYTHON test-ui-NAME.py   (a python3 with pyatspi)
+DUPLEXD and DUPLEX (paths of the two programs) come from the environment."""
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+os.environ.pop('NO_AT_BRIDGE', None)
+os.environ['GTK_A11Y'] = 'atspi'
+import pyatspi  # noqa: E402
+
+
+def start_server(tmp):
+    ready = os.path.join(tmp, 'ready.json')
+    proc = subprocess.Popen([os.environ['DUPLEXD'], '--http', '127.0.0.1:0', '--tcp',
+                             '127.0.0.1:0', '--ready-file', ready, '--store', 'memory',
+                             '--log-level', 'warn'])
+    for _ in range(200):
+        if os.path.exists(ready):
+            with open(ready) as f:
+                return proc, json.load(f)
+        time.sleep(0.05)
+    raise RuntimeError('duplexd did not get ready')
+
+
+def http(url, body=None, token=None):
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode())
+    if body is not None:
+        req.add_header('Content-Type', 'application/json')
+    if token:
+        req.add_header('Authorization', 'Bearer ' + token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def post(base, nick, room, text):
+    token = http(base + '/api/v1/session', {'nick': nick})['token']
+    return http('%s/api/v1/rooms/%s/messages' % (base, room), {'text': text}, token)
+
+
+def stored(base, room):
+    return http('%s/api/v1/rooms/%s/messages?since=0' % (base, room))['messages']
+
+
+def walk(node, depth=0):
+    if node is None or depth > 40:
+        return
+    yield node
+    try:
+        n = node.childCount
+    except Exception:
+        return
+    for i in range(n):
+        try:
+            child = node.getChildAtIndex(i)
+        except Exception:
+            continue
+        yield from walk(child, depth + 1)
+
+
+def find_app(pid, timeout=45):
+    end = time.time() + timeout
+    while time.time() < end:
+        desktop = pyatspi.Registry.getDesktop(0)
+        for i in range(desktop.childCount):
+            try:
+                app = desktop.getChildAtIndex(i)
+                if app is not None and app.get_process_id() == pid:
+                    return app
+            except Exception:
+                pass
+        time.sleep(0.3)
+    return None
+
+
+def find(app, pred, timeout=45):
+    end = time.time() + timeout
+    while time.time() < end:
+        for node in walk(app):
+            try:
+                if pred(node):
+                    return node
+            except Exception:
+                pass
+        time.sleep(0.3)
+    return None
+
+
+def focus_window(pid):
+    """Give the app's X window the keyboard (Xvfb has no window manager)."""
+    out = subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--pid', str(pid)],
+                         capture_output=True, text=True, timeout=20).stdout.split()
+    if out:
+        subprocess.run(['xdotool', 'mousemove', '--window', out[-1], '300', '300'])
+        subprocess.run(['xdotool', 'windowfocus', '--sync', out[-1]])
+
+
+def type_into(entry, pid, text):
+    """Real key presses into the entry the accessible tree found."""
+    try:
+        entry.queryComponent().grabFocus()
+    except Exception:
+        pass
+    focus_window(pid)
+    subprocess.run(['xdotool', 'type', '--delay', '20', text], check=True)
+    return 'xdotool'
+
+
+def press_enter():
+    subprocess.run(['xdotool', 'key', 'Return'], check=True)
+    return 'xdotool'
