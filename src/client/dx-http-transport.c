@@ -47,7 +47,8 @@ network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connect
   /* Emitted only when libsoup really opens a TCP connection, not when it
    * reuses a kept-alive one. */
   if (event == G_SOCKET_CLIENT_CONNECTED)
-    dx_stats_add_connection (dx_base_transport_get_stats_object (DX_BASE_TRANSPORT (self)));
+    dx_stats_track_connection (dx_base_transport_get_stats_object (DX_BASE_TRANSPORT (self)),
+                               G_OBJECT (connection));
 }
 
 SoupMessage *

@@ -5,6 +5,7 @@
 #include "dx-resources.h"
 #include "dx-stats-panel.h"
 #include "dx-text.h"
+#include "dx-time-wait-view.h"
 
 enum {
   ROW_REQUESTS,
@@ -27,6 +28,7 @@ struct _DxStatsPanel {
   GtkWidget *wait_spin;
   GtkWidget *keep_alive_switch;
   DxChart *chart;
+  GtkWidget *time_wait_view;
   GtkWidget *values[N_ROWS];
   DxChat *chat;
   DxSettings *settings;
@@ -149,6 +151,7 @@ dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings)
   dx_chat_set_longpoll_wait (
       chat, (guint) gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->wait_spin)));
   dx_chat_set_keep_alive (chat, gtk_switch_get_active (GTK_SWITCH (self->keep_alive_switch)));
+  dx_time_wait_view_bind (DX_TIME_WAIT_VIEW (self->time_wait_view), chat);
   refresh_figures (self);
 }
 
@@ -180,6 +183,7 @@ dx_stats_panel_class_init (DxStatsPanelClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = dx_stats_panel_dispose;
   g_type_ensure (DX_TYPE_CHART);
+  g_type_ensure (DX_TYPE_TIME_WAIT_VIEW);
   dx_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/duplex/Duplex/dx-stats-panel.ui");
@@ -189,6 +193,7 @@ dx_stats_panel_class_init (DxStatsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, wait_spin);
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, keep_alive_switch);
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, chart);
+  gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, time_wait_view);
   gtk_widget_class_bind_template_callback (widget_class, interval_changed);
   gtk_widget_class_bind_template_callback (widget_class, wait_changed);
   gtk_widget_class_bind_template_callback (widget_class, keep_alive_changed);

@@ -1,5 +1,7 @@
 #include "dx-stats.h"
 
+#include <gio/gio.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 struct _DxStats {
   GObject parent_instance;
   guint64 requests, bytes_up, bytes_down, connections, empty_polls, messages;
+  guint64 connections_closed;
+  guint open_connections; /* not reset: they are still open */
   double samples[DX_STATS_MAX_SAMPLES];
   guint n_samples; /* total ever added; the ring holds the last MAX */
 };
@@ -68,6 +72,41 @@ dx_stats_add_connection (DxStats *self)
   changed (self);
 }
 
+typedef struct {
+  DxStats *stats;
+} DxTracked;
+
+/* The socket is gone, so its descriptor is closed: whoever closed it
+ * (libsoup dropping a connection, a transport's close), it counts once. */
+static void
+tracked_closed (gpointer data, GObject *where_the_socket_was)
+{
+  DxTracked *t = data;
+
+  t->stats->connections_closed++;
+  if (t->stats->open_connections > 0)
+    t->stats->open_connections--;
+  changed (t->stats);
+  g_object_unref (t->stats);
+  g_free (t);
+}
+
+void
+dx_stats_track_connection (DxStats *self, GObject *connection)
+{
+  DxTracked *t = g_new0 (DxTracked, 1);
+  GObject *target = connection;
+
+  /* The GSocket owns the descriptor; the stream around it may be wrapped
+   * (TLS) or kept a little longer by whoever read from it. */
+  if (G_IS_SOCKET_CONNECTION (connection))
+    target = G_OBJECT (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)));
+  t->stats = g_object_ref (self);
+  self->open_connections++;
+  g_object_weak_ref (target, tracked_closed, t);
+  dx_stats_add_connection (self);
+}
+
 void
 dx_stats_add_empty_poll (DxStats *self)
 {
@@ -96,6 +135,7 @@ dx_stats_reset (DxStats *self)
 {
   self->requests = self->bytes_up = self->bytes_down = 0;
   self->connections = self->empty_polls = self->messages = 0;
+  self->connections_closed = 0;
   self->n_samples = 0;
   changed (self);
 }
@@ -122,6 +162,18 @@ guint64
 dx_stats_get_connections (DxStats *self)
 {
   return self->connections;
+}
+
+guint64
+dx_stats_get_connections_closed (DxStats *self)
+{
+  return self->connections_closed;
+}
+
+guint
+dx_stats_get_open_connections (DxStats *self)
+{
+  return self->open_connections;
 }
 
 guint64

@@ -14,6 +14,10 @@ DxStats *dx_stats_new (void);
 void dx_stats_add_request (DxStats *self);
 void dx_stats_add_bytes (DxStats *self, guint64 up, guint64 down);
 void dx_stats_add_connection (DxStats *self);
+/* A TCP connection was opened (a GSocketConnection or GSocket): count it
+ * now, and count it closed when its socket is finalized (its descriptor
+ * closed), whoever closes it. */
+void dx_stats_track_connection (DxStats *self, GObject *connection);
 void dx_stats_add_empty_poll (DxStats *self);
 void dx_stats_add_message (DxStats *self);
 void dx_stats_add_latency (DxStats *self, double ms);
@@ -23,6 +27,9 @@ guint64 dx_stats_get_requests (DxStats *self);
 guint64 dx_stats_get_bytes_up (DxStats *self);
 guint64 dx_stats_get_bytes_down (DxStats *self);
 guint64 dx_stats_get_connections (DxStats *self);
+guint64 dx_stats_get_connections_closed (DxStats *self);
+/* Tracked connections open now (not cleared by a reset). */
+guint dx_stats_get_open_connections (DxStats *self);
 guint64 dx_stats_get_empty_polls (DxStats *self);
 guint64 dx_stats_get_messages (DxStats *self);
 guint dx_stats_get_n_latencies (DxStats *self);

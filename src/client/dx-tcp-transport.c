@@ -161,7 +161,7 @@ connected_cb (GObject *source, GAsyncResult *result, gpointer data)
     dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
     goto out;
   }
-  dx_stats_add_connection (stats_of (self));
+  dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   self->conn = conn;
   /* A server line may be longer than the 16 KiB a client may send: a

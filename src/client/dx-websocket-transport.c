@@ -89,7 +89,7 @@ static void
 network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection, gpointer data)
 {
   if (event == G_SOCKET_CLIENT_CONNECTED)
-    dx_stats_add_connection (stats_of (data));
+    dx_stats_track_connection (stats_of (data), G_OBJECT (connection));
 }
 
 static void
