@@ -31,6 +31,7 @@ static const dx_err_entry entries[] = {
   { DX_EALREADY, "DX_EALREADY", "operation already in progress" },
   { DX_ENOENT, "DX_ENOENT", "no such file, directory or host" },
   { DX_EIO, "DX_EIO", "input/output error" },
+  { DX_ENOTSUP, "DX_ENOTSUP", "not supported on this system" },
 };
 
 static const dx_err_entry *

@@ -24,6 +24,11 @@
  *   loop-iocp.c     Windows: the completion port (the backend).
  *   errors-win.c    Windows: Winsock/Win32 codes -> DX_E*.
  *   thread-posix.c, fs-posix.c / thread-win.c, fs-win.c: thread.h, fs.h.
+ *   tcpstat.c       tcpstat.h (TCP sockets by state and local port): the
+ *                   arguments and names; the kernel is asked by
+ *                   tcpstat-linux.c (sock_diag, else /proc/net/tcp),
+ *                   tcpstat-win.c (GetTcpTable2) or tcpstat-other.c
+ *                   (DX_ENOTSUP). Blocking: for worker threads only.
  *
  * Who calls whom
  *   The loop iteration (loop.c, dx_loop_run) is:

@@ -53,6 +53,7 @@ enum {
   DX_EALREADY = -4079, /* e.g. read already started, shutdown twice */
   DX_ENOENT = -4078,   /* host name not found, file not found */
   DX_EIO = -4077,      /* any other system error */
+  DX_ENOTSUP = -4076,  /* the system offers no way to do this */
 };
 
 /* Human-readable text for a DX_E* code (never NULL). */

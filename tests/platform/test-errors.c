@@ -8,7 +8,7 @@ test_names (void)
     DX_EOF,          DX_ECANCELED,     DX_ECONNREFUSED, DX_ECONNRESET, DX_ECONNABORTED,
     DX_EADDRINUSE,   DX_EADDRNOTAVAIL, DX_EINVAL,       DX_ENOMEM,     DX_ETIMEDOUT,
     DX_EPIPE,        DX_EMFILE,        DX_EACCES,       DX_ENOTCONN,   DX_ENETUNREACH,
-    DX_EHOSTUNREACH, DX_EALREADY,      DX_ENOENT,       DX_EIO,
+    DX_EHOSTUNREACH, DX_EALREADY,      DX_ENOENT,       DX_EIO,        DX_ENOTSUP,
   };
   size_t n = sizeof codes / sizeof codes[0];
   for (size_t i = 0; i < n; i++) {
