@@ -7,6 +7,7 @@
 
 #include "dx-base-transport.h"
 #include "dx-chat.h"
+#include "dx-impairment.h"
 #include "dx-room-list.h"
 #include "dx-server-clock.h"
 #include "dx-transport-factory.h"
@@ -37,7 +38,8 @@ struct _DxChat {
   DxMessageStore *store;
   DxStats *stats[DX_N_MODES];
   GBinding *bindings[G_N_ELEMENTS (tunables)]; /* to the current transport */
-  SoupSession *api; /* history, rooms and clock: app traffic, not a transport's */
+  SoupSession *api;         /* history, rooms and clock: app traffic, not a transport's */
+  DxImpairment *impairment; /* NULL, or the simulated network the transports may go through */
   GCancellable *cancellable;
   DxServerClock *clock;
   guint poll_interval_ms;
@@ -184,13 +186,42 @@ drop_transport (DxChat *self)
   g_clear_object (&self->transport);
 }
 
+/* ---- the route: straight to the server, or through the impairment ---- */
+
+static const char *
+transport_url (DxChat *self)
+{
+  const char *relayed = self->impairment != NULL ? dx_impairment_get_url (self->impairment) : NULL;
+
+  /* History, rooms and the clock stay direct: the clock offset must not
+   * absorb the added delay the latency figures are there to show. */
+  return relayed != NULL ? relayed : self->server_url;
+}
+
+/* Whatever else a transport needs of the route, by property name (the
+ * chat names no transport class): the raw TCP address standing in for
+ * the server's TCP port, and the impairment itself (UDP's simulated loss). */
+static void
+route_transport (DxChat *self)
+{
+  GObjectClass *klass = G_OBJECT_GET_CLASS (self->transport);
+  const char *tcp =
+      self->impairment != NULL ? dx_impairment_get_tcp_address (self->impairment) : NULL;
+
+  if (tcp != NULL && g_object_class_find_property (klass, "tcp-address") != NULL)
+    g_object_set (self->transport, "tcp-address", tcp, NULL);
+  if (self->impairment != NULL && g_object_class_find_property (klass, "impairment") != NULL)
+    g_object_set (self->transport, "impairment", self->impairment, NULL);
+}
+
 static void
 open_transport (DxChat *self, guint64 since, const char *epoch)
 {
   g_autoptr (GPtrArray) pending = NULL;
 
   self->transport =
-      dx_transport_new (self->mode, self->server_url, self->nick, self->stats[self->mode]);
+      dx_transport_new (self->mode, transport_url (self), self->nick, self->stats[self->mode]);
+  route_transport (self);
   g_signal_connect (self->transport, "message", G_CALLBACK (on_message), self);
   g_signal_connect (self->transport, "ack", G_CALLBACK (on_ack), self);
   g_signal_connect (self->transport, "state-changed", G_CALLBACK (on_state), self);
@@ -365,6 +396,37 @@ dx_chat_set_mode (DxChat *self, DxMode mode)
   g_signal_emit (self, signals[SIG_SWITCHED], 0, mode);
 }
 
+/* The same mode again on the new route: it resumes after the last id. */
+static void
+on_impairment_enabled (DxImpairment *impairment, GParamSpec *pspec, DxChat *self)
+{
+  guint64 since;
+  g_autofree char *epoch = NULL;
+
+  if (self->transport == NULL)
+    return; /* still loading history: it opens on the current route */
+  since = dx_chat_get_last_id (self);
+  epoch = g_strdup (dx_transport_get_epoch (self->transport));
+  drop_transport (self);
+  open_transport (self, since, epoch);
+}
+
+void
+dx_chat_set_impairment (DxChat *self, DxImpairment *impairment)
+{
+  if (self->impairment != NULL)
+    g_signal_handlers_disconnect_by_data (self->impairment, self);
+  g_set_object (&self->impairment, impairment);
+  if (impairment != NULL)
+    g_signal_connect (impairment, "notify::enabled", G_CALLBACK (on_impairment_enabled), self);
+}
+
+DxImpairment *
+dx_chat_get_impairment (DxChat *self)
+{
+  return self->impairment;
+}
+
 void
 dx_chat_set_room (DxChat *self, const char *room)
 {
@@ -534,6 +596,10 @@ dx_chat_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->stats[m], self);
       g_clear_object (&self->stats[m]);
     }
+  if (self->impairment != NULL) {
+    g_signal_handlers_disconnect_by_data (self->impairment, self);
+    g_clear_object (&self->impairment);
+  }
   g_clear_object (&self->store);
   g_clear_object (&self->clock);
   g_clear_object (&self->api);

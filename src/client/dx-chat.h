@@ -4,6 +4,7 @@
  * window and every compare pane each own one. */
 #pragma once
 
+#include "dx-impairment.h"
 #include "dx-message-store.h"
 #include "dx-transport.h"
 
@@ -42,6 +43,12 @@ double dx_chat_get_clock_offset (DxChat *self);
 void dx_chat_set_poll_interval (DxChat *self, guint ms);
 void dx_chat_set_longpoll_wait (DxChat *self, guint s);
 void dx_chat_set_keep_alive (DxChat *self, gboolean keep_alive);
+
+/* Route the transports through `impairment`'s relays while it is enabled;
+ * turning it on or off reconnects the transport, resuming from the last
+ * id like a switch of mode. NULL: always straight to the server. */
+void dx_chat_set_impairment (DxChat *self, DxImpairment *impairment);
+DxImpairment *dx_chat_get_impairment (DxChat *self);
 
 /* Fetch GET /api/v1/rooms; the callback gets (name, last_id, online)
  * triples as a GPtrArray of GVariant "(stt)", or NULL on failure. */

@@ -20,9 +20,13 @@ struct _DxTcpTransport {
   gboolean splitter_ready;
   GByteArray *out; /* bytes waiting to be written */
   gboolean writing;
+  char *tcp_address; /* "host:port" to use instead of the server's TCP port */
 };
 
 G_DEFINE_FINAL_TYPE (DxTcpTransport, dx_tcp_transport, DX_TYPE_SOCKET_TRANSPORT)
+
+enum { PROP_0, PROP_TCP_ADDRESS, N_PROPS };
+static GParamSpec *props[N_PROPS];
 
 static DxStats *
 stats_of (DxTcpTransport *self)
@@ -220,6 +224,14 @@ dx_tcp_transport_start (DxBaseTransport *base)
     return;
   }
   self->cancellable = g_cancellable_new ();
+  if (self->tcp_address != NULL) {
+    /* A relay stands in for the server's TCP port: no need to ask it. */
+    g_autoptr (GSocketClient) client = g_socket_client_new ();
+    g_socket_client_set_timeout (client, 10);
+    g_socket_client_connect_to_host_async (client, self->tcp_address, 0, self->cancellable,
+                                           connected_cb, g_object_ref (self));
+    return;
+  }
   soup_session_send_and_read_async (self->api, msg, G_PRIORITY_DEFAULT, self->cancellable,
                                     info_done, g_object_ref (self));
 }
@@ -254,7 +266,32 @@ dx_tcp_transport_finalize (GObject *object)
 
   g_clear_object (&self->api);
   g_byte_array_unref (self->out);
+  g_free (self->tcp_address);
   G_OBJECT_CLASS (dx_tcp_transport_parent_class)->finalize (object);
+}
+
+static void
+dx_tcp_transport_set_property (GObject *object, guint prop_id, const GValue *value,
+                               GParamSpec *pspec)
+{
+  DxTcpTransport *self = DX_TCP_TRANSPORT (object);
+
+  switch (prop_id) {
+  case PROP_TCP_ADDRESS:
+    g_free (self->tcp_address);
+    self->tcp_address = g_value_dup_string (value);
+    break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+dx_tcp_transport_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  switch (prop_id) {
+  case PROP_TCP_ADDRESS: g_value_set_string (value, DX_TCP_TRANSPORT (object)->tcp_address); break;
+  default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
 }
 
 static void
@@ -264,10 +301,18 @@ dx_tcp_transport_class_init (DxTcpTransportClass *klass)
   DxSocketTransportClass *sock_class = DX_SOCKET_TRANSPORT_CLASS (klass);
 
   G_OBJECT_CLASS (klass)->finalize = dx_tcp_transport_finalize;
+  G_OBJECT_CLASS (klass)->set_property = dx_tcp_transport_set_property;
+  G_OBJECT_CLASS (klass)->get_property = dx_tcp_transport_get_property;
   base_class->mode = DX_MODE_TCP;
   base_class->start = dx_tcp_transport_start;
   sock_class->write_object = dx_tcp_transport_write_object;
   sock_class->close_pipe = dx_tcp_transport_close_pipe;
+
+  /* "host:port" of a stand-in for the server's TCP port (the impairment
+   * relay); NULL: the server's host and the port /api/v1/info gives. */
+  props[PROP_TCP_ADDRESS] = g_param_spec_string ("tcp-address", NULL, NULL, NULL,
+                                                 G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (G_OBJECT_CLASS (klass), N_PROPS, props);
 }
 
 static void
