@@ -23,6 +23,8 @@ packages=(
   libz-mingw-w64-dev publicsuffix sassc cmake tcl make patch bzip2 xz-utils
   # peers in the micro-benchmarks
   libuv1-dev libcjson-dev
+  # the web client in a real browser (tests/web)
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
