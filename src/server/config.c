@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  --ticker ROOM:MS        post a generated line to ROOM every MS ms\n"
     "  --password SECRET       require SECRET on session and hello\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
+    "  --no-web                do not serve the web client at /\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -106,6 +107,7 @@ enum {
   OPT_LOG_LEVEL,
   OPT_HELP,
   OPT_VERSION,
+  OPT_NO_WEB,
 };
 
 static const struct {
@@ -118,6 +120,7 @@ static const struct {
   { "--ready-file", OPT_READY, true },  { "--ticker", OPT_TICKER, true },
   { "--password", OPT_PASSWORD, true }, { "--log-level", OPT_LOG_LEVEL, true },
   { "--help", OPT_HELP, false },        { "--version", OPT_VERSION, false },
+  { "--no-web", OPT_NO_WEB, false },
 };
 
 dx_config_result
@@ -228,6 +231,7 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
     } break;
     case OPT_HELP: return DX_CONFIG_HELP;
     case OPT_VERSION: return DX_CONFIG_VERSION;
+    case OPT_NO_WEB: cfg->no_web = true; break;
     default: break;
     }
   }

@@ -26,6 +26,7 @@ typedef struct {
   int log_level;          /* dx_log_level */
   dx_ticker_spec tickers[DX_CONFIG_MAX_TICKERS];
   size_t n_tickers;
+  bool no_web; /* --no-web: "/" and "/web/..." answer 404 */
 } dx_config;
 
 typedef enum {

@@ -8,6 +8,7 @@
 #include "server/router.h"
 #include "server/shared-event.h"
 #include "server/sse-stream.h"
+#include "server/web-assets.h"
 #include "server/ws-conn.h"
 
 #include <stdio.h>
@@ -455,6 +456,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
   case DX_ROUTE_MESSAGES: route_messages (hc, req, rm.room); break;
   case DX_ROUTE_EVENTS: dx_sse_stream_start (hc, req, rm.room); break;
   case DX_ROUTE_WS: route_ws (hc, req); break;
+  case DX_ROUTE_WEB: dx_web_assets_respond (hc, req); break;
   default: dx_http_respond_error (hc, 404, "not_found", "no such resource"); break;
   }
 }

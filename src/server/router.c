@@ -6,7 +6,7 @@ static const char rooms_prefix[] = "/api/v1/rooms/";
 
 static const char *const route_names[DX_ROUTE_COUNT] = {
   "session", "rooms",   "post_message", "messages", "events", "ws",
-  "healthz", "metrics", "time",         "info",     "other",
+  "healthz", "metrics", "time",         "info",     "web",    "other",
 };
 
 const char *
@@ -50,12 +50,19 @@ dx_router_match (dx_http_method method, const char *path, dx_route_match *out)
     { "/metrics", DX_ROUTE_METRICS, true, false },
     { "/api/v1/time", DX_ROUTE_TIME, true, false },
     { "/api/v1/info", DX_ROUTE_INFO, true, false },
+    { "/", DX_ROUTE_WEB, true, false },
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp (path, fixed[i].path) == 0) {
       method_check (method, out, fixed[i].route, fixed[i].get, fixed[i].post);
       return;
     }
+
+  /* Which files exist under /web/ is web-assets.c's business (404). */
+  if (strncmp (path, "/web/", 5) == 0) {
+    method_check (method, out, DX_ROUTE_WEB, true, false);
+    return;
+  }
 
   size_t plen = sizeof rooms_prefix - 1;
   if (strncmp (path, rooms_prefix, plen) != 0)

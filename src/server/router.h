@@ -18,6 +18,7 @@ typedef enum {
   DX_ROUTE_METRICS,
   DX_ROUTE_TIME,
   DX_ROUTE_INFO,
+  DX_ROUTE_WEB, /* the web client: "/" and "/web/..." (web-assets.c) */
   DX_ROUTE_OTHER,
   DX_ROUTE_COUNT,
 } dx_route;

@@ -36,6 +36,10 @@ main (void)
   OK (c.data_dir == NULL && c.ready_file == NULL && c.password == NULL,
       "no data dir, ready file, password by default");
   OK (c.log_level == DX_LOG_INFO, "default log level info");
+  OK (!c.no_web, "the web client is served by default");
+  OK (parse (&c, true, err, sizeof err, 2, "--no-web") == DX_CONFIG_RUN && c.no_web, "--no-web");
+  OK (parse (&c, true, err, sizeof err, 2, "--no-web=1") == DX_CONFIG_ERROR,
+      "--no-web takes no value");
   parse (&c, false, err, sizeof err, 1);
   OK (c.store == DX_STORE_MEMORY, "default store memory without sqlite");
 

@@ -56,8 +56,17 @@ main (void)
   OK (route (DX_HTTP_HEAD, "/api/v1/rooms/x/events") == 405, "HEAD events: 405");
   OK (route (DX_HTTP_POST, "/api/v1/rooms/x/events") == 405, "POST events: 405");
 
+  OK (route (DX_HTTP_GET, "/") == 0 && m.route == DX_ROUTE_WEB, "GET / is the web client");
+  OK (route (DX_HTTP_HEAD, "/web/js/main.js") == 0 && m.route == DX_ROUTE_WEB,
+      "HEAD /web/... is the web client");
+  OK (route (DX_HTTP_POST, "/") == 405 && strcmp (m.allow, "GET, HEAD") == 0,
+      "POST /: 405 Allow: GET, HEAD");
+  OK (strcmp (dx_route_name (DX_ROUTE_WEB), "web") == 0, "the web route's metrics label");
+
   static const char *const missing[] = {
-    "/",
+    "/index.html",
+    "/web",
+    "/favicon.ico",
     "/api",
     "/api/v1",
     "/api/v1/rooms/",
