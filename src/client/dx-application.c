@@ -19,6 +19,7 @@ struct _DxApplication {
   char *room;
   DxMode mode;
   gboolean compare;
+  int udp_loss;     /* --udp-loss: percent of datagrams dropped on arrival, -1 unset */
   char *stats_file; /* --stats-file: the export written on exit */
   DxChat *chat;     /* the main window's, kept for the export on exit */
   DxRunLog *run_log;
@@ -46,6 +47,11 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "transport", "&s", &transport);
   g_variant_dict_lookup (options, "stats-file", "^&ay", &stats_file);
   self->compare = g_variant_dict_contains (options, "compare");
+  if (g_variant_dict_lookup (options, "udp-loss", "i", &self->udp_loss)
+      && (self->udp_loss < 0 || self->udp_loss > 100)) {
+    g_printerr (_ ("duplex: --udp-loss must be a percentage from 0 to 100\n"));
+    return 2;
+  }
   if (stats_file != NULL && stats_file[0] != '\0') {
     g_free (self->stats_file);
     self->stats_file = g_strdup (stats_file);
@@ -82,7 +88,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   if (transport != NULL) {
     int mode = dx_mode_from_string (transport);
     if (mode < 0) {
-      g_printerr (_ ("duplex: --transport must be poll, longpoll, sse, websocket or tcp\n"));
+      g_printerr (_ ("duplex: --transport must be poll, longpoll, sse, websocket, tcp or udp\n"));
       return 2;
     }
     self->mode = mode;
@@ -190,9 +196,9 @@ about_action (GSimpleAction *action, GVariant *param, gpointer data)
 
   gtk_show_about_dialog (gtk_application_get_active_window (app), "program-name", "Duplex",
                          "logo-icon-name", DX_APP_ID, "version", DX_VERSION, "comments",
-                         _ ("Chat over five transports and see what each one costs"),
-                         "license-type", GTK_LICENSE_MIT_X11, "authors", authors,
-                         "translator-credits", _ ("translator-credits"), NULL);
+                         _ ("Chat over six transports and see what each one costs"), "license-type",
+                         GTK_LICENSE_MIT_X11, "authors", authors, "translator-credits",
+                         _ ("translator-credits"), NULL);
 }
 
 static void
@@ -216,11 +222,11 @@ dx_application_startup (GApplication *app)
     const char *action;
     const char *accel;
   } accels[] = {
-    { "win.mode::poll", "<Control>1" },  { "win.mode::longpoll", "<Control>2" },
-    { "win.mode::sse", "<Control>3" },   { "win.mode::websocket", "<Control>4" },
-    { "win.mode::tcp", "<Control>5" },   { "win.compare", "<Control>k" },
-    { "win.focus-entry", "<Control>l" }, { "win.focus-join", "<Control>j" },
-    { "app.quit", "<Control>q" },
+    { "win.mode::poll", "<Control>1" }, { "win.mode::longpoll", "<Control>2" },
+    { "win.mode::sse", "<Control>3" },  { "win.mode::websocket", "<Control>4" },
+    { "win.mode::tcp", "<Control>5" },  { "win.mode::udp", "<Control>6" },
+    { "win.compare", "<Control>k" },    { "win.focus-entry", "<Control>l" },
+    { "win.focus-join", "<Control>j" }, { "app.quit", "<Control>q" },
   };
 
   dx_ensure_resources ();
@@ -274,6 +280,8 @@ dx_application_activate (GApplication *app)
     mode = DX_MODE_WEBSOCKET;
   window =
       GTK_WINDOW (dx_window_new (GTK_APPLICATION (app), self->settings, server, nick, room, mode));
+  if (self->udp_loss >= 0)
+    dx_chat_set_udp_loss (dx_window_get_chat (DX_WINDOW (window)), (guint) self->udp_loss);
   if (self->compare)
     dx_window_set_compare (DX_WINDOW (window), TRUE);
   /* The window stops its chat when it closes; the figures stay readable. */
@@ -342,7 +350,9 @@ dx_application_init (DxApplication *self)
     { "nick", 'n', 0, G_OPTION_ARG_STRING, NULL, N_ ("Nick to chat as"), "NICK" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, NULL, N_ ("Room to join"), "ROOM" },
     { "transport", 't', 0, G_OPTION_ARG_STRING, NULL,
-      N_ ("Transport: poll, longpoll, sse, websocket or tcp"), "MODE" },
+      N_ ("Transport: poll, longpoll, sse, websocket, tcp or udp"), "MODE" },
+    { "udp-loss", 0, 0, G_OPTION_ARG_INT, NULL,
+      N_ ("UDP mode: drop this share of incoming datagrams (simulated loss)"), "PERCENT" },
     { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_ ("Open the compare view"), NULL },
     { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_ ("On exit, write what each transport cost as JSON to PATH"), "PATH" },
@@ -351,10 +361,11 @@ dx_application_init (DxApplication *self)
   };
 
   self->mode = (DxMode) -1;
+  self->udp_loss = -1;
   self->settings = dx_settings_new ();
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_summary (
-      G_APPLICATION (self), _ ("A chat client that carries one chat over five transports."));
+      G_APPLICATION (self), _ ("A chat client that carries one chat over six transports."));
 }
 
 DxApplication *

@@ -289,20 +289,14 @@ dx_base_transport_restart (DxBaseTransport *self)
   begin (self);
 }
 
-gboolean
-dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m)
+static void
+emit_message (DxBaseTransport *self, const dx_msg *m, DxMessageArrival arrival)
 {
   DxBaseTransportPrivate *priv = PRIV (self);
   g_autoptr (DxMessage) msg = NULL;
   gint64 now = dx_now_ms ();
 
-  if (m->type != DX_MSG_MESSAGE || g_strcmp0 (m->room, priv->room) != 0)
-    return FALSE;
-  /* Ids of a room only grow: anything at or below the resume point was
-   * already shown (a replay after a reconnect, or a race at a switch). */
-  if (m->id <= priv->last_id)
-    return FALSE;
-  priv->last_id = m->id;
+  priv->last_id = MAX (priv->last_id, m->id);
   dx_stats_add_message (priv->stats);
   /* Latency only for messages sent while this connection was up: a replay
    * of older history says nothing about the transport. */
@@ -312,7 +306,32 @@ dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m)
   }
   msg =
       dx_message_new (m->room, m->id, m->from, m->text, (gint64) m->ts, m->has_cid ? m->cid : NULL);
+  dx_message_set_arrival (msg, arrival);
   g_signal_emit_by_name (self, "message", msg);
+}
+
+gboolean
+dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m)
+{
+  DxBaseTransportPrivate *priv = PRIV (self);
+
+  if (m->type != DX_MSG_MESSAGE || g_strcmp0 (m->room, priv->room) != 0)
+    return FALSE;
+  /* Ids of a room only grow: anything at or below the resume point was
+   * already shown (a replay after a reconnect, or a race at a switch). */
+  if (m->id <= priv->last_id)
+    return FALSE;
+  emit_message (self, m, DX_MESSAGE_IN_ORDER);
+  return TRUE;
+}
+
+gboolean
+dx_base_transport_deliver_unordered (DxBaseTransport *self, const dx_msg *m,
+                                     DxMessageArrival arrival)
+{
+  if (m->type != DX_MSG_MESSAGE || g_strcmp0 (m->room, PRIV (self)->room) != 0)
+    return FALSE;
+  emit_message (self, m, arrival);
   return TRUE;
 }
 

@@ -43,6 +43,12 @@ void dx_base_transport_failed (DxBaseTransport *self, const char *why);
 /* A message arrived. Returns FALSE if it was dropped (other room, or an
  * id already delivered). */
 gboolean dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m);
+/* A message from a carrier that may reorder or repeat (UDP): the caller
+ * has decided it is new (dx-seq-tracker.h), so only the room is checked,
+ * not the resume point; the resume point becomes the highest id seen.
+ * `arrival` marks it for the message list. */
+gboolean dx_base_transport_deliver_unordered (DxBaseTransport *self, const dx_msg *m,
+                                              DxMessageArrival arrival);
 /* The server stored our message `cid`. */
 void dx_base_transport_acked (DxBaseTransport *self, const char *cid, guint64 id, gint64 ts);
 /* A send was refused for good (bad text...): forget it, report why. */

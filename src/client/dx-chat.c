@@ -22,9 +22,8 @@ static const struct {
   const char *chat;
   const char *transport;
 } tunables[] = {
-  { "poll-interval", "interval" },
-  { "longpoll-wait", "wait" },
-  { "keep-alive", "keep-alive" },
+  { "poll-interval", "interval" }, { "longpoll-wait", "wait" },    { "keep-alive", "keep-alive" },
+  { "udp-repair", "repair" },      { "udp-loss", "loss-percent" },
 };
 
 struct _DxChat {
@@ -45,6 +44,8 @@ struct _DxChat {
   guint poll_interval_ms;
   guint longpoll_wait_s;
   gboolean keep_alive;
+  gboolean udp_repair;
+  guint udp_loss;
   gboolean loading_older;
   gboolean no_older; /* the oldest message of the room is held */
   guint64 cid_counter;
@@ -71,6 +72,8 @@ enum {
   PROP_POLL_INTERVAL,
   PROP_LONGPOLL_WAIT,
   PROP_KEEP_ALIVE,
+  PROP_UDP_REPAIR,
+  PROP_UDP_LOSS,
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
@@ -122,6 +125,15 @@ static void
 on_error (DxTransport *t, const char *text, DxChat *self)
 {
   g_signal_emit (self, signals[SIG_ERROR], 0, text);
+}
+
+static void
+on_gap (DxTransport *t, guint64 first, guint64 last, DxChat *self)
+{
+  g_autoptr (DxMessage) notice = dx_message_new_gap (self->room, first, last);
+
+  /* Shown where the ids would be; late or repaired ones land after it. */
+  dx_message_store_add_notice (self->store, notice);
 }
 
 static void
@@ -227,6 +239,7 @@ open_transport (DxChat *self, guint64 since, const char *epoch)
   g_signal_connect (self->transport, "state-changed", G_CALLBACK (on_state), self);
   g_signal_connect (self->transport, "error", G_CALLBACK (on_error), self);
   g_signal_connect (self->transport, "epoch-changed", G_CALLBACK (on_epoch), self);
+  g_signal_connect (self->transport, "gap", G_CALLBACK (on_gap), self);
   bind_tunables (self);
   apply_clock_offset (self);
   dx_transport_connect (self->transport, self->room, since, epoch);
@@ -552,6 +565,38 @@ dx_chat_set_keep_alive (DxChat *self, gboolean keep_alive)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KEEP_ALIVE]);
 }
 
+void
+dx_chat_set_udp_repair (DxChat *self, gboolean repair)
+{
+  repair = !!repair;
+  if (repair == self->udp_repair)
+    return;
+  self->udp_repair = repair;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_UDP_REPAIR]);
+}
+
+gboolean
+dx_chat_get_udp_repair (DxChat *self)
+{
+  return self->udp_repair;
+}
+
+void
+dx_chat_set_udp_loss (DxChat *self, guint percent)
+{
+  percent = MIN (percent, 100);
+  if (percent == self->udp_loss)
+    return;
+  self->udp_loss = percent;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_UDP_LOSS]);
+}
+
+guint
+dx_chat_get_udp_loss (DxChat *self)
+{
+  return self->udp_loss;
+}
+
 /* ---- rooms ---- */
 
 void
@@ -629,6 +674,8 @@ dx_chat_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
   case PROP_POLL_INTERVAL: g_value_set_uint (value, self->poll_interval_ms); break;
   case PROP_LONGPOLL_WAIT: g_value_set_uint (value, self->longpoll_wait_s); break;
   case PROP_KEEP_ALIVE: g_value_set_boolean (value, self->keep_alive); break;
+  case PROP_UDP_REPAIR: g_value_set_boolean (value, self->udp_repair); break;
+  case PROP_UDP_LOSS: g_value_set_uint (value, self->udp_loss); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -642,6 +689,8 @@ dx_chat_set_property (GObject *object, guint prop_id, const GValue *value, GPara
   case PROP_POLL_INTERVAL: dx_chat_set_poll_interval (self, g_value_get_uint (value)); break;
   case PROP_LONGPOLL_WAIT: dx_chat_set_longpoll_wait (self, g_value_get_uint (value)); break;
   case PROP_KEEP_ALIVE: dx_chat_set_keep_alive (self, g_value_get_boolean (value)); break;
+  case PROP_UDP_REPAIR: dx_chat_set_udp_repair (self, g_value_get_boolean (value)); break;
+  case PROP_UDP_LOSS: dx_chat_set_udp_loss (self, g_value_get_uint (value)); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -677,6 +726,14 @@ dx_chat_class_init (DxChatClass *klass)
   props[PROP_KEEP_ALIVE] =
       g_param_spec_boolean ("keep-alive", NULL, NULL, TRUE,
                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* UDP mode fills its gaps over HTTP (off: see what datagrams do). */
+  props[PROP_UDP_REPAIR] =
+      g_param_spec_boolean ("udp-repair", NULL, NULL, FALSE,
+                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* UDP mode drops this percent of incoming datagrams (simulated loss). */
+  props[PROP_UDP_LOSS] =
+      g_param_spec_uint ("udp-loss", NULL, NULL, 0, 100, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* The transport changed to mode (guint). */

@@ -43,6 +43,11 @@ double dx_chat_get_clock_offset (DxChat *self);
 void dx_chat_set_poll_interval (DxChat *self, guint ms);
 void dx_chat_set_longpoll_wait (DxChat *self, guint s);
 void dx_chat_set_keep_alive (DxChat *self, gboolean keep_alive);
+/* UDP mode: fill gaps over HTTP; drop `percent` of incoming datagrams. */
+void dx_chat_set_udp_repair (DxChat *self, gboolean repair);
+gboolean dx_chat_get_udp_repair (DxChat *self);
+void dx_chat_set_udp_loss (DxChat *self, guint percent);
+guint dx_chat_get_udp_loss (DxChat *self);
 
 /* Route the transports through `impairment`'s relays while it is enabled;
  * turning it on or off reconnects the transport, resuming from the last

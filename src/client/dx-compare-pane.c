@@ -42,6 +42,18 @@ refresh (DxComparePane *self)
                                            req, conns, empty, up, down, msgs, p50, p95);
 
   gtk_label_set_text (GTK_LABEL (self->state_label), state);
+  if (mode == DX_MODE_UDP) {
+    g_autofree char *gaps = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_gaps (s));
+    g_autofree char *missing = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_missing (s));
+    g_autofree char *late = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_reordered (s));
+    g_autofree char *dups = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_duplicates (s));
+    /* Translators: a fourth line of a compare pane's figures in UDP mode. */
+    g_autofree char *udp =
+        g_strdup_printf (_ ("%s\ngaps %s · missing %s · out of order %s · duplicates %s"), text,
+                         gaps, missing, late, dups);
+    gtk_label_set_text (GTK_LABEL (self->figures), udp);
+    return;
+  }
   gtk_label_set_text (GTK_LABEL (self->figures), text);
 }
 

@@ -9,6 +9,7 @@ struct _DxMessageRow {
   GtkWidget *time;
   GtkWidget *nick;
   GtkWidget *text;
+  GtkWidget *badge; /* how a UDP message came: late or repaired */
   DxMessage *message;
   gulong notify_id;
 };
@@ -22,6 +23,28 @@ dx_nick_color (const char *nick)
     "#1c71d8", "#26a269", "#c64600", "#9141ac", "#a51d2d", "#0f7c7c", "#986a44", "#c061cb",
   };
   return palette[g_str_hash (nick) % G_N_ELEMENTS (palette)];
+}
+
+static void
+update_badge (DxMessageRow *self, DxMessageArrival arrival)
+{
+  gtk_widget_remove_css_class (self->badge, "late");
+  gtk_widget_remove_css_class (self->badge, "repaired");
+  switch (arrival) {
+  case DX_MESSAGE_LATE:
+    gtk_label_set_text (GTK_LABEL (self->badge), _ ("out of order"));
+    gtk_widget_set_tooltip_text (self->badge, _ ("Came over UDP after a higher id"));
+    gtk_widget_add_css_class (self->badge, "late");
+    break;
+  case DX_MESSAGE_REPAIRED:
+    gtk_label_set_text (GTK_LABEL (self->badge), _ ("repaired"));
+    gtk_widget_set_tooltip_text (self->badge, _ ("Lost on UDP, fetched over HTTP"));
+    gtk_widget_add_css_class (self->badge, "repaired");
+    break;
+  case DX_MESSAGE_IN_ORDER:
+  default: break;
+  }
+  gtk_widget_set_visible (self->badge, arrival != DX_MESSAGE_IN_ORDER);
 }
 
 static void
@@ -63,6 +86,11 @@ update (DxMessageRow *self)
     gtk_widget_add_css_class (GTK_WIDGET (self), "notice");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self), "notice");
+  if (dx_message_get_gap (m, NULL, NULL))
+    gtk_widget_add_css_class (GTK_WIDGET (self), "gap");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "gap");
+  update_badge (self, dx_message_get_arrival (m));
 }
 
 static void
@@ -94,6 +122,7 @@ dx_message_row_dispose (GObject *object)
   g_clear_pointer (&self->time, gtk_widget_unparent);
   g_clear_pointer (&self->nick, gtk_widget_unparent);
   g_clear_pointer (&self->text, gtk_widget_unparent);
+  g_clear_pointer (&self->badge, gtk_widget_unparent);
   G_OBJECT_CLASS (dx_message_row_parent_class)->dispose (object);
 }
 
@@ -131,6 +160,11 @@ dx_message_row_init (DxMessageRow *self)
   gtk_widget_set_parent (self->time, GTK_WIDGET (self));
   gtk_widget_set_parent (self->nick, GTK_WIDGET (self));
   gtk_widget_set_parent (self->text, GTK_WIDGET (self));
+  self->badge = gtk_label_new (NULL);
+  gtk_widget_set_valign (self->badge, GTK_ALIGN_START);
+  gtk_widget_add_css_class (self->badge, "badge");
+  gtk_widget_set_visible (self->badge, FALSE);
+  gtk_widget_set_parent (self->badge, GTK_WIDGET (self));
 }
 
 GtkWidget *

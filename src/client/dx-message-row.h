@@ -1,5 +1,6 @@
 /* DxMessageRow: one line of the message list — time, coloured nick, text;
- * own messages marked, pending ones dimmed until acknowledged. */
+ * own messages marked, pending ones dimmed until acknowledged; on UDP a
+ * gap notice stands out and late or repaired messages carry a badge. */
 #pragma once
 
 #include <gtk/gtk.h>

@@ -92,10 +92,19 @@ dx_message_store_add (DxMessageStore *self, DxMessage *message)
     return FALSE;
   }
   /* Usually appended; a late message finds its place by id, but never
-   * jumps over a notice or above our pending sends. */
+   * jumps over a notice or above our pending sends. A gap notice is the
+   * exception: it stands where its first missing id would be, so a late
+   * or repaired message goes after the gap it fills. */
   pos = self->items->len;
   while (pos > 0) {
     DxMessage *prev = self->items->pdata[pos - 1];
+    guint64 gap_first;
+    if (dx_message_get_gap (prev, &gap_first, NULL)) {
+      if (gap_first <= id)
+        break;
+      pos--;
+      continue;
+    }
     if (!dx_message_get_pending (prev) && dx_message_get_id (prev) <= id)
       break;
     if (dx_message_get_notice (prev))

@@ -1,3 +1,7 @@
+#include "dx-config.h"
+
+#include <glib/gi18n.h>
+
 #include "dx-message.h"
 
 struct _DxMessage {
@@ -11,6 +15,8 @@ struct _DxMessage {
   gboolean pending;
   gboolean own;
   gboolean notice;
+  DxMessageArrival arrival;
+  guint64 gap_first, gap_last; /* a gap notice: ids that never came */
 };
 
 enum { PROP_0, PROP_PENDING, PROP_ID, N_PROPS };
@@ -86,6 +92,46 @@ dx_message_new_notice (const char *room, const char *text)
   self->pending = FALSE;
   self->notice = TRUE;
   return self;
+}
+
+DxMessage *
+dx_message_new_gap (const char *room, guint64 first, guint64 last)
+{
+  g_autofree char *ids =
+      first == last ? g_strdup_printf ("%" G_GUINT64_FORMAT, first)
+                    : g_strdup_printf ("%" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT, first, last);
+  /* Translators: %s is one id or a range such as "17–19" that never arrived over UDP. */
+  g_autofree char *text =
+      g_strdup_printf (first == last ? _ ("Gap: id %s missing") : _ ("Gap: ids %s missing"), ids);
+  DxMessage *self = dx_message_new_notice (room, text);
+
+  self->gap_first = first;
+  self->gap_last = last;
+  return self;
+}
+
+gboolean
+dx_message_get_gap (DxMessage *self, guint64 *first, guint64 *last)
+{
+  if (self->gap_first == 0)
+    return FALSE;
+  if (first != NULL)
+    *first = self->gap_first;
+  if (last != NULL)
+    *last = self->gap_last;
+  return TRUE;
+}
+
+DxMessageArrival
+dx_message_get_arrival (DxMessage *self)
+{
+  return self->arrival;
+}
+
+void
+dx_message_set_arrival (DxMessage *self, DxMessageArrival arrival)
+{
+  self->arrival = arrival;
 }
 
 const char *

@@ -5,7 +5,7 @@
 #include "dx-mode.h"
 
 static const char *const mode_names[DX_N_MODES] = {
-  "poll", "longpoll", "sse", "websocket", "tcp",
+  "poll", "longpoll", "sse", "websocket", "tcp", "udp",
 };
 
 const char *
@@ -33,6 +33,7 @@ dx_mode_title (DxMode mode)
   case DX_MODE_SSE: return _ ("Server-Sent Events");
   case DX_MODE_WEBSOCKET: return _ ("WebSocket");
   case DX_MODE_TCP: return _ ("Raw TCP");
+  case DX_MODE_UDP: return _ ("UDP datagrams");
   default: return "?";
   }
 }
@@ -42,7 +43,7 @@ dx_mode_color (DxMode mode)
 {
   /* GNOME palette: distinguishable on light and dark backgrounds. */
   static const char *const colors[DX_N_MODES] = {
-    "#e66100", "#c061cb", "#2ec27e", "#3584e4", "#e5a50a",
+    "#e66100", "#c061cb", "#2ec27e", "#3584e4", "#e5a50a", "#865e3c",
   };
   g_return_val_if_fail (mode < DX_N_MODES, "#888888");
   return colors[mode];

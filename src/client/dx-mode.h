@@ -1,4 +1,4 @@
-/* DxMode: the five ways of carrying the chat, and how each is named and
+/* DxMode: the six ways of carrying the chat, and how each is named and
  * coloured wherever it is shown. */
 #pragma once
 
@@ -12,10 +12,11 @@ typedef enum {
   DX_MODE_SSE,
   DX_MODE_WEBSOCKET,
   DX_MODE_TCP,
+  DX_MODE_UDP, /* docs/protocol.md §8: no order, no retransmission */
   DX_N_MODES
 } DxMode;
 
-/* "poll", "longpoll", "sse", "websocket", "tcp" and back; -1 if unknown. */
+/* "poll", "longpoll", "sse", "websocket", "tcp", "udp" and back; -1 if unknown. */
 const char *dx_mode_to_string (DxMode mode);
 int dx_mode_from_string (const char *s);
 /* Translated human name ("Short polling", ...). */

@@ -32,6 +32,18 @@ json_string_or_null (dx_buffer *b, const char *s)
     dx_json_write_null (b);
 }
 
+/* What only UDP shows (docs/protocol.md §8): its mode object carries it. */
+static void
+json_udp (dx_buffer *b, DxStats *s)
+{
+  json_member_u64 (b, "gaps", dx_stats_get_gaps (s));
+  json_member_u64 (b, "missing", dx_stats_get_missing (s));
+  json_member_u64 (b, "reordered", dx_stats_get_reordered (s));
+  json_member_u64 (b, "duplicates", dx_stats_get_duplicates (s));
+  json_member_u64 (b, "repaired", dx_stats_get_repaired (s));
+  json_member_u64 (b, "simulated_loss", dx_stats_get_simulated_loss (s));
+}
+
 static void
 json_modes (dx_buffer *b, DxChat *chat, DxRunLog *log)
 {
@@ -61,6 +73,8 @@ json_modes (dx_buffer *b, DxChat *chat, DxRunLog *log)
     dx_buffer_append_char (b, ',');
     dx_json_write_key (b, "latency_p95_ms");
     dx_buffer_append_str (b, latency_text (buf, dx_stats_get_latency_percentile (s, 95), "null"));
+    if (m == DX_MODE_UDP)
+      json_udp (b, s);
     dx_buffer_append_char (b, '}');
   }
   dx_buffer_append_char (b, ']');
@@ -177,6 +191,16 @@ dx_stats_export_csv (DxChat *chat, DxRunLog *log)
         dx_stats_get_empty_polls (s),
         latency_text (p50, dx_stats_get_latency_percentile (s, 50), ""),
         latency_text (p95, dx_stats_get_latency_percentile (s, 95), ""));
+  }
+  if (dx_run_log_mode_used (log, DX_MODE_UDP)) {
+    DxStats *s = dx_chat_get_stats (chat, DX_MODE_UDP);
+    g_string_append_printf (out,
+                            "\nmode,gaps,missing,reordered,duplicates,repaired,simulated_loss\n"
+                            "udp,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+                            ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n",
+                            dx_stats_get_gaps (s), dx_stats_get_missing (s),
+                            dx_stats_get_reordered (s), dx_stats_get_duplicates (s),
+                            dx_stats_get_repaired (s), dx_stats_get_simulated_loss (s));
   }
   g_string_append (out, "\nat_ms,from,to,last_id\n");
   for (guint i = 0; i < dx_run_log_get_n_switches (log); i++) {

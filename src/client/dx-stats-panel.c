@@ -20,6 +20,17 @@ enum {
   N_ROWS
 };
 
+/* Rows only UDP mode has: what the datagrams did. */
+enum {
+  UDP_ROW_GAPS,
+  UDP_ROW_MISSING,
+  UDP_ROW_REORDERED,
+  UDP_ROW_DUPLICATES,
+  UDP_ROW_REPAIRED,
+  UDP_ROW_SIMULATED,
+  N_UDP_ROWS
+};
+
 struct _DxStatsPanel {
   GtkWidget parent_instance;
   GtkWidget *title;
@@ -30,6 +41,10 @@ struct _DxStatsPanel {
   DxChart *chart;
   GtkWidget *time_wait_view;
   GtkWidget *values[N_ROWS];
+  GtkWidget *udp_box;
+  GtkWidget *udp_grid;
+  GtkWidget *repair_switch;
+  GtkWidget *udp_values[N_UDP_ROWS];
   DxChat *chat;
   DxSettings *settings;
   guint refresh;
@@ -42,6 +57,28 @@ set_value (DxStatsPanel *self, int row, char *text)
 {
   gtk_label_set_text (GTK_LABEL (self->values[row]), text);
   g_free (text);
+}
+
+static void
+set_count (GtkWidget *label, guint64 n)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+
+  gtk_label_set_text (GTK_LABEL (label), text);
+}
+
+static void
+refresh_udp (DxStatsPanel *self, DxMode mode, DxStats *s)
+{
+  gtk_widget_set_visible (self->udp_box, mode == DX_MODE_UDP);
+  if (mode != DX_MODE_UDP)
+    return;
+  set_count (self->udp_values[UDP_ROW_GAPS], dx_stats_get_gaps (s));
+  set_count (self->udp_values[UDP_ROW_MISSING], dx_stats_get_missing (s));
+  set_count (self->udp_values[UDP_ROW_REORDERED], dx_stats_get_reordered (s));
+  set_count (self->udp_values[UDP_ROW_DUPLICATES], dx_stats_get_duplicates (s));
+  set_count (self->udp_values[UDP_ROW_REPAIRED], dx_stats_get_repaired (s));
+  set_count (self->udp_values[UDP_ROW_SIMULATED], dx_stats_get_simulated_loss (s));
 }
 
 static void
@@ -76,6 +113,7 @@ refresh_figures (DxStatsPanel *self)
   gtk_widget_set_sensitive (self->interval_spin, mode == DX_MODE_POLL);
   gtk_widget_set_sensitive (self->wait_spin, mode == DX_MODE_LONGPOLL);
   gtk_widget_set_sensitive (self->keep_alive_switch, mode <= DX_MODE_SSE);
+  refresh_udp (self, mode, s);
 }
 
 static gboolean
@@ -131,6 +169,13 @@ keep_alive_changed (GtkSwitch *sw, GParamSpec *pspec, DxStatsPanel *self)
     dx_settings_set_boolean (self->settings, "keep-alive", v);
 }
 
+static void
+repair_changed (GtkSwitch *sw, GParamSpec *pspec, DxStatsPanel *self)
+{
+  if (self->chat != NULL)
+    dx_chat_set_udp_repair (self->chat, gtk_switch_get_active (sw));
+}
+
 void
 dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings)
 {
@@ -152,6 +197,8 @@ dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings)
       chat, (guint) gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->wait_spin)));
   dx_chat_set_keep_alive (chat, gtk_switch_get_active (GTK_SWITCH (self->keep_alive_switch)));
   dx_time_wait_view_bind (DX_TIME_WAIT_VIEW (self->time_wait_view), chat);
+  /* Repair starts off in every window: first see what UDP does. */
+  dx_chat_set_udp_repair (chat, gtk_switch_get_active (GTK_SWITCH (self->repair_switch)));
   refresh_figures (self);
 }
 
@@ -194,10 +241,51 @@ dx_stats_panel_class_init (DxStatsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, keep_alive_switch);
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, chart);
   gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, time_wait_view);
+  gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, udp_box);
+  gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, udp_grid);
+  gtk_widget_class_bind_template_child (widget_class, DxStatsPanel, repair_switch);
   gtk_widget_class_bind_template_callback (widget_class, interval_changed);
   gtk_widget_class_bind_template_callback (widget_class, wait_changed);
   gtk_widget_class_bind_template_callback (widget_class, keep_alive_changed);
+  gtk_widget_class_bind_template_callback (widget_class, repair_changed);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static GtkWidget *
+add_row (GtkWidget *grid, int row, const char *text, const char *tooltip)
+{
+  GtkWidget *name = gtk_label_new (text);
+  GtkWidget *value = gtk_label_new ("0");
+
+  gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_widget_set_hexpand (name, TRUE);
+  gtk_widget_add_css_class (name, "dim-label");
+  gtk_widget_set_tooltip_text (name, tooltip);
+  gtk_label_set_xalign (GTK_LABEL (value), 1);
+  gtk_widget_add_css_class (value, "numeric");
+  gtk_grid_attach (GTK_GRID (grid), name, 0, row, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), value, 1, row, 1, 1);
+  return value;
+}
+
+static void
+dx_stats_panel_init_udp (DxStatsPanel *self)
+{
+  const char *names[N_UDP_ROWS] = {
+    _ ("Gaps (ids skipped)"), _ ("Ids still missing"),  _ ("Out of order"),
+    _ ("Duplicates"),         _ ("Repaired over HTTP"), _ ("Simulated loss (datagrams)"),
+  };
+  const char *tips[N_UDP_ROWS] = {
+    _ ("Ids jumped over when a later id arrived"),
+    _ ("Gaps neither filled late nor repaired"),
+    _ ("Messages that came after a higher id"),
+    _ ("Datagrams that carried an id already held; not shown twice"),
+    _ ("Missing ids fetched with GET …/messages?since="),
+    _ ("Incoming datagrams dropped on purpose, not by the network"),
+  };
+
+  for (int i = 0; i < N_UDP_ROWS; i++)
+    self->udp_values[i] = add_row (self->udp_grid, i, names[i], tips[i]);
 }
 
 static void
@@ -221,6 +309,7 @@ dx_stats_panel_init (DxStatsPanel *self)
     gtk_grid_attach (GTK_GRID (self->grid), name, 0, i, 1, 1);
     gtk_grid_attach (GTK_GRID (self->grid), self->values[i], 1, i, 1, 1);
   }
+  dx_stats_panel_init_udp (self);
   self->refresh = g_timeout_add (500, refresh_cb, self);
 }
 

@@ -14,6 +14,7 @@ struct _DxStats {
   guint64 requests, bytes_up, bytes_down, connections, empty_polls, messages;
   guint64 connections_closed;
   guint open_connections; /* not reset: they are still open */
+  guint64 gaps, reordered, duplicates, repaired, simulated_loss;
   double samples[DX_STATS_MAX_SAMPLES];
   guint n_samples; /* total ever added; the ring holds the last MAX */
 };
@@ -137,7 +138,82 @@ dx_stats_reset (DxStats *self)
   self->connections = self->empty_polls = self->messages = 0;
   self->connections_closed = 0;
   self->n_samples = 0;
+  self->gaps = self->reordered = self->duplicates = self->repaired = self->simulated_loss = 0;
   changed (self);
+}
+
+void
+dx_stats_add_gap (DxStats *self, guint64 ids)
+{
+  self->gaps += ids;
+  changed (self);
+}
+
+void
+dx_stats_add_reordered (DxStats *self)
+{
+  self->reordered++;
+  changed (self);
+}
+
+void
+dx_stats_add_duplicate (DxStats *self)
+{
+  self->duplicates++;
+  changed (self);
+}
+
+void
+dx_stats_add_repaired (DxStats *self)
+{
+  self->repaired++;
+  changed (self);
+}
+
+void
+dx_stats_add_simulated_loss (DxStats *self)
+{
+  self->simulated_loss++;
+  changed (self);
+}
+
+guint64
+dx_stats_get_gaps (DxStats *self)
+{
+  return self->gaps;
+}
+
+guint64
+dx_stats_get_reordered (DxStats *self)
+{
+  return self->reordered;
+}
+
+guint64
+dx_stats_get_duplicates (DxStats *self)
+{
+  return self->duplicates;
+}
+
+guint64
+dx_stats_get_repaired (DxStats *self)
+{
+  return self->repaired;
+}
+
+guint64
+dx_stats_get_simulated_loss (DxStats *self)
+{
+  return self->simulated_loss;
+}
+
+guint64
+dx_stats_get_missing (DxStats *self)
+{
+  guint64 filled = self->reordered + self->repaired;
+
+  /* A reset between a gap and its filling must not wrap around. */
+  return self->gaps > filled ? self->gaps - filled : 0;
 }
 
 guint64

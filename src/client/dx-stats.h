@@ -22,6 +22,14 @@ void dx_stats_add_empty_poll (DxStats *self);
 void dx_stats_add_message (DxStats *self);
 void dx_stats_add_latency (DxStats *self, double ms);
 void dx_stats_reset (DxStats *self);
+/* What only a datagram carrier (UDP) shows: ids skipped (gaps), late
+ * (out of order), received twice, filled over HTTP, and datagrams dropped
+ * on arrival on purpose (simulated loss, not the network's). */
+void dx_stats_add_gap (DxStats *self, guint64 ids);
+void dx_stats_add_reordered (DxStats *self);
+void dx_stats_add_duplicate (DxStats *self);
+void dx_stats_add_repaired (DxStats *self);
+void dx_stats_add_simulated_loss (DxStats *self);
 
 guint64 dx_stats_get_requests (DxStats *self);
 guint64 dx_stats_get_bytes_up (DxStats *self);
@@ -33,6 +41,13 @@ guint dx_stats_get_open_connections (DxStats *self);
 guint64 dx_stats_get_empty_polls (DxStats *self);
 guint64 dx_stats_get_messages (DxStats *self);
 guint dx_stats_get_n_latencies (DxStats *self);
+guint64 dx_stats_get_gaps (DxStats *self);
+guint64 dx_stats_get_reordered (DxStats *self);
+guint64 dx_stats_get_duplicates (DxStats *self);
+guint64 dx_stats_get_repaired (DxStats *self);
+guint64 dx_stats_get_simulated_loss (DxStats *self);
+/* Ids still missing: gaps not filled late or repaired. */
+guint64 dx_stats_get_missing (DxStats *self);
 /* p in [0, 100] over the recent samples; NAN without samples. */
 double dx_stats_get_latency_percentile (DxStats *self, double p);
 

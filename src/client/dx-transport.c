@@ -5,7 +5,8 @@ G_DEFINE_INTERFACE (DxTransport, dx_transport, G_TYPE_OBJECT)
 static void
 dx_transport_default_init (DxTransportInterface *iface)
 {
-  /* A message of the current room, delivered once, in id order. */
+  /* A message of the current room, delivered once, in id order (on UDP:
+   * once, in the order it came; see dx_message_get_arrival). */
   g_signal_new ("message", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
                 1, DX_TYPE_MESSAGE);
   /* The server stored a message we sent: cid, id, ts. */
@@ -18,6 +19,10 @@ dx_transport_default_init (DxTransportInterface *iface)
                 G_TYPE_STRING);
   /* The server's store epoch is not the one `since` came from: ids restart,
    * so the transport resumes from 0 and the UI forgets the old ids. */
+  /* Ids first..last (guint64) were skipped: a carrier without order or
+   * retransmission (UDP) lost them, or they are still on their way. */
+  g_signal_new ("gap", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                G_TYPE_UINT64, G_TYPE_UINT64);
   g_signal_new ("epoch-changed", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                 G_TYPE_NONE, 1, G_TYPE_STRING);
 }

@@ -11,6 +11,7 @@
 #include "dx-stats-export.h"
 #include "dx-stats-panel.h"
 #include "dx-text.h"
+#include "dx-udp-transport.h"
 #include "dx-window.h"
 
 #define DX_ROOMS_REFRESH_S 5
@@ -171,8 +172,21 @@ send_entry (DxWindow *self)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->message_entry));
 
+  DxTransport *transport = dx_chat_get_transport (self->chat);
+  gsize size = 0;
+
   if (text[0] == '\0')
     return;
+  if (transport != NULL && DX_IS_UDP_TRANSPORT (transport)
+      && !dx_udp_transport_send_fits (DX_UDP_TRANSPORT (transport), text, &size)) {
+    /* Refused here, not lost on the way: the text stays in the entry. */
+    g_autofree char *why =
+        g_strdup_printf (_ ("Too long for one UDP datagram: %u bytes, at most %d. Shorten it or "
+                            "use another transport."),
+                         (guint) size, DX_UDP_DATAGRAM_MAX);
+    show_error (self, why);
+    return;
+  }
   if (!dx_chat_send (self->chat, text)) {
     show_error (self, _ ("A message must be 1 to 4096 bytes of text."));
     return;
