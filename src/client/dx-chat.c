@@ -401,8 +401,12 @@ dx_chat_set_mode (DxChat *self, DxMode mode)
     g_signal_emit (self, signals[SIG_SWITCHED], 0, mode);
     return; /* still loading history: it will open the right one */
   }
-  /* Resume exactly after what was shown: the old transport's last id. */
+  /* Resume exactly after what was shown: the old transport's last id;
+   * or, if UDP left holes, below the first one, so the new transport fills
+   * them (the store drops what it already holds). */
   since = dx_chat_get_last_id (self);
+  if (dx_message_store_get_first_missing (self->store) > 0)
+    since = MIN (since, dx_message_store_get_first_missing (self->store) - 1);
   epoch = g_strdup (dx_transport_get_epoch (self->transport));
   drop_transport (self);
   open_transport (self, since, epoch);

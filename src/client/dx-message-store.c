@@ -202,6 +202,25 @@ dx_message_store_get_last_id (DxMessageStore *self)
   return max;
 }
 
+guint64
+dx_message_store_get_first_missing (DxMessageStore *self)
+{
+  guint64 lowest = 0;
+
+  for (guint i = 0; i < self->items->len; i++) {
+    DxMessage *m = self->items->pdata[i];
+    guint64 first, last;
+    if (!dx_message_get_gap (m, &first, &last))
+      continue;
+    for (guint64 id = first; id <= last && (lowest == 0 || id < lowest); id++)
+      if (!dx_message_store_contains (self, dx_message_get_room (m), id)) {
+        lowest = id;
+        break;
+      }
+  }
+  return lowest;
+}
+
 GPtrArray *
 dx_message_store_get_pending (DxMessageStore *self)
 {

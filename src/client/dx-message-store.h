@@ -34,5 +34,8 @@ guint64 dx_message_store_get_last_id (DxMessageStore *self);
 /* Our sends not yet acknowledged, oldest first (transfer container). */
 GPtrArray *dx_message_store_get_pending (DxMessageStore *self);
 gboolean dx_message_store_contains (DxMessageStore *self, const char *room, guint64 id);
+/* The smallest id a gap notice names that is still not held (0 if none):
+ * where a transport that resumes must start to fill the holes UDP left. */
+guint64 dx_message_store_get_first_missing (DxMessageStore *self);
 
 G_END_DECLS

@@ -222,10 +222,13 @@ test_store_gaps (void)
   add (store, 5, DX_MESSAGE_IN_ORDER);
   add_gap (store, 6, 6);
   add (store, 7, DX_MESSAGE_IN_ORDER);
+  g_assert_cmpuint (dx_message_store_get_first_missing (store), ==, 2);
   add (store, 3, DX_MESSAGE_LATE);
   add (store, 2, DX_MESSAGE_REPAIRED);
+  g_assert_cmpuint (dx_message_store_get_first_missing (store), ==, 6);
   add (store, 6, DX_MESSAGE_REPAIRED);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, G_N_ELEMENTS (want));
+  g_assert_cmpuint (dx_message_store_get_first_missing (store), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (want); i++)
     g_assert_cmpuint (id_at (store, i), ==, want[i]);
   {
