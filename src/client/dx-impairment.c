@@ -173,6 +173,12 @@ dx_impairment_get_tcp_address (DxImpairment *self)
   return self->enabled ? self->tcp_address : NULL;
 }
 
+const char *
+dx_impairment_get_server_url (DxImpairment *self)
+{
+  return self->server_url;
+}
+
 gboolean
 dx_impairment_drop_datagram (DxImpairment *self)
 {

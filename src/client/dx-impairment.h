@@ -23,6 +23,8 @@ gboolean dx_impairment_get_enabled (DxImpairment *self);
  * the server's, and "127.0.0.1:PORT" standing in for its raw TCP port. */
 const char *dx_impairment_get_url (DxImpairment *self);
 const char *dx_impairment_get_tcp_address (DxImpairment *self);
+/* The server the relays stand in for (UDP goes to its host directly). */
+const char *dx_impairment_get_server_url (DxImpairment *self);
 /* For a UDP transport: TRUE if this incoming datagram is to be dropped
  * (enabled, with probability udp-loss-percent / 100). */
 gboolean dx_impairment_drop_datagram (DxImpairment *self);

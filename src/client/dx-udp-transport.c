@@ -5,6 +5,7 @@
 
 #include "protocol/message.h"
 
+#include "dx-impairment.h"
 #include "dx-seq-tracker.h"
 #include "dx-udp-datagram.h"
 #include "dx-udp-repair.h"
@@ -46,7 +47,8 @@ typedef struct {
 struct _DxUdpTransport {
   DxBaseTransport parent_instance;
   gboolean repair;
-  guint loss_percent;
+  guint loss_percent;       /* --udp-loss */
+  DxImpairment *impairment; /* the impairment panel's udp-loss-percent, if routed through it */
 
   SoupSession *api; /* info (not counted, as for raw TCP) and the session POST */
   GCancellable *cancellable;
@@ -70,7 +72,7 @@ struct _DxUdpTransport {
 
 G_DEFINE_FINAL_TYPE (DxUdpTransport, dx_udp_transport, DX_TYPE_BASE_TRANSPORT)
 
-enum { PROP_0, PROP_REPAIR, PROP_LOSS_PERCENT, N_PROPS };
+enum { PROP_0, PROP_REPAIR, PROP_LOSS_PERCENT, PROP_IMPAIRMENT, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 static DxStats *
@@ -468,7 +470,8 @@ readable_cb (GSocket *socket, GIOCondition condition, gpointer data)
     }
     /* Counted as received even when dropped below: it crossed the wire. */
     dx_stats_add_bytes (stats_of (self), 0, (guint64) n);
-    if (self->loss_percent > 0 && (guint) g_random_int_range (0, 100) < self->loss_percent) {
+    if ((self->loss_percent > 0 && (guint) g_random_int_range (0, 100) < self->loss_percent)
+        || (self->impairment != NULL && dx_impairment_drop_datagram (self->impairment))) {
       dx_stats_add_simulated_loss (stats_of (self));
       continue;
     }
@@ -529,8 +532,12 @@ out:
 static void
 resolve (DxUdpTransport *self)
 {
-  g_autoptr (GUri) uri = g_uri_parse (dx_base_transport_get_server_url (DX_BASE_TRANSPORT (self)),
-                                      G_URI_FLAGS_NONE, NULL);
+  /* Through the impairment our URL names a local TCP relay; datagrams go
+   * to the server's own host (the relay carries no UDP). */
+  const char *server = self->impairment != NULL
+                           ? dx_impairment_get_server_url (self->impairment)
+                           : dx_base_transport_get_server_url (DX_BASE_TRANSPORT (self));
+  g_autoptr (GUri) uri = g_uri_parse (server, G_URI_FLAGS_NONE, NULL);
   g_autoptr (GResolver) resolver = g_resolver_get_default ();
 
   self->phase = PHASE_RESOLVE;
@@ -750,6 +757,7 @@ dx_udp_transport_dispose (GObject *object)
     dx_udp_repair_cancel (self->repairer);
   g_clear_object (&self->repairer);
   g_clear_object (&self->api);
+  g_clear_object (&self->impairment);
 }
 
 static void
@@ -772,6 +780,7 @@ dx_udp_transport_get_property (GObject *object, guint prop_id, GValue *value, GP
   switch (prop_id) {
   case PROP_REPAIR: g_value_set_boolean (value, self->repair); break;
   case PROP_LOSS_PERCENT: g_value_set_uint (value, self->loss_percent); break;
+  case PROP_IMPAIRMENT: g_value_set_object (value, self->impairment); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -785,6 +794,7 @@ dx_udp_transport_set_property (GObject *object, guint prop_id, const GValue *val
   switch (prop_id) {
   case PROP_REPAIR: dx_udp_transport_set_repair (self, g_value_get_boolean (value)); break;
   case PROP_LOSS_PERCENT: dx_udp_transport_set_loss_percent (self, g_value_get_uint (value)); break;
+  case PROP_IMPAIRMENT: g_set_object (&self->impairment, g_value_get_object (value)); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -813,6 +823,9 @@ dx_udp_transport_class_init (DxUdpTransportClass *klass)
   props[PROP_LOSS_PERCENT] =
       g_param_spec_uint ("loss-percent", NULL, NULL, 0, 100, 0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The chat's simulated network (dx-impairment.h): its UDP loss applies. */
+  props[PROP_IMPAIRMENT] = g_param_spec_object ("impairment", NULL, NULL, DX_TYPE_IMPAIRMENT,
+                                                G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
