@@ -1,14 +1,19 @@
 /* UDP mode without a server: the sequence tracker's verdicts (in order,
  * gap, late, duplicate) and counters, its window, the datagram helpers of
  * docs/protocol.md §8 (1200-byte hello, cookie, udp_port), the message
- * store's placing of gap notices and of what fills them, and the stats. */
+ * store's placing of gap notices and of what fills them, the stats and
+ * their export. */
 #include <string.h>
 
 #include "protocol/message.h"
 
+#include "dx-chat.h"
 #include "dx-message-store.h"
+#include "dx-run-log.h"
 #include "dx-seq-tracker.h"
+#include "dx-stats-export.h"
 #include "dx-stats.h"
+#include "dx-test-json.h"
 #include "dx-udp-datagram.h"
 
 static void
@@ -262,6 +267,45 @@ test_stats (void)
   g_assert_cmpuint (dx_stats_get_repaired (s), ==, 0);
 }
 
+/* UDP's own figures in the export: in its mode object (JSON) and a CSV
+ * section of their own; other modes' objects have none. */
+static void
+test_export (void)
+{
+  g_autoptr (DxChat) chat = dx_chat_new ("http://127.0.0.1:1", "alice");
+  g_autoptr (DxRunLog) log = dx_run_log_new ();
+  DxStats *udp = dx_chat_get_stats (chat, DX_MODE_UDP);
+  g_autofree char *json = NULL;
+  g_autofree char *csv = NULL;
+  g_autoptr (GHashTable) doc = NULL;
+
+  dx_stats_add_gap (udp, 5);
+  dx_stats_add_reordered (udp);
+  dx_stats_add_repaired (udp);
+  dx_stats_add_repaired (udp);
+  dx_stats_add_duplicate (udp);
+  dx_stats_add_simulated_loss (udp);
+  dx_stats_add_simulated_loss (udp);
+  dx_run_log_add_mode (log, DX_MODE_TCP);
+  dx_run_log_add_switch (log, 1, DX_MODE_TCP, DX_MODE_UDP, 3);
+  json = dx_stats_export_json (chat, log);
+  doc = dx_test_json_flatten (json);
+  g_assert_nonnull (doc);
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.0.mode"), ==, "tcp");
+  g_assert_null (g_hash_table_lookup (doc, "modes.0.gaps"));
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.mode"), ==, "udp");
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.gaps"), ==, "5");
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.missing"), ==, "2");
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.reordered"), ==, "1");
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.repaired"), ==, "2");
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.duplicates"), ==, "1");
+  g_assert_cmpstr (g_hash_table_lookup (doc, "modes.1.simulated_loss"), ==, "2");
+  csv = dx_stats_export_csv (chat, log);
+  g_assert_nonnull (strstr (csv,
+                            "\nmode,gaps,missing,reordered,duplicates,repaired,simulated_loss\n"
+                            "udp,5,2,1,1,2,2\n"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -274,5 +318,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/udp/datagram/info-port", test_info_port);
   g_test_add_func ("/udp/store/gaps", test_store_gaps);
   g_test_add_func ("/udp/stats", test_stats);
+  g_test_add_func ("/udp/export", test_export);
   return g_test_run ();
 }
