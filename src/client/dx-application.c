@@ -19,9 +19,10 @@ struct _DxApplication {
   char *room;
   DxMode mode;
   gboolean compare;
-  int udp_loss;     /* --udp-loss: percent of datagrams dropped on arrival, -1 unset */
-  char *stats_file; /* --stats-file: the export written on exit */
-  DxChat *chat;     /* the main window's, kept for the export on exit */
+  int udp_loss;        /* --udp-loss: percent of datagrams dropped on arrival, -1 unset */
+  gboolean udp_repair; /* --udp-repair */
+  char *stats_file;    /* --stats-file: the export written on exit */
+  DxChat *chat;        /* the main window's, kept for the export on exit */
   DxRunLog *run_log;
   GDBusProxy *portal;
 };
@@ -47,6 +48,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "transport", "&s", &transport);
   g_variant_dict_lookup (options, "stats-file", "^&ay", &stats_file);
   self->compare = g_variant_dict_contains (options, "compare");
+  self->udp_repair = g_variant_dict_contains (options, "udp-repair");
   if (g_variant_dict_lookup (options, "udp-loss", "i", &self->udp_loss)
       && (self->udp_loss < 0 || self->udp_loss > 100)) {
     g_printerr (_ ("duplex: --udp-loss must be a percentage from 0 to 100\n"));
@@ -282,6 +284,8 @@ dx_application_activate (GApplication *app)
       GTK_WINDOW (dx_window_new (GTK_APPLICATION (app), self->settings, server, nick, room, mode));
   if (self->udp_loss >= 0)
     dx_chat_set_udp_loss (dx_window_get_chat (DX_WINDOW (window)), (guint) self->udp_loss);
+  if (self->udp_repair)
+    dx_chat_set_udp_repair (dx_window_get_chat (DX_WINDOW (window)), TRUE);
   if (self->compare)
     dx_window_set_compare (DX_WINDOW (window), TRUE);
   /* The window stops its chat when it closes; the figures stay readable. */
@@ -353,6 +357,8 @@ dx_application_init (DxApplication *self)
       N_ ("Transport: poll, longpoll, sse, websocket, tcp or udp"), "MODE" },
     { "udp-loss", 0, 0, G_OPTION_ARG_INT, NULL,
       N_ ("UDP mode: drop this share of incoming datagrams (simulated loss)"), "PERCENT" },
+    { "udp-repair", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_ ("UDP mode: start with gap repair over HTTP on"), NULL },
     { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_ ("Open the compare view"), NULL },
     { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_ ("On exit, write what each transport cost as JSON to PATH"), "PATH" },

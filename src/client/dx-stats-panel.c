@@ -169,13 +169,6 @@ keep_alive_changed (GtkSwitch *sw, GParamSpec *pspec, DxStatsPanel *self)
     dx_settings_set_boolean (self->settings, "keep-alive", v);
 }
 
-static void
-repair_changed (GtkSwitch *sw, GParamSpec *pspec, DxStatsPanel *self)
-{
-  if (self->chat != NULL)
-    dx_chat_set_udp_repair (self->chat, gtk_switch_get_active (sw));
-}
-
 void
 dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings)
 {
@@ -197,8 +190,9 @@ dx_stats_panel_bind (DxStatsPanel *self, DxChat *chat, DxSettings *settings)
       chat, (guint) gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->wait_spin)));
   dx_chat_set_keep_alive (chat, gtk_switch_get_active (GTK_SWITCH (self->keep_alive_switch)));
   dx_time_wait_view_bind (DX_TIME_WAIT_VIEW (self->time_wait_view), chat);
-  /* Repair starts off in every window: first see what UDP does. */
-  dx_chat_set_udp_repair (chat, gtk_switch_get_active (GTK_SWITCH (self->repair_switch)));
+  /* The chat decides (off unless --udp-repair): first see what UDP does. */
+  g_object_bind_property (chat, "udp-repair", self->repair_switch, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   refresh_figures (self);
 }
 
@@ -247,7 +241,6 @@ dx_stats_panel_class_init (DxStatsPanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, interval_changed);
   gtk_widget_class_bind_template_callback (widget_class, wait_changed);
   gtk_widget_class_bind_template_callback (widget_class, keep_alive_changed);
-  gtk_widget_class_bind_template_callback (widget_class, repair_changed);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
