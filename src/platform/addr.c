@@ -140,3 +140,113 @@ dx__addr_format (const struct sockaddr *sa, char *buf, size_t len)
   }
   return 0;
 }
+
+/* ---- dx_addr -------------------------------------------------------------- */
+
+_Static_assert(sizeof (((dx_addr *) 0)->sa.bytes) >= sizeof (struct sockaddr_in6),
+               "dx_addr holds a sockaddr_in6");
+
+int
+dx__addr_set (dx_addr *out, const struct sockaddr *sa, socklen_t len)
+{
+  memset (out, 0, sizeof *out);
+  if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len <= 0
+      || (size_t) len > sizeof out->sa.bytes)
+    return DX_EINVAL;
+  memcpy (out->sa.bytes, sa, (size_t) len);
+  out->len = (uint32_t) len;
+  return 0;
+}
+
+int
+dx_addr_parse (const char *addr, dx_addr *out)
+{
+  if (!out)
+    return DX_EINVAL;
+  memset (out, 0, sizeof *out);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int rc = dx__addr_parse (addr, &ss, &len);
+  return rc < 0 ? rc : dx__addr_set (out, (const struct sockaddr *) &ss, len);
+}
+
+int
+dx_addr_format (const dx_addr *addr, char *buf, size_t len)
+{
+  if (!addr || addr->len == 0)
+    return DX_EINVAL;
+  return dx__addr_format (dx__addr_sa (addr), buf, len);
+}
+
+int
+dx_addr_port (const dx_addr *addr)
+{
+  if (!addr || addr->len == 0)
+    return DX_EINVAL;
+  return dx__addr_port (dx__addr_sa (addr));
+}
+
+/* The parts dx_addr_equal compares, copied out of the sockaddr (which is
+ * read through memcpy: the bytes need not be aligned for it). */
+typedef struct {
+  int family;
+  unsigned port;
+  unsigned char ip[16];
+  uint32_t scope;
+} addr_key;
+
+static bool
+addr_key_of (const dx_addr *a, addr_key *k)
+{
+  memset (k, 0, sizeof *k);
+  if (!a || a->len == 0)
+    return false;
+  if (dx__addr_sa (a)->sa_family == AF_INET) {
+    struct sockaddr_in in;
+    memcpy (&in, a->sa.bytes, sizeof in);
+    k->family = AF_INET;
+    k->port = ntohs (in.sin_port);
+    memcpy (k->ip, &in.sin_addr, 4);
+    return true;
+  }
+  if (dx__addr_sa (a)->sa_family == AF_INET6) {
+    struct sockaddr_in6 in6;
+    memcpy (&in6, a->sa.bytes, sizeof in6);
+    k->family = AF_INET6;
+    k->port = ntohs (in6.sin6_port);
+    memcpy (k->ip, &in6.sin6_addr, 16);
+    k->scope = in6.sin6_scope_id;
+    return true;
+  }
+  return false;
+}
+
+bool
+dx_addr_equal (const dx_addr *a, const dx_addr *b)
+{
+  addr_key ka, kb;
+  if (!addr_key_of (a, &ka) || !addr_key_of (b, &kb))
+    return false;
+  return ka.family == kb.family && ka.port == kb.port && ka.scope == kb.scope
+         && memcmp (ka.ip, kb.ip, sizeof ka.ip) == 0;
+}
+
+uint64_t
+dx_addr_hash (const dx_addr *addr)
+{
+  addr_key k;
+  addr_key_of (addr, &k);
+  unsigned char bytes[24];
+  memcpy (bytes, k.ip, 16);
+  bytes[16] = (unsigned char) k.family;
+  bytes[17] = (unsigned char) (k.port >> 8);
+  bytes[18] = (unsigned char) k.port;
+  memcpy (bytes + 19, &k.scope, 4);
+  bytes[23] = 0;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < sizeof bytes; i++) {
+    h ^= bytes[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}

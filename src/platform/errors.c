@@ -32,6 +32,7 @@ static const dx_err_entry entries[] = {
   { DX_ENOENT, "DX_ENOENT", "no such file, directory or host" },
   { DX_EIO, "DX_EIO", "input/output error" },
   { DX_ENOTSUP, "DX_ENOTSUP", "not supported on this system" },
+  { DX_ENOBUFS, "DX_ENOBUFS", "queue full" },
 };
 
 static const dx_err_entry *

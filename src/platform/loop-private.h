@@ -10,7 +10,12 @@
  *   signal.c        dx_signal_stop_on_interrupt, built on an internal dx_async.
  *   clock.c         monotonic and wall clocks (POSIX and Windows).
  *   errors.c        dx_strerror, dx_err_name, errno -> DX_E*.
- *   addr.c          "host:port" parsing and formatting (POSIX and Windows).
+ *   addr.c          "host:port" parsing and formatting, dx_addr (POSIX and
+ *                   Windows).
+ *   udp-posix.c     UDP sockets on readiness (epoll, poll): receive into
+ *                   the handle's buffer, send at once or from a bounded
+ *                   queue when the socket is full.
+ *   udp-win.c       the same on IOCP (WSARecvFrom / WSASendTo overlapped).
  *   tcp-private.h   struct dx_stream of each I/O implementation, and what
  *                   its stream and tcp files share.
  *   stream-posix.c  POSIX streams: read, write, the flush phase, shutdown,
@@ -150,6 +155,7 @@ typedef enum {
   DX_HANDLE_LISTENER,
   DX_HANDLE_TIMER,
   DX_HANDLE_ASYNC,
+  DX_HANDLE_UDP,
 } dx_handle_type;
 
 enum {
@@ -369,6 +375,7 @@ void dx__stream_close (dx_stream *stream);
 void dx__listener_close (dx_listener *listener);
 void dx__timer_close (dx_timer *timer);
 void dx__async_close (dx_async *async);
+void dx__udp_close (dx_udp *udp); /* udp-posix.c / udp-win.c */
 
 /* Signal-handling teardown used by dx_loop_free (signal.c). */
 void dx__signal_loop_free (dx_loop *loop);
@@ -393,5 +400,13 @@ int dx__addr_parse (const char *addr, struct sockaddr_storage *ss, socklen_t *le
  * (buf too small, nothing written beyond len). */
 int dx__addr_format (const struct sockaddr *sa, char *buf, size_t len);
 int dx__addr_port (const struct sockaddr *sa);
+/* dx_addr <-> sockaddr (addr.c). dx__addr_set: 0, or DX_EINVAL when the
+ * family is not IPv4/IPv6 or len does not fit. */
+int dx__addr_set (dx_addr *out, const struct sockaddr *sa, socklen_t len);
+static inline const struct sockaddr *
+dx__addr_sa (const dx_addr *a)
+{
+  return (const struct sockaddr *) (const void *) a->sa.bytes;
+}
 
 #endif

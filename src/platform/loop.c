@@ -202,6 +202,7 @@ dx_close (dx_handle *handle, dx_close_cb close_cb)
   case DX_HANDLE_LISTENER: dx__listener_close ((dx_listener *) handle); break;
   case DX_HANDLE_TIMER: dx__timer_close ((dx_timer *) handle); break;
   case DX_HANDLE_ASYNC: dx__async_close ((dx_async *) handle); break;
+  case DX_HANDLE_UDP: dx__udp_close ((dx_udp *) handle); break;
   }
 }
 

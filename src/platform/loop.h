@@ -54,6 +54,7 @@ enum {
   DX_ENOENT = -4078,   /* host name not found, file not found */
   DX_EIO = -4077,      /* any other system error */
   DX_ENOTSUP = -4076,  /* the system offers no way to do this */
+  DX_ENOBUFS = -4075,  /* a bounded queue is full (e.g. a UDP send queue) */
 };
 
 /* Human-readable text for a DX_E* code (never NULL). */
@@ -83,6 +84,7 @@ typedef struct dx_stream dx_stream;     /* a TCP connection */
 typedef struct dx_listener dx_listener; /* a listening TCP socket */
 typedef struct dx_timer dx_timer;
 typedef struct dx_async dx_async;
+typedef struct dx_udp dx_udp; /* a UDP socket */
 
 /* Every handle type starts with a dx_handle; this cast is always valid. */
 #define DX_HANDLE(h) ((dx_handle *) (h))
@@ -199,6 +201,85 @@ int dx_tcp_nodelay (dx_stream *stream, bool enable);
 int dx_tcp_keepalive (dx_stream *stream, bool enable, unsigned delay_s);
 /* Peer address as "IP:PORT" ("[IP]:PORT" for IPv6). */
 int dx_stream_peer_name (const dx_stream *stream, char *buf, size_t len);
+
+/* ---- addresses ----------------------------------------------------------- */
+
+/* A socket address (IPv4 or IPv6) held by value, so it can be copied,
+ * stored and compared without the system's headers. */
+typedef struct {
+  uint32_t len; /* bytes of sa in use (a sockaddr_in or sockaddr_in6); 0: none */
+  union {
+    uint64_t align_;
+    unsigned char bytes[28];
+  } sa;
+} dx_addr;
+
+/* The address forms of dx_tcp_listen ("127.0.0.1:9000", "[::1]:0",
+ * ":9000", "localhost:9000"; a name is resolved, blocking). 0 or DX_E*. */
+int dx_addr_parse (const char *addr, dx_addr *out);
+/* "IP:PORT" or "[IP]:PORT". 0, DX_EINVAL or DX_ENOMEM (buf too small). */
+int dx_addr_format (const dx_addr *addr, char *buf, size_t len);
+/* The port, or DX_EINVAL. */
+int dx_addr_port (const dx_addr *addr);
+/* Same family, IP, port (and IPv6 scope); padding is ignored. */
+bool dx_addr_equal (const dx_addr *a, const dx_addr *b);
+/* A hash of what dx_addr_equal compares (FNV-1a; for tables keyed by
+ * address, not for anything an attacker must not predict). */
+uint64_t dx_addr_hash (const dx_addr *addr);
+
+/* ---- UDP ----------------------------------------------------------------- */
+
+/* A UDP socket receives datagrams from anyone and sends to any address.
+ *
+ * Receiving: the handle owns ONE buffer of max_datagram bytes (given to
+ * dx_udp_recv_start): a UDP socket serves every peer, so one buffer per
+ * socket costs nothing per peer (semantic 5 is about per-connection
+ * buffers), and it lets IOCP keep a real WSARecvFrom posted (a zero-byte
+ * read on a datagram socket would consume the datagram). recv_cb gets
+ * each datagram with its sender; data is valid only during the call. A
+ * datagram longer than max_datagram arrives cut to max_datagram bytes
+ * with DX_UDP_TRUNCATED set: the caller decides (a server drops it).
+ * An error (e.g. an ICMP report) comes as nread < 0 with from == NULL,
+ * and receiving goes on: on a datagram socket no error is final.
+ *
+ * Sending: dx_udp_send hands the datagram to the kernel at once when it
+ * can; when the socket buffer is full it waits in a small bounded queue
+ * (DX_UDP_SEND_QUEUE_BYTES) and goes out, in order, when the socket is
+ * writable again. Beyond that bound dx_udp_send returns DX_ENOBUFS and
+ * the datagram is not sent: a datagram protocol is built to lose, and an
+ * unbounded queue would turn a flood into memory instead of loss. As with
+ * dx_write, the bytes must stay valid until cb, which runs exactly once
+ * (later, never inside dx_udp_send; DX_ECANCELED if the handle closed). */
+enum { DX_UDP_SEND_QUEUE_BYTES = 1024 * 1024 };
+
+/* recv_cb flags. */
+enum { DX_UDP_TRUNCATED = 1u << 0 };
+
+typedef void (*dx_udp_recv_cb) (dx_udp *udp, ptrdiff_t nread, const char *data, const dx_addr *from,
+                                unsigned flags);
+typedef void (*dx_udp_send_cb) (dx_udp *udp, int status, void *arg);
+
+/* A UDP socket bound to addr (the forms of dx_addr_parse; port 0 binds
+ * any free port; "[::]:P" is IPv6 only, as for TCP). */
+int dx_udp_bind (dx_loop *loop, const char *addr, dx_udp **out);
+/* max_datagram: 1..65536, the longest datagram received whole. */
+int dx_udp_recv_start (dx_udp *udp, size_t max_datagram, dx_udp_recv_cb cb);
+/* On IOCP a datagram already taken by the kernel for the posted receive
+ * when receiving stops is dropped: UDP may lose. */
+int dx_udp_recv_stop (dx_udp *udp);
+/* One datagram made of bufs (gathered), to `to`. 0 (cb will run),
+ * DX_ENOBUFS (queue full: not sent, cb will not run), DX_ECANCELED
+ * (closing) or DX_EINVAL. Per-datagram errors (unreachable...) go to cb. */
+int dx_udp_send (dx_udp *udp, const dx_buf *bufs, size_t nbufs, const dx_addr *to,
+                 dx_udp_send_cb cb, void *arg);
+/* Bytes of datagrams waiting in the send queue. */
+size_t dx_udp_send_queue_size (const dx_udp *udp);
+/* Asks the kernel for socket buffers of these sizes (0: leave as is);
+ * the system may cap them. 0 or DX_E*. */
+int dx_udp_set_buffers (dx_udp *udp, size_t recv_bytes, size_t send_bytes);
+/* The bound port, and the bound address as "IP:PORT" / "[IP]:PORT". */
+int dx_udp_port (const dx_udp *udp);
+int dx_udp_name (const dx_udp *udp, char *buf, size_t len);
 
 #ifdef __cplusplus
 }
