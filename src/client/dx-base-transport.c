@@ -29,6 +29,7 @@ typedef struct {
   double clock_offset_ms;
   gboolean clock_known; /* no latency samples before a trusted offset */
   GQueue outbox;        /* of DxOutboxItem, oldest first */
+  DxWireLog *wire_log;  /* the inspector's, or NULL */
 } DxBaseTransportPrivate;
 
 static void dx_base_transport_iface_init (DxTransportInterface *iface);
@@ -298,6 +299,7 @@ emit_message (DxBaseTransport *self, const dx_msg *m, DxMessageArrival arrival)
 
   priv->last_id = MAX (priv->last_id, m->id);
   dx_stats_add_message (priv->stats);
+  dx_stats_add_text_bytes (priv->stats, m->text_len);
   /* Latency only for messages sent while this connection was up: a replay
    * of older history says nothing about the transport. */
   if (priv->clock_known && (double) m->ts >= (double) priv->started_ms + priv->clock_offset_ms) {
@@ -351,6 +353,7 @@ dx_base_transport_acked (DxBaseTransport *self, const char *cid, guint64 id, gin
 
   if (l == NULL)
     return; /* an ack for a send we no longer track (e.g. a retry's twin) */
+  dx_stats_add_text_bytes (PRIV (self)->stats, strlen (((DxOutboxItem *) l->data)->text));
   outbox_item_free (l->data);
   g_queue_delete_link (&PRIV (self)->outbox, l);
   g_signal_emit_by_name (self, "ack", cid, id, ts);
@@ -403,6 +406,32 @@ void
 dx_base_transport_report_error (DxBaseTransport *self, const char *text)
 {
   g_signal_emit_by_name (self, "error", text);
+}
+
+void
+dx_base_transport_set_wire_log (DxBaseTransport *self, DxWireLog *log)
+{
+  g_set_object (&PRIV (self)->wire_log, log);
+}
+
+gboolean
+dx_base_transport_logs_wire (DxBaseTransport *self)
+{
+  return PRIV (self)->wire_log != NULL && !dx_wire_log_get_paused (PRIV (self)->wire_log);
+}
+
+void
+dx_base_transport_log_wire (DxBaseTransport *self, DxWireKind kind, DxWireDirection direction,
+                            const char *summary, const char *detail, guint64 header_bytes,
+                            guint64 payload_bytes, gint64 duration_us)
+{
+  g_autoptr (DxWireEntry) entry = NULL;
+
+  if (!dx_base_transport_logs_wire (self))
+    return;
+  entry = dx_wire_entry_new (DX_BASE_TRANSPORT_GET_CLASS (self)->mode, kind, direction, summary,
+                             detail, header_bytes, payload_bytes, duration_us);
+  dx_wire_log_add (PRIV (self)->wire_log, entry);
 }
 
 gboolean
@@ -461,6 +490,7 @@ dx_base_transport_dispose (GObject *object)
     stop (self);
   }
   g_clear_object (&PRIV (self)->stats);
+  g_clear_object (&PRIV (self)->wire_log);
   G_OBJECT_CLASS (dx_base_transport_parent_class)->dispose (object);
 }
 

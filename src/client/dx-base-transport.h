@@ -7,6 +7,7 @@
 #include "protocol/message.h"
 
 #include "dx-transport.h"
+#include "dx-wire-log.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +33,8 @@ guint64 dx_base_transport_get_since (DxBaseTransport *self);
 DxStats *dx_base_transport_get_stats_object (DxBaseTransport *self);
 /* Clock offset in ms (server clock - local clock), used for latency. */
 void dx_base_transport_set_clock_offset (DxBaseTransport *self, double offset_ms);
+/* Where the transport reports what crosses the wire (NULL: nowhere). */
+void dx_base_transport_set_wire_log (DxBaseTransport *self, DxWireLog *log);
 
 /* ---- for subclasses ---- */
 
@@ -64,6 +67,14 @@ gboolean dx_base_transport_check_epoch (DxBaseTransport *self, const char *epoch
 void dx_base_transport_restart (DxBaseTransport *self);
 void dx_base_transport_report_error (DxBaseTransport *self, const char *text);
 gboolean dx_base_transport_is_running (DxBaseTransport *self);
+/* Something crossed the wire: one entry for the wire inspector (see
+ * dx_wire_entry_new for the arguments). Cheap when no log is attached;
+ * detail may be NULL. Byte counting stays with DxStats: this only shows. */
+void dx_base_transport_log_wire (DxBaseTransport *self, DxWireKind kind, DxWireDirection direction,
+                                 const char *summary, const char *detail, guint64 header_bytes,
+                                 guint64 payload_bytes, gint64 duration_us);
+/* TRUE if a wire log is attached (skip building texts otherwise). */
+gboolean dx_base_transport_logs_wire (DxBaseTransport *self);
 /* Milliseconds of the local real-time clock. */
 gint64 dx_now_ms (void);
 

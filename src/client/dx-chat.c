@@ -36,6 +36,7 @@ struct _DxChat {
   DxTransport *transport;
   DxMessageStore *store;
   DxStats *stats[DX_N_MODES];
+  DxWireLog *wire_log;                         /* what the transports put on the wire (inspector) */
   GBinding *bindings[G_N_ELEMENTS (tunables)]; /* to the current transport */
   SoupSession *api;         /* history, rooms and clock: app traffic, not a transport's */
   DxImpairment *impairment; /* NULL, or the simulated network the transports may go through */
@@ -234,6 +235,7 @@ open_transport (DxChat *self, guint64 since, const char *epoch)
   self->transport =
       dx_transport_new (self->mode, transport_url (self), self->nick, self->stats[self->mode]);
   route_transport (self);
+  dx_base_transport_set_wire_log (DX_BASE_TRANSPORT (self->transport), self->wire_log);
   g_signal_connect (self->transport, "message", G_CALLBACK (on_message), self);
   g_signal_connect (self->transport, "ack", G_CALLBACK (on_ack), self);
   g_signal_connect (self->transport, "state-changed", G_CALLBACK (on_state), self);
@@ -483,6 +485,12 @@ dx_chat_get_transport (DxChat *self)
   return self->transport;
 }
 
+DxWireLog *
+dx_chat_get_wire_log (DxChat *self)
+{
+  return self->wire_log;
+}
+
 DxStats *
 dx_chat_get_stats (DxChat *self, DxMode mode)
 {
@@ -649,6 +657,7 @@ dx_chat_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->impairment, self);
     g_clear_object (&self->impairment);
   }
+  g_clear_object (&self->wire_log);
   g_clear_object (&self->store);
   g_clear_object (&self->clock);
   g_clear_object (&self->api);
@@ -767,6 +776,7 @@ static void
 dx_chat_init (DxChat *self)
 {
   self->store = dx_message_store_new ();
+  self->wire_log = dx_wire_log_new (0);
   for (int m = 0; m < DX_N_MODES; m++) {
     self->stats[m] = dx_stats_new ();
     g_signal_connect (self->stats[m], "latency", G_CALLBACK (on_latency), self);

@@ -7,6 +7,7 @@
 #include "dx-impairment.h"
 #include "dx-message-store.h"
 #include "dx-transport.h"
+#include "dx-wire-log.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,8 @@ void dx_chat_load_older (DxChat *self);
 DxMessageStore *dx_chat_get_store (DxChat *self);
 DxTransport *dx_chat_get_transport (DxChat *self);
 DxStats *dx_chat_get_stats (DxChat *self, DxMode mode);
+/* What the chat's transports put on the wire, for the inspector. */
+DxWireLog *dx_chat_get_wire_log (DxChat *self);
 DxMode dx_chat_get_mode (DxChat *self);
 const char *dx_chat_get_room (DxChat *self);
 const char *dx_chat_get_nick (DxChat *self);

@@ -51,6 +51,119 @@ network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connect
                                G_OBJECT (connection));
 }
 
+/* ---- the wire inspector's view of each exchange ---- */
+
+static void
+append_headers (GString *s, SoupMessageHeaders *headers)
+{
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    g_string_append_printf (s, "%s: %s\r\n", name, value);
+  g_string_append (s, "\r\n");
+}
+
+static const char *
+version_text (SoupMessage *msg)
+{
+  return soup_message_get_http_version (msg) == SOUP_HTTP_1_0 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+/* The request line of msg, as sent (origin-form target). */
+static char *
+request_line (SoupMessage *msg)
+{
+  GUri *uri = soup_message_get_uri (msg);
+  const char *query = g_uri_get_query (uri);
+
+  return g_strdup_printf ("%s %s%s%s %s", soup_message_get_method (msg), g_uri_get_path (uri),
+                          query != NULL ? "?" : "", query != NULL ? query : "", version_text (msg));
+}
+
+/* The request head as libsoup writes it: the request line, Host (libsoup
+ * writes it unless the headers carry one), then the headers. The byte
+ * counts shown beside it are libsoup's own. */
+static char *
+request_head_text (SoupMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  g_autofree char *line = request_line (msg);
+  GString *s = g_string_new (line);
+  GUri *uri = soup_message_get_uri (msg);
+
+  g_string_append (s, "\r\n");
+  if (soup_message_headers_get_one (headers, "Host") == NULL) {
+    if (g_uri_get_port (uri) > 0)
+      g_string_append_printf (s, "Host: %s:%d\r\n", g_uri_get_host (uri), g_uri_get_port (uri));
+    else
+      g_string_append_printf (s, "Host: %s\r\n", g_uri_get_host (uri));
+  }
+  append_headers (s, headers);
+  return g_string_free (s, FALSE);
+}
+
+static char *
+response_line (SoupMessage *msg)
+{
+  return g_strdup_printf ("%s %u %s", version_text (msg), soup_message_get_status (msg),
+                          soup_message_get_reason_phrase (msg));
+}
+
+/* The request is on the wire: count its bytes now, not when the answer
+ * comes (a held long poll or a stream may never complete), so the counts
+ * equal what crossed the socket at any moment. */
+static void
+wrote_body_cb (SoupMessage *msg, gpointer data)
+{
+  DxBaseTransport *self = data;
+  SoupMessageMetrics *m = soup_message_get_metrics (msg);
+  g_autofree char *line = NULL;
+  g_autofree char *head = NULL;
+
+  if (m == NULL)
+    return;
+  dx_stats_add_bytes (dx_base_transport_get_stats_object (self),
+                      soup_message_metrics_get_request_header_bytes_sent (m)
+                          + soup_message_metrics_get_request_body_bytes_sent (m),
+                      0);
+  if (!dx_base_transport_logs_wire (self))
+    return;
+  line = request_line (msg);
+  head = request_head_text (msg);
+  dx_base_transport_log_wire (self, DX_WIRE_HTTP_REQUEST, DX_WIRE_SENT, line, head,
+                              soup_message_metrics_get_request_header_bytes_sent (m),
+                              soup_message_metrics_get_request_body_size (m), -1);
+}
+
+/* A completed exchange's response head, with its body bytes and the time
+ * taken from the request's start to the body's end (monotonic µs). */
+static void
+log_response (DxHttpTransport *self, SoupMessage *msg)
+{
+  SoupMessageMetrics *m = soup_message_get_metrics (msg);
+  guint64 start, end;
+  g_autofree char *line = NULL;
+  GString *head;
+
+  if (m == NULL || soup_message_get_status (msg) == 0
+      || !dx_base_transport_logs_wire (DX_BASE_TRANSPORT (self)))
+    return;
+  line = response_line (msg);
+  head = g_string_new (line);
+  g_string_append (head, "\r\n");
+  append_headers (head, soup_message_get_response_headers (msg));
+  start = soup_message_metrics_get_request_start (m);
+  end = soup_message_metrics_get_response_end (m);
+  dx_base_transport_log_wire (DX_BASE_TRANSPORT (self), DX_WIRE_HTTP_RESPONSE, DX_WIRE_RECEIVED,
+                              line, head->str,
+                              soup_message_metrics_get_response_header_bytes_received (m),
+                              soup_message_metrics_get_response_body_bytes_received (m),
+                              end >= start && start != 0 ? (gint64) (end - start) : -1);
+  g_string_free (head, TRUE);
+}
+
 SoupMessage *
 dx_http_transport_new_message (DxHttpTransport *self, const char *method,
                                const char *path_and_query)
@@ -68,6 +181,7 @@ dx_http_transport_new_message (DxHttpTransport *self, const char *method,
     soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);
   }
   g_signal_connect_object (msg, "network-event", G_CALLBACK (network_event_cb), self, 0);
+  g_signal_connect_object (msg, "wrote-body", G_CALLBACK (wrote_body_cb), self, 0);
   return msg;
 }
 
@@ -80,9 +194,9 @@ dx_http_transport_account (DxHttpTransport *self, SoupMessage *msg)
   dx_stats_add_request (stats);
   if (m == NULL)
     return;
-  dx_stats_add_bytes (stats,
-                      soup_message_metrics_get_request_header_bytes_sent (m)
-                          + soup_message_metrics_get_request_body_bytes_sent (m),
+  log_response (self, msg);
+  /* The request's bytes were counted as it went out (wrote_body_cb). */
+  dx_stats_add_bytes (stats, 0,
                       soup_message_metrics_get_response_header_bytes_received (m)
                           + soup_message_metrics_get_response_body_bytes_received (m));
 }

@@ -26,7 +26,8 @@ SoupSession *dx_http_transport_get_session (DxHttpTransport *self);
  * connection counting and the keep-alive policy applied. */
 SoupMessage *dx_http_transport_new_message (DxHttpTransport *self, const char *method,
                                             const char *path_and_query);
-/* After a message completed: count the request and its bytes. */
+/* After a message completed: count the request and its response bytes
+ * (the request's bytes are counted as soon as it is written). */
 void dx_http_transport_account (DxHttpTransport *self, SoupMessage *msg);
 /* "/api/v1/rooms/<room>/messages?..." helper: path of the current room. */
 char *dx_http_transport_room_path (DxHttpTransport *self, const char *what);

@@ -15,6 +15,9 @@ struct _DxStats {
   guint64 connections_closed;
   guint open_connections; /* not reset: they are still open */
   guint64 gaps, reordered, duplicates, repaired, simulated_loss;
+  /* Chat text (the "text" members) of messages received and sends acked:
+   * the payload the rest of the bytes carry, for the overhead ratio. */
+  guint64 text_bytes;
   double samples[DX_STATS_MAX_SAMPLES];
   guint n_samples; /* total ever added; the ring holds the last MAX */
 };
@@ -123,6 +126,13 @@ dx_stats_add_message (DxStats *self)
 }
 
 void
+dx_stats_add_text_bytes (DxStats *self, guint64 n)
+{
+  self->text_bytes += n;
+  changed (self);
+}
+
+void
 dx_stats_add_latency (DxStats *self, double ms)
 {
   self->samples[self->n_samples % DX_STATS_MAX_SAMPLES] = ms;
@@ -137,6 +147,7 @@ dx_stats_reset (DxStats *self)
   self->requests = self->bytes_up = self->bytes_down = 0;
   self->connections = self->empty_polls = self->messages = 0;
   self->connections_closed = 0;
+  self->text_bytes = 0;
   self->n_samples = 0;
   self->gaps = self->reordered = self->duplicates = self->repaired = self->simulated_loss = 0;
   changed (self);
@@ -262,6 +273,12 @@ guint64
 dx_stats_get_messages (DxStats *self)
 {
   return self->messages;
+}
+
+guint64
+dx_stats_get_text_bytes (DxStats *self)
+{
+  return self->text_bytes;
 }
 
 guint

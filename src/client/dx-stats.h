@@ -20,6 +20,8 @@ void dx_stats_add_connection (DxStats *self);
 void dx_stats_track_connection (DxStats *self, GObject *connection);
 void dx_stats_add_empty_poll (DxStats *self);
 void dx_stats_add_message (DxStats *self);
+/* Chat text bytes carried (received messages and acked sends). */
+void dx_stats_add_text_bytes (DxStats *self, guint64 n);
 void dx_stats_add_latency (DxStats *self, double ms);
 void dx_stats_reset (DxStats *self);
 /* What only a datagram carrier (UDP) shows: ids skipped (gaps), late
@@ -40,6 +42,7 @@ guint64 dx_stats_get_connections_closed (DxStats *self);
 guint dx_stats_get_open_connections (DxStats *self);
 guint64 dx_stats_get_empty_polls (DxStats *self);
 guint64 dx_stats_get_messages (DxStats *self);
+guint64 dx_stats_get_text_bytes (DxStats *self);
 guint dx_stats_get_n_latencies (DxStats *self);
 guint64 dx_stats_get_gaps (DxStats *self);
 guint64 dx_stats_get_reordered (DxStats *self);

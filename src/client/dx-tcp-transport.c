@@ -85,6 +85,22 @@ flush_out (DxTcpTransport *self)
                                    self->cancellable, write_done, job);
 }
 
+/* One NDJSON line for the inspector: the JSON, and its one byte of
+ * framing (the newline). */
+static void
+log_line (DxTcpTransport *self, DxWireDirection dir, const char *json, gsize len)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *summary = NULL;
+
+  if (!dx_base_transport_logs_wire (DX_BASE_TRANSPORT (self)))
+    return;
+  text = g_utf8_make_valid (json, (gssize) len);
+  summary = g_strdup_printf ("%" G_GSIZE_FORMAT " B + \\n", len);
+  dx_base_transport_log_wire (DX_BASE_TRANSPORT (self), DX_WIRE_NDJSON_LINE, dir, summary, text, 1,
+                              len, -1);
+}
+
 static void
 dx_tcp_transport_write_object (DxSocketTransport *sock, const char *json, gsize len)
 {
@@ -95,6 +111,7 @@ dx_tcp_transport_write_object (DxSocketTransport *sock, const char *json, gsize 
   g_byte_array_append (self->out, (const guint8 *) json, (guint) len);
   g_byte_array_append (self->out, (const guint8 *) "\n", 1);
   dx_stats_add_bytes (stats_of (self), len + 1, 0);
+  log_line (self, DX_WIRE_SENT, json, len);
   flush_out (self);
 }
 
@@ -126,9 +143,10 @@ read_done (GObject *source, GAsyncResult *result, gpointer data)
     dx_ndjson_event ev = dx_ndjson_next (&self->splitter, p, len, &used, &line, &line_len);
     p += used;
     len -= used;
-    if (ev == DX_NDJSON_LINE)
+    if (ev == DX_NDJSON_LINE) {
+      log_line (self, DX_WIRE_RECEIVED, line, line_len);
       dx_socket_transport_received (DX_SOCKET_TRANSPORT (self), line, line_len);
-    else if (ev == DX_NDJSON_TOO_LARGE)
+    } else if (ev == DX_NDJSON_TOO_LARGE)
       dx_base_transport_report_error (DX_BASE_TRANSPORT (self),
                                       _ ("The server sent a line that is too long"));
     else if (ev == DX_NDJSON_ERROR) {

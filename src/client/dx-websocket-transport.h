@@ -1,5 +1,9 @@
-/* DxWebSocketTransport: RFC 6455 on the HTTP port via libsoup's client,
- * one docs/protocol.md §5 JSON object per text frame. */
+/* DxWebSocketTransport: RFC 6455 on the HTTP port, spoken by the
+ * protocol module (protocol/websocket.h: handshake, masked client frames,
+ * the decoder) over a plain GSocketConnection, one docs/protocol.md §5
+ * JSON object per text frame. Owning the socket lets every byte be counted
+ * as it crosses it — the upgrade request, the 101 head, each frame header
+ * and payload, pings, pongs and the close — and shown in the inspector. */
 #pragma once
 
 #include "dx-socket-transport.h"
@@ -9,9 +13,5 @@ G_BEGIN_DECLS
 #define DX_TYPE_WEBSOCKET_TRANSPORT (dx_websocket_transport_get_type ())
 G_DECLARE_FINAL_TYPE (DxWebSocketTransport, dx_websocket_transport, DX, WEBSOCKET_TRANSPORT,
                       DxSocketTransport)
-
-/* Bytes of RFC 6455 framing around a payload of `len` bytes (client frames
- * carry a 4-byte mask key). */
-guint dx_websocket_frame_overhead (guint64 len, gboolean masked);
 
 G_END_DECLS

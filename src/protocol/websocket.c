@@ -201,6 +201,31 @@ dx_ws_frame_header (uint8_t out[DX_WS_MAX_HEADER], bool fin, dx_ws_opcode opcode
   return n;
 }
 
+size_t
+dx_ws_peek_frame_header (const uint8_t *data, size_t len, dx_ws_frame_info *info)
+{
+  if (len < 2)
+    return 0;
+  uint8_t len7 = data[1] & 0x7F;
+  bool masked = (data[1] & 0x80) != 0;
+  size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+  size_t need = 2 + ext + (masked ? 4 : 0);
+  if (len < need)
+    return 0;
+  uint64_t n = len7;
+  if (ext > 0) {
+    n = 0;
+    for (size_t i = 0; i < ext; i++)
+      n = n << 8 | data[2 + i];
+  }
+  info->fin = (data[0] & 0x80) != 0;
+  info->opcode = (dx_ws_opcode) (data[0] & 0x0F);
+  info->masked = masked;
+  info->payload_len = n;
+  info->header_len = need;
+  return need;
+}
+
 void
 dx_ws_mask (uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset)
 {

@@ -142,6 +142,22 @@ bool dx_ws_encode_frame (dx_buffer *out, bool fin, dx_ws_opcode opcode, const vo
 bool dx_ws_encode_close (dx_buffer *out, unsigned code, const char *reason, size_t reason_len,
                          const uint8_t *mask);
 
+/* The fields of one frame header, as an inspector shows them. */
+typedef struct {
+  bool fin;
+  dx_ws_opcode opcode;
+  bool masked;
+  uint64_t payload_len;
+  size_t header_len; /* 2..14 */
+} dx_ws_frame_info;
+
+/* Read the frame header at the start of data[0..len) without validating
+ * it (the decoder does that): if the whole header is there, fill *info and
+ * return its length (2..14); return 0 if more bytes are needed. Lets a
+ * caller see each frame's boundaries beside the decoder, which reports
+ * assembled messages. */
+size_t dx_ws_peek_frame_header (const uint8_t *data, size_t len, dx_ws_frame_info *info);
+
 /* ---- decoding ---- */
 
 typedef enum {

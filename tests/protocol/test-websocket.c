@@ -556,9 +556,44 @@ test_encoder (void)
       "close code validity (RFC 6455 7.4)");
 }
 
+/* Peeking at frame headers: lengths of 7, 16 and 64 bits, masked or not,
+ * and "need more" for every cut inside a header. */
+static void
+test_peek (void)
+{
+  static const struct {
+    uint64_t len;
+    bool masked;
+    size_t header;
+  } cases[] = {
+    { 0, false, 2 }, { 125, false, 2 }, { 126, true, 8 }, { 65535, false, 4 }, { 65536, true, 14 }
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint8_t hdr[DX_WS_MAX_HEADER];
+    size_t n = dx_ws_frame_header (hdr, i % 2 == 0, DX_WS_OP_TEXT, cases[i].len,
+                                   cases[i].masked ? MASK : NULL);
+    dx_ws_frame_info info;
+    bool short_ok = true;
+    for (size_t cut = 0; cut < n; cut++)
+      short_ok = short_ok && dx_ws_peek_frame_header (hdr, cut, &info) == 0;
+    size_t got = dx_ws_peek_frame_header (hdr, n, &info);
+    OK (short_ok && got == cases[i].header && n == got && info.header_len == got
+            && info.payload_len == cases[i].len && info.masked == cases[i].masked
+            && info.fin == (i % 2 == 0) && info.opcode == DX_WS_OP_TEXT,
+        "peek: payload %llu %s: header %zu bytes", (unsigned long long) cases[i].len,
+        cases[i].masked ? "masked" : "unmasked", cases[i].header);
+  }
+  const uint8_t ping[] = { 0x89, 0x00, 0x81 };
+  dx_ws_frame_info info;
+  OK (dx_ws_peek_frame_header (ping, sizeof ping, &info) == 2 && info.opcode == DX_WS_OP_PING
+          && info.fin && info.payload_len == 0,
+      "peek: a ping header followed by more bytes");
+}
+
 int
 main (void)
 {
+  test_peek ();
   test_handshake ();
   test_rfc_examples ();
   test_decoder ();

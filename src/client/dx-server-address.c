@@ -1,0 +1,58 @@
+#include "dx-config.h"
+
+#include "dx-server-address.h"
+
+gboolean
+dx_server_connect_async (const char *url, GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GSocketClient) client = NULL;
+  gboolean tls;
+  int port;
+
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return FALSE;
+  tls = g_strcmp0 (g_uri_get_scheme (uri), "https") == 0;
+  port = g_uri_get_port (uri);
+  client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, 10);
+  /* https:// (docs/protocol.md §9): GIO's TLS; bytes are then counted
+   * above it, as plaintext. */
+  g_socket_client_set_tls (client, tls);
+  g_socket_client_connect_to_host_async (client, g_uri_get_host (uri),
+                                         (guint16) (port > 0 ? port
+                                                    : tls    ? 443
+                                                             : 80),
+                                         cancellable, callback, user_data);
+  return TRUE;
+}
+
+char *
+dx_server_host_field (const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *host;
+  gboolean v6;
+  int port;
+
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return g_strdup ("");
+  host = g_uri_get_host (uri);
+  v6 = strchr (host, ':') != NULL;
+  port = g_uri_get_port (uri);
+  if (port < 0)
+    return g_strdup_printf (v6 ? "[%s]" : "%s", host);
+  return g_strdup_printf (v6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+char *
+dx_server_target (const char *url, const char *path)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *prefix = uri != NULL ? g_uri_get_path (uri) : "";
+
+  while (g_str_has_suffix (prefix, "/") && prefix[1] == '\0')
+    prefix = "";
+  return g_strconcat (prefix, path, NULL);
+}

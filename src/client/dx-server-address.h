@@ -1,0 +1,21 @@
+/* Reaching the server's HTTP port on a socket of our own (the modes that
+ * speak HTTP themselves to count every byte: WebSocket, the SSE stream):
+ * the connection, the Host field and request targets from the server URL
+ * ("http://host:port/prefix"; https:// means TLS through GIO). */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Start connecting; finish with g_socket_client_connect_to_host_finish on
+ * the GSocketClient passed as the callback's source. FALSE (nothing
+ * started) if url is not a usable http(s) URL. */
+gboolean dx_server_connect_async (const char *url, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+/* "host:port" as the Host field wants it (IPv6 literals in brackets). */
+char *dx_server_host_field (const char *url);
+/* The request target for path ("/api/v1/ws") under the URL's own path. */
+char *dx_server_target (const char *url, const char *path);
+
+G_END_DECLS
