@@ -310,6 +310,10 @@ begin_closing (dx_conn *c)
     return false;
   c->closing = true;
   c->ctx->metrics->conn_open[c->tr]--;
+  /* A stream handed to another conn (an upgrade) is not closed here. The
+   * peer closed first if its FIN (or an error) has been read. */
+  if (c->stream)
+    c->ctx->metrics->closed_first[c->read_ended ? DX_CLOSED_BY_PEER : DX_CLOSED_BY_SERVER][c->tr]++;
   if (c->ops->on_closing)
     c->ops->on_closing (c);
   return true;

@@ -19,6 +19,7 @@
 #include "server/metrics.h"
 #include "server/poster.h"
 #include "server/shared-buf.h"
+#include "server/tcp-watch.h"
 #include "server/transport.h"
 
 typedef struct dx_conn dx_conn;
@@ -46,6 +47,7 @@ typedef struct {
   const char *server_name; /* "duplexd/<version>" */
   const char *epoch;       /* the store's */
   int tcp_port;
+  dx_tcp_watch *tcp_watch; /* the listeners' TCP states; NULL if not watched */
   bool shutting_down;
   /* Every open connection (kept by conn.c, walked at shutdown). */
   dx_conn *conns;

@@ -386,6 +386,25 @@ route_ws (dx_http_conn *hc, const dx_http_message *req)
 }
 
 /* Every request of the HTTP port: route it, answer it (or hold it). */
+/* /api/v1/info: the server's sockets in TIME_WAIT on both listeners' ports
+ * and the age of that count (docs/protocol.md §4). The shared encoder
+ * (protocol/, used by the client too) holds no live figures: they go in
+ * before its closing brace. Absent while the server cannot count. */
+static void
+info_add_time_wait (dx_conn_ctx *ctx, dx_buffer *b)
+{
+  if (ctx->tcp_watch == NULL || b->failed || b->len == 0 || b->data[b->len - 1] != '}')
+    return;
+  const dx_tcp_watch_sample *s = dx_tcp_watch_read (ctx->tcp_watch);
+  if (s->samples == 0 || s->status < 0)
+    return;
+  uint64_t now = dx_monotonic_ms ();
+  b->len--;
+  dx_buffer_printf (b, ",\"time_wait\":%llu,\"time_wait_age_ms\":%llu}",
+                    (unsigned long long) dx_tcp_watch_total (s, DX_TCP_TIME_WAIT),
+                    (unsigned long long) (now > s->taken_ms ? now - s->taken_ms : 0));
+}
+
 static void
 handle_request (dx_http_conn *hc, const dx_http_message *req)
 {
@@ -437,6 +456,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     dx_buffer b;
     dx_buffer_init (&b, 0);
     dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
+    info_add_time_wait (ctx, &b);
     dx_http_respond_json (hc, 200, &b);
   } break;
   case DX_ROUTE_METRICS: {
@@ -446,6 +466,8 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     dx_buffer b;
     dx_buffer_init (&b, 0);
     dx_metrics_render (ctx->metrics, &st, &b);
+    if (ctx->tcp_watch)
+      dx_metrics_render_tcp_states (dx_tcp_watch_read (ctx->tcp_watch), dx_monotonic_ms (), &b);
     dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
                      b.data ? b.data : "", b.len);
     dx_buffer_free (&b);

@@ -73,6 +73,17 @@ dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buffer *
                     "duplex_slow_consumer_disconnects_total %llu\n",
                     (unsigned long long) m->slow_disconnects);
 
+  dx_buffer_printf (out, "# HELP duplex_connections_closed_total Connections closed, by the side "
+                         "that closed first (its kernel keeps the TIME_WAIT).\n"
+                         "# TYPE duplex_connections_closed_total counter\n");
+  static const char *const sides[DX_CLOSED_BY_COUNT] = { "server", "peer" };
+  for (int s = 0; s < DX_CLOSED_BY_COUNT; s++)
+    for (int t = 0; t < DX_TR_COUNT; t++)
+      dx_buffer_printf (out,
+                        "duplex_connections_closed_total{transport=\"%s\",first=\"%s\"} %llu\n",
+                        dx_transport_name ((dx_transport) t), sides[s],
+                        (unsigned long long) m->closed_first[s][t]);
+
   if (store == NULL)
     return;
   dx_buffer_printf (out, "# HELP duplex_store_write_seconds Time from append "
@@ -93,4 +104,35 @@ dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buffer *
                     "# TYPE duplex_store_pending gauge\n"
                     "duplex_store_pending %llu\n",
                     (unsigned long long) store->pending);
+}
+
+void
+dx_metrics_render_tcp_states (const dx_tcp_watch_sample *s, uint64_t now_ms, dx_buffer *out)
+{
+  if (s->samples == 0)
+    return;
+  if (s->status < 0) {
+    dx_buffer_printf (out, "# duplex_tcp_sockets: cannot count on this system: %s\n",
+                      dx_strerror (s->status));
+    return;
+  }
+  dx_buffer_printf (out,
+                    "# HELP duplex_tcp_sockets TCP sockets of this host whose local port is the "
+                    "listener's, by state, at the last sample (time_wait: connections the server "
+                    "closed first).\n"
+                    "# TYPE duplex_tcp_sockets gauge\n");
+  for (size_t i = 0; i < s->nports; i++)
+    for (int st = 0; st < DX_TCP_STATE_COUNT; st++)
+      if (DX_TCP_WATCH_STATES & DX_TCP_STATE_BIT (st))
+        dx_buffer_printf (out, "duplex_tcp_sockets{listener=\"%s\",state=\"%s\"} %u\n", s->names[i],
+                          dx_tcp_state_name ((dx_tcp_state) st), (unsigned) s->counts[i].n[st]);
+  uint64_t age = now_ms > s->taken_ms ? now_ms - s->taken_ms : 0;
+  dx_buffer_printf (out,
+                    "# HELP duplex_tcp_sockets_age_seconds Age of the duplex_tcp_sockets sample.\n"
+                    "# TYPE duplex_tcp_sockets_age_seconds gauge\n"
+                    "duplex_tcp_sockets_age_seconds %.3f\n"
+                    "# HELP duplex_tcp_sockets_samples_total Samples of the TCP table taken.\n"
+                    "# TYPE duplex_tcp_sockets_samples_total counter\n"
+                    "duplex_tcp_sockets_samples_total %llu\n",
+                    (double) age / 1000.0, (unsigned long long) s->samples);
 }

@@ -10,9 +10,18 @@
 #include "protocol/buffer.h"
 #include "server/router.h"
 #include "server/store.h"
+#include "server/tcp-watch.h"
 #include "server/transport.h"
 
 #define DX_METRICS_STATUS_SLOTS 24
+
+/* Which side of a connection closed first: the one whose kernel keeps the
+ * TIME_WAIT (docs/protocol.md §4, /metrics). */
+typedef enum {
+  DX_CLOSED_BY_SERVER = 0,
+  DX_CLOSED_BY_PEER,
+  DX_CLOSED_BY_COUNT,
+} dx_closed_by;
 
 typedef struct {
   uint64_t conn_open[DX_TR_COUNT];
@@ -23,6 +32,7 @@ typedef struct {
   uint64_t bytes_out[DX_TR_COUNT];
   uint64_t longpolls_waiting;
   uint64_t slow_disconnects;
+  uint64_t closed_first[DX_CLOSED_BY_COUNT][DX_TR_COUNT];
   /* HTTP requests: (route, status) -> count, a small open table. */
   struct {
     uint16_t status;
@@ -35,5 +45,9 @@ void dx_metrics_init (dx_metrics *m);
 void dx_metrics_http_request (dx_metrics *m, dx_route route, int status);
 /* Appends the whole exposition to out; store may be NULL (no histogram). */
 void dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buffer *out);
+/* Appends the listeners' TCP sockets by state from a tcp-watch sample
+ * (now_ms: dx_monotonic_ms, for its age); a comment line instead when the
+ * system cannot count, nothing before the first sample. */
+void dx_metrics_render_tcp_states (const dx_tcp_watch_sample *s, uint64_t now_ms, dx_buffer *out);
 
 #endif

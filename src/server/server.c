@@ -6,6 +6,7 @@
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/tcp-conn.h"
+#include "server/tcp-watch.h"
 #include "server/ticker.h"
 
 #include <stdio.h>
@@ -73,6 +74,30 @@ listen_on (dx_server *srv, const char *addr, dx_accept_cb cb, dx_listener **out,
   return true;
 }
 
+/* ---- TCP states of the listeners' ports (TIME_WAIT) ---- */
+
+/* A server that cannot watch still serves: the numbers are then missing
+ * from /metrics and /api/v1/info. */
+static void
+watch_tcp_states (dx_server *srv)
+{
+  static const char *const names[] = { "http", "tcp" };
+  uint16_t ports[] = { (uint16_t) srv->http_port, (uint16_t) srv->tcp_port };
+  int err = 0;
+  srv->tcp_watch = dx_tcp_watch_new (srv->loop, ports, names, 2, &err);
+  if (srv->tcp_watch == NULL)
+    dx_log_warn ("cannot start counting TIME_WAIT: %s", dx_strerror (err));
+  srv->ctx.tcp_watch = srv->tcp_watch;
+}
+
+static void
+unwatch_tcp_states (dx_server *srv)
+{
+  srv->ctx.tcp_watch = NULL;
+  dx_tcp_watch_free (srv->tcp_watch);
+  srv->tcp_watch = NULL;
+}
+
 /* ---- shutdown ---- */
 
 static dx_server *signal_server; /* the one server of this process */
@@ -126,6 +151,7 @@ dx_server_shutdown (dx_server *srv)
   close_listener (&srv->http_listener);
   close_listener (&srv->tcp_listener);
   dx_tickers_stop (&srv->tickers);
+  unwatch_tcp_states (srv);
   dx_poster_close (&srv->poster);
   dx_conn_shutdown_all (&srv->ctx);
   srv->shutdown_timer = dx_timer_new (srv->loop);
@@ -230,6 +256,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
     return NULL;
   }
   srv->ctx.tcp_port = srv->tcp_port;
+  watch_tcp_states (srv);
   if (!dx_tickers_start (loop, cfg, &srv->poster, &srv->tickers)) {
     snprintf (err, errlen, "cannot start the tickers");
     dx_server_free (srv);
@@ -266,6 +293,7 @@ dx_server_free (dx_server *srv)
   close_listener (&srv->http_listener);
   close_listener (&srv->tcp_listener);
   dx_tickers_stop (&srv->tickers);
+  unwatch_tcp_states (srv);
   dx_poster_close (&srv->poster);
   dx_conn_close_all (&srv->ctx);
   if (srv->shutdown_timer) {

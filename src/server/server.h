@@ -27,6 +27,7 @@ typedef struct dx_server {
   char server_name[48]; /* "duplexd/<version>" */
   char epoch[72];       /* copy of the store's epoch */
   dx_ticker *tickers;
+  dx_tcp_watch *tcp_watch; /* TIME_WAIT & co. of the listeners' ports */
   dx_timer *shutdown_timer;
   bool shutdown_forced;
   uint64_t shutdown_started;

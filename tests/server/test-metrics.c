@@ -41,6 +41,52 @@ main (void)
   OK (strstr (t, "duplex_longpolls_waiting 0\n") != NULL, "long polls gauge");
   dx_buffer_free (&b);
 
+  /* Who closed first, and the listeners' TCP states from a sample. */
+  m.closed_first[DX_CLOSED_BY_SERVER][DX_TR_HTTP] = 5;
+  m.closed_first[DX_CLOSED_BY_PEER][DX_TR_TCP] = 2;
+  dx_buffer_init (&b, 0);
+  dx_metrics_render (&m, NULL, &b);
+  OK (strstr (b.data, "duplex_connections_closed_total{transport=\"http\",first=\"server\"} 5\n")
+          != NULL,
+      "closed by the server first");
+  OK (strstr (b.data, "duplex_connections_closed_total{transport=\"tcp\",first=\"peer\"} 2\n")
+          != NULL,
+      "closed by the peer first");
+  dx_buffer_free (&b);
+
+  dx_tcp_watch_sample s;
+  memset (&s, 0, sizeof s);
+  s.nports = 2;
+  s.names[0] = "http";
+  s.names[1] = "tcp";
+  dx_buffer_init (&b, 0);
+  dx_metrics_render_tcp_states (&s, 1000, &b);
+  OK (b.len == 0, "no TCP states before the first sample");
+  s.samples = 3;
+  s.taken_ms = 750;
+  s.counts[0].n[DX_TCP_TIME_WAIT] = 40;
+  s.counts[1].n[DX_TCP_ESTABLISHED] = 1;
+  dx_metrics_render_tcp_states (&s, 1000, &b);
+  t = b.data;
+  OK (strstr (t, "duplex_tcp_sockets{listener=\"http\",state=\"time_wait\"} 40\n") != NULL,
+      "TIME_WAIT on the HTTP listener");
+  OK (strstr (t, "duplex_tcp_sockets{listener=\"tcp\",state=\"established\"} 1\n") != NULL,
+      "ESTABLISHED on the TCP listener");
+  OK (strstr (t, "duplex_tcp_sockets{listener=\"tcp\",state=\"time_wait\"} 0\n") != NULL,
+      "zeros shown");
+  OK (strstr (t, "state=\"listen\"") == NULL, "the listening socket itself is not counted");
+  OK (strstr (t, "duplex_tcp_sockets_age_seconds 0.250\n") != NULL, "age of the sample");
+  OK (strstr (t, "duplex_tcp_sockets_samples_total 3\n") != NULL, "samples counter");
+  IS (dx_tcp_watch_total (&s, DX_TCP_TIME_WAIT), 40, "total over the listeners");
+  dx_buffer_reset (&b);
+  s.status = DX_ENOTSUP;
+  dx_metrics_render_tcp_states (&s, 1000, &b);
+  OK (b.len > 0 && b.data[0] == '#' && strstr (b.data, "not supported") != NULL
+          && strstr (b.data, "\nduplex_") == NULL,
+      "unsupported: a comment, no numbers");
+  IS (dx_tcp_watch_total (&s, DX_TCP_TIME_WAIT), 0, "no total when unsupported");
+  dx_buffer_free (&b);
+
   dx_stored_msg msg = { "lobby", 42, 1763900000123ULL, "alice", "hi", 2, "c-17" };
   dx_shared_event *e = dx_shared_event_message (&msg);
   OK (e != NULL && e->id == 42, "message encoded");
