@@ -95,8 +95,11 @@ export class Chart {
       g.stroke();
       g.setLineDash([]);
       g.fillStyle = COLORS[m.mode] || fg;
-      g.textAlign = "left";
-      g.fillText(this.label(m.mode), mx + 3, 16);
+      // The label on the side of the mark that has room for it.
+      const text = this.label(m.mode);
+      const right = mx + 3 + g.measureText(text).width < w - 4;
+      g.textAlign = right ? "left" : "right";
+      g.fillText(text, right ? mx + 3 : mx - 3, 16);
     }
     for (const p of this.points) {
       g.fillStyle = COLORS[p.mode] || fg;

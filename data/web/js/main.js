@@ -1,5 +1,6 @@
 // The Duplex web client: the page's state and its wiring. Deep links:
-// /?room=lobby&nick=alice&transport=sse&compare=poll,websocket.
+// /?room=lobby&nick=alice&transport=sse&compare=poll,websocket (and
+// interval=MS, wait=S for the poll interval and the long-poll wait).
 
 import { Api, HttpError } from "./api.js";
 import { Chart } from "./chart.js";
@@ -74,6 +75,7 @@ function stateText(name, detail) {
 
 function showState(name, detail) {
   const e = $("conn-state");
+  if (name === "up" && e.dataset.state !== "up") refreshRooms(); // the online count now
   e.textContent = stateText(name, detail) + (name === "up" ? " · " + modeLabel(state.mode) : "");
   e.classList.toggle("up", name === "up");
   e.classList.toggle("down", name === "retry" || name === "retry-browser");
@@ -93,6 +95,8 @@ function updateUrl() {
   p.set("room", state.room);
   p.set("nick", state.nick);
   p.set("transport", state.mode);
+  if ($("poll-interval").value !== "2000") p.set("interval", $("poll-interval").value);
+  if ($("wait").value !== "30") p.set("wait", $("wait").value);
   if (compare && compare.isOpen() && compare.checked().length) p.set("compare", compare.checked().join(","));
   history.replaceState(null, "", "/?" + p.toString().replace(/%2C/g, ","));
 }
@@ -203,7 +207,7 @@ async function loadOlder() {
     const ans = await api.history(state.room, state.firstId, HISTORY_PAGE);
     const msgs = (ans.messages || []).filter((m) => m.id < state.firstId);
     if (ans.epoch === state.epoch) {
-      log.prepend(msgs.slice().reverse());
+      log.prepend(msgs);
       if (msgs.length) state.firstId = msgs[0].id;
       state.noOlder = msgs.length === 0 || msgs[0].id <= 1;
     }
@@ -295,6 +299,11 @@ function readLink() {
   state.room = ROOM_RE.test(room) ? room : "lobby";
   const mode = p.get("transport");
   state.mode = MODES.includes(mode) ? mode : "poll";
+  // interval (ms) and wait (s): one of the choices offered.
+  for (const [key, id] of [["interval", "poll-interval"], ["wait", "wait"]]) {
+    const v = p.get(key);
+    if (v !== null && [...$(id).options].some((o) => o.value === v)) $(id).value = v;
+  }
   const cmp = p.get("compare");
   return cmp === null ? null : cmp.split(",").filter((m) => MODES.includes(m));
 }

@@ -71,6 +71,12 @@ export function wsFrameBytes(n, masked) {
   return 2 + (n < 126 ? 0 : n < 65536 ? 2 : 8) + (masked ? 4 : 0) + n;
 }
 
+// Local wall-clock time in ms with sub-millisecond steps (Date.now() has
+// whole milliseconds, too coarse for a loopback WebSocket).
+function wallNow() {
+  return performance.timeOrigin + performance.now();
+}
+
 // The server's clock: offset = server time - local time, NTP-style from
 // GET /api/v1/time, keeping the fastest round trip (an old best sample
 // ages, so a drifting clock is followed).
@@ -102,7 +108,7 @@ export class ServerClock {
   async measure() {
     if (this.bestRtt >= 0) this.bestRtt = this.bestRtt * 1.5 + 1;
     const t0 = performance.now();
-    const w0 = Date.now();
+    const w0 = wallNow();
     try {
       const r = await fetch("/api/v1/time", { cache: "no-store" });
       const j = await r.json();
@@ -120,7 +126,7 @@ export class ServerClock {
 
   // The server's time now, in ms since the epoch.
   now() {
-    return Date.now() + this.offset;
+    return wallNow() + this.offset;
   }
 }
 

@@ -93,9 +93,13 @@ class PollTransport extends Transport {
     const long = this.mode === "longpoll";
     while (!this.stopped) {
       let ans;
+      // After a start or a reconnect the first long poll does not wait:
+      // a restarted server with a new epoch would otherwise hold it (its
+      // ids are below since) until the wait ends, before the page learns
+      // the epoch.
+      const wait = long && this.isUp ? this.sink.wait() : 0;
       try {
-        ans = await this.api.poll(this.room, this.sink.lastId(), long ? this.sink.wait() : 0, this.stats,
-          this.abort.signal);
+        ans = await this.api.poll(this.room, this.sink.lastId(), wait, this.stats, this.abort.signal);
       } catch (e) {
         if (this.stopped) return;
         await this.backoff();
