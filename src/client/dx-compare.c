@@ -50,6 +50,13 @@ dx_compare_get_n_panes (DxCompare *self)
   return self->panes->len;
 }
 
+DxChat *
+dx_compare_get_pane_chat (DxCompare *self, guint index)
+{
+  g_return_val_if_fail (index < self->panes->len, NULL);
+  return dx_compare_pane_get_chat (self->panes->pdata[index]);
+}
+
 static void
 dx_compare_dispose (GObject *object)
 {

@@ -4,6 +4,7 @@
 
 #include <gtk/gtk.h>
 
+#include "dx-chat.h"
 #include "dx-transport.h"
 
 G_BEGIN_DECLS
@@ -18,5 +19,7 @@ void dx_compare_start (DxCompare *self, const char *server_url, const char *nick
 void dx_compare_stop (DxCompare *self);
 gboolean dx_compare_is_running (DxCompare *self);
 guint dx_compare_get_n_panes (DxCompare *self);
+/* The chat of pane `index` (< n_panes). */
+DxChat *dx_compare_get_pane_chat (DxCompare *self, guint index);
 
 G_END_DECLS

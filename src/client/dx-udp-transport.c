@@ -92,6 +92,8 @@ send_job_free (gpointer data)
   g_free (job);
 }
 
+static void start_repair (DxUdpTransport *self);
+
 /* ---- datagrams out ---- */
 
 /* Send one datagram; what the kernel refuses (a full buffer) is lost, as
@@ -197,6 +199,9 @@ ping_cb (gpointer data)
     return G_SOURCE_REMOVE;
   }
   self->unanswered_pings++;
+  /* A repair that failed (or found the server without the ids) is tried
+   * again here while ids are missing. */
+  start_repair (self);
   g_snprintf (t, sizeof t, "%" G_GINT64_FORMAT, dx_now_ms ());
   dx_buffer_init (&b, DX_UDP_DATAGRAM_MAX);
   dx_encode_ping (&b, t, strlen (t));
@@ -304,8 +309,6 @@ repair_message (const dx_msg *m, gpointer data)
   dx_stats_add_repaired (stats_of (self));
   dx_base_transport_deliver_unordered (DX_BASE_TRANSPORT (self), m, DX_MESSAGE_REPAIRED);
 }
-
-static void start_repair (DxUdpTransport *self);
 
 static void
 repair_done (guint64 last_id, gboolean full, gpointer data)

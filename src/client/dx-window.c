@@ -343,11 +343,17 @@ dx_window_set_compare (DxWindow *self, gboolean compare)
   /* Three families side by side: polling, streaming, full duplex. */
   static const DxMode modes[] = { DX_MODE_POLL, DX_MODE_SSE, DX_MODE_WEBSOCKET };
 
-  if (compare)
+  if (compare) {
     dx_compare_start (self->compare, dx_chat_get_server_url (self->chat),
                       dx_chat_get_nick (self->chat), dx_chat_get_room (self->chat), modes,
                       G_N_ELEMENTS (modes));
-  else
+    /* A pane switched to UDP loses and repairs as the main chat does. */
+    for (guint i = 0; i < dx_compare_get_n_panes (self->compare); i++) {
+      DxChat *pane = dx_compare_get_pane_chat (self->compare, i);
+      g_object_bind_property (self->chat, "udp-loss", pane, "udp-loss", G_BINDING_SYNC_CREATE);
+      g_object_bind_property (self->chat, "udp-repair", pane, "udp-repair", G_BINDING_SYNC_CREATE);
+    }
+  } else
     dx_compare_stop (self->compare);
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), compare ? "compare" : "chat");
   /* The panes carry their own figures and charts: give them the width. */
