@@ -96,6 +96,24 @@ static void start_repair (DxUdpTransport *self);
 
 /* ---- datagrams out ---- */
 
+/* One datagram for the wire inspector: its JSON, no framing of ours (the
+ * 8-byte UDP header is the kernel's, and not counted in any mode). */
+static void
+log_datagram (DxUdpTransport *self, DxWireDirection dir, const char *data, gsize len,
+              gboolean dropped)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *summary = NULL;
+
+  if (!dx_base_transport_logs_wire (DX_BASE_TRANSPORT (self)))
+    return;
+  text = g_utf8_make_valid (data, (gssize) len);
+  summary = dropped ? g_strdup_printf (_ ("%u B, dropped (simulated loss)"), (guint) len)
+                    : g_strdup_printf ("%u B", (guint) len);
+  dx_base_transport_log_wire (DX_BASE_TRANSPORT (self), DX_WIRE_DATAGRAM, dir, summary, text, 0,
+                              len, -1);
+}
+
 /* Send one datagram; what the kernel refuses (a full buffer) is lost, as
  * anything on UDP may be, and the retries cover it. */
 static void
@@ -109,8 +127,10 @@ send_datagram (DxUdpTransport *self, const char *data, gsize len)
   n = g_socket_send (self->socket, data, len, NULL, &error);
   /* Wire bytes are UDP payload bytes, as the TCP modes count TCP payload:
    * no IP or UDP headers in any mode. */
-  if (n > 0)
+  if (n > 0) {
     dx_stats_add_bytes (stats_of (self), (guint64) n, 0);
+    log_datagram (self, DX_WIRE_SENT, data, (gsize) n, FALSE);
+  }
 }
 
 /* Add the cookie to the one object in b, send it, free b. */
@@ -476,8 +496,10 @@ readable_cb (GSocket *socket, GIOCondition condition, gpointer data)
     if ((self->loss_percent > 0 && (guint) g_random_int_range (0, 100) < self->loss_percent)
         || (self->impairment != NULL && dx_impairment_drop_datagram (self->impairment))) {
       dx_stats_add_simulated_loss (stats_of (self));
+      log_datagram (self, DX_WIRE_RECEIVED, buf, (gsize) n, TRUE);
       continue;
     }
+    log_datagram (self, DX_WIRE_RECEIVED, buf, (gsize) n, FALSE);
     on_datagram (self, buf, (gsize) n);
   }
   g_object_unref (self);
