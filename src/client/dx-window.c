@@ -6,6 +6,7 @@
 
 #include "dx-compare-pane.h"
 #include "dx-compare.h"
+#include "dx-impairment-panel.h"
 #include "dx-message-view.h"
 #include "dx-resources.h"
 #include "dx-stats-export.h"
@@ -37,10 +38,13 @@ struct _DxWindow {
   GtkWidget *sidebar;
   GtkWidget *stats_scroller;
   DxCompare *compare;
+  GtkWidget *impairment_panel;
+  GtkWidget *impairment_indicator;
 
   DxSettings *settings;
   DxChat *chat;
   DxRunLog *run_log;
+  DxImpairment *impairment;
   GCancellable *cancellable;
   guint state_timer;
   guint rooms_timer;
@@ -470,6 +474,7 @@ dx_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), DX_TYPE_WINDOW);
   g_clear_object (&self->chat);
   g_clear_object (&self->run_log);
+  g_clear_object (&self->impairment);
   g_clear_object (&self->settings);
   G_OBJECT_CLASS (dx_window_parent_class)->dispose (object);
 }
@@ -483,6 +488,7 @@ dx_window_class_init (DxWindowClass *klass)
   g_type_ensure (DX_TYPE_COMPARE);
   g_type_ensure (DX_TYPE_MESSAGE_VIEW);
   g_type_ensure (DX_TYPE_STATS_PANEL);
+  g_type_ensure (DX_TYPE_IMPAIRMENT_PANEL);
   dx_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/duplex/Duplex/dx-window.ui");
@@ -504,6 +510,8 @@ dx_window_class_init (DxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxWindow, compare);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_scroller);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, impairment_panel);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, impairment_indicator);
   gtk_widget_class_bind_template_callback (widget_class, on_dropdown_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_room_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_join_activate);
@@ -518,6 +526,18 @@ dx_window_init (DxWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
                                    self);
+}
+
+/* The simulated network: off until the panel turns it on; the header bar
+ * says so while it is on. */
+static void
+setup_impairment (DxWindow *self, const char *server_url)
+{
+  self->impairment = dx_impairment_new (server_url);
+  dx_chat_set_impairment (self->chat, self->impairment);
+  dx_impairment_panel_bind (DX_IMPAIRMENT_PANEL (self->impairment_panel), self->impairment);
+  g_object_bind_property (self->impairment, "enabled", self->impairment_indicator, "visible",
+                          G_BINDING_SYNC_CREATE);
 }
 
 DxWindow *
@@ -541,6 +561,7 @@ dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url
   g_signal_connect (self->chat, "mention", G_CALLBACK (on_mention), self);
 
   dx_stats_panel_bind (DX_STATS_PANEL (self->stats_panel), self->chat, settings);
+  setup_impairment (self, server_url);
   dx_chat_start (self->chat, room, mode);
   self->run_log = dx_run_log_new ();
   dx_run_log_follow (self->run_log, self->chat);
