@@ -430,6 +430,9 @@ class Page(PageTest):
         why = self.driver.find_element(By.ID, "tcp-why").text
         self.assertIn("TCP", why)
         self.assertEqual(tcp.get_attribute("aria-describedby"), "tcp-why")
+        udp = self.driver.find_element(By.CSS_SELECTOR, "input[value=udp]")
+        self.assertFalse(udp.is_enabled())
+        self.assertIn("UDP", self.driver.find_element(By.ID, "udp-why").text)
         self.assertEqual(self.driver.find_element(By.ID, "poll-interval-label").text, "Poll interval")
         self.assertEqual(self.driver.find_element(By.ID, "poll-interval").get_attribute("value"), "2000")
 

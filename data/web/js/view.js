@@ -15,6 +15,7 @@ export const MODE_LABELS = {
   sse: N_("Server-Sent Events"),
   websocket: N_("WebSocket"),
   tcp: N_("Raw TCP"),
+  udp: N_("UDP datagrams"),
 };
 
 export function modeLabel(mode) {
@@ -41,8 +42,9 @@ export function translateStatic() {
   set("room-label", _("Room"));
   set("who-apply", _("Join room"));
   set("transport-legend", _("Transport"));
-  for (const m of MODES.concat(["tcp"])) set("mode-" + m, modeLabel(m));
+  for (const m of MODES.concat(["tcp", "udp"])) set("mode-" + m, modeLabel(m));
   set("tcp-why", _("A web page cannot open a raw TCP socket: browsers only speak HTTP and WebSocket."));
+  set("udp-why", _("Nor can it send UDP datagrams (duplexd --udp): a page has no datagram socket."));
   set("poll-interval-label", _("Poll interval"));
   set("wait-label", _("Long-poll wait"));
   set("compare-open", _("Compare transports"));
