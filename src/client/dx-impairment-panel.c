@@ -36,8 +36,8 @@ update_status (gpointer data)
     text = g_strdup (_ ("Off: the transports go straight to the server."));
   else
     text =
-        g_strdup_printf (_ ("On: through %s — %u connections relayed now, %u cut for "
-                            "idleness so far."),
+        g_strdup_printf (_ ("On: through %s. Connections relayed now: %u; cut for "
+                            "idleness so far: %u."),
                          dx_impairment_get_url (self->impairment),
                          dx_impairment_get_n_connections (self->impairment),
                          (guint) MIN (dx_impairment_get_idle_cuts (self->impairment), G_MAXUINT));

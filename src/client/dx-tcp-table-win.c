@@ -1,5 +1,7 @@
 /* dx-tcp-table-win.c: TIME_WAIT from Windows' IP Helper tables
- * (GetTcpTable2, GetTcp6Table2); the Linux twin is dx-tcp-table.c. */
+ * (GetTcpTable, GetTcp6Table); the Linux twin is dx-tcp-table.c. The
+ * ...2 versions add each socket's owning process, which we do not need
+ * and which costs about 2 s a call under Wine (as duplexd found). */
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <iphlpapi.h>
@@ -20,7 +22,7 @@ fetch_table (gboolean v6, GError **error)
   for (int i = 0; i < DX_TABLE_TRIES && rc == ERROR_INSUFFICIENT_BUFFER; i++) {
     g_free (table);
     table = size > 0 ? g_malloc (size) : NULL;
-    rc = v6 ? GetTcp6Table2 (table, &size, FALSE) : GetTcpTable2 (table, &size, FALSE);
+    rc = v6 ? GetTcp6Table (table, &size, FALSE) : GetTcpTable (table, &size, FALSE);
   }
   if (rc != NO_ERROR) {
     g_free (table);
@@ -50,8 +52,8 @@ gboolean
 dx_tcp_table_count_time_wait (DxTcpEnd end, const DxTcpEndpoint *remotes, guint n, guint *count,
                               GError **error)
 {
-  PMIB_TCPTABLE2 t4;
-  PMIB_TCP6TABLE2 t6;
+  PMIB_TCPTABLE t4;
+  PMIB_TCP6TABLE t6;
   GError *v6_error = NULL;
 
   *count = 0;
@@ -59,7 +61,7 @@ dx_tcp_table_count_time_wait (DxTcpEnd end, const DxTcpEndpoint *remotes, guint 
   if (t4 == NULL)
     return FALSE;
   for (DWORD i = 0; i < t4->dwNumEntries; i++) {
-    const MIB_TCPROW2 *row = &t4->table[i];
+    const MIB_TCPROW *row = &t4->table[i];
     if (row->dwState == MIB_TCP_STATE_TIME_WAIT
         && (end == DX_TCP_END_LOCAL
                 ? matches_any (remotes, n, (const guint8 *) &row->dwLocalAddr, 4, row->dwLocalPort)
@@ -76,7 +78,7 @@ dx_tcp_table_count_time_wait (DxTcpEnd end, const DxTcpEndpoint *remotes, guint 
   if (t6 == NULL)
     return TRUE;
   for (DWORD i = 0; i < t6->dwNumEntries; i++) {
-    const MIB_TCP6ROW2 *row = &t6->table[i];
+    const MIB_TCP6ROW *row = &t6->table[i];
     if (row->State == MIB_TCP_STATE_TIME_WAIT
         && (end == DX_TCP_END_LOCAL
                 ? matches_any (remotes, n, (const guint8 *) &row->LocalAddr, 16, row->dwLocalPort)

@@ -1,7 +1,7 @@
 /* The kernel's table of TCP sockets, read for one figure: how many of
  * them are in TIME_WAIT towards given remote endpoints (the server's
  * ports). Linux reads /proc/net/tcp and tcp6 (dx-tcp-table.c), Windows
- * asks GetTcpTable2/GetTcp6Table2 (dx-tcp-table-win.c). Both block on
+ * asks GetTcpTable/GetTcp6Table (dx-tcp-table-win.c). Both block on
  * the kernel: call from a worker thread. */
 #pragma once
 
