@@ -9,8 +9,9 @@ DLLs they import, directly or through another DLL (the import tables are
 walked with OBJDUMP -p; DLLs come from PREFIX/bin or the mingw-w64 runtime,
 Windows' own are left out), then share/glib-2.0/schemas/gschemas.compiled
 (Duplex's schema with GTK's and GLib's), the application icon under
-share/icons, and share/locale/LANG/LC_MESSAGES/duplex.mo for every language
-of po/LINGUAS. DIR is emptied first.
+share/icons, share/locale/LANG/LC_MESSAGES/duplex.mo for every language
+of po/LINGUAS, and the --ticker demo scripts of data/demo under
+share/duplex/demo. DIR is emptied first.
 
 --nsh FILE writes an NSIS include that installs exactly these files and
 removes exactly these files (win32/duplex-installer.nsi).
@@ -188,6 +189,9 @@ def main():
     copy(os.path.join(a.source, "data", "icons", "hicolor", "scalable", "apps", icon),
          os.path.join(out, "share", "icons", "hicolor", "scalable", "apps", icon), None)
     compile_translations(a.source, out)
+    demo = os.path.join(a.source, "data", "demo")
+    for name in sorted(os.listdir(demo)):
+        copy(os.path.join(demo, name), os.path.join(out, "share", "duplex", "demo", name), None)
     if a.nsh:
         write_nsh(out, a.nsh)
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)

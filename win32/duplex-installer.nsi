@@ -115,6 +115,10 @@ Section "Duplex" SecMain
   !insertmacro DX_BUNDLE_INSTALL
 !else
   File "/oname=duplexd.exe" "${DUPLEXD_EXE}"
+  ; The --ticker demo script (the bundle carries it in its own list).
+  SetOutPath "$INSTDIR\share\duplex\demo"
+  File "/oname=baseball-ko.txt" "${WIN32_DIR}/../data/demo/baseball-ko.txt"
+  SetOutPath "$INSTDIR"
 !endif
   File "/oname=README.txt" "${WIN32_DIR}/README-windows.txt"
   File "/oname=LICENSE.txt" "${WIN32_DIR}/LICENSE.txt"
@@ -161,6 +165,10 @@ Section "Uninstall"
   !insertmacro DX_BUNDLE_REMOVE
 !else
   Delete "$INSTDIR\duplexd.exe"
+  Delete "$INSTDIR\share\duplex\demo\baseball-ko.txt"
+  RMDir "$INSTDIR\share\duplex\demo"
+  RMDir "$INSTDIR\share\duplex"
+  RMDir "$INSTDIR\share"
 !endif
   Delete "$INSTDIR\README.txt"
   Delete "$INSTDIR\LICENSE.txt"

@@ -163,3 +163,44 @@ dx_fs_default_data_dir (const char *app, char *buf, size_t len)
     return rc;
   return dx_fs_join (buf, len, base, app);
 }
+
+int
+dx_fs_read_file (const char *path, size_t max, char **data, size_t *len)
+{
+  if (!path || !*path || !data || !len)
+    return DX_EINVAL;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return dx__err_last_errno ();
+  struct stat st;
+  int rc = 0;
+  char *buf = NULL;
+  size_t n = 0;
+  if (fstat (fd, &st) < 0)
+    rc = dx__err_last_errno ();
+  else if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size > max)
+    rc = DX_EINVAL;
+  else if ((buf = malloc ((size_t) st.st_size + 1)) == NULL)
+    rc = DX_ENOMEM;
+  /* The size fstat saw bounds the read: a file growing meanwhile is cut. */
+  while (rc == 0 && n < (size_t) st.st_size) {
+    ssize_t got = read (fd, buf + n, (size_t) st.st_size - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      rc = dx__err_last_errno ();
+    else if (got == 0)
+      break; /* shrank meanwhile */
+    else
+      n += (size_t) got;
+  }
+  close (fd);
+  if (rc < 0) {
+    free (buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *data = buf;
+  *len = n;
+  return 0;
+}

@@ -244,3 +244,47 @@ dx_fs_join (char *buf, size_t len, const char *a, const char *b)
   memcpy (buf + la, b, lb + 1);
   return 0;
 }
+
+int
+dx_fs_read_file (const char *path, size_t max, char **data, size_t *len)
+{
+  if (!path || !*path || !data || !len)
+    return DX_EINVAL;
+  wchar_t *w = dx_win_utf8_to_wide (path);
+  if (w == NULL)
+    return DX_EINVAL;
+  HANDLE h = CreateFileW (w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+                          FILE_ATTRIBUTE_NORMAL, NULL);
+  free (w);
+  if (h == INVALID_HANDLE_VALUE)
+    return dx__err_last_win32 ();
+  LARGE_INTEGER size;
+  int rc = 0;
+  char *buf = NULL;
+  size_t n = 0;
+  if (GetFileType (h) != FILE_TYPE_DISK || !GetFileSizeEx (h, &size) || size.QuadPart < 0
+      || (uint64_t) size.QuadPart > max)
+    rc = DX_EINVAL;
+  else if ((buf = malloc ((size_t) size.QuadPart + 1)) == NULL)
+    rc = DX_ENOMEM;
+  /* The size seen above bounds the read: a file growing meanwhile is cut. */
+  while (rc == 0 && n < (size_t) size.QuadPart) {
+    size_t left = (size_t) size.QuadPart - n;
+    DWORD got = 0;
+    if (!ReadFile (h, buf + n, left > (1u << 30) ? (1u << 30) : (DWORD) left, &got, NULL))
+      rc = dx__err_last_win32 ();
+    else if (got == 0)
+      break; /* shrank meanwhile */
+    else
+      n += got;
+  }
+  CloseHandle (h);
+  if (rc < 0) {
+    free (buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *data = buf;
+  *len = n;
+  return 0;
+}

@@ -12,6 +12,10 @@ int dx_fs_check_writable_dir (const char *dir);
 /* Writes data to path atomically: a temp file beside it, then a rename
  * that replaces path. 0 or DX_E*. */
 int dx_fs_write_atomic (const char *path, const void *data, size_t len);
+/* Reads the whole regular file at path into *data (malloc'd, with a NUL
+ * after the *len bytes; free it). 0, DX_ENOENT, DX_EACCES, DX_ENOMEM, or
+ * DX_EINVAL: not a regular file, or larger than max bytes. */
+int dx_fs_read_file (const char *path, size_t max, char **data, size_t *len);
 /* The per-user data directory for app (e.g. $XDG_DATA_HOME/app,
  * ~/.local/share/app, %LOCALAPPDATA%\app). 0 or DX_E*. */
 int dx_fs_default_data_dir (const char *app, char *buf, size_t len);

@@ -18,7 +18,8 @@ static const char usage_text[] =
     "data dir)\n"
     "  --store sqlite|memory   history store (default sqlite where built in)\n"
     "  --ready-file PATH       write {\"http\":P1,\"tcp\":P2} once listening\n"
-    "  --ticker ROOM:MS        post a generated line to ROOM every MS ms\n"
+    "  --ticker ROOM:MS[:FILE] post a generated line (or FILE's next line) to ROOM\n"
+    "                          every MS ms; FILE is played in a loop\n"
     "  --password SECRET       require SECRET on session and hello\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
     "  --no-web                do not serve the web client at /\n"
@@ -81,18 +82,29 @@ dx_config_addr_valid (const char *s)
   return parse_uint (colon + 1, 65535, &port);
 }
 
+/* ROOM:MS or ROOM:MS:FILE. Neither a room nor MS holds a ':', so FILE is
+ * everything after the second one (a Windows path keeps its "C:"). */
 static bool
 parse_ticker (const char *s, dx_ticker_spec *t)
 {
-  const char *colon = strrchr (s, ':');
+  const char *colon = strchr (s, ':');
   if (colon == NULL || !dx_room_valid (s, (size_t) (colon - s)))
     return false;
+  const char *ms_text = colon + 1;
+  const char *file = strchr (ms_text, ':');
+  char digits[12];
+  size_t ndigits = file ? (size_t) (file - ms_text) : strlen (ms_text);
+  if (ndigits >= sizeof digits || (file && file[1] == '\0'))
+    return false;
+  memcpy (digits, ms_text, ndigits);
+  digits[ndigits] = '\0';
   unsigned long ms;
-  if (!parse_uint (colon + 1, 86400000UL, &ms) || ms == 0)
+  if (!parse_uint (digits, 86400000UL, &ms) || ms == 0)
     return false;
   memcpy (t->room, s, (size_t) (colon - s));
   t->room[colon - s] = '\0';
   t->ms = (unsigned) ms;
+  t->script = file ? file + 1 : NULL;
   return true;
 }
 
@@ -204,7 +216,7 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       }
       if (!parse_ticker (val, &cfg->tickers[cfg->n_tickers])) {
         snprintf (err, errlen,
-                  "--ticker: '%.64s' is not ROOM:MS (room " DX_ROOM_RULE ","
+                  "--ticker: '%.64s' is not ROOM:MS or ROOM:MS:FILE (room " DX_ROOM_RULE ","
                   " MS 1-86400000)",
                   val);
         return DX_CONFIG_ERROR;

@@ -14,6 +14,7 @@
 typedef struct {
   char room[33];
   unsigned ms;
+  const char *script; /* ROOM:MS:FILE: the file (in argv); NULL: generated lines */
 } dx_ticker_spec;
 
 typedef struct {

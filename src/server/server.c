@@ -246,7 +246,8 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
   int rc = dx_signal_stop_on_interrupt (loop, on_signal_server);
   if (rc < 0)
     dx_log_warn ("cannot catch SIGINT/SIGTERM: %s", dx_strerror (rc));
-  if (!open_store (srv, err, errlen)
+  /* The tickers' scripts are read before anything is opened or bound. */
+  if (!dx_tickers_prepare (cfg, &srv->tickers, err, errlen) || !open_store (srv, err, errlen)
       || !listen_on (srv, cfg->http_addr, on_http_accept, &srv->http_listener, &srv->http_port,
                      srv->http_name, sizeof srv->http_name, err, errlen)
       || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener, &srv->tcp_port,
@@ -257,7 +258,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
   }
   srv->ctx.tcp_port = srv->tcp_port;
   watch_tcp_states (srv);
-  if (!dx_tickers_start (loop, cfg, &srv->poster, &srv->tickers)) {
+  if (!dx_tickers_start (loop, &srv->poster, srv->tickers)) {
     snprintf (err, errlen, "cannot start the tickers");
     dx_server_free (srv);
     return NULL;

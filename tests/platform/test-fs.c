@@ -1,4 +1,4 @@
-/* fs.h: mkdirs, write_atomic, check_writable_dir, join, data dir. */
+/* fs.h: mkdirs, write_atomic, read_file, check_writable_dir, join, data dir. */
 #include "dxtest.h"
 #include "platform/fs.h"
 
@@ -95,6 +95,23 @@ test_fs (void)
   OK (strcmp (dd, "/home/u/.local/share/duplex") == 0, "relative XDG ignored (%s)", dd);
   IS (dx_fs_default_data_dir ("a/b", dd, sizeof dd), DX_EINVAL, "app with a slash refused");
 #endif
+
+  /* Reading a file back whole. */
+  IS (dx_fs_write_atomic (file, "read\nme", 7), 0, "write a file to read");
+  char *data = NULL;
+  size_t dlen = 0;
+  IS (dx_fs_read_file (file, 7, &data, &dlen), 0, "read_file, exactly max bytes");
+  OK (data && dlen == 7 && memcmp (data, "read\nme", 7) == 0 && data[7] == '\0',
+      "read_file: the bytes, NUL-terminated");
+  free (data);
+  IS (dx_fs_read_file (file, 6, &data, &dlen), DX_EINVAL, "read_file over max refused");
+  IS (dx_fs_write_atomic (file, "", 0), 0, "empty file");
+  IS (dx_fs_read_file (file, 7, &data, &dlen), 0, "read_file of an empty file");
+  OK (data && dlen == 0 && data[0] == '\0', "... is empty");
+  free (data);
+  IS (dx_fs_read_file (missing, 100, &data, &dlen), DX_ENOENT, "read_file: missing file");
+  OK (dx_fs_read_file (dir, 100, &data, &dlen) < 0, "read_file: a directory is refused");
+  IS (dx_fs_read_file (NULL, 100, &data, &dlen), DX_EINVAL, "read_file: NULL path");
 
   /* Clean up. */
   remove (file);

@@ -61,6 +61,18 @@ main (void)
               == DX_CONFIG_RUN
           && c.n_tickers == 2,
       "two tickers");
+  OK (c.tickers[0].script == NULL, "ROOM:MS has no script");
+  OK (parse (&c, true, err, sizeof err, 4, "--ticker", "demo:5000:data/demo/baseball-ko.txt",
+             "--ticker=win:20:C:\\Duplex\\share\\demo.txt")
+              == DX_CONFIG_RUN
+          && c.n_tickers == 2,
+      "ROOM:MS:FILE (%s)", err);
+  OK (strcmp (c.tickers[0].room, "demo") == 0 && c.tickers[0].ms == 5000
+          && strcmp (c.tickers[0].script, "data/demo/baseball-ko.txt") == 0,
+      "--ticker demo:5000:FILE");
+  OK (strcmp (c.tickers[1].room, "win") == 0 && c.tickers[1].ms == 20
+          && strcmp (c.tickers[1].script, "C:\\Duplex\\share\\demo.txt") == 0,
+      "a FILE with a colon of its own (a Windows drive)");
 
   OK (parse (&c, true, err, sizeof err, 2, "--help") == DX_CONFIG_HELP, "--help");
   OK (parse (&c, true, err, sizeof err, 2, "--version") == DX_CONFIG_VERSION, "--version");
@@ -84,6 +96,10 @@ main (void)
     { "--ticker", "lobby:0", "zero interval" },
     { "--ticker", "lobby", "no interval" },
     { "--ticker", "lobby:abc", "interval not digits" },
+    { "--ticker", "lobby:100:", "empty script file" },
+    { "--ticker", "lobby::f.txt", "script without an interval" },
+    { "--ticker", "lobby:0:f.txt", "script with a zero interval" },
+    { "--ticker", "Lobby:100:f.txt", "script with a bad room" },
     { "--password", "", "empty password" },
     { "--data-dir", "", "empty data dir" },
     { "--help=1", NULL, "value on a flag without one" },

@@ -47,7 +47,7 @@ rm -rf "$dir"
 timeout 60 "$WINE" "$setup" /S '/D=C:\DuplexTest' </dev/null >/dev/null 2>&1
 rc=$?
 missing=
-files="duplexd.exe uninstall.exe README.txt LICENSE.txt"
+files="duplexd.exe uninstall.exe README.txt LICENSE.txt share/duplex/demo/baseball-ko.txt"
 [ -n "$built_client" ] && files="$files duplex.exe share/glib-2.0/schemas/gschemas.compiled share/locale/ko/LC_MESSAGES/duplex.mo"
 for f in $files; do
   [ -f "$dir/$f" ] || missing="$missing $f"
