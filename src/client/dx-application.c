@@ -229,6 +229,7 @@ dx_application_startup (GApplication *app)
     { "win.mode::tcp", "<Control>5" },  { "win.mode::udp", "<Control>6" },
     { "win.compare", "<Control>k" },    { "win.focus-entry", "<Control>l" },
     { "win.focus-join", "<Control>j" }, { "app.quit", "<Control>q" },
+    { "win.inspector", "<Control>i" },
   };
 
   dx_ensure_resources ();

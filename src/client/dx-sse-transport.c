@@ -58,9 +58,9 @@ log_event (DxSseTransport *self, const dx_sse_event *ev)
 
   if (!dx_base_transport_logs_wire (DX_BASE_TRANSPORT (self)))
     return;
-  summary = g_strdup_printf ("event: %s%s%s · %" G_GSIZE_FORMAT " B", ev->type,
-                             ev->last_id[0] != '\0' ? " id: " : "", ev->last_id, ev->data_len);
   detail = g_utf8_make_valid (ev->data, (gssize) ev->data_len);
+  summary = g_strdup_printf ("event: %s%s%s %s", ev->type, ev->last_id[0] != '\0' ? " id: " : "",
+                             ev->last_id, detail);
   dx_base_transport_log_wire (DX_BASE_TRANSPORT (self), DX_WIRE_SSE_EVENT, DX_WIRE_RECEIVED,
                               summary, detail, framing, ev->data_len, -1);
 }

@@ -91,13 +91,12 @@ static void
 log_line (DxTcpTransport *self, DxWireDirection dir, const char *json, gsize len)
 {
   g_autofree char *text = NULL;
-  g_autofree char *summary = NULL;
 
   if (!dx_base_transport_logs_wire (DX_BASE_TRANSPORT (self)))
     return;
   text = g_utf8_make_valid (json, (gssize) len);
-  summary = g_strdup_printf ("%" G_GSIZE_FORMAT " B + \\n", len);
-  dx_base_transport_log_wire (DX_BASE_TRANSPORT (self), DX_WIRE_NDJSON_LINE, dir, summary, text, 1,
+  /* The line is its own summary; the 1 byte of framing is the newline. */
+  dx_base_transport_log_wire (DX_BASE_TRANSPORT (self), DX_WIRE_NDJSON_LINE, dir, text, text, 1,
                               len, -1);
 }
 

@@ -73,13 +73,13 @@ log_frame (DxWebSocketTransport *self, DxWireDirection dir, const dx_ws_frame_in
 
   if (!dx_base_transport_logs_wire (DX_BASE_TRANSPORT (self)))
     return;
-  summary = g_strdup_printf ("%s%s%s · %" G_GUINT64_FORMAT " B", opcode_name (f->opcode),
-                             f->fin ? " FIN" : "", f->masked ? " MASK" : "", f->payload_len);
   if (f->opcode == DX_WS_OP_CLOSE && preview_len >= 2)
     shown = g_strdup_printf ("%u %.*s", (unsigned) payload[0] << 8 | payload[1],
                              (int) (preview_len - 2), payload + 2);
   else if (f->opcode != DX_WS_OP_BINARY)
     shown = g_utf8_make_valid ((const char *) payload, (gssize) preview_len);
+  summary = g_strdup_printf ("%s%s%s %s", opcode_name (f->opcode), f->fin ? " FIN" : "",
+                             f->masked ? " MASK" : "", shown != NULL ? shown : "");
   detail =
       g_strdup_printf ("opcode=%s (0x%x) FIN=%d MASK=%d payload=%" G_GUINT64_FORMAT
                        " B header=%" G_GSIZE_FORMAT " B\n%s%s",

@@ -7,6 +7,7 @@
 #include "dx-compare-pane.h"
 #include "dx-compare.h"
 #include "dx-impairment-panel.h"
+#include "dx-inspector-pane.h"
 #include "dx-message-view.h"
 #include "dx-resources.h"
 #include "dx-stats-export.h"
@@ -40,6 +41,8 @@ struct _DxWindow {
   DxCompare *compare;
   GtkWidget *impairment_panel;
   GtkWidget *impairment_indicator;
+  GtkWidget *inspector_revealer;
+  GtkWidget *inspector;
 
   DxSettings *settings;
   DxChat *chat;
@@ -444,6 +447,18 @@ focus_join_action (GSimpleAction *action, GVariant *param, gpointer data)
   gtk_widget_grab_focus (DX_WINDOW (data)->join_entry);
 }
 
+/* The wire inspector: shown under the chat, hidden until asked for. */
+static void
+inspector_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  DxWindow *self = data;
+  g_autoptr (GVariant) state = g_action_get_state (G_ACTION (action));
+  gboolean show = !g_variant_get_boolean (state);
+
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->inspector_revealer), show);
+  g_simple_action_set_state (action, g_variant_new_boolean (show));
+}
+
 static const GActionEntry win_actions[] = {
   { .name = "mode", .activate = mode_action, .parameter_type = "s", .state = "'websocket'" },
   { .name = "compare", .activate = compare_action, .state = "false" },
@@ -451,6 +466,7 @@ static const GActionEntry win_actions[] = {
   { .name = "save-stats", .activate = save_stats_action },
   { .name = "focus-entry", .activate = focus_entry_action },
   { .name = "focus-join", .activate = focus_join_action },
+  { .name = "inspector", .activate = inspector_action, .state = "false" },
 };
 
 /* ---- life cycle ---- */
@@ -486,6 +502,7 @@ dx_window_class_init (DxWindowClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = dx_window_dispose;
   g_type_ensure (DX_TYPE_COMPARE);
+  g_type_ensure (DX_TYPE_INSPECTOR_PANE);
   g_type_ensure (DX_TYPE_MESSAGE_VIEW);
   g_type_ensure (DX_TYPE_STATS_PANEL);
   g_type_ensure (DX_TYPE_IMPAIRMENT_PANEL);
@@ -512,6 +529,8 @@ dx_window_class_init (DxWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DxWindow, stats_scroller);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, impairment_panel);
   gtk_widget_class_bind_template_child (widget_class, DxWindow, impairment_indicator);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, inspector_revealer);
+  gtk_widget_class_bind_template_child (widget_class, DxWindow, inspector);
   gtk_widget_class_bind_template_callback (widget_class, on_dropdown_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_room_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_join_activate);
@@ -562,6 +581,7 @@ dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url
 
   dx_stats_panel_bind (DX_STATS_PANEL (self->stats_panel), self->chat, settings);
   setup_impairment (self, server_url);
+  dx_inspector_pane_bind (DX_INSPECTOR_PANE (self->inspector), self->chat);
   dx_chat_start (self->chat, room, mode);
   self->run_log = dx_run_log_new ();
   dx_run_log_follow (self->run_log, self->chat);

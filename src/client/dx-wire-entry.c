@@ -112,6 +112,20 @@ dx_wire_kind_title (DxWireKind kind)
   }
 }
 
+const char *
+dx_wire_kind_tag (DxWireKind kind)
+{
+  switch (kind) {
+  case DX_WIRE_HTTP_REQUEST:
+  case DX_WIRE_HTTP_RESPONSE: return "HTTP";
+  case DX_WIRE_WS_FRAME: return "WS";
+  case DX_WIRE_SSE_EVENT: return "SSE";
+  case DX_WIRE_NDJSON_LINE: return "NDJSON";
+  case DX_WIRE_DATAGRAM: return "UDP";
+  default: return "";
+  }
+}
+
 char *
 dx_wire_entry_format_bytes (DxWireEntry *self)
 {

@@ -49,6 +49,9 @@ gint64 dx_wire_entry_get_duration (DxWireEntry *self);
 const char *dx_wire_entry_arrow (DxWireEntry *self);
 /* The short translated name of the kind ("HTTP request", "WS frame"...). */
 const char *dx_wire_kind_title (DxWireKind kind);
+/* A short untranslated tag of the kind ("HTTP", "WS", "SSE", "NDJSON",
+ * "UDP") for the inspector's rows. */
+const char *dx_wire_kind_tag (DxWireKind kind);
 /* The bytes as the inspector shows them: "hdr 212 B + body 0 B · 3.1 ms". */
 char *dx_wire_entry_format_bytes (DxWireEntry *self);
 /* Everything about the entry as plain text (for the clipboard): a first
