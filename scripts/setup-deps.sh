@@ -9,6 +9,8 @@ packages=(
   gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates
   # server
   libsqlite3-dev
+  # several nodes (--redis): the Redis client library; Redis and nginx for the cluster suite
+  libhiredis-dev redis-server nginx libnginx-mod-stream openssl
   # desktop client
   libgtk-4-dev libsoup-3.0-dev gettext desktop-file-utils appstream
   libglib2.0-bin libglib2.0-dev-bin
