@@ -258,10 +258,12 @@ dx_decode_rooms (const char *json, size_t len, dx_room_cb on_room, void *user, d
   return true;
 }
 
-bool
-dx_encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port)
+static bool
+encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
+             const char *node)
 {
-  if (!dx_msg_str_ok (server, DX_SERVER_MAX) || (epoch && !dx_epoch_valid (epoch, strlen (epoch))))
+  if (!dx_msg_str_ok (server, DX_SERVER_MAX) || (epoch && !dx_epoch_valid (epoch, strlen (epoch)))
+      || (node && !dx_msg_str_ok (node, DX_SERVER_MAX)))
     return false;
   dx_msg_object o;
   dx_msg_object_begin (&o, b);
@@ -270,9 +272,26 @@ dx_encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tc
     dx_msg_member_str (&o, "epoch", epoch);
   dx_msg_member_u64 (&o, "tcp_port", tcp_port);
   dx_msg_member_raw (&o, "transports", "[\"poll\",\"longpoll\",\"sse\",\"websocket\",\"tcp\"]", 43);
+  if (node) {
+    dx_msg_member_str (&o, "node", node);
+    dx_msg_member_raw (&o, "cluster", "true", 4);
+  }
   dx_msg_member_key (&o, "limits");
   dx_buffer_printf (b, "{\"text_bytes\":%d,\"line_bytes\":%d}", DX_TEXT_MAX, DX_LINE_MAX);
   return dx_msg_object_end (&o);
+}
+
+bool
+dx_encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port)
+{
+  return encode_info (b, server, epoch, tcp_port, NULL);
+}
+
+bool
+dx_encode_info_node (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
+                     const char *node)
+{
+  return encode_info (b, server, epoch, tcp_port, node);
 }
 
 bool

@@ -261,6 +261,10 @@ bool dx_decode_rooms (const char *json, size_t len, dx_room_cb on_room, void *us
  *      "limits":{"text_bytes":4096,"line_bytes":16384}}
  * epoch may be NULL (omitted). */
 bool dx_encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port);
+/* The same for one node of several (docs/protocol.md §7): adds
+ * "node":"<node>","cluster":true. */
+bool dx_encode_info_node (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
+                          const char *node);
 typedef struct {
   char server[DX_SERVER_MAX + 1];
   char epoch[DX_EPOCH_MAX + 1]; /* "" if absent */

@@ -2,6 +2,7 @@
 
 #include "protocol/names.h"
 #include "server/log.h"
+#include "server/redis-url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ static const char usage_text[] =
     "  --password SECRET       require SECRET on session and hello\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
     "  --no-web                do not serve the web client at /\n"
+    "  --redis URL             several nodes: redis://[:PASSWORD@]HOST:PORT[/DB]\n"
+    "  --node-id NAME          this node's name with --redis (default: its HTTP HOST:PORT)\n"
+    "  --history N             messages kept per room with --redis (default 100000)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -42,6 +46,7 @@ dx_config_defaults (dx_config *cfg, bool have_sqlite)
   cfg->tcp_addr = "127.0.0.1:8081";
   cfg->store = have_sqlite ? DX_STORE_SQLITE : DX_STORE_MEMORY;
   cfg->log_level = DX_LOG_INFO;
+  cfg->history = DX_CONFIG_HISTORY_DEFAULT;
 }
 
 static bool
@@ -120,6 +125,9 @@ enum {
   OPT_HELP,
   OPT_VERSION,
   OPT_NO_WEB,
+  OPT_REDIS,
+  OPT_NODE_ID,
+  OPT_HISTORY,
 };
 
 static const struct {
@@ -132,8 +140,50 @@ static const struct {
   { "--ready-file", OPT_READY, true },  { "--ticker", OPT_TICKER, true },
   { "--password", OPT_PASSWORD, true }, { "--log-level", OPT_LOG_LEVEL, true },
   { "--help", OPT_HELP, false },        { "--version", OPT_VERSION, false },
-  { "--no-web", OPT_NO_WEB, false },
+  { "--no-web", OPT_NO_WEB, false },    { "--redis", OPT_REDIS, true },
+  { "--node-id", OPT_NODE_ID, true },   { "--history", OPT_HISTORY, true },
 };
+
+/* --redis, --node-id, --history: false with err set. */
+static bool
+parse_cluster_option (dx_config *cfg, int id, const char *val, char *err, size_t errlen)
+{
+  if (id == OPT_REDIS) {
+#ifdef DX_HAVE_REDIS
+    dx_redis_url url;
+    char why[160];
+    if (!dx_redis_url_parse (val, &url, why, sizeof why)) {
+      snprintf (err, errlen, "--redis: %s", why);
+      return false;
+    }
+    cfg->redis_url = val;
+    return true;
+#else
+    snprintf (err, errlen, "--redis: this duplexd was built without Redis support (hiredis)");
+    return false;
+#endif
+  }
+  if (id == OPT_NODE_ID) {
+    size_t len = strlen (val);
+    bool ok = len >= 1 && len <= 64;
+    for (size_t i = 0; ok && i < len; i++)
+      ok = val[i] > 0x20 && val[i] < 0x7f && val[i] != '"' && val[i] != '\\';
+    if (!ok) {
+      snprintf (err, errlen, "--node-id: 1-64 printable characters, no space or quote");
+      return false;
+    }
+    cfg->node_id = val;
+    return true;
+  }
+  char *end = NULL;
+  unsigned long long n = strtoull (val, &end, 10);
+  if (*val < '0' || *val > '9' || *end != '\0' || n < 1 || n > 100000000ULL) {
+    snprintf (err, errlen, "--history: '%.32s' is not a number of messages (1-100000000)", val);
+    return false;
+  }
+  cfg->history = (size_t) n;
+  return true;
+}
 
 dx_config_result
 dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *err, size_t errlen)
@@ -241,6 +291,12 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       }
       cfg->log_level = lvl;
     } break;
+    case OPT_REDIS:
+    case OPT_NODE_ID:
+    case OPT_HISTORY:
+      if (!parse_cluster_option (cfg, options[found].id, val, err, errlen))
+        return DX_CONFIG_ERROR;
+      break;
     case OPT_HELP: return DX_CONFIG_HELP;
     case OPT_VERSION: return DX_CONFIG_VERSION;
     case OPT_NO_WEB: cfg->no_web = true; break;

@@ -28,7 +28,13 @@ typedef struct {
   dx_ticker_spec tickers[DX_CONFIG_MAX_TICKERS];
   size_t n_tickers;
   bool no_web; /* --no-web: "/" and "/web/..." answer 404 */
+  /* Several nodes (docs/protocol.md §7): NULL without --redis. */
+  const char *redis_url; /* checked by dx_redis_url_parse */
+  const char *node_id;   /* NULL: the HTTP listener's HOST:PORT */
+  size_t history;        /* messages kept per room in Redis */
 } dx_config;
+
+#define DX_CONFIG_HISTORY_DEFAULT 100000
 
 typedef enum {
   DX_CONFIG_RUN = 0,     /* start the server */

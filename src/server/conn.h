@@ -46,6 +46,7 @@ typedef struct {
   /* For GET /api/v1/info and the welcome. */
   const char *server_name; /* "duplexd/<version>" */
   const char *epoch;       /* the store's */
+  const char *node_id;     /* --redis: this node's name (docs/protocol.md §7); else NULL */
   int tcp_port;
   dx_tcp_watch *tcp_watch; /* the listeners' TCP states; NULL if not watched */
   bool shutting_down;

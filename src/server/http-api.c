@@ -15,6 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* docs/protocol.md §7: Redis is unreachable; the client may retry soon. */
+static void
+respond_unavailable (dx_http_conn *hc, const char *message)
+{
+  dx_http_header h = { "Retry-After", "1" };
+  dx_http_respond_error_extra (hc, 503, "unavailable", message, &h, 1);
+}
+
 /* ---- short polls ---- */
 
 typedef struct {
@@ -92,7 +100,14 @@ longpoll_message (dx_sub *sub, dx_shared_event *e)
   longpoll_answer (hc);
 }
 
-static const dx_sub_ops longpoll_ops = { longpoll_message, NULL };
+/* A new epoch (docs/protocol.md §7): answered now, with the new epoch. */
+static void
+longpoll_epoch (dx_sub *sub)
+{
+  longpoll_answer (sub->owner);
+}
+
+static const dx_sub_ops longpoll_ops = { longpoll_message, NULL, longpoll_epoch };
 
 static void
 longpoll_on_shutdown (dx_http_conn *hc)
@@ -129,7 +144,12 @@ route_new_token (dx_http_conn *hc, const dx_http_message *req)
     return;
   }
   char token[DX_TOKEN_MAX + 1];
-  if (dx_poster_new_token (ctx->poster, sr.nick, token, sizeof token) < 0) {
+  int rc = dx_poster_new_token (ctx->poster, sr.nick, token, sizeof token);
+  if (rc == DX_ENOTCONN) {
+    respond_unavailable (hc, "the cluster's store (Redis) is not reachable");
+    return;
+  }
+  if (rc < 0) {
     dx_http_respond_error (hc, 500, "internal_error", "cannot create a token");
     return;
   }
@@ -220,7 +240,14 @@ on_posted (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
   (void) duplicate;
   if (!hc->base.closing && hc->state == DX_HTTP_CONN_HELD) {
     dx_http_conn_set_state (hc, DX_HTTP_CONN_READING, NULL);
-    if (status < 0)
+    if (status == DX_ENOTCONN)
+      respond_unavailable (hc, "the cluster's store (Redis) is not reachable: not stored");
+    else if (status == DX_ETIMEDOUT)
+      respond_unavailable (hc, "Redis did not answer: the message may have been stored "
+                               "(a retry with the same cid tells)");
+    else if (status == DX_ECANCELED)
+      dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    else if (status < 0)
       dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
     else {
       dx_buffer b;
@@ -282,6 +309,8 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
     dx_conn_unref (&hc->base);
     if (rc == DX_ECANCELED)
       dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    else if (rc == DX_ENOTCONN)
+      respond_unavailable (hc, "the cluster's store (Redis) is not reachable: not stored");
     else if (rc == DX_EINVAL)
       dx_http_respond_error (hc, 400, "bad_request", "the message was refused");
     else
@@ -444,7 +473,12 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
   }
   switch (rm.route) {
   case DX_ROUTE_HEALTHZ:
-    dx_http_respond (hc, 200, "text/plain; charset=utf-8", NULL, 0, "ok", 2);
+    if (dx_poster_unavailable (ctx->poster)) {
+      /* docs/protocol.md §7: the node serves reads, not sends. */
+      dx_http_header h = { "Retry-After", "1" };
+      dx_http_respond (hc, 503, "text/plain; charset=utf-8", &h, 1, "degraded", 8);
+    } else
+      dx_http_respond (hc, 200, "text/plain; charset=utf-8", NULL, 0, "ok", 2);
     break;
   case DX_ROUTE_TIME: {
     dx_buffer b;
@@ -455,7 +489,11 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
   case DX_ROUTE_INFO: {
     dx_buffer b;
     dx_buffer_init (&b, 0);
-    dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
+    if (ctx->node_id)
+      dx_encode_info_node (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port,
+                           ctx->node_id);
+    else
+      dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
     info_add_time_wait (ctx, &b);
     dx_http_respond_json (hc, 200, &b);
   } break;
@@ -468,6 +506,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     dx_metrics_render (ctx->metrics, &st, &b);
     if (ctx->tcp_watch)
       dx_metrics_render_tcp_states (dx_tcp_watch_read (ctx->tcp_watch), dx_monotonic_ms (), &b);
+    dx_poster_render_metrics (ctx->poster, &b);
     dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
                      b.data ? b.data : "", b.len);
     dx_buffer_free (&b);

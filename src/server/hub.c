@@ -199,6 +199,39 @@ dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
   flush_presence (hub);
 }
 
+static bool
+collect_room (void *arg, const char *name, void *value)
+{
+  dx_room ***slot = arg;
+  (void) name;
+  *(*slot)++ = value;
+  return true;
+}
+
+void
+dx_hub_epoch_changed (dx_hub *hub)
+{
+  size_t n = hub->rooms.count;
+  dx_room **rooms = n ? malloc (n * sizeof *rooms) : NULL;
+  if (rooms == NULL)
+    return;
+  dx_room **slot = rooms;
+  dx_strmap_each (&hub->rooms, collect_room, &slot);
+  /* Rooms are not dropped while depth > 0: every pointer stays valid. */
+  hub->depth++;
+  for (size_t i = 0; i < n; i++)
+    for (dx_sub *s = rooms[i]->subs, *next; s; s = next) {
+      next = s->next;
+      if (s->ops->epoch)
+        s->ops->epoch (s);
+    }
+  hub->depth--;
+  for (size_t i = 0; i < n; i++)
+    room_drop_if_empty (hub, rooms[i]);
+  free (rooms);
+  flush_presence (hub);
+}
+
 size_t
 dx_hub_online (dx_hub *hub, const char *name)
 {

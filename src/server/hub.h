@@ -32,6 +32,8 @@ bool dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *room);
 void dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub);
 /* Fan-out of a committed message to the room's subscribers. */
 void dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg);
+/* --redis: the epoch changed; every subscriber's epoch op runs. */
+void dx_hub_epoch_changed (dx_hub *hub);
 /* Online count (socket clients + SSE streams) of a room; 0 if none. */
 size_t dx_hub_online (dx_hub *hub, const char *room);
 

@@ -136,3 +136,46 @@ dx_metrics_render_tcp_states (const dx_tcp_watch_sample *s, uint64_t now_ms, dx_
                     "duplex_tcp_sockets_samples_total %llu\n",
                     (double) age / 1000.0, (unsigned long long) s->samples);
 }
+
+static void
+counter (dx_buffer *out, const char *name, const char *type, const char *help, uint64_t v)
+{
+  dx_buffer_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                    (unsigned long long) v);
+}
+
+void
+dx_metrics_render_cluster (const dx_cluster_stats *c, dx_buffer *out)
+{
+  counter (out, "duplex_redis_up", "gauge",
+           "1 when the node can publish (Redis connected, epoch known).", c->up ? 1 : 0);
+  counter (out, "duplex_redis_subscribed", "gauge",
+           "1 when the node's subscriber connection is subscribed.", c->subscribed ? 1 : 0);
+  counter (out, "duplex_redis_connects_total", "counter", "Redis connections established.",
+           c->connects);
+  counter (out, "duplex_redis_failures_total", "counter",
+           "Redis connection attempts failed or connections lost.", c->failures);
+  counter (out, "duplex_redis_catchup_reads_total", "counter",
+           "Catch-up reads of a room's stream (one per room per node at a time).",
+           c->catchup_reads);
+  counter (out, "duplex_redis_gaps_healed_total", "counter",
+           "Catch-up reads that found messages the node had missed.", c->gaps_healed);
+  counter (out, "duplex_redis_epoch_changes_total", "counter",
+           "Times Redis was found to have lost its data (a new epoch).", c->epoch_changes);
+  counter (out, "duplex_redis_publish_failures_total", "counter",
+           "Sends not known to be stored (Redis unreachable or not answering).",
+           c->publish_failures);
+  dx_buffer_printf (out, "# HELP duplex_redis_publish_seconds Time from a send to Redis's "
+                         "answer (new messages).\n"
+                         "# TYPE duplex_redis_publish_seconds histogram\n");
+  for (int i = 0; i < DX_STORE_LATENCY_BUCKETS; i++)
+    dx_buffer_printf (out, "duplex_redis_publish_seconds_bucket{le=\"%g\"} %llu\n",
+                      (double) dx_store_latency_bounds_us[i] / 1e6,
+                      (unsigned long long) c->latency_le[i]);
+  dx_buffer_printf (out,
+                    "duplex_redis_publish_seconds_bucket{le=\"+Inf\"} %llu\n"
+                    "duplex_redis_publish_seconds_sum %.6f\n"
+                    "duplex_redis_publish_seconds_count %llu\n",
+                    (unsigned long long) c->latency_count, (double) c->latency_sum_us / 1e6,
+                    (unsigned long long) c->latency_count);
+}

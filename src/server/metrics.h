@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "protocol/buffer.h"
+#include "server/cluster.h"
 #include "server/router.h"
 #include "server/store.h"
 #include "server/tcp-watch.h"
@@ -49,5 +50,8 @@ void dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buf
  * (now_ms: dx_monotonic_ms, for its age); a comment line instead when the
  * system cannot count, nothing before the first sample. */
 void dx_metrics_render_tcp_states (const dx_tcp_watch_sample *s, uint64_t now_ms, dx_buffer *out);
+/* --redis: the Redis connection's state, catch-up reads, gaps healed,
+ * publish latency (appended after dx_metrics_render's). */
+void dx_metrics_render_cluster (const dx_cluster_stats *c, dx_buffer *out);
 
 #endif

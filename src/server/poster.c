@@ -2,6 +2,9 @@
 
 #include "server/hub.h"
 #include "server/token.h"
+#ifdef DX_HAVE_REDIS
+#include "server/cluster.h"
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +15,49 @@ dx_poster_init (dx_poster *p, dx_store *store, dx_hub *hub, dx_metrics *metrics)
   p->store = store;
   p->hub = hub;
   p->metrics = metrics;
+  p->cluster = NULL;
+}
+
+void
+dx_poster_set_cluster (dx_poster *p, dx_cluster *cluster)
+{
+  p->cluster = cluster;
+}
+
+bool
+dx_poster_unavailable (const dx_poster *p)
+{
+#ifdef DX_HAVE_REDIS
+  return p->cluster && !dx_cluster_ready (p->cluster);
+#else
+  (void) p;
+  return false;
+#endif
+}
+
+void
+dx_poster_render_metrics (const dx_poster *p, dx_buffer *out)
+{
+#ifdef DX_HAVE_REDIS
+  if (p->cluster) {
+    dx_cluster_stats st;
+    dx_cluster_get_stats (p->cluster, &st);
+    dx_metrics_render_cluster (&st, out);
+  }
+#else
+  (void) p;
+  (void) out;
+#endif
 }
 
 void
 dx_poster_close (dx_poster *p)
 {
+#ifdef DX_HAVE_REDIS
+  /* Publishes still waiting for Redis are answered (shutting down) first. */
+  dx_cluster_free (p->cluster);
+#endif
+  p->cluster = NULL;
   if (p->store == NULL)
     return;
   /* Posts made by the callbacks the close runs are refused: the store
@@ -43,7 +84,9 @@ on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
   if (status == 0 && !duplicate) {
     if (pc->tr < DX_TR_COUNT)
       pc->poster->metrics->msgs_in[pc->tr]++;
-    dx_hub_publish (pc->poster->hub, msg);
+    /* With --redis the cluster fans out what its view learns. */
+    if (pc->poster->cluster == NULL)
+      dx_hub_publish (pc->poster->hub, msg);
   }
   free (pc);
 }
@@ -62,7 +105,13 @@ dx_poster_post (dx_poster *p, const char *room, const char *from, const char *to
   pc->cb = cb;
   pc->arg = arg;
   pc->tr = tr;
-  int rc = dx_store_append (p->store, room, from, token, text, text_len, cid, on_appended, pc);
+  int rc;
+#ifdef DX_HAVE_REDIS
+  if (p->cluster)
+    rc = dx_cluster_publish (p->cluster, room, from, token, text, text_len, cid, on_appended, pc);
+  else
+#endif
+    rc = dx_store_append (p->store, room, from, token, text, text_len, cid, on_appended, pc);
   if (rc < 0)
     free (pc);
   return rc;
@@ -75,6 +124,10 @@ dx_poster_new_token (dx_poster *p, const char *nick, char *out, size_t outlen)
     return DX_ECANCELED;
   if (outlen < DX_TOKEN_LEN + 1)
     return DX_EINVAL;
+#ifdef DX_HAVE_REDIS
+  if (p->cluster)
+    return dx_cluster_new_token (p->cluster, nick, out, outlen);
+#endif
   char tok[DX_TOKEN_LEN + 1];
   int rc = dx_token_generate (tok);
   if (rc == 0)
@@ -88,5 +141,9 @@ dx_poster_new_token (dx_poster *p, const char *nick, char *out, size_t outlen)
 const char *
 dx_poster_token_nick (dx_poster *p, const char *token)
 {
+#ifdef DX_HAVE_REDIS
+  if (p->cluster)
+    return dx_cluster_token_nick (p->cluster, token);
+#endif
   return p->store ? dx_store_token_nick (p->store, token) : NULL;
 }

@@ -27,6 +27,9 @@ typedef struct {
   void (*message) (dx_sub *sub, dx_shared_event *msg);
   /* A presence event (NULL for kinds that do not want presence). */
   void (*presence) (dx_sub *sub, dx_shared_event *ev);
+  /* --redis: the history of record was lost and numbering starts again
+   * under a new epoch (docs/protocol.md §7). May unsubscribe sub. */
+  void (*epoch) (dx_sub *sub);
 } dx_sub_ops;
 
 struct dx_sub {

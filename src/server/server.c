@@ -8,6 +8,9 @@
 #include "server/tcp-conn.h"
 #include "server/tcp-watch.h"
 #include "server/ticker.h"
+#ifdef DX_HAVE_REDIS
+#include "server/cluster.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +174,12 @@ open_store (dx_server *srv, char *err, size_t errlen)
   dx_store_config sc;
   dx_store_config_init (&sc);
   sc.kind = srv->cfg->store;
+  if (srv->cfg->redis_url) {
+    /* --redis: the store is this node's view of Redis's history, as long
+     * as Redis keeps it (docs/protocol.md §7, --history). */
+    sc.kind = DX_STORE_MEMORY;
+    sc.ring_size = sc.memory_cap = srv->cfg->history;
+  }
   char dir[1024];
   if (sc.kind == DX_STORE_SQLITE) {
     if (srv->cfg->data_dir)
@@ -193,6 +202,49 @@ open_store (dx_server *srv, char *err, size_t errlen)
   dx_log_debug ("store %s%s%s, epoch %s", dx_store_kind_name (sc.kind), sc.data_dir ? " in " : "",
                 sc.data_dir ? sc.data_dir : "", srv->epoch);
   return true;
+}
+
+#ifdef DX_HAVE_REDIS
+static void
+on_cluster_epoch (void *arg, const char *epoch)
+{
+  dx_server *srv = arg;
+  snprintf (srv->epoch, sizeof srv->epoch, "%s", epoch);
+  /* Before the first answer from Redis the node showed its view's own
+   * epoch: that too is a change for whoever saw it. */
+  dx_hub_epoch_changed (srv->hub);
+}
+#endif
+
+/* --redis: connects the poster to Redis (after the listeners: the node's
+ * default name is the HTTP listener's address). */
+static bool
+open_cluster (dx_server *srv, char *err, size_t errlen)
+{
+  if (srv->cfg->redis_url == NULL)
+    return true;
+#ifdef DX_HAVE_REDIS
+  snprintf (srv->node_id, sizeof srv->node_id, "%s",
+            srv->cfg->node_id ? srv->cfg->node_id : srv->http_name);
+  dx_cluster_config cc = {
+    .url = srv->cfg->redis_url,
+    .node_id = srv->node_id,
+    .history = srv->cfg->history,
+    .view = srv->poster.store,
+    .hub = srv->hub,
+    .on_epoch = on_cluster_epoch,
+    .on_epoch_arg = srv,
+  };
+  dx_cluster *c = dx_cluster_new (srv->loop, &cc, err, errlen);
+  if (c == NULL)
+    return false;
+  dx_poster_set_cluster (&srv->poster, c);
+  srv->ctx.node_id = srv->node_id;
+  return true;
+#else
+  snprintf (err, errlen, "--redis: this duplexd was built without Redis support");
+  return false;
+#endif
 }
 
 static bool
@@ -252,7 +304,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
                      srv->http_name, sizeof srv->http_name, err, errlen)
       || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener, &srv->tcp_port,
                      srv->tcp_name, sizeof srv->tcp_name, err, errlen)
-      || !write_ready_file (srv, err, errlen)) {
+      || !open_cluster (srv, err, errlen) || !write_ready_file (srv, err, errlen)) {
     dx_server_free (srv);
     return NULL;
   }
@@ -264,8 +316,8 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
     return NULL;
   }
   dx_log_info ("%s (%s loop, %s store, epoch %s) listening http=%s tcp=%s", srv->server_name,
-               dx_loop_backend (loop), dx_store_kind_name (cfg->store), srv->epoch, srv->http_name,
-               srv->tcp_name);
+               dx_loop_backend (loop), cfg->redis_url ? "redis" : dx_store_kind_name (cfg->store),
+               srv->epoch, srv->http_name, srv->tcp_name);
   /* The exact line docs/protocol.md §1 promises, on its own for scripts. */
   fprintf (stderr, "listening http=%s tcp=%s\n", srv->http_name, srv->tcp_name);
   fflush (stderr);

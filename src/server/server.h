@@ -26,6 +26,7 @@ typedef struct dx_server {
   char http_name[64], tcp_name[64];
   char server_name[48]; /* "duplexd/<version>" */
   char epoch[72];       /* copy of the store's epoch */
+  char node_id[72];     /* --redis: --node-id, or the HTTP listener's HOST:PORT */
   dx_ticker *tickers;
   dx_tcp_watch *tcp_watch; /* TIME_WAIT & co. of the listeners' ports */
   dx_timer *shutdown_timer;

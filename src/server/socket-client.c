@@ -44,7 +44,10 @@ dx_socket_client_error (dx_socket_client *s, const char *code, const char *messa
   dx_buffer_init (&b, 0);
   dx_encode_error (&b, code, message);
   send_buffer (s, &b);
-  s->errors++;
+  /* An outage of Redis is not the client's fault: it may keep retrying
+   * (docs/protocol.md §7) without being closed for it. */
+  if (strcmp (code, "unavailable") != 0)
+    s->errors++;
   dx_log_debug ("socket client %s: error %s (%s), %u so far", s->nick[0] ? s->nick : "-", code,
                 message, s->errors);
   if (s->errors > DX_SOCKET_CLIENT_MAX_ERRORS)
@@ -101,7 +104,25 @@ member_presence (dx_sub *sub, dx_shared_event *e)
   m->client->ops->send_event (m->client, e, true);
 }
 
-static const dx_sub_ops member_ops = { member_message, member_presence };
+/* A new epoch (docs/protocol.md §7): a new joined, before any message of
+ * the new epoch; the numbering starts again. */
+static void
+member_epoch (dx_sub *sub)
+{
+  dx_membership *m = (dx_membership *) sub;
+  dx_socket_client *s = m->client;
+  dx_replay_cancel (&m->replay);
+  dx_replay_init (&m->replay, s->conn, &m->sub, replay_frame, s);
+  uint64_t last =
+      s->ctx->poster->store ? dx_store_last_id (s->ctx->poster->store, sub->room->name) : 0;
+  sub->next_id = last + 1;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_joined (&b, sub->room->name, last, s->ctx->epoch);
+  send_buffer (s, &b);
+}
+
+static const dx_sub_ops member_ops = { member_message, member_presence, member_epoch };
 
 static dx_membership *
 find_member (dx_socket_client *s, const char *room)
@@ -170,7 +191,12 @@ on_hello (dx_socket_client *s, const dx_msg *m)
       dx_socket_client_error (s, "bad_request", "this nick is reserved");
       return;
     }
-    if (dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token) < 0) {
+    int rc = dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token);
+    if (rc == DX_ENOTCONN) {
+      dx_socket_client_error (s, "unavailable", "the cluster's store (Redis) is not reachable");
+      return;
+    }
+    if (rc < 0) {
       dx_socket_client_error (s, "internal_error", "cannot create a token");
       return;
     }
@@ -253,7 +279,16 @@ on_sent (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
   dx_socket_client *s = p->s;
   (void) duplicate;
   if (!s->conn->closing) {
-    if (status < 0)
+    if (status == DX_ENOTCONN)
+      dx_socket_client_error (s, "unavailable",
+                              "the cluster's store (Redis) is not reachable: not stored");
+    else if (status == DX_ETIMEDOUT)
+      dx_socket_client_error (s, "unavailable",
+                              "Redis did not answer: the message may have been stored "
+                              "(a retry with the same cid tells)");
+    else if (status == DX_ECANCELED)
+      dx_socket_client_error (s, "shutting_down", "the server is shutting down");
+    else if (status < 0)
       dx_socket_client_error (s, "internal_error", "the message could not be stored");
     else {
       dx_buffer b;
@@ -299,6 +334,9 @@ on_send (dx_socket_client *s, const dx_msg *m)
     free (p);
     if (rc == DX_ECANCELED)
       dx_socket_client_error (s, "shutting_down", "the server is shutting down");
+    else if (rc == DX_ENOTCONN)
+      dx_socket_client_error (s, "unavailable",
+                              "the cluster's store (Redis) is not reachable: not stored");
     else if (rc == DX_EINVAL)
       dx_socket_client_error (s, "bad_request", "the message was refused");
     else

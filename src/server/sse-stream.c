@@ -50,7 +50,19 @@ sse_presence (dx_sub *sub, dx_shared_event *e)
   sse_send (sub->owner, e, true);
 }
 
-static const dx_sub_ops sse_ops = { sse_message, sse_presence };
+static void sse_on_shutdown (dx_http_conn *hc);
+
+/* A new epoch (docs/protocol.md §7): the stream ends; the client comes
+ * back and sees the new epoch in the first answer it gets. */
+static void
+sse_epoch (dx_sub *sub)
+{
+  dx_http_conn *hc = sub->owner;
+  dx_hub_unsubscribe (hc->base.ctx->hub, sub);
+  sse_on_shutdown (hc);
+}
+
+static const dx_sub_ops sse_ops = { sse_message, sse_presence, sse_epoch };
 
 static void
 sse_raw (dx_http_conn *hc, const char *data, size_t len)

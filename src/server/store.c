@@ -527,6 +527,49 @@ dx_store_append (dx_store *s, const char *room, const char *from, const char *se
   return 0;
 }
 
+/* ---- a view of a history kept elsewhere ---------------------------------- */
+
+int
+dx_store_learn (dx_store *s, const dx_stored_msg *m, bool jump)
+{
+  if (!m || !name_ok (m->room, DX_STORE_NAME_MAX) || !name_ok (m->from, DX_STORE_NAME_MAX)
+      || !m->text || m->text_len > DX_STORE_TEXT_MAX || m->id == 0
+      || (m->cid && strlen (m->cid) > DX_STORE_NAME_MAX))
+    return DX_EINVAL;
+  dx_store_room *r = store_room_get_or_create (s, m->room);
+  if (!r)
+    return DX_ENOMEM;
+  if (m->id <= r->last_id)
+    return DX_EALREADY;
+  if (m->id != r->last_id + 1 && !jump)
+    return DX_EINVAL;
+  dx_store_entry *e =
+      dx_store_entry_new (r->name, m->id, m->ts, m->from, m->text, m->text_len, m->cid);
+  if (!e)
+    return DX_ENOMEM;
+  if (m->id != r->last_id + 1) {
+    /* The ring holds consecutive ids: it restarts at the jump. */
+    dx_msg_ring_free (&r->ring);
+    if (!dx_msg_ring_init (&r->ring, s->ring_cap)) {
+      dx_store_entry_free (e);
+      return DX_ENOMEM;
+    }
+  }
+  dx_msg_ring_push (&r->ring, e);
+  r->last_id = m->id;
+  r->next_id = m->id + 1;
+  if (m->ts > r->last_ts)
+    r->last_ts = m->ts;
+  return 0;
+}
+
+void
+dx_store_reset (dx_store *s, const char *epoch)
+{
+  dx_strmap_clear (&s->rooms, room_free);
+  snprintf (s->sh.epoch, sizeof s->sh.epoch, "%s", epoch);
+}
+
 /* ---- tokens --------------------------------------------------------------- */
 
 static int

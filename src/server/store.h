@@ -192,6 +192,21 @@ int dx_store_token_put (dx_store *store, const char *token, const char *nick);
  * the next call into the store. */
 const char *dx_store_token_nick (dx_store *store, const char *token);
 
+/* ---- a view of a history kept elsewhere (duplexd --redis) ----
+ * A memory store can be a node's view of a room history whose record is
+ * elsewhere: its owner feeds it the messages it learns, in id order, and
+ * never appends. Every read above then serves the view. */
+
+/* Adds msg as a durable message of its room (text, from, cid copied). Its
+ * id must be the room's last_id + 1, or, with jump, anything above it (the
+ * ids in between are gone for good: the room's ring restarts at msg).
+ * Returns 0; DX_EALREADY when id <= last_id (nothing changes); DX_EINVAL
+ * for a gap without jump or a bad field; DX_ENOMEM. */
+int dx_store_learn (dx_store *store, const dx_stored_msg *msg, bool jump);
+/* Forgets every room and message and takes epoch (1..15 characters) as the
+ * store's epoch: the history of record was lost and started again. */
+void dx_store_reset (dx_store *store, const char *epoch);
+
 /* Write-latency statistics for /metrics. Latency is measured from
  * dx_store_append to the moment its commit is reported on the loop thread
  * (duplicates are not counted). */

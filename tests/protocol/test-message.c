@@ -1020,6 +1020,18 @@ test_poll_rooms_info (void)
           && info.line_bytes == 16384,
       "decode info");
   dx_buffer_reset (&out);
+  OK (dx_encode_info_node (&out, "duplexd/0.1.0", "ep0", 8081, "node-1:8080"),
+      "encode info of a node");
+  OK (strstr (out.data, "\"node\":\"node-1:8080\",\"cluster\":true,") != NULL
+          && dx_json_validate (out.data, out.len, NULL, NULL)
+          && dx_decode_info (out.data, out.len, &info, &e) && info.tcp_port == 8081,
+      "info of a node: node and cluster, still valid for clients (%s)", out.data);
+  dx_buffer_reset (&out);
+  OK (!dx_encode_info_node (
+          &out, "duplexd/0.1.0", "ep0", 1,
+          "a-node-name-longer-than-sixty-four-characters-is-refused-by-the-encoder"),
+      "a node name over 64 bytes is refused");
+  dx_buffer_reset (&out);
   OK (dx_encode_info (&out, "duplexd/0.1.0", NULL, 0) && strstr (out.data, "epoch") == NULL,
       "info without epoch");
   OK (dx_decode_info (out.data, out.len, &info, &e) && info.epoch[0] == '\0' && info.tcp_port == 0,

@@ -114,6 +114,31 @@ main (void)
           && strstr (err, "SQLite") != NULL,
       "--store sqlite without sqlite is a usage error (%s)", err);
 
+  /* Several nodes (docs/protocol.md §7). */
+  parse (&c, true, err, sizeof err, 1);
+  OK (c.redis_url == NULL && c.node_id == NULL && c.history == 100000,
+      "no --redis, no node id, history 100000 by default");
+  OK (parse (&c, true, err, sizeof err, 3, "--node-id", "a b") == DX_CONFIG_ERROR,
+      "a node id with a space is refused (%s)", err);
+  OK (parse (&c, true, err, sizeof err, 3, "--history", "0") == DX_CONFIG_ERROR,
+      "--history 0 is refused (%s)", err);
+  OK (parse (&c, true, err, sizeof err, 5, "--history", "250", "--node-id", "n-1") == DX_CONFIG_RUN
+          && c.history == 250 && strcmp (c.node_id, "n-1") == 0,
+      "--history 250 --node-id n-1");
+#ifdef DX_HAVE_REDIS
+  OK (parse (&c, true, err, sizeof err, 3, "--redis", "redis://:pw@127.0.0.1:6380/2")
+              == DX_CONFIG_RUN
+          && strcmp (c.redis_url, "redis://:pw@127.0.0.1:6380/2") == 0,
+      "--redis URL");
+  OK (parse (&c, true, err, sizeof err, 3, "--redis", "http://x") == DX_CONFIG_ERROR
+          && strstr (err, "redis://") != NULL,
+      "--redis with another scheme is a usage error (%s)", err);
+#else
+  OK (parse (&c, true, err, sizeof err, 3, "--redis", "redis://127.0.0.1:6379") == DX_CONFIG_ERROR
+          && strstr (err, "without Redis") != NULL,
+      "--redis without hiredis is a usage error (%s)", err);
+#endif
+
   OK (dx_config_addr_valid (":8080"), "':8080' (all interfaces) is valid");
   OK (dx_config_addr_valid ("localhost:0"), "host name is valid");
   OK (!dx_config_addr_valid ("a:b:80"), "bare IPv6 without brackets is not");

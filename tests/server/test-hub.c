@@ -39,7 +39,7 @@ fake_presence (dx_sub *sub, dx_shared_event *e)
   strncat (f->log, one, sizeof f->log - strlen (f->log) - 1);
 }
 
-static const dx_sub_ops ops = { fake_message, fake_presence };
+static const dx_sub_ops ops = { fake_message, fake_presence, NULL };
 
 static void
 init (fake *f, dx_hub *hub, dx_sub_kind kind, const char *nick)

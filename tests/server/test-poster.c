@@ -50,7 +50,7 @@ fake_message (dx_sub *sub, dx_shared_event *e)
   note (f->rec, one);
 }
 
-static const dx_sub_ops fake_ops = { fake_message, NULL };
+static const dx_sub_ops fake_ops = { fake_message, NULL, NULL };
 
 /* Runs the loop until want answers have arrived (at most 10 s). */
 typedef struct {

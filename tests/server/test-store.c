@@ -730,6 +730,48 @@ test_memory_evicted_dedup (void)
   fx_done (&f);
 }
 
+static bool
+collect_ids (void *arg, const dx_stored_msg *m)
+{
+  uint64_t *v = arg;
+  v[++v[0]] = m->id;
+  return v[0] < 15;
+}
+
+/* A memory store as a view of a history kept elsewhere (duplexd --redis):
+ * messages learned in id order, a jump over ids gone for good, a reset. */
+static void
+test_view (void)
+{
+  fixture f;
+  if (!OK (fx_init (&f, DX_STORE_MEMORY, 8, 8), "view: open a memory store"))
+    return;
+  dx_stored_msg m = { "lobby", 5, 1000, "alice", "hi", 2, NULL };
+  OK (dx_store_learn (f.store, &m, false) == DX_EINVAL, "view: a gap is refused without jump");
+  OK (dx_store_learn (f.store, &m, true) == 0 && dx_store_last_id (f.store, "lobby") == 5,
+      "view: the first message may start anywhere with jump");
+  m.id = 6;
+  m.cid = "c-6";
+  OK (dx_store_learn (f.store, &m, false) == 0, "view: the next id is learned");
+  OK (dx_store_learn (f.store, &m, false) == DX_EALREADY,
+      "view: a message already held changes nothing");
+  m.id = 9;
+  OK (dx_store_learn (f.store, &m, true) == 0 && dx_store_last_id (f.store, "lobby") == 9,
+      "view: a jump over trimmed ids");
+  uint64_t ids[16] = { 0 };
+  dx_store_read_since (f.store, "lobby", 0, 10, collect_ids, ids);
+  OK (ids[0] == 1 && ids[1] == 9, "view: after a jump the ring restarts at it (%llu held)",
+      (unsigned long long) ids[0]);
+  m.from = "";
+  m.id = 10;
+  OK (dx_store_learn (f.store, &m, false) == DX_EINVAL, "view: a bad field is refused");
+  dx_store_reset (f.store, "0123abcd");
+  OK (strcmp (dx_store_epoch (f.store), "0123abcd") == 0
+          && dx_store_last_id (f.store, "lobby") == 0,
+      "view: a reset forgets every room and takes the new epoch");
+  fx_done (&f);
+}
+
 static void
 test_close_waits (dx_store_kind kind)
 {
@@ -1056,6 +1098,7 @@ main (void)
   kind_name = "memory";
   test_memory_evicted_dedup ();
   test_token_cap ();
+  test_view ();
 #ifdef DX_HAVE_SQLITE
   test_sqlite_durable_ack ();
   test_sqlite_group_commit ();

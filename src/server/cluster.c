@@ -1,0 +1,1030 @@
+#include "server/cluster.h"
+
+#include "platform/random.h"
+#include "protocol/hex.h"
+#include "protocol/names.h"
+#include "protocol/sha1.h"
+#include "server/hub.h"
+#include "server/log.h"
+#include "server/redis-conn.h"
+#include "server/strmap.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How often every room's position is compared with Redis's. */
+#define CHECK_MS 1000
+/* Entries per catch-up read. */
+#define CATCHUP_COUNT 1000
+/* cid retries remembered per room (docs/protocol.md §6 asks for a sender's
+ * last 1,000; a room remembers at least that many, and its whole history
+ * when that is longer, up to this). */
+#define CID_KEEP_MIN 1000
+#define CID_KEEP_MAX 100000
+
+/* KEYS: 1 dx:cluster, 2 meta, 3 log, 4 cid, 5 cidq, 6 dx:rooms.
+ * ARGV: 1 "EPOCH:SECRET", 2 room, 3 from, 4 text, 5 cid or "", 6 token or
+ * "", 7 history, 8 cids kept, 9 channel, 10 epoch.
+ * Returns {0, id, ts} (new) or {1, id, ts} (a retry of a stored cid). */
+static const char publish_script[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
+    "  return redis.error_reply('EPOCH the data set changed')\n"
+    "end\n"
+    "local ck\n"
+    "if ARGV[5] ~= '' and ARGV[6] ~= '' then\n"
+    "  ck = ARGV[6] .. '\\n' .. ARGV[5]\n"
+    "  local old = redis.call('HGET', KEYS[4], ck)\n"
+    "  if old then\n"
+    "    local sp = string.find(old, ' ', 1, true)\n"
+    "    return {1, tonumber(string.sub(old, 1, sp - 1)), tonumber(string.sub(old, sp + 1))}\n"
+    "  end\n"
+    "end\n"
+    "local id = redis.call('HINCRBY', KEYS[2], 'id', 1)\n"
+    "local t = redis.call('TIME')\n"
+    "local ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local prev = tonumber(redis.call('HGET', KEYS[2], 'ts') or '0')\n"
+    "if ts < prev then ts = prev end\n"
+    "local sid = string.format('%.0f', id)\n"
+    "local sts = string.format('%.0f', ts)\n"
+    "redis.call('HSET', KEYS[2], 'ts', sts)\n"
+    "if ARGV[5] ~= '' then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[7], sid .. '-0', 'f', ARGV[3], 't', ARGV[4],"
+    " 's', sts, 'c', ARGV[5])\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[7], sid .. '-0', 'f', ARGV[3], 't', ARGV[4],"
+    " 's', sts)\n"
+    "end\n"
+    "if ck then\n"
+    "  redis.call('HSET', KEYS[4], ck, sid .. ' ' .. sts)\n"
+    "  if redis.call('RPUSH', KEYS[5], ck) > tonumber(ARGV[8]) then\n"
+    "    redis.call('HDEL', KEYS[4], redis.call('LPOP', KEYS[5]))\n"
+    "  end\n"
+    "end\n"
+    "redis.call('SADD', KEYS[6], ARGV[2])\n"
+    "redis.call('PUBLISH', ARGV[9], ARGV[10] .. '\\n' .. sid .. '\\n' .. sts .. '\\n' .. ARGV[3]"
+    " .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[4])\n"
+    "return {0, id, ts}\n";
+
+/* A message learned from Redis, held until it can go into the view. */
+typedef struct cl_msg {
+  struct cl_msg *next;
+  uint64_t id, ts;
+  uint64_t barrier; /* held: the publishes that must be answered first */
+  uint64_t rx;      /* subscriber arrival number */
+  char room[DX_ROOM_MAX + 1];
+  char from[DX_NICK_MAX + 1];
+  char cid[DX_CID_MAX + 1]; /* "" if none */
+  size_t text_len;
+  char text[];
+} cl_msg;
+
+typedef struct {
+  char name[DX_ROOM_MAX + 1];
+  cl_msg *pending; /* arrived after a gap: ascending ids */
+  bool catching;   /* an XRANGE is in flight */
+  bool again;      /* catch up once more when it ends */
+  bool healing;    /* this catch-up was caused by a gap */
+  uint64_t rx_at_send;
+} cl_room;
+
+typedef struct pub_ctx pub_ctx;
+struct pub_ctx {
+  pub_ctx *prev, *next; /* in flight, in issue order */
+  dx_cluster *c;
+  uint64_t seq;
+  uint64_t t0_us;
+  dx_cluster_publish_cb cb;
+  void *arg;
+  bool retried; /* EVAL sent after NOSCRIPT */
+  char room[DX_ROOM_MAX + 1];
+  char from[DX_NICK_MAX + 1];
+  char cid[DX_CID_MAX + 1];
+  char token[DX_TOKEN_MAX + 1];
+  size_t text_len;
+  char text[];
+};
+
+struct dx_cluster {
+  dx_loop *loop;
+  dx_cluster_config cfg;
+  char node_id[128];
+  dx_redis *cmd, *sub;
+  bool ready; /* cmd up and the epoch read on this connection */
+  bool closing;
+  bool subscribed; /* the pattern subscription is confirmed */
+  bool have_epoch;
+  char epoch[16];
+  char secret[33];
+  char cluster_value[64]; /* "EPOCH:SECRET" */
+  char sha[41];
+  char history[24], cid_keep[24];
+  dx_strmap rooms; /* name -> cl_room */
+  uint64_t pub_seq;
+  pub_ctx *inflight_head, *inflight_tail;
+  cl_msg *held_head, **held_tail;
+  uint64_t rx_count;
+  dx_timer *check_timer;
+  char token_nick[DX_NICK_MAX + 1];
+  dx_cluster_stats stats;
+};
+
+static void catch_up (dx_cluster *c, cl_room *r);
+static void learn (dx_cluster *c, cl_msg *m);
+
+/* ---- keys ---- */
+
+static void
+room_key (char *out, size_t len, const char *room, const char *what)
+{
+  snprintf (out, len, "dx:{%s}:%s", room, what);
+}
+
+/* ---- rooms and the view ---- */
+
+static void
+room_free (void *v)
+{
+  cl_room *r = v;
+  while (r->pending) {
+    cl_msg *m = r->pending;
+    r->pending = m->next;
+    free (m);
+  }
+  free (r);
+}
+
+static cl_room *
+room_get (dx_cluster *c, const char *name)
+{
+  cl_room *r = dx_strmap_get (&c->rooms, name);
+  if (r)
+    return r;
+  size_t len = strlen (name);
+  if (!dx_room_valid (name, len))
+    return NULL;
+  r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return NULL;
+  memcpy (r->name, name, len + 1);
+  if (!dx_strmap_put (&c->rooms, r->name, r, NULL)) {
+    free (r);
+    return NULL;
+  }
+  return r;
+}
+
+static cl_msg *
+msg_new (const char *room, uint64_t id, uint64_t ts, const char *from, size_t from_len,
+         const char *cid, size_t cid_len, const char *text, size_t text_len)
+{
+  if (!dx_room_valid (room, strlen (room)) || from_len == 0 || from_len > DX_NICK_MAX
+      || cid_len > DX_CID_MAX || text_len > DX_STORE_TEXT_MAX || id == 0)
+    return NULL;
+  cl_msg *m = calloc (1, sizeof *m + text_len + 1);
+  if (m == NULL)
+    return NULL;
+  m->id = id;
+  m->ts = ts;
+  snprintf (m->room, sizeof m->room, "%s", room);
+  memcpy (m->from, from, from_len);
+  memcpy (m->cid, cid, cid_len);
+  memcpy (m->text, text, text_len);
+  m->text_len = text_len;
+  return m;
+}
+
+/* Puts m into the view and fans it out; frees m. */
+static void
+apply (dx_cluster *c, cl_msg *m, bool jump)
+{
+  dx_stored_msg sm = {
+    m->room, m->id, m->ts, m->from, m->text, m->text_len, m->cid[0] ? m->cid : NULL
+  };
+  int rc = dx_store_learn (c->cfg.view, &sm, jump);
+  if (rc == 0)
+    dx_hub_publish (c->cfg.hub, &sm);
+  else if (rc != DX_EALREADY)
+    dx_log_warn ("cluster: cannot keep %s/%llu: %s", m->room, (unsigned long long) m->id,
+                 dx_strerror (rc));
+  free (m);
+}
+
+/* Applies the room's pending messages that follow the view; true when one
+ * still waits behind a gap. */
+static bool
+drain (dx_cluster *c, cl_room *r)
+{
+  while (r->pending) {
+    cl_msg *m = r->pending;
+    uint64_t last = dx_store_last_id (c->cfg.view, r->name);
+    if (m->id > last + 1)
+      return true;
+    r->pending = m->next;
+    apply (c, m, false);
+  }
+  return false;
+}
+
+static void
+pending_insert (cl_room *r, cl_msg *m)
+{
+  cl_msg **pp = &r->pending;
+  while (*pp && (*pp)->id < m->id)
+    pp = &(*pp)->next;
+  if (*pp && (*pp)->id == m->id) {
+    free (m);
+    return;
+  }
+  m->next = *pp;
+  *pp = m;
+}
+
+static void
+learn (dx_cluster *c, cl_msg *m)
+{
+  cl_room *r = room_get (c, m->room);
+  if (r == NULL) {
+    free (m);
+    return;
+  }
+  uint64_t last = dx_store_last_id (c->cfg.view, r->name);
+  if (m->id <= last) {
+    free (m);
+    return;
+  }
+  if (!r->catching && m->id == last + 1) {
+    apply (c, m, false);
+    drain (c, r);
+    return;
+  }
+  pending_insert (r, m);
+  if (!r->catching) {
+    r->healing = true;
+    catch_up (c, r);
+  }
+}
+
+/* ---- catch-up reads ---- */
+
+static bool
+parse_u64 (const char *s, size_t len, uint64_t *out)
+{
+  uint64_t v = 0;
+  if (len == 0 || len > 20)
+    return false;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    v = v * 10 + (uint64_t) (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+/* One XRANGE entry ["ID-0", [field, value, ...]] as a message of room. */
+static cl_msg *
+entry_msg (const char *room, const redisReply *e)
+{
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING
+      || e->element[1]->type != REDIS_REPLY_ARRAY)
+    return NULL;
+  const char *sid = e->element[0]->str;
+  const char *dash = strchr (sid, '-');
+  uint64_t id = 0, ts = 0;
+  if (dash == NULL || !parse_u64 (sid, (size_t) (dash - sid), &id))
+    return NULL;
+  const redisReply *f = e->element[1];
+  const redisReply *from = NULL, *text = NULL, *cid = NULL;
+  for (size_t i = 0; i + 1 < f->elements; i += 2) {
+    const redisReply *k = f->element[i], *v = f->element[i + 1];
+    if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || k->len != 1)
+      continue;
+    switch (k->str[0]) {
+    case 'f': from = v; break;
+    case 't': text = v; break;
+    case 'c': cid = v; break;
+    case 's': parse_u64 (v->str, v->len, &ts); break;
+    default: break;
+    }
+  }
+  if (from == NULL || text == NULL)
+    return NULL;
+  return msg_new (room, id, ts, from->str, from->len, cid ? cid->str : "", cid ? cid->len : 0,
+                  text->str, text->len);
+}
+
+typedef struct {
+  dx_cluster *c;
+  char room[DX_ROOM_MAX + 1];
+} catchup_ctx;
+
+static void
+on_catchup (void *arg, const redisReply *reply)
+{
+  catchup_ctx *cc = arg;
+  dx_cluster *c = cc->c;
+  cl_room *r = dx_strmap_get (&c->rooms, cc->room);
+  free (cc);
+  if (r == NULL)
+    return; /* the epoch changed meanwhile */
+  r->catching = false;
+  if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (reply)
+      dx_log_warn ("cluster: catch-up read of %s: %s", r->name,
+                   reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected answer");
+    return; /* the reconnect catches up again */
+  }
+  uint64_t before = dx_store_last_id (c->cfg.view, r->name);
+  for (size_t i = 0; i < reply->elements; i++) {
+    cl_msg *m = entry_msg (r->name, reply->element[i]);
+    if (m == NULL) {
+      dx_log_warn ("cluster: a malformed entry in the stream of %s", r->name);
+      continue;
+    }
+    /* The stream is the record: what it no longer holds is gone (trimmed
+     * to --history), so its first entry may jump ahead of the view. */
+    apply (c, m, true);
+  }
+  uint64_t after = dx_store_last_id (c->cfg.view, r->name);
+  if (after > before && r->healing)
+    c->stats.gaps_healed++;
+  if (reply->elements == CATCHUP_COUNT) {
+    catch_up (c, r); /* more to read */
+    return;
+  }
+  if (drain (c, r)) {
+    /* A message that arrived before this read was sent must be covered
+     * by it; if it still waits behind a gap, the ids in between are gone. */
+    if (r->pending->rx <= r->rx_at_send) {
+      cl_msg *m = r->pending;
+      r->pending = m->next;
+      apply (c, m, true);
+      drain (c, r);
+    }
+  }
+  bool gap = r->pending != NULL;
+  r->healing = false;
+  if (r->again || gap) {
+    r->again = false;
+    r->healing = gap;
+    catch_up (c, r);
+  }
+}
+
+/* One XRANGE of the room's stream after what the view holds. */
+static void
+catch_up (dx_cluster *c, cl_room *r)
+{
+  if (r->catching) {
+    r->again = true;
+    return;
+  }
+  if (!c->ready)
+    return; /* the reconnect catches every room up */
+  catchup_ctx *cc = malloc (sizeof *cc);
+  if (cc == NULL)
+    return;
+  cc->c = c;
+  memcpy (cc->room, r->name, sizeof cc->room);
+  char key[64], start[32], count[16];
+  room_key (key, sizeof key, r->name, "log");
+  snprintf (start, sizeof start, "%llu-0",
+            (unsigned long long) dx_store_last_id (c->cfg.view, r->name) + 1);
+  snprintf (count, sizeof count, "%d", CATCHUP_COUNT);
+  const char *argv[] = { "XRANGE", key, start, "+", "COUNT", count };
+  size_t lens[6];
+  for (int i = 0; i < 6; i++)
+    lens[i] = strlen (argv[i]);
+  if (dx_redis_command_argv (c->cmd, 6, argv, lens, on_catchup, cc) < 0) {
+    free (cc);
+    return;
+  }
+  r->catching = true;
+  r->rx_at_send = c->rx_count;
+  c->stats.catchup_reads++;
+}
+
+static bool
+catch_up_visit (void *arg, const char *name, void *value)
+{
+  (void) name;
+  catch_up (arg, value);
+  return true;
+}
+
+static void
+catch_up_all (dx_cluster *c)
+{
+  dx_strmap_each (&c->rooms, catch_up_visit, c);
+}
+
+/* ---- held messages (the sender's answer first) ---- */
+
+static void
+release_held (dx_cluster *c)
+{
+  uint64_t oldest = c->inflight_head ? c->inflight_head->seq : UINT64_MAX;
+  while (c->held_head && c->held_head->barrier < oldest) {
+    cl_msg *m = c->held_head;
+    c->held_head = m->next;
+    if (c->held_head == NULL)
+      c->held_tail = &c->held_head;
+    m->next = NULL;
+    learn (c, m);
+  }
+}
+
+/* ---- the subscriber ---- */
+
+/* "EPOCH\nID\nTS\nFROM\nCID\nTEXT" on channel dx:{ROOM}:ch. */
+static cl_msg *
+parse_payload (dx_cluster *c, const redisReply *ch, const redisReply *payload)
+{
+  if (ch->type != REDIS_REPLY_STRING || payload->type != REDIS_REPLY_STRING)
+    return NULL;
+  if (ch->len < 9 || strncmp (ch->str, "dx:{", 4) != 0
+      || strcmp (ch->str + ch->len - 4, "}:ch") != 0)
+    return NULL;
+  char room[DX_ROOM_MAX + 1];
+  size_t rlen = ch->len - 8;
+  if (rlen > DX_ROOM_MAX)
+    return NULL;
+  memcpy (room, ch->str + 4, rlen);
+  room[rlen] = '\0';
+  const char *p = payload->str, *end = p + payload->len;
+  const char *field[5];
+  size_t flen[5];
+  for (int i = 0; i < 5; i++) {
+    const char *nl = memchr (p, '\n', (size_t) (end - p));
+    if (nl == NULL)
+      return NULL;
+    field[i] = p;
+    flen[i] = (size_t) (nl - p);
+    p = nl + 1;
+  }
+  if (flen[0] != strlen (c->epoch) || memcmp (field[0], c->epoch, flen[0]) != 0)
+    return NULL; /* another data set's (the epoch check will notice) */
+  uint64_t id, ts;
+  if (!parse_u64 (field[1], flen[1], &id) || !parse_u64 (field[2], flen[2], &ts))
+    return NULL;
+  return msg_new (room, id, ts, field[3], flen[3], field[4], flen[4], p, (size_t) (end - p));
+}
+
+static void
+on_sub_push (void *arg, const redisReply *reply)
+{
+  dx_cluster *c = arg;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+      || reply->element[0]->type != REDIS_REPLY_STRING)
+    return;
+  const char *kind = reply->element[0]->str;
+  if (strcmp (kind, "psubscribe") == 0) {
+    c->subscribed = true;
+    /* Whatever was published while nobody listened: read it. */
+    catch_up_all (c);
+    return;
+  }
+  if (strcmp (kind, "pmessage") != 0 || reply->elements != 4 || !c->have_epoch)
+    return;
+  cl_msg *m = parse_payload (c, reply->element[2], reply->element[3]);
+  if (m == NULL)
+    return;
+  m->rx = ++c->rx_count;
+  if (c->inflight_tail) {
+    m->barrier = c->inflight_tail->seq;
+    *c->held_tail = m;
+    c->held_tail = &m->next;
+    return;
+  }
+  learn (c, m);
+}
+
+static void
+on_sub_up (void *arg)
+{
+  dx_cluster *c = arg;
+  c->stats.connects++;
+  const char *argv[] = { "PSUBSCRIBE", "dx:{*}:ch" };
+  size_t lens[] = { 10, 9 };
+  if (dx_redis_command_argv (c->sub, 2, argv, lens, NULL, NULL) < 0)
+    dx_redis_reset (c->sub, "cannot subscribe");
+}
+
+static void
+on_sub_down (void *arg, const char *why)
+{
+  dx_cluster *c = arg;
+  (void) why;
+  c->subscribed = false;
+  c->stats.failures++;
+}
+
+static const dx_redis_ops sub_ops = { on_sub_up, on_sub_down, on_sub_push };
+
+/* ---- the command connection ---- */
+
+static void
+forget_rooms (dx_cluster *c)
+{
+  dx_strmap_clear (&c->rooms, room_free);
+  while (c->held_head) {
+    cl_msg *m = c->held_head;
+    c->held_head = m->next;
+    free (m);
+  }
+  c->held_tail = &c->held_head;
+}
+
+static void
+on_rooms (void *arg, const redisReply *reply)
+{
+  dx_cluster *c = arg;
+  if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+    return;
+  for (size_t i = 0; i < reply->elements; i++)
+    if (reply->element[i]->type == REDIS_REPLY_STRING)
+      room_get (c, reply->element[i]->str);
+  catch_up_all (c);
+}
+
+static bool
+set_epoch (dx_cluster *c, const char *value, size_t len)
+{
+  const char *colon = memchr (value, ':', len);
+  if (colon == NULL || colon == value || (size_t) (colon - value) >= sizeof c->epoch
+      || len - (size_t) (colon - value) - 1 >= sizeof c->secret || len >= sizeof c->cluster_value)
+    return false;
+  bool changed = !c->have_epoch || strncmp (c->cluster_value, value, len) != 0
+                 || c->cluster_value[len] != '\0';
+  if (!changed)
+    return true;
+  bool had = c->have_epoch;
+  memcpy (c->cluster_value, value, len);
+  c->cluster_value[len] = '\0';
+  memcpy (c->epoch, value, (size_t) (colon - value));
+  c->epoch[colon - value] = '\0';
+  snprintf (c->secret, sizeof c->secret, "%s", colon + 1);
+  c->have_epoch = true;
+  forget_rooms (c);
+  dx_store_reset (c->cfg.view, c->epoch);
+  if (had) {
+    c->stats.epoch_changes++;
+    dx_log_warn ("cluster: Redis lost its data: new epoch %s", c->epoch);
+  } else
+    dx_log_info ("cluster: node %s, epoch %s", c->node_id, c->epoch);
+  if (c->cfg.on_epoch)
+    c->cfg.on_epoch (c->cfg.on_epoch_arg, c->epoch);
+  return true;
+}
+
+static void
+on_cluster_value (void *arg, const redisReply *reply)
+{
+  dx_cluster *c = arg;
+  if (reply == NULL)
+    return;
+  if (reply->type != REDIS_REPLY_STRING || !set_epoch (c, reply->str, reply->len)) {
+    dx_log_error ("cluster: dx:cluster in Redis is not EPOCH:SECRET");
+    dx_redis_reset (c->cmd, "bad dx:cluster");
+    return;
+  }
+  c->ready = true;
+  const char *argv[] = { "SMEMBERS", "dx:rooms" };
+  size_t lens[] = { 8, 8 };
+  dx_redis_command_argv (c->cmd, 2, argv, lens, on_rooms, c);
+  catch_up_all (c);
+}
+
+/* Reads the data set's name (making it if this is the first node). */
+static void
+check_epoch (dx_cluster *c)
+{
+  uint8_t rnd[22];
+  char fresh[64];
+  if (dx_random_bytes (rnd, sizeof rnd) < 0) {
+    dx_redis_reset (c->cmd, "no random bytes for an epoch");
+    return;
+  }
+  dx_hex_encode (rnd, 6, fresh);
+  fresh[12] = ':';
+  dx_hex_encode (rnd + 6, 16, fresh + 13);
+  fresh[45] = '\0';
+  const char *set[] = { "SET", "dx:cluster", fresh, "NX" };
+  size_t set_lens[] = { 3, 10, strlen (fresh), 2 };
+  const char *get[] = { "GET", "dx:cluster" };
+  size_t get_lens[] = { 3, 10 };
+  if (dx_redis_command_argv (c->cmd, 4, set, set_lens, NULL, NULL) < 0
+      || dx_redis_command_argv (c->cmd, 2, get, get_lens, on_cluster_value, c) < 0)
+    dx_redis_reset (c->cmd, "cannot read the epoch");
+}
+
+static void
+on_cmd_up (void *arg)
+{
+  dx_cluster *c = arg;
+  c->stats.connects++;
+  /* The script first, so that EVALSHA finds it (NOSCRIPT is still
+   * handled: a SCRIPT FLUSH or a restarted Redis). */
+  const char *argv[] = { "SCRIPT", "LOAD", publish_script };
+  size_t lens[] = { 6, 4, sizeof publish_script - 1 };
+  dx_redis_command_argv (c->cmd, 3, argv, lens, NULL, NULL);
+  check_epoch (c);
+}
+
+static void
+on_cmd_down (void *arg, const char *why)
+{
+  dx_cluster *c = arg;
+  (void) why;
+  c->ready = false;
+  c->stats.failures++;
+  /* Catch-ups in flight failed: they run again once up. */
+}
+
+static void on_check (dx_timer *t);
+
+static const dx_redis_ops cmd_ops = { on_cmd_up, on_cmd_down, NULL };
+
+/* ---- position check ---- */
+
+typedef struct {
+  dx_cluster *c;
+  char room[DX_ROOM_MAX + 1];
+} check_ctx;
+
+static void
+on_position (void *arg, const redisReply *reply)
+{
+  check_ctx *cc = arg;
+  dx_cluster *c = cc->c;
+  cl_room *r = dx_strmap_get (&c->rooms, cc->room);
+  free (cc);
+  uint64_t id = 0;
+  if (r == NULL || reply == NULL || reply->type != REDIS_REPLY_STRING
+      || !parse_u64 (reply->str, reply->len, &id))
+    return;
+  if (id > dx_store_last_id (c->cfg.view, r->name) && !r->catching) {
+    r->healing = true;
+    catch_up (c, r);
+  }
+}
+
+static bool
+check_visit (void *arg, const char *name, void *value)
+{
+  dx_cluster *c = arg;
+  cl_room *r = value;
+  (void) name;
+  if (r->catching)
+    return true;
+  check_ctx *cc = malloc (sizeof *cc);
+  if (cc == NULL)
+    return false;
+  cc->c = c;
+  memcpy (cc->room, r->name, sizeof cc->room);
+  char key[64];
+  room_key (key, sizeof key, r->name, "meta");
+  const char *argv[] = { "HGET", key, "id" };
+  size_t lens[] = { 4, strlen (key), 2 };
+  if (dx_redis_command_argv (c->cmd, 3, argv, lens, on_position, cc) < 0) {
+    free (cc);
+    return false;
+  }
+  return true;
+}
+
+/* A lost last message leaves no gap behind it to notice: compare each
+ * room's last id with Redis's now and then. */
+static void
+on_check (dx_timer *t)
+{
+  dx_cluster *c = dx_handle_data (DX_HANDLE (t));
+  if (c->ready)
+    dx_strmap_each (&c->rooms, check_visit, c);
+}
+
+/* ---- publish ---- */
+
+static void
+record_latency (dx_cluster *c, uint64_t t0_us)
+{
+  uint64_t now = dx_monotonic_us ();
+  uint64_t lat = now > t0_us ? now - t0_us : 0;
+  c->stats.latency_count++;
+  c->stats.latency_sum_us += lat;
+  for (int i = 0; i < DX_STORE_LATENCY_BUCKETS; i++)
+    if (lat <= dx_store_latency_bounds_us[i])
+      c->stats.latency_le[i]++;
+}
+
+static void
+inflight_remove (dx_cluster *c, pub_ctx *p)
+{
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    c->inflight_head = p->next;
+  if (p->next)
+    p->next->prev = p->prev;
+  else
+    c->inflight_tail = p->prev;
+}
+
+static int send_publish (dx_cluster *c, pub_ctx *p, bool eval);
+
+/* The answer to the sender, then (a new message) the view and fan-out,
+ * then whatever waited for this answer. */
+static void
+finish_publish (dx_cluster *c, pub_ctx *p, int status, uint64_t id, uint64_t ts, bool duplicate)
+{
+  inflight_remove (c, p);
+  dx_stored_msg sm = { p->room, id, ts, p->from, p->text, p->text_len, p->cid[0] ? p->cid : NULL };
+  if (status == 0 && !duplicate) {
+    c->stats.publishes++;
+    record_latency (c, p->t0_us);
+  } else if (status != 0)
+    c->stats.publish_failures++;
+  p->cb (p->arg, status, status == 0 ? &sm : NULL, duplicate);
+  if (status == 0 && !duplicate && !c->closing) {
+    cl_msg *m = msg_new (p->room, id, ts, p->from, strlen (p->from), p->cid, strlen (p->cid),
+                         p->text, p->text_len);
+    if (m)
+      learn (c, m);
+  }
+  free (p);
+  if (!c->closing)
+    release_held (c);
+}
+
+static void
+on_published (void *arg, const redisReply *reply)
+{
+  pub_ctx *p = arg;
+  dx_cluster *c = p->c;
+  if (reply == NULL) {
+    finish_publish (c, p, c->closing ? DX_ECANCELED : DX_ETIMEDOUT, 0, 0, false);
+    return;
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    if (strncmp (reply->str, "NOSCRIPT", 8) == 0 && !p->retried) {
+      p->retried = true;
+      if (send_publish (c, p, true) == 0)
+        return;
+      finish_publish (c, p, DX_ETIMEDOUT, 0, 0, false);
+      return;
+    }
+    if (strncmp (reply->str, "EPOCH", 5) == 0) {
+      check_epoch (c);
+      finish_publish (c, p, DX_ENOTCONN, 0, 0, false);
+      return;
+    }
+    dx_log_warn ("cluster: publish to %s refused: %s", p->room, reply->str);
+    finish_publish (c, p, DX_EIO, 0, 0, false);
+    return;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+      || reply->element[0]->type != REDIS_REPLY_INTEGER
+      || reply->element[1]->type != REDIS_REPLY_INTEGER
+      || reply->element[2]->type != REDIS_REPLY_INTEGER || reply->element[1]->integer <= 0) {
+    finish_publish (c, p, DX_EIO, 0, 0, false);
+    return;
+  }
+  finish_publish (c, p, 0, (uint64_t) reply->element[1]->integer,
+                  (uint64_t) reply->element[2]->integer, reply->element[0]->integer == 1);
+}
+
+static int
+send_publish (dx_cluster *c, pub_ctx *p, bool eval)
+{
+  char meta[64], log[64], cidk[64], cidq[64], ch[64];
+  room_key (meta, sizeof meta, p->room, "meta");
+  room_key (log, sizeof log, p->room, "log");
+  room_key (cidk, sizeof cidk, p->room, "cid");
+  room_key (cidq, sizeof cidq, p->room, "cidq");
+  room_key (ch, sizeof ch, p->room, "ch");
+  const char *argv[] = {
+    eval ? "EVAL" : "EVALSHA",
+    eval ? publish_script : c->sha,
+    "6",
+    "dx:cluster",
+    meta,
+    log,
+    cidk,
+    cidq,
+    "dx:rooms",
+    c->cluster_value,
+    p->room,
+    p->from,
+    p->text,
+    p->cid,
+    p->token,
+    c->history,
+    c->cid_keep,
+    ch,
+    c->epoch,
+  };
+  enum { N = sizeof argv / sizeof argv[0] };
+  size_t lens[N];
+  for (int i = 0; i < N; i++)
+    lens[i] = strlen (argv[i]);
+  lens[12] = p->text_len;
+  return dx_redis_command_argv (c->cmd, N, argv, lens, on_published, p);
+}
+
+bool
+dx_cluster_ready (const dx_cluster *c)
+{
+  return c->ready;
+}
+
+int
+dx_cluster_publish (dx_cluster *c, const char *room, const char *from, const char *token,
+                    const char *text, size_t text_len, const char *cid, dx_cluster_publish_cb cb,
+                    void *arg)
+{
+  if (!room || !dx_room_valid (room, strlen (room)) || !from || !*from
+      || strlen (from) > DX_NICK_MAX || !text || text_len == 0 || text_len > DX_STORE_TEXT_MAX
+      || memchr (text, '\0', text_len) || (cid && strlen (cid) > DX_CID_MAX)
+      || (token && strlen (token) > DX_TOKEN_MAX) || !cb)
+    return DX_EINVAL;
+  if (!c->ready)
+    return DX_ENOTCONN;
+  pub_ctx *p = calloc (1, sizeof *p + text_len + 1);
+  if (p == NULL)
+    return DX_ENOMEM;
+  p->c = c;
+  p->cb = cb;
+  p->arg = arg;
+  p->t0_us = dx_monotonic_us ();
+  snprintf (p->room, sizeof p->room, "%s", room);
+  snprintf (p->from, sizeof p->from, "%s", from);
+  snprintf (p->cid, sizeof p->cid, "%s", cid ? cid : "");
+  snprintf (p->token, sizeof p->token, "%s", token ? token : "");
+  memcpy (p->text, text, text_len);
+  p->text_len = text_len;
+  int rc = send_publish (c, p, false);
+  if (rc < 0) {
+    free (p);
+    return rc == DX_ENOMEM ? rc : DX_ENOTCONN;
+  }
+  p->seq = ++c->pub_seq;
+  p->prev = c->inflight_tail;
+  if (c->inflight_tail)
+    c->inflight_tail->next = p;
+  else
+    c->inflight_head = p;
+  c->inflight_tail = p;
+  return 0;
+}
+
+/* ---- tokens ---- */
+
+static void
+hmac_sha1 (const char *key, const char *msg, size_t len, uint8_t out[DX_SHA1_DIGEST_LEN])
+{
+  uint8_t k[64] = { 0 }, pad[64];
+  size_t klen = strlen (key);
+  if (klen > sizeof k)
+    dx_sha1 (key, klen, k);
+  else
+    memcpy (k, key, klen);
+  dx_sha1_ctx ctx;
+  uint8_t inner[DX_SHA1_DIGEST_LEN];
+  for (int i = 0; i < 64; i++)
+    pad[i] = k[i] ^ 0x36;
+  dx_sha1_init (&ctx);
+  dx_sha1_update (&ctx, pad, 64);
+  dx_sha1_update (&ctx, msg, len);
+  dx_sha1_final (&ctx, inner);
+  for (int i = 0; i < 64; i++)
+    pad[i] = k[i] ^ 0x5c;
+  dx_sha1_init (&ctx);
+  dx_sha1_update (&ctx, pad, 64);
+  dx_sha1_update (&ctx, inner, sizeof inner);
+  dx_sha1_final (&ctx, out);
+}
+
+int
+dx_cluster_new_token (dx_cluster *c, const char *nick, char *out, size_t outlen)
+{
+  size_t nlen = strlen (nick);
+  if (!dx_nick_valid (nick, nlen) || outlen < nlen + 1 + 16 + 1 + 40 + 1)
+    return DX_EINVAL;
+  if (!c->have_epoch)
+    return DX_ENOTCONN;
+  uint8_t nonce[8], mac[DX_SHA1_DIGEST_LEN];
+  int rc = dx_random_bytes (nonce, sizeof nonce);
+  if (rc < 0)
+    return rc;
+  char *p = out;
+  memcpy (p, nick, nlen);
+  p += nlen;
+  *p++ = ':';
+  dx_hex_encode (nonce, sizeof nonce, p);
+  p += 2 * sizeof nonce;
+  hmac_sha1 (c->secret, out, (size_t) (p - out), mac);
+  *p++ = ':';
+  dx_hex_encode (mac, sizeof mac, p);
+  p[2 * sizeof mac] = '\0';
+  return 0;
+}
+
+const char *
+dx_cluster_token_nick (dx_cluster *c, const char *token)
+{
+  if (!c->have_epoch || token == NULL)
+    return NULL;
+  const char *last = strrchr (token, ':');
+  const char *first = strchr (token, ':');
+  if (last == NULL || first == last || strlen (last + 1) != 2 * DX_SHA1_DIGEST_LEN
+      || (size_t) (first - token) > DX_NICK_MAX)
+    return NULL;
+  uint8_t mac[DX_SHA1_DIGEST_LEN];
+  char hex[2 * DX_SHA1_DIGEST_LEN + 1];
+  hmac_sha1 (c->secret, token, (size_t) (last - token), mac);
+  dx_hex_encode (mac, sizeof mac, hex);
+  hex[sizeof hex - 1] = '\0';
+  /* Constant time: the comparison tells nothing about how much matched. */
+  unsigned diff = 0;
+  for (size_t i = 0; i < sizeof hex - 1; i++)
+    diff |= (unsigned) (hex[i] ^ last[1 + i]);
+  if (diff != 0)
+    return NULL;
+  size_t nlen = (size_t) (first - token);
+  memcpy (c->token_nick, token, nlen);
+  c->token_nick[nlen] = '\0';
+  return dx_nick_valid (c->token_nick, nlen) ? c->token_nick : NULL;
+}
+
+/* ---- life cycle ---- */
+
+const char *
+dx_cluster_node_id (const dx_cluster *c)
+{
+  return c->node_id;
+}
+
+void
+dx_cluster_get_stats (const dx_cluster *c, dx_cluster_stats *out)
+{
+  *out = c->stats;
+  out->up = c->ready;
+  out->subscribed = c->subscribed;
+}
+
+dx_cluster *
+dx_cluster_new (dx_loop *loop, const dx_cluster_config *cfg, char *err, size_t errlen)
+{
+  dx_redis_url url;
+  if (!dx_redis_url_parse (cfg->url, &url, err, errlen))
+    return NULL;
+  dx_cluster *c = calloc (1, sizeof *c);
+  if (c == NULL) {
+    snprintf (err, errlen, "out of memory");
+    return NULL;
+  }
+  c->loop = loop;
+  c->cfg = *cfg;
+  snprintf (c->node_id, sizeof c->node_id, "%s", cfg->node_id ? cfg->node_id : "");
+  snprintf (c->history, sizeof c->history, "%zu", cfg->history);
+  size_t keep = cfg->history < CID_KEEP_MIN   ? CID_KEEP_MIN
+                : cfg->history > CID_KEEP_MAX ? CID_KEEP_MAX
+                                              : cfg->history;
+  snprintf (c->cid_keep, sizeof c->cid_keep, "%zu", keep);
+  uint8_t digest[DX_SHA1_DIGEST_LEN];
+  dx_sha1 (publish_script, sizeof publish_script - 1, digest);
+  dx_hex_encode (digest, sizeof digest, c->sha);
+  c->held_tail = &c->held_head;
+  dx_redis_options co = { "redis", false, 0 };
+  dx_redis_options so = { "redis subscriber", true, 0 };
+  c->cmd = dx_redis_new (loop, &url, &co, &cmd_ops, c);
+  c->sub = dx_redis_new (loop, &url, &so, &sub_ops, c);
+  c->check_timer = dx_timer_new (loop);
+  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL) {
+    snprintf (err, errlen, "out of memory");
+    dx_cluster_free (c);
+    return NULL;
+  }
+  dx_handle_set_data (DX_HANDLE (c->check_timer), c);
+  dx_timer_start (c->check_timer, CHECK_MS, CHECK_MS, on_check);
+  return c;
+}
+
+void
+dx_cluster_free (dx_cluster *c)
+{
+  if (c == NULL)
+    return;
+  c->ready = false;
+  /* The waiting replies fail from inside dx_redis_free: the publishes are
+   * answered DX_ECANCELED (closing), nothing more is learned. */
+  c->closing = true;
+  dx_redis_free (c->cmd);
+  dx_redis_free (c->sub);
+  if (c->check_timer)
+    dx_close (DX_HANDLE (c->check_timer), NULL);
+  forget_rooms (c);
+  free (c);
+}
