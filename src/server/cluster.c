@@ -1,11 +1,13 @@
 #include "server/cluster.h"
 
 #include "platform/random.h"
+#include "protocol/buffer.h"
 #include "protocol/hex.h"
 #include "protocol/names.h"
 #include "protocol/sha1.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/presence.h"
 #include "server/redis-conn.h"
 #include "server/strmap.h"
 
@@ -16,6 +18,10 @@
 
 /* How often every room's position is compared with Redis's. */
 #define CHECK_MS 1000
+/* Presence: each node says which nicks it has in each room every
+ * HEARTBEAT_MS; one not heard from for PRESENCE_TTL_MS is gone. */
+#define HEARTBEAT_MS 2000
+#define PRESENCE_TTL_MS 6000
 /* Entries per catch-up read. */
 #define CATCHUP_COUNT 1000
 /* cid retries remembered per room (docs/protocol.md §6 asks for a sender's
@@ -128,6 +134,9 @@ struct dx_cluster {
   dx_timer *check_timer;
   char token_nick[DX_NICK_MAX + 1];
   dx_cluster_stats stats;
+  dx_presence *presence; /* the other nodes' */
+  dx_hub_presence_hook hook;
+  uint64_t last_heartbeat;
 };
 
 static void catch_up (dx_cluster *c, cl_room *r);
@@ -436,7 +445,183 @@ release_held (dx_cluster *c)
   }
 }
 
+/* ---- presence across nodes ----
+ * On the room's channel, beside the messages:
+ *   "P\nNODE\nNICK\nJ|L\nONLINE"   NODE's first member with NICK joined
+ *                                   (J) or its last one left (L)
+ *   "H\nNODE\nONLINE\nNICK NICK..." NODE's whole state of the room, every
+ *                                   HEARTBEAT_MS */
+
+static void
+publish_presence (dx_cluster *c, const char *room, const char *payload, size_t len)
+{
+  char ch[64];
+  room_key (ch, sizeof ch, room, "ch");
+  const char *argv[] = { "PUBLISH", ch, payload };
+  size_t lens[] = { 7, strlen (ch), len };
+  if (c->ready)
+    dx_redis_command_argv (c->cmd, 3, argv, lens, NULL, NULL);
+}
+
+static void
+hook_changed (void *arg, const char *room, const char *nick, bool joined, size_t online)
+{
+  dx_cluster *c = arg;
+  char payload[256];
+  int n = snprintf (payload, sizeof payload, "P\n%s\n%s\n%c\n%zu", c->node_id, nick,
+                    joined ? 'J' : 'L', online);
+  if (n > 0 && (size_t) n < sizeof payload)
+    publish_presence (c, room, payload, (size_t) n);
+}
+
+static bool
+hook_elsewhere (void *arg, const char *room, const char *nick)
+{
+  dx_cluster *c = arg;
+  return dx_presence_has (c->presence, room, nick);
+}
+
+static size_t
+hook_online_elsewhere (void *arg, const char *room)
+{
+  dx_cluster *c = arg;
+  return dx_presence_online (c->presence, room);
+}
+
+/* Another node changed what the local members see. */
+static void
+on_remote_presence (void *arg, const char *room, const char *nick, bool joined)
+{
+  dx_cluster *c = arg;
+  if (!c->closing)
+    dx_hub_presence (c->cfg.hub, room, nick, joined);
+}
+
+typedef struct {
+  dx_cluster *c;
+  dx_buffer b;
+} beat_ctx;
+
+static bool
+heartbeat_room (void *arg, const dx_room *room)
+{
+  beat_ctx *bc = arg;
+  if (room->online == 0)
+    return true;
+  dx_buffer_reset (&bc->b);
+  dx_buffer_printf (&bc->b, "H\n%s\n%zu\n", bc->c->node_id, room->online);
+  bool first = true;
+  for (const dx_sub *s = room->subs; s; s = s->next) {
+    if (s->kind != DX_SUB_SOCKET)
+      continue;
+    bool dup = false; /* nicks once: the list is short, a scan will do */
+    for (const dx_sub *t = room->subs; t != s && !dup; t = t->next)
+      dup = t->kind == DX_SUB_SOCKET && strcmp (t->nick, s->nick) == 0;
+    if (dup)
+      continue;
+    dx_buffer_printf (&bc->b, first ? "%s" : " %s", s->nick);
+    first = false;
+  }
+  if (!bc->b.failed)
+    publish_presence (bc->c, room->name, bc->b.data, bc->b.len);
+  return true;
+}
+
+static void
+heartbeat (dx_cluster *c)
+{
+  beat_ctx bc = { c, { 0 } };
+  dx_buffer_init (&bc.b, 0);
+  dx_hub_each_room (c->cfg.hub, heartbeat_room, &bc);
+  dx_buffer_free (&bc.b);
+}
+
+/* Splits s (len bytes) at '\n' into at most max fields; the last one takes
+ * the rest. Returns the count. */
+static size_t
+split_lines (const char *s, size_t len, const char **f, size_t *flen, size_t max)
+{
+  size_t n = 0;
+  const char *end = s + len;
+  while (n + 1 < max) {
+    const char *nl = memchr (s, '\n', (size_t) (end - s));
+    if (nl == NULL)
+      break;
+    f[n] = s;
+    flen[n++] = (size_t) (nl - s);
+    s = nl + 1;
+  }
+  f[n] = s;
+  flen[n++] = (size_t) (end - s);
+  return n;
+}
+
+static bool
+copy_field (char *out, size_t cap, const char *s, size_t len)
+{
+  if (len == 0 || len >= cap)
+    return false;
+  memcpy (out, s, len);
+  out[len] = '\0';
+  return true;
+}
+
+/* A presence payload of room (see above); false if not one. */
+static bool
+presence_payload (dx_cluster *c, const char *room, const char *p, size_t len)
+{
+  if (len < 2 || (p[0] != 'P' && p[0] != 'H') || p[1] != '\n')
+    return false;
+  const char *f[5];
+  size_t fl[5];
+  char node[128], nick[DX_NICK_MAX + 1];
+  uint64_t online = 0;
+  uint64_t now = dx_loop_now_ms (c->loop);
+  if (p[0] == 'P') {
+    if (split_lines (p + 2, len - 2, f, fl, 4) != 4 || !copy_field (node, sizeof node, f[0], fl[0])
+        || !copy_field (nick, sizeof nick, f[1], fl[1]) || fl[2] != 1
+        || !parse_u64 (f[3], fl[3], &online) || strcmp (node, c->node_id) == 0)
+      return true;
+    dx_presence_update (c->presence, node, room, nick, f[2][0] == 'J', (size_t) online, now);
+    return true;
+  }
+  if (split_lines (p + 2, len - 2, f, fl, 3) != 3 || !copy_field (node, sizeof node, f[0], fl[0])
+      || !parse_u64 (f[1], fl[1], &online) || strcmp (node, c->node_id) == 0)
+    return true;
+  /* The nick list, copied: "a b c" -> {"a", "b", "c"}. */
+  char *list = malloc (fl[2] + 1);
+  size_t max = fl[2] / 2 + 1;
+  const char **nicks = malloc (max * sizeof *nicks);
+  size_t n = 0;
+  if (list && nicks) {
+    memcpy (list, f[2], fl[2]);
+    list[fl[2]] = '\0';
+    for (char *tok = strtok (list, " "); tok && n < max; tok = strtok (NULL, " "))
+      if (dx_nick_valid (tok, strlen (tok)))
+        nicks[n++] = tok;
+    dx_presence_sync (c->presence, node, room, nicks, n, (size_t) online, now);
+  }
+  free (list);
+  free (nicks);
+  return true;
+}
+
 /* ---- the subscriber ---- */
+
+/* The room of channel dx:{ROOM}:ch. */
+static bool
+channel_room (const redisReply *ch, char room[DX_ROOM_MAX + 1])
+{
+  if (ch->len < 9 || strncmp (ch->str, "dx:{", 4) != 0
+      || strcmp (ch->str + ch->len - 4, "}:ch") != 0)
+    return false;
+  size_t rlen = ch->len - 8;
+  if (rlen > DX_ROOM_MAX)
+    return false;
+  memcpy (room, ch->str + 4, rlen);
+  room[rlen] = '\0';
+  return true;
+}
 
 /* "EPOCH\nID\nTS\nFROM\nCID\nTEXT" on channel dx:{ROOM}:ch. */
 static cl_msg *
@@ -444,15 +629,9 @@ parse_payload (dx_cluster *c, const redisReply *ch, const redisReply *payload)
 {
   if (ch->type != REDIS_REPLY_STRING || payload->type != REDIS_REPLY_STRING)
     return NULL;
-  if (ch->len < 9 || strncmp (ch->str, "dx:{", 4) != 0
-      || strcmp (ch->str + ch->len - 4, "}:ch") != 0)
-    return NULL;
   char room[DX_ROOM_MAX + 1];
-  size_t rlen = ch->len - 8;
-  if (rlen > DX_ROOM_MAX)
+  if (!channel_room (ch, room))
     return NULL;
-  memcpy (room, ch->str + 4, rlen);
-  room[rlen] = '\0';
   const char *p = payload->str, *end = p + payload->len;
   const char *field[5];
   size_t flen[5];
@@ -488,7 +667,12 @@ on_sub_push (void *arg, const redisReply *reply)
   }
   if (strcmp (kind, "pmessage") != 0 || reply->elements != 4 || !c->have_epoch)
     return;
-  cl_msg *m = parse_payload (c, reply->element[2], reply->element[3]);
+  const redisReply *ch = reply->element[2], *pl = reply->element[3];
+  char room[DX_ROOM_MAX + 1];
+  if (ch->type == REDIS_REPLY_STRING && pl->type == REDIS_REPLY_STRING && channel_room (ch, room)
+      && presence_payload (c, room, pl->str, pl->len))
+    return;
+  cl_msg *m = parse_payload (c, ch, pl);
   if (m == NULL)
     return;
   m->rx = ++c->rx_count;
@@ -701,8 +885,15 @@ static void
 on_check (dx_timer *t)
 {
   dx_cluster *c = dx_handle_data (DX_HANDLE (t));
-  if (c->ready)
-    dx_strmap_each (&c->rooms, check_visit, c);
+  uint64_t now = dx_loop_now_ms (c->loop);
+  dx_presence_expire (c->presence, now);
+  if (!c->ready)
+    return;
+  dx_strmap_each (&c->rooms, check_visit, c);
+  if (now - c->last_heartbeat >= HEARTBEAT_MS) {
+    c->last_heartbeat = now;
+    heartbeat (c);
+  }
 }
 
 /* ---- publish ---- */
@@ -997,18 +1188,21 @@ dx_cluster_new (dx_loop *loop, const dx_cluster_config *cfg, char *err, size_t e
   dx_sha1 (publish_script, sizeof publish_script - 1, digest);
   dx_hex_encode (digest, sizeof digest, c->sha);
   c->held_tail = &c->held_head;
+  c->presence = dx_presence_new (PRESENCE_TTL_MS, on_remote_presence, c);
+  c->hook = (dx_hub_presence_hook){ hook_changed, hook_elsewhere, hook_online_elsewhere, c };
   dx_redis_options co = { "redis", false, 0 };
   dx_redis_options so = { "redis subscriber", true, 0 };
   c->cmd = dx_redis_new (loop, &url, &co, &cmd_ops, c);
   c->sub = dx_redis_new (loop, &url, &so, &sub_ops, c);
   c->check_timer = dx_timer_new (loop);
-  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL) {
+  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL || c->presence == NULL) {
     snprintf (err, errlen, "out of memory");
     dx_cluster_free (c);
     return NULL;
   }
   dx_handle_set_data (DX_HANDLE (c->check_timer), c);
   dx_timer_start (c->check_timer, CHECK_MS, CHECK_MS, on_check);
+  dx_hub_set_presence_hook (cfg->hub, &c->hook);
   return c;
 }
 
@@ -1021,10 +1215,13 @@ dx_cluster_free (dx_cluster *c)
   /* The waiting replies fail from inside dx_redis_free: the publishes are
    * answered DX_ECANCELED (closing), nothing more is learned. */
   c->closing = true;
+  if (c->presence)
+    dx_hub_set_presence_hook (c->cfg.hub, NULL);
   dx_redis_free (c->cmd);
   dx_redis_free (c->sub);
   if (c->check_timer)
     dx_close (DX_HANDLE (c->check_timer), NULL);
   forget_rooms (c);
+  dx_presence_free (c->presence);
   free (c);
 }

@@ -18,7 +18,14 @@ struct dx_hub {
   dx_strmap rooms; /* name -> dx_room */
   unsigned depth;  /* > 0 while delivering */
   pending_presence *pending, **pending_tail;
+  const dx_hub_presence_hook *hook;
 };
+
+void
+dx_hub_set_presence_hook (dx_hub *hub, const dx_hub_presence_hook *hook)
+{
+  hub->hook = hook;
+}
 
 dx_hub *
 dx_hub_new (void)
@@ -146,7 +153,10 @@ dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *name)
   room->n_subs++;
   if (sub->kind != DX_SUB_LONGPOLL)
     room->online++;
-  if (announce) {
+  if (announce && hub->hook)
+    hub->hook->changed (hub->hook->arg, room->name, sub->nick, true, room->online);
+  /* A nick already in the room on another node is no news. */
+  if (announce && !(hub->hook && hub->hook->elsewhere (hub->hook->arg, room->name, sub->nick))) {
     queue_presence (hub, room, sub->nick, true, sub);
     flush_presence (hub);
   }
@@ -171,8 +181,12 @@ dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub)
   sub->room = NULL;
   /* next is kept: a fan-out that is delivering to sub continues from it. */
   sub->prev = NULL;
-  if (sub->kind == DX_SUB_SOCKET && dx_room_nick_count (room, sub->nick) == 0)
-    queue_presence (hub, room, sub->nick, false, NULL);
+  if (sub->kind == DX_SUB_SOCKET && dx_room_nick_count (room, sub->nick) == 0) {
+    if (hub->hook)
+      hub->hook->changed (hub->hook->arg, room->name, sub->nick, false, room->online);
+    if (!(hub->hook && hub->hook->elsewhere (hub->hook->arg, room->name, sub->nick)))
+      queue_presence (hub, room, sub->nick, false, NULL);
+  }
   room_drop_if_empty (hub, room);
   flush_presence (hub);
 }
@@ -236,7 +250,20 @@ size_t
 dx_hub_online (dx_hub *hub, const char *name)
 {
   dx_room *r = dx_hub_find (hub, name);
-  return r ? r->online : 0;
+  size_t n = r ? r->online : 0;
+  if (hub->hook)
+    n += hub->hook->online_elsewhere (hub->hook->arg, name);
+  return n;
+}
+
+void
+dx_hub_presence (dx_hub *hub, const char *name, const char *nick, bool joined)
+{
+  dx_room *room = dx_hub_find (hub, name);
+  if (room == NULL || dx_room_nick_count (room, nick) > 0)
+    return; /* nobody here to tell, or the nick is here anyway */
+  queue_presence (hub, room, nick, joined, NULL);
+  flush_presence (hub);
 }
 
 typedef struct {

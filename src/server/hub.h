@@ -18,7 +18,25 @@
 
 typedef struct dx_hub dx_hub;
 
+/* --redis: presence across nodes (cluster.c). A nick is in a room while
+ * a socket client with it is a member on any node. */
+typedef struct {
+  /* This node's first member with nick joined room (joined), or its last
+   * one left; online is the room's local online count now. */
+  void (*changed) (void *arg, const char *room, const char *nick, bool joined, size_t online);
+  /* Whether nick is in room on another node. */
+  bool (*elsewhere) (void *arg, const char *room, const char *nick);
+  /* The room's online count on the other nodes. */
+  size_t (*online_elsewhere) (void *arg, const char *room);
+  void *arg;
+} dx_hub_presence_hook;
+
 dx_hub *dx_hub_new (void);
+/* hook NULL: one node (the default). The hook must outlive the hub's use. */
+void dx_hub_set_presence_hook (dx_hub *hub, const dx_hub_presence_hook *hook);
+/* Another node says nick joined or left room: the local members get the
+ * presence event (the caller decides it is news: see cluster.c). */
+void dx_hub_presence (dx_hub *hub, const char *room, const char *nick, bool joined);
 void dx_hub_free (dx_hub *hub);
 
 /* The room if somebody is subscribed to it, else NULL. */
@@ -34,7 +52,8 @@ void dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub);
 void dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg);
 /* --redis: the epoch changed; every subscriber's epoch op runs. */
 void dx_hub_epoch_changed (dx_hub *hub);
-/* Online count (socket clients + SSE streams) of a room; 0 if none. */
+/* Online count (socket clients + SSE streams) of a room, on every node
+ * with a presence hook; 0 if none. */
 size_t dx_hub_online (dx_hub *hub, const char *room);
 
 /* Rooms with subscribers, any order. visit returns false to stop. */

@@ -217,13 +217,21 @@ class ClusterTest(unittest.TestCase):
                 c()
             except Exception:
                 pass
+        failed = []
         for n in self.nodes:
             try:
-                n.stop(check=False)
+                # A node still running must stop cleanly (exit 0 within
+                # the shutdown grace) with Redis still up.
+                alive = n.proc is not None and n.proc.poll() is None
+                if alive:
+                    n.stop(check=True)
+            except AssertionError as e:
+                failed.append(str(e))
             finally:
                 n.cleanup()
         self.redis.kill()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(failed, [], "nodes stopped cleanly")
 
     def closing(self, obj):
         self._closers.append(obj.close)

@@ -132,6 +132,36 @@ class Fanout(cluster.ClusterTest):
                          "switching node and transport %d times: every id once, in order" % step)
         self.assertGreaterEqual(step, 10, "the client switched often")
 
+    def test_presence_across_nodes_with_expiry(self):
+        n0, n1, n2 = self.nodes
+        room = self.room()
+        # A room with messages is listed by every node (one without is
+        # listed where it has members: docs/protocol.md §7).
+        n0.post(n0.session("carol_p"), room, "hello")
+        alice = self.closing(n0.tcp_client("alice_p"))
+        alice.join(room)
+        bob = self.closing(n1.ws_client("bob_p"))
+        bob.join(room)
+        p = alice.recv_type("presence", skip=())
+        self.assertEqual((p["room"], p["nick"], p["state"]), (room, "bob_p", "join"),
+                         "a join on n1 reaches n0")
+        dd.wait_until(lambda: {"name": room, "last_id": 0, "online": 2}
+                      in [dict(r, last_id=0) for r in n2.get_json("/api/v1/rooms")[1]["rooms"]],
+                      what="online counts members on every node (seen from n2)")
+        bob2 = self.closing(n2.tcp_client("bob_p"))
+        bob2.join(room)
+        bob.close()  # bob is still in the room through n2: no leave
+        dd.wait_until(lambda: {"name": room, "last_id": 0, "online": 2}
+                      in [dict(r, last_id=0) for r in n0.get_json("/api/v1/rooms")[1]["rooms"]],
+                      what="online follows (one bob left n1, one came on n2)")
+        t0 = time.monotonic()
+        n2.kill()  # its members vanish when its heartbeats stop
+        p = alice.recv_type("presence", skip=(), timeout=15)
+        waited = time.monotonic() - t0
+        self.assertEqual((p["nick"], p["state"]), ("bob_p", "leave"))
+        self.assertLess(waited, 10, "a dead node's members expire")
+        print("presence: a killed node's member left after %.1f s" % waited)
+
     def read_some(self, node, how, room, since, tok):
         """Resumes from since on node over one transport; returns what came."""
         if how == "poll":
