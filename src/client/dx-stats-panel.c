@@ -113,6 +113,7 @@ refresh_figures (DxStatsPanel *self)
   gtk_widget_set_sensitive (self->interval_spin, mode == DX_MODE_POLL);
   gtk_widget_set_sensitive (self->wait_spin, mode == DX_MODE_LONGPOLL);
   gtk_widget_set_sensitive (self->keep_alive_switch, mode <= DX_MODE_SSE);
+  dx_time_wait_view_refresh (DX_TIME_WAIT_VIEW (self->time_wait_view));
   refresh_udp (self, mode, s);
 }
 

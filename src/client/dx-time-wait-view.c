@@ -16,7 +16,6 @@ struct _DxTimeWaitView {
   GtkWidget *explanation;
   DxChat *chat;
   DxTimeWait *time_wait;
-  guint refresh;
 };
 
 G_DEFINE_FINAL_TYPE (DxTimeWaitView, dx_time_wait_view, GTK_TYPE_WIDGET)
@@ -35,6 +34,12 @@ explain (gint client, gint server, guint64 closed)
 {
   if (client < 0)
     return _ ("The connection table could not be read.");
+  /* Who closes first is decided per connection (a race when both
+   * close at once): say which side does so on most of them. */
+  if (client > 0 && server >= 4 * client)
+    return _ ("The server closed first on most connections: TIME_WAIT piles up there.");
+  if (server > 0 && client >= 4 * server)
+    return _ ("This client closed first on most connections: TIME_WAIT piles up here.");
   if (client > 0 && server > 0)
     return _ ("Both ends closed first on some connections: each keeps TIME_WAIT for those.");
   if (client > 0)
@@ -64,22 +69,20 @@ show_time_wait (DxTimeWait *tw, DxTimeWaitView *self)
   gtk_label_set_text (GTK_LABEL (self->explanation), explain (client, server, closed));
 }
 
-static gboolean
-refresh_connections (gpointer data)
+void
+dx_time_wait_view_refresh (DxTimeWaitView *self)
 {
-  DxTimeWaitView *self = data;
   DxStats *s;
   g_autofree char *closed = NULL;
   g_autofree char *open = NULL;
 
   if (self->chat == NULL)
-    return G_SOURCE_CONTINUE;
+    return;
   s = dx_chat_get_stats (self->chat, dx_chat_get_mode (self->chat));
   closed = g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_connections_closed (s));
   open = g_strdup_printf ("%u", dx_stats_get_open_connections (s));
   gtk_label_set_text (GTK_LABEL (self->closed_value), closed);
   gtk_label_set_text (GTK_LABEL (self->open_value), open);
-  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -94,7 +97,7 @@ dx_time_wait_view_bind (DxTimeWaitView *self, DxChat *chat)
   g_signal_connect (self->time_wait, "updated", G_CALLBACK (show_time_wait), self);
   if (gtk_widget_get_mapped (GTK_WIDGET (self)))
     dx_time_wait_start (self->time_wait);
-  refresh_connections (self);
+  dx_time_wait_view_refresh (self);
 }
 
 /* The kernel's table is read only while somebody can see the figures. */
@@ -106,8 +109,6 @@ dx_time_wait_view_map (GtkWidget *widget)
   GTK_WIDGET_CLASS (dx_time_wait_view_parent_class)->map (widget);
   if (self->time_wait != NULL)
     dx_time_wait_start (self->time_wait);
-  if (self->refresh == 0)
-    self->refresh = g_timeout_add (500, refresh_connections, self);
 }
 
 static void
@@ -117,7 +118,6 @@ dx_time_wait_view_unmap (GtkWidget *widget)
 
   if (self->time_wait != NULL)
     dx_time_wait_stop (self->time_wait);
-  g_clear_handle_id (&self->refresh, g_source_remove);
   GTK_WIDGET_CLASS (dx_time_wait_view_parent_class)->unmap (widget);
 }
 
@@ -126,7 +126,6 @@ dx_time_wait_view_dispose (GObject *object)
 {
   DxTimeWaitView *self = DX_TIME_WAIT_VIEW (object);
 
-  g_clear_handle_id (&self->refresh, g_source_remove);
   if (self->time_wait != NULL) {
     g_signal_handlers_disconnect_by_data (self->time_wait, self);
     dx_time_wait_stop (self->time_wait);

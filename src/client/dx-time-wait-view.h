@@ -14,5 +14,8 @@ G_DECLARE_FINAL_TYPE (DxTimeWaitView, dx_time_wait_view, DX, TIME_WAIT_VIEW, Gtk
 
 /* Show `chat`'s connections and the TIME_WAIT at its server. */
 void dx_time_wait_view_bind (DxTimeWaitView *self, DxChat *chat);
+/* Show the current mode's connection counts now (the statistics panel
+ * calls it with its own figures, so the two agree). */
+void dx_time_wait_view_refresh (DxTimeWaitView *self);
 
 G_END_DECLS

@@ -57,3 +57,10 @@ shoot() { # name transport extra-args seconds keys-after
 chat1 & shoot poll poll "" 14 ""
 chat2 & shoot websocket poll "" 6 ctrl+4
 chat3 & shoot compare websocket --compare 14 ""
+
+# TIME_WAIT piling up: short polling every 200 ms with keep-alive off (preset
+# in a keyfile, the memory backend cannot be), after 20 s of polling.
+KEYS="$TMP/config/glib-2.0/settings"
+mkdir -p "$KEYS"
+printf '[io/github/duplex/Duplex]\nkeep-alive=false\npoll-interval=uint32 200\n' > "$KEYS/keyfile"
+(export GSETTINGS_BACKEND=keyfile XDG_CONFIG_HOME="$TMP/config"; shoot time-wait poll "" 20 "")
