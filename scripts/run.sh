@@ -16,6 +16,10 @@ ninja -C "$build"
 http=${DUPLEX_HTTP:-127.0.0.1:8080}
 tcp=${DUPLEX_TCP:-127.0.0.1:8081}
 server=("$build/src/server/duplexd" --http "$http" --tcp "$tcp" "$@")
+case " $* " in
+  *" --no-web "*) ;;
+  *) echo "The web client: http://$http/ (open it in a browser)" ;;
+esac
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$build/src/client/duplex" ]; then
   "${server[@]}" &
