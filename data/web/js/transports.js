@@ -58,7 +58,7 @@ class Transport {
   // sent while this transport was up (a replay of older history says
   // nothing about the transport, as in dx-base-transport.c).
   message(m) {
-    if (!m || m.type !== "message" || m.room !== this.room) return;
+    if (this.stopped || !m || m.type !== "message" || m.room !== this.room) return;
     if (!this.sink.deliver(m)) return;
     this.stats.messages++;
     if (this.clock.known && m.ts >= this.startedServerMs)
