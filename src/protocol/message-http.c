@@ -260,7 +260,7 @@ dx_decode_rooms (const char *json, size_t len, dx_room_cb on_room, void *user, d
 
 static bool
 encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
-             const char *node)
+             uint16_t udp_port, const char *node)
 {
   if (!dx_msg_str_ok (server, DX_SERVER_MAX) || (epoch && !dx_epoch_valid (epoch, strlen (epoch)))
       || (node && !dx_msg_str_ok (node, DX_SERVER_MAX)))
@@ -271,7 +271,13 @@ encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_p
   if (epoch)
     dx_msg_member_str (&o, "epoch", epoch);
   dx_msg_member_u64 (&o, "tcp_port", tcp_port);
-  dx_msg_member_raw (&o, "transports", "[\"poll\",\"longpoll\",\"sse\",\"websocket\",\"tcp\"]", 43);
+  if (udp_port) {
+    dx_msg_member_u64 (&o, "udp_port", udp_port);
+    dx_msg_member_raw (&o, "transports",
+                       "[\"poll\",\"longpoll\",\"sse\",\"websocket\",\"tcp\",\"udp\"]", 49);
+  } else
+    dx_msg_member_raw (&o, "transports", "[\"poll\",\"longpoll\",\"sse\",\"websocket\",\"tcp\"]",
+                       43);
   if (node) {
     dx_msg_member_str (&o, "node", node);
     dx_msg_member_raw (&o, "cluster", "true", 4);
@@ -284,14 +290,21 @@ encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_p
 bool
 dx_encode_info (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port)
 {
-  return encode_info (b, server, epoch, tcp_port, NULL);
+  return encode_info (b, server, epoch, tcp_port, 0, NULL);
 }
 
 bool
 dx_encode_info_node (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
                      const char *node)
 {
-  return encode_info (b, server, epoch, tcp_port, node);
+  return encode_info (b, server, epoch, tcp_port, 0, node);
+}
+
+bool
+dx_encode_info_udp (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
+                    uint16_t udp_port, const char *node)
+{
+  return encode_info (b, server, epoch, tcp_port, udp_port, node);
 }
 
 bool

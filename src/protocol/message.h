@@ -265,6 +265,10 @@ bool dx_encode_info (dx_buffer *b, const char *server, const char *epoch, uint16
  * "node":"<node>","cluster":true. */
 bool dx_encode_info_node (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
                           const char *node);
+/* Either of the above (node may be NULL), with "udp_port" and "udp" among
+ * the transports when udp_port is not 0 (docs/protocol.md §8: --udp). */
+bool dx_encode_info_udp (dx_buffer *b, const char *server, const char *epoch, uint16_t tcp_port,
+                         uint16_t udp_port, const char *node);
 typedef struct {
   char server[DX_SERVER_MAX + 1];
   char epoch[DX_EPOCH_MAX + 1]; /* "" if absent */

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "  --redis URL             several nodes: redis://[:PASSWORD@]HOST:PORT[/DB]\n"
     "  --node-id NAME          this node's name with --redis (default: its HTTP HOST:PORT)\n"
     "  --history N             messages kept per room with --redis (default 100000)\n"
+    "  --udp ADDR:PORT         also serve the chat over UDP datagrams (off by default)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -128,6 +129,7 @@ enum {
   OPT_REDIS,
   OPT_NODE_ID,
   OPT_HISTORY,
+  OPT_UDP,
 };
 
 static const struct {
@@ -142,6 +144,7 @@ static const struct {
   { "--help", OPT_HELP, false },        { "--version", OPT_VERSION, false },
   { "--no-web", OPT_NO_WEB, false },    { "--redis", OPT_REDIS, true },
   { "--node-id", OPT_NODE_ID, true },   { "--history", OPT_HISTORY, true },
+  { "--udp", OPT_UDP, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -300,6 +303,13 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
     case OPT_HELP: return DX_CONFIG_HELP;
     case OPT_VERSION: return DX_CONFIG_VERSION;
     case OPT_NO_WEB: cfg->no_web = true; break;
+    case OPT_UDP:
+      if (!dx_config_addr_valid (val)) {
+        snprintf (err, errlen, "%s: '%.64s' is not ADDR:PORT with a port 0-65535", name, val);
+        return DX_CONFIG_ERROR;
+      }
+      cfg->udp_addr = val;
+      break;
     default: break;
     }
   }

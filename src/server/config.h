@@ -32,6 +32,8 @@ typedef struct {
   const char *redis_url; /* checked by dx_redis_url_parse */
   const char *node_id;   /* NULL: the HTTP listener's HOST:PORT */
   size_t history;        /* messages kept per room in Redis */
+  /* --udp ADDR:PORT (docs/protocol.md §8); NULL: no UDP. */
+  const char *udp_addr;
 } dx_config;
 
 #define DX_CONFIG_HISTORY_DEFAULT 100000

@@ -48,6 +48,7 @@ typedef struct {
   const char *epoch;       /* the store's */
   const char *node_id;     /* --redis: this node's name (docs/protocol.md §7); else NULL */
   int tcp_port;
+  int udp_port;            /* --udp's bound port; 0 when off */
   dx_tcp_watch *tcp_watch; /* the listeners' TCP states; NULL if not watched */
   bool shutting_down;
   /* Every open connection (kept by conn.c, walked at shutdown). */
@@ -70,10 +71,17 @@ typedef struct {
   void (*destroy) (dx_conn *c);
 } dx_conn_ops;
 
+/* A connection without a stream (a UDP session, udp-session.c) gets what
+ * dx_conn_send_notify is given (a paced replay's batches) through its
+ * sink, which calls done(arg, status) once, as the stream's write would. */
+typedef bool (*dx_conn_sink_fn) (dx_conn *c, dx_shared_buf *sb,
+                                 void (*done) (void *arg, int status), void *arg);
+
 struct dx_conn {
   dx_conn_ctx *ctx;
   const dx_conn_ops *ops;
   dx_stream *stream;
+  dx_conn_sink_fn sink; /* set instead of stream (dx_conn_init_sink) */
   dx_timer *timer;
   dx_transport tr;
   dx_conn *prev, *next;
@@ -89,6 +97,11 @@ struct dx_conn {
 /* Takes ownership of stream; counts an accepted connection of tr. */
 void dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *stream,
                    dx_transport tr);
+/* A connection with no stream (a UDP session): output goes to the
+ * owner's transport ops and, for dx_conn_send_notify, to sink. Counts an
+ * accepted connection of tr; closing it closes only its timer. */
+void dx_conn_init_sink (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_conn_sink_fn sink,
+                        dx_transport tr);
 /* Hands from's stream (and registration) to the fresh to (ops set by the
  * caller); from is then closed without touching the stream. */
 void dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_transport tr);

@@ -489,11 +489,9 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
   case DX_ROUTE_INFO: {
     dx_buffer b;
     dx_buffer_init (&b, 0);
-    if (ctx->node_id)
-      dx_encode_info_node (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port,
-                           ctx->node_id);
-    else
-      dx_encode_info (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port);
+    /* The node is NULL on a single node; the UDP port 0 without --udp. */
+    dx_encode_info_udp (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port,
+                        (uint16_t) ctx->udp_port, ctx->node_id);
     info_add_time_wait (ctx, &b);
     dx_http_respond_json (hc, 200, &b);
   } break;

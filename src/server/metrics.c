@@ -72,6 +72,7 @@ dx_metrics_render (const dx_metrics *m, const dx_store_stats *store, dx_buffer *
                     "# TYPE duplex_slow_consumer_disconnects_total counter\n"
                     "duplex_slow_consumer_disconnects_total %llu\n",
                     (unsigned long long) m->slow_disconnects);
+  dx_udp_metrics_render (&m->udp, m->conn_open[DX_TR_UDP], out);
 
   dx_buffer_printf (out, "# HELP duplex_connections_closed_total Connections closed, by the side "
                          "that closed first (its kernel keeps the TIME_WAIT).\n"

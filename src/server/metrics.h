@@ -13,6 +13,7 @@
 #include "server/store.h"
 #include "server/tcp-watch.h"
 #include "server/transport.h"
+#include "server/udp-metrics.h"
 
 #define DX_METRICS_STATUS_SLOTS 24
 
@@ -40,6 +41,7 @@ typedef struct {
     uint64_t count[DX_ROUTE_COUNT];
   } http[DX_METRICS_STATUS_SLOTS];
   size_t http_slots;
+  dx_udp_metrics udp; /* --udp (udp-server.c) */
 } dx_metrics;
 
 void dx_metrics_init (dx_metrics *m);

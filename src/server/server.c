@@ -11,6 +11,7 @@
 #ifdef DX_HAVE_REDIS
 #include "server/cluster.h"
 #endif
+#include "server/udp-server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,8 @@ dx_server_shutdown (dx_server *srv)
   unwatch_tcp_states (srv);
   dx_poster_close (&srv->poster);
   dx_conn_shutdown_all (&srv->ctx);
+  if (srv->udp)
+    dx_udp_server_shutdown (srv->udp);
   srv->shutdown_timer = dx_timer_new (srv->loop);
   if (srv->shutdown_timer) {
     dx_handle_set_data (DX_HANDLE (srv->shutdown_timer), srv);
@@ -247,13 +250,30 @@ open_cluster (dx_server *srv, char *err, size_t errlen)
 #endif
 }
 
+/* --udp (docs/protocol.md §8): off unless given. */
+static bool
+start_udp (dx_server *srv, char *err, size_t errlen)
+{
+  if (srv->cfg->udp_addr == NULL)
+    return true;
+  srv->udp = dx_udp_server_new (&srv->ctx, srv->cfg->udp_addr, err, errlen);
+  if (srv->udp == NULL)
+    return false;
+  srv->ctx.udp_port = dx_udp_server_port (srv->udp);
+  snprintf (srv->udp_name, sizeof srv->udp_name, " udp=%s", dx_udp_server_name (srv->udp));
+  return true;
+}
+
 static bool
 write_ready_file (dx_server *srv, char *err, size_t errlen)
 {
   if (srv->cfg->ready_file == NULL)
     return true;
-  char json[64];
-  int n = snprintf (json, sizeof json, "{\"http\":%d,\"tcp\":%d}\n", srv->http_port, srv->tcp_port);
+  char json[64], udp[24] = "";
+  if (srv->udp)
+    snprintf (udp, sizeof udp, ",\"udp\":%d", srv->ctx.udp_port);
+  int n = snprintf (json, sizeof json, "{\"http\":%d,\"tcp\":%d%s}\n", srv->http_port,
+                    srv->tcp_port, udp);
   int rc = dx_fs_write_atomic (srv->cfg->ready_file, json, (size_t) n);
   if (rc < 0) {
     snprintf (err, errlen, "cannot write the ready file %s: %s", srv->cfg->ready_file,
@@ -304,7 +324,8 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
                      srv->http_name, sizeof srv->http_name, err, errlen)
       || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener, &srv->tcp_port,
                      srv->tcp_name, sizeof srv->tcp_name, err, errlen)
-      || !open_cluster (srv, err, errlen) || !write_ready_file (srv, err, errlen)) {
+      || !open_cluster (srv, err, errlen) || !start_udp (srv, err, errlen)
+      || !write_ready_file (srv, err, errlen)) {
     dx_server_free (srv);
     return NULL;
   }
@@ -315,11 +336,12 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
     dx_server_free (srv);
     return NULL;
   }
-  dx_log_info ("%s (%s loop, %s store, epoch %s) listening http=%s tcp=%s", srv->server_name,
+  dx_log_info ("%s (%s loop, %s store, epoch %s) listening http=%s tcp=%s%s", srv->server_name,
                dx_loop_backend (loop), cfg->redis_url ? "redis" : dx_store_kind_name (cfg->store),
-               srv->epoch, srv->http_name, srv->tcp_name);
-  /* The exact line docs/protocol.md §1 promises, on its own for scripts. */
-  fprintf (stderr, "listening http=%s tcp=%s\n", srv->http_name, srv->tcp_name);
+               srv->epoch, srv->http_name, srv->tcp_name, srv->udp_name);
+  /* The exact line docs/protocol.md §1 promises, on its own for scripts
+   * (with " udp=ADDR:PORT" after it under --udp). */
+  fprintf (stderr, "listening http=%s tcp=%s%s\n", srv->http_name, srv->tcp_name, srv->udp_name);
   fflush (stderr);
   *exit_code = 0;
   return srv;
@@ -349,6 +371,8 @@ dx_server_free (dx_server *srv)
   unwatch_tcp_states (srv);
   dx_poster_close (&srv->poster);
   dx_conn_close_all (&srv->ctx);
+  dx_udp_server_free (srv->udp); /* after its sessions, closed above */
+  srv->udp = NULL;
   if (srv->shutdown_timer) {
     dx_close (DX_HANDLE (srv->shutdown_timer), NULL);
     srv->shutdown_timer = NULL;

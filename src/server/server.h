@@ -13,6 +13,7 @@
 #include "server/poster.h"
 
 typedef struct dx_ticker dx_ticker;
+typedef struct dx_udp_server dx_udp_server;
 
 typedef struct dx_server {
   dx_loop *loop;
@@ -24,6 +25,8 @@ typedef struct dx_server {
   dx_listener *http_listener, *tcp_listener;
   int http_port, tcp_port;
   char http_name[64], tcp_name[64];
+  dx_udp_server *udp;   /* --udp; NULL when off */
+  char udp_name[72];    /* " udp=ADDR:PORT" for the listening line, or "" */
   char server_name[48]; /* "duplexd/<version>" */
   char epoch[72];       /* copy of the store's epoch */
   char node_id[72];     /* --redis: --node-id, or the HTTP listener's HOST:PORT */

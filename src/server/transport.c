@@ -1,7 +1,7 @@
 #include "server/transport.h"
 
 static const char *const transport_names[DX_TR_COUNT] = {
-  "http", "poll", "longpoll", "sse", "websocket", "tcp",
+  "http", "poll", "longpoll", "sse", "websocket", "tcp", "udp",
 };
 
 const char *

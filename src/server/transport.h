@@ -12,6 +12,7 @@ typedef enum {
   DX_TR_SSE,
   DX_TR_WEBSOCKET,
   DX_TR_TCP,
+  DX_TR_UDP, /* a UDP session (docs/protocol.md §8) */
   DX_TR_COUNT,
 } dx_transport;
 

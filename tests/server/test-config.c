@@ -40,6 +40,15 @@ main (void)
   OK (parse (&c, true, err, sizeof err, 2, "--no-web") == DX_CONFIG_RUN && c.no_web, "--no-web");
   OK (parse (&c, true, err, sizeof err, 2, "--no-web=1") == DX_CONFIG_ERROR,
       "--no-web takes no value");
+  OK (parse (&c, true, err, sizeof err, 1) == DX_CONFIG_RUN && c.udp_addr == NULL,
+      "no UDP by default");
+  OK (parse (&c, true, err, sizeof err, 3, "--udp", "127.0.0.1:0") == DX_CONFIG_RUN && c.udp_addr
+          && strcmp (c.udp_addr, "127.0.0.1:0") == 0,
+      "--udp ADDR:PORT");
+  OK (parse (&c, true, err, sizeof err, 2, "--udp=[::1]:9000") == DX_CONFIG_RUN, "--udp=[v6]:PORT");
+  OK (parse (&c, true, err, sizeof err, 3, "--udp", "nowhere") == DX_CONFIG_ERROR
+          && strstr (err, "--udp") != NULL,
+      "--udp without a port: usage error naming the flag");
   parse (&c, false, err, sizeof err, 1);
   OK (c.store == DX_STORE_MEMORY, "default store memory without sqlite");
 
