@@ -22,6 +22,7 @@ typedef enum {
   BENCH_SSE,
   BENCH_WEBSOCKET,
   BENCH_TCP,
+  BENCH_UDP, /* duplexd --udp only; not in --compare (it may lose by design) */
   BENCH_N_TRANSPORTS,
 } bench_transport;
 
@@ -71,6 +72,7 @@ typedef struct {
   uint64_t duplicates;
   uint64_t gaps;          /* messages never received (skipped, not late) */
   uint64_t reordered;     /* received after a later one (counted in delivered) */
+  uint64_t lost;          /* deliveries that never came (UDP loses; elsewhere an error) */
   uint64_t http_requests; /* subscribers' HTTP requests (publisher excluded) */
   uint64_t empty_polls;
   uint64_t connections; /* TCP connections opened by subscribers */

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const transport_names[] = { "poll", "longpoll", "sse", "websocket", "tcp" };
+static const char *const transport_names[] = {
+  "poll", "longpoll", "sse", "websocket", "tcp", "udp"
+};
 static const char *const target_names[] = { "duplexd", "nchan", "nodews" };
 
 const char *
@@ -29,8 +31,9 @@ usage (FILE *f)
               "for S seconds; then waits for stragglers and reports delivery and latency.\n"
               "\n"
               "  --url URL              the server (http://127.0.0.1:8080)\n"
-              "  --transport T          poll|longpoll|sse|websocket|tcp (websocket)\n"
-              "  --compare              run the workload on all five transports, one table\n"
+              "  --transport T          poll|longpoll|sse|websocket|tcp|udp (websocket);\n"
+              "                         udp needs duplexd --udp and reports what it lost\n"
+              "  --compare              run the workload on the five reliable transports\n"
               "  --subscribers N        subscribers (100)\n"
               "  --rate R               messages per second (100)\n"
               "  --duration S           seconds of publishing (5)\n"
@@ -168,6 +171,10 @@ bench_parse_args (bench_opts *o, int argc, char **argv)
       fprintf (stderr, "duplex-bench: %s: invalid value '%s' (see --help)\n", a, v);
       return 2;
     }
+  }
+  if (o->target != BENCH_DUPLEXD && o->transport == BENCH_UDP && !o->compare) {
+    fprintf (stderr, "duplex-bench: --transport udp needs --target duplexd\n");
+    return 2;
   }
   if (o->target == BENCH_NODEWS && o->transport != BENCH_WEBSOCKET && !o->compare) {
     fprintf (stderr, "duplex-bench: --target nodews speaks WebSocket only\n");

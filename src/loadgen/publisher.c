@@ -61,6 +61,21 @@ publish_one (run *R)
   }
 }
 
+/* UDP: what is lost never comes, so the drain ends once every message
+ * was acknowledged and nothing arrived for BENCH_UDP_QUIET_MS. */
+#define BENCH_UDP_QUIET_MS 1000
+
+static void
+udp_quiet (dx_timer *t)
+{
+  run *R = dx_handle_data (DX_HANDLE (t));
+  uint64_t last =
+      R->t_last_deliver_us > R->t_last_send_us ? R->t_last_deliver_us : R->t_last_send_us;
+  if (R->phase == PHASE_DRAIN && R->acked == R->total
+      && dx_monotonic_us () - last >= BENCH_UDP_QUIET_MS * 1000ull)
+    bench_run_finish (R);
+}
+
 static void
 tick (dx_timer *t)
 {
@@ -83,6 +98,8 @@ tick (dx_timer *t)
     /* Stragglers get o->drain seconds; bench_maybe_finish ends earlier
      * once every acknowledged message reached every subscriber. */
     dx_timer_start (R->deadline, (uint64_t) (R->o->drain * 1000) + 1, 0, bench_deadline_fired);
+    if (R->o->transport == BENCH_UDP)
+      dx_timer_start (t, BENCH_UDP_QUIET_MS / 4, BENCH_UDP_QUIET_MS / 4, udp_quiet);
     bench_maybe_finish (R);
   }
 }

@@ -94,7 +94,7 @@ bench_report_json (bench_result *r, const bench_opts *o)
   printf ("{\"target\":\"%s\",\"transport\":\"%s\",\"subscribers\":%u,\"ready\":%u,"
           "\"rate\":%g,\"duration_s\":%g,\"size\":%zu,"
           "\"sent\":%llu,\"delivered\":%llu,\"expected\":%llu,\"duplicates\":%llu,\"gaps\":%llu,"
-          "\"reordered\":%llu,"
+          "\"reordered\":%llu,\"lost\":%llu,"
           "\"delivered_per_s\":%.1f,\"publish_s\":%.3f,\"deliver_s\":%.3f,\"total_s\":%.3f,"
           "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
           "\"http_requests\":%llu,\"empty_polls\":%llu,\"connections\":%llu,"
@@ -104,12 +104,13 @@ bench_report_json (bench_result *r, const bench_opts *o)
           r->ready, o->rate, o->duration, o->size, (unsigned long long) r->sent,
           (unsigned long long) r->delivered, (unsigned long long) (r->sent * r->subscribers),
           (unsigned long long) r->duplicates, (unsigned long long) r->gaps,
-          (unsigned long long) r->reordered, per_s (r->delivered, r->deliver_seconds),
-          r->publish_seconds, r->deliver_seconds, r->total_seconds, bench_result_percentile (r, 50),
-          bench_result_percentile (r, 90), bench_result_percentile (r, 99),
-          bench_result_percentile (r, 100), (unsigned long long) r->http_requests,
-          (unsigned long long) r->empty_polls, (unsigned long long) r->connections,
-          (unsigned long long) r->bytes_in, (unsigned long long) r->bytes_out,
+          (unsigned long long) r->reordered, (unsigned long long) r->lost,
+          per_s (r->delivered, r->deliver_seconds), r->publish_seconds, r->deliver_seconds,
+          r->total_seconds, bench_result_percentile (r, 50), bench_result_percentile (r, 90),
+          bench_result_percentile (r, 99), bench_result_percentile (r, 100),
+          (unsigned long long) r->http_requests, (unsigned long long) r->empty_polls,
+          (unsigned long long) r->connections, (unsigned long long) r->bytes_in,
+          (unsigned long long) r->bytes_out,
           per_msg ((double) (r->bytes_in + r->bytes_out), r->delivered),
           (unsigned long long) r->errors);
   if (r->server_cpu_ms >= 0)
@@ -137,6 +138,8 @@ bench_report_table (bench_result *r, const bench_opts *o)
           (unsigned long long) r->delivered, (unsigned long long) (r->sent * r->subscribers),
           (unsigned long long) r->duplicates, (unsigned long long) r->gaps,
           (unsigned long long) r->reordered);
+  if (r->lost)
+    printf ("  lost          %llu (never arrived)\n", (unsigned long long) r->lost);
   printf ("  delivered/s   %.1f\n", per_s (r->delivered, r->deliver_seconds));
   printf ("  latency ms    p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
           bench_result_percentile (r, 50), bench_result_percentile (r, 90),

@@ -8,6 +8,7 @@
 
 #include "protocol/chunked.h"
 #include "protocol/http.h"
+#include "protocol/names.h"
 #include "protocol/ndjson.h"
 #include "protocol/sse.h"
 #include "protocol/websocket.h"
@@ -51,6 +52,8 @@ struct conn {
   char ws_accept[DX_WS_ACCEPT_LEN + 1];
   dx_ndjson nd;
   bool nd_init;
+  dx_udp *udp;     /* UDP subscriber: its socket */
+  char cookie[65]; /* from the welcome ("" until then) */
 };
 
 typedef enum { PHASE_INFO, PHASE_CONNECT, PHASE_PUBLISH, PHASE_DRAIN, PHASE_DONE } run_phase;
@@ -81,6 +84,12 @@ struct run {
    * callback consumes its buffer before the next alloc (see alloc_cb). */
   char *read_buf;
   bool read_buf_busy;
+  /* UDP (sub-udp.c): the server's address, where subscribers bind, and
+   * the token every subscriber's hello carries. */
+  dx_addr udp_server;
+  char udp_bind[64];
+  char udp_token[DX_TOKEN_MAX + 1];
+  bool udp_token_pending; /* POST /api/v1/session sent on the info conn */
 };
 
 /* run.c */
@@ -124,5 +133,13 @@ void bench_tcp_feed (conn *c, const char *data, size_t len);
 void bench_duplexd_hello (conn *c);
 /* A JSON document (send) on a duplexd socket; frees json. */
 void bench_socket_send_json (conn *c, dx_buffer *json);
+
+/* sub-udp.c: UDP subscribers (duplexd --udp). */
+/* "udp_port" of /api/v1/info; 0 when absent. */
+int bench_udp_parse_port (const char *json, size_t len);
+/* Binds the subscriber's socket and says hello (retried until joined). */
+void bench_udp_begin (conn *c);
+/* Deliveries the subscribers still connected never got. */
+uint64_t bench_udp_lost (const run *R);
 
 #endif

@@ -205,7 +205,10 @@ bench_deadline_fired (dx_timer *t)
   } else if (R->phase == PHASE_PUBLISH && !R->t_start_us) {
     snprintf (R->r->error, sizeof R->r->error, "the publisher did not connect in %d s",
               BENCH_CONNECT_TIMEOUT_MS / 1000);
-  } else if (R->phase == PHASE_DRAIN && R->o->idle <= 0 && !R->r->error[0]) {
+  } else if (R->phase == PHASE_DRAIN && R->o->idle <= 0 && !R->r->error[0]
+             && (R->o->transport != BENCH_UDP || R->acked < R->total)) {
+    /* (UDP loses by design: missing deliveries are reported as lost, not
+     * as an error; missing acks still are.) */
     /* The server did not keep up: say how far it got. */
     snprintf (R->r->error, sizeof R->r->error,
               "drain time over: %" PRIu64 " of %" PRIu64 " messages acknowledged, %" PRIu64
@@ -217,6 +220,54 @@ bench_deadline_fired (dx_timer *t)
 
 /* ---- reading -------------------------------------------------------------- */
 
+/* UDP subscribers need the server's UDP port (from /api/v1/info) and a
+ * token: one POST /api/v1/session on the info connection gets it. false
+ * while that is under way (or when it failed: the run is over). */
+static bool
+udp_setup (conn *c, const dx_http_message *m)
+{
+  run *R = c->R;
+  int port = bench_udp_parse_port (m->body, m->body_len);
+  char addr[200];
+  snprintf (addr, sizeof addr, "%s:%d", R->o->host, port);
+  if (port == 0 || dx_addr_parse (addr, &R->udp_server) < 0) {
+    bench_conn_fail (c, "the server does not offer UDP (start duplexd with --udp)");
+    return false;
+  }
+  snprintf (R->udp_bind, sizeof R->udp_bind, "%s",
+            strchr (addr, '[') || strchr (R->o->host, ':') ? "[::]:0" : "0.0.0.0:0");
+  dx_buffer b;
+  bench_request_head (c, &b, "POST", "/api/v1/session");
+  dx_http_write_header (&b, "Content-Type", "application/json");
+  static const char body[] = "{\"nick\":\"bench-sub\"}";
+  dx_http_write_header_u64 (&b, "Content-Length", sizeof body - 1);
+  dx_http_write_end_headers (&b);
+  dx_buffer_append (&b, body, sizeof body - 1);
+  R->udp_token_pending = true;
+  bench_conn_write_buffer (c, &b);
+  return false;
+}
+
+static void
+udp_token_answer (conn *c, const dx_http_message *m)
+{
+  run *R = c->R;
+  char nick[DX_NICK_MAX + 1];
+  R->udp_token_pending = false;
+  if (m->status != 201
+      || !dx_decode_session_answer (m->body, m->body_len, R->udp_token, nick, NULL)) {
+    bench_conn_fail (c, "POST /api/v1/session failed");
+    return;
+  }
+  c->dead = true;
+  dx_close (DX_HANDLE (c->s), NULL);
+  c->s = NULL;
+  R->phase = PHASE_CONNECT;
+  unsigned w = R->o->connect_window < R->o->subscribers ? R->o->connect_window : R->o->subscribers;
+  while (R->n_started < w && R->phase == PHASE_CONNECT)
+    bench_conn_start (R, &R->subs[R->n_started++]);
+}
+
 static void
 info_answer (conn *c, const dx_http_message *m)
 {
@@ -227,6 +278,8 @@ info_answer (conn *c, const dx_http_message *m)
     return;
   }
   R->tcp_port = info.tcp_port;
+  if (R->o->transport == BENCH_UDP && !udp_setup (c, m))
+    return; /* failed, or waiting for the session's token */
   c->dead = true;
   dx_close (DX_HANDLE (c->s), NULL);
   c->s = NULL;
@@ -241,7 +294,9 @@ static void
 http_event (conn *c, dx_http_status st, const dx_http_message *m)
 {
   if (c->role == ROLE_INFO) {
-    if (st == DX_HTTP_DONE)
+    if (st == DX_HTTP_DONE && c->R->udp_token_pending)
+      udp_token_answer (c, m);
+    else if (st == DX_HTTP_DONE)
       info_answer (c, m);
     return; /* DX_HTTP_HEADERS: the body follows */
   }
@@ -395,6 +450,10 @@ bench_conn_start (run *R, conn *c)
     c->tr = R->o->transport;
     if (c->next_seq == 0)
       c->next_seq = 1;
+    if (c->tr == BENCH_UDP) {
+      bench_udp_begin (c); /* no TCP connection at all */
+      return;
+    }
   }
   if (!c->http) {
     /* Poll answers carry up to 1000 messages: allow bodies far above the
@@ -439,6 +498,10 @@ bench_conn_fail (conn *c, const char *why)
     dx_close (DX_HANDLE (c->s), NULL);
     c->s = NULL;
   }
+  if (c->udp) {
+    dx_close (DX_HANDLE (c->udp), NULL);
+    c->udp = NULL;
+  }
   if (c->timer)
     dx_timer_stop (c->timer);
   if (R->phase == PHASE_DONE)
@@ -474,9 +537,12 @@ conn_release (conn *c)
   c->dead = true;
   if (c->s)
     dx_close (DX_HANDLE (c->s), NULL);
+  if (c->udp)
+    dx_close (DX_HANDLE (c->udp), NULL);
   if (c->timer)
     dx_close (DX_HANDLE (c->timer), NULL);
   c->s = NULL;
+  c->udp = NULL;
   c->timer = NULL;
 }
 
@@ -513,6 +579,8 @@ bench_run_finish (run *R)
       R->r->bench_cpu_ms = self - R->self_cpu_before;
   }
   R->r->sent = R->acked;
+  if (R->r->ready > R->n_lost)
+    R->r->lost = bench_udp_lost (R);
   for (unsigned i = 0; i < R->o->subscribers; i++)
     conn_release (&R->subs[i]);
   for (unsigned i = 0; i < R->n_pubs; i++)

@@ -67,11 +67,55 @@ class BenchTest(unittest.TestCase):
         self.assertLess(by["websocket"]["bytes_out"] + by["websocket"]["bytes_in"],
                         by["poll"]["bytes_out"] + by["poll"]["bytes_in"])
 
+    def test_udp_needs_the_server_to_offer_it(self):
+        cmd = [BENCH, "--url", "http://127.0.0.1:%d" % self.server.http_port, "--transport", "udp",
+               "--subscribers", 2, "--duration", 1]
+        p = subprocess.run([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"--udp", p.stdout + p.stderr)
+
     def test_bad_flags(self):
         p = subprocess.run([BENCH, "--transport", "carrier-pigeon"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=30)
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"carrier-pigeon", p.stderr)
+
+
+class UdpBenchTest(unittest.TestCase):
+    """duplex-bench --transport udp against duplexd --udp (docs/protocol.md §8)."""
+
+    def setUp(self):
+        if not BENCH:
+            self.skipTest("DUPLEX_BENCH not set")
+        self.server = duplexd.Server(extra=("--udp", "127.0.0.1:0"))
+        self.server.start()
+
+    def tearDown(self):
+        self.server.stop()
+
+    def test_udp_fan_out_counts_what_it_loses(self):
+        r = bench(self.server, "--transport", "udp", "--subscribers", 20, "--rate", 200,
+                  "--duration", 2, "--drain", 30)[0]
+        self.assertEqual(r["transport"], "udp")
+        self.assertEqual(r["ready"], 20, r)
+        self.assertEqual(r["sent"], 400, r)
+        expected = r["sent"] * r["subscribers"]
+        # UDP may lose: every delivery is either counted or reported lost,
+        # and on loopback at this rate nearly everything arrives.
+        self.assertEqual(r["delivered"] + r["lost"], expected, r)
+        self.assertGreaterEqual(r["delivered"], 0.9 * expected, r)
+        for k in ("gaps", "reordered", "duplicates"):
+            self.assertIn(k, r)
+        self.assertEqual(r["connections"], 0, "no TCP connection for the subscribers")
+        self.assertEqual(r["http_requests"], 0)
+        self.assertGreater(r["bytes_in"], 0)
+        self.assertLessEqual(r["latency_ms"]["p50"], r["latency_ms"]["p99"])
+
+    def test_compare_leaves_udp_out(self):
+        rs = bench(self.server, "--compare", "--subscribers", 2, "--rate", 20, "--duration", 1,
+                   "--poll-interval", 100, "--drain", 30)
+        self.assertNotIn("udp", [r["transport"] for r in rs])
 
 
 if __name__ == "__main__":
