@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import sys
+import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -80,12 +81,27 @@ def poll_request(room, close):
             % (room, "Connection: close\r\n" if close else "")).encode()
 
 
-class TimeWait(dx.ServerTest):
+class TimeWait(unittest.TestCase):
+    """A server of its own for each test: no test sees another's sockets."""
+
     def setUp(self):
+        self.server = dx.Server().start()
         self.m = Metrics(self.server)
 
     def tearDown(self):
         self.m.close()
+        try:
+            self.server.stop()
+        finally:
+            self.server.cleanup()
+
+    def room(self):
+        return dx.unique("r")
+
+    def counts(self, before, after):
+        return ("TIME_WAIT %d -> %d, closed server-first %d -> %d, peer-first %d -> %d"
+                % (time_wait(before), time_wait(after), closed(before, "server"),
+                   closed(after, "server"), closed(before, "peer"), closed(after, "peer")))
 
     def test_keep_alive_stays_flat(self):
         room = self.room()
@@ -102,15 +118,18 @@ class TimeWait(dx.ServerTest):
             s.close()  # the client closes first: its TIME_WAIT, not the server's
         sys.stderr.write("keep-alive, %d polls: server TIME_WAIT %d -> %d\n"
                          % (POLLS, time_wait(before), time_wait(during)))
-        self.assertEqual(time_wait(during), time_wait(before), "one connection, no TIME_WAIT")
-        self.assertEqual(closed(during, "server"), closed(before, "server"))
+        why = self.counts(before, during)
+        self.assertEqual(closed(during, "server"), closed(before, "server"), why)
+        self.assertEqual(time_wait(during), time_wait(before),
+                         "one connection, no TIME_WAIT: " + why)
         after = dx.wait_until(lambda: (lambda m: m if closed(m, "peer") > closed(before, "peer")
                                        else None)(self.m.fresh()),
                               what="the client's close counted")
+        why = self.counts(before, after)
+        self.assertEqual(closed(after, "server"), closed(before, "server"), why)
+        self.assertEqual(closed(after, "peer"), closed(before, "peer") + 1, why)
         self.assertEqual(time_wait(after), time_wait(before),
-                         "the client closed first: no TIME_WAIT at the server")
-        self.assertEqual(closed(after, "peer"), closed(before, "peer") + 1)
-        self.assertEqual(closed(after, "server"), closed(before, "server"))
+                         "the client closed first: no TIME_WAIT at the server: " + why)
 
     def test_connection_close_piles_up_at_the_server(self):
         room = self.room()
@@ -132,10 +151,11 @@ class TimeWait(dx.ServerTest):
         after = self.m.fresh()
         sys.stderr.write("Connection: close, %d polls: server TIME_WAIT %d -> %d\n"
                          % (POLLS, time_wait(before), time_wait(after)))
+        why = self.counts(before, after)
         self.assertEqual(closed(after, "server") - closed(before, "server"), POLLS,
-                         "the server closed each connection first")
+                         "the server closed each connection first: " + why)
         self.assertGreaterEqual(time_wait(after) - time_wait(before), POLLS,
-                                "one TIME_WAIT per connection at the server")
+                                "one TIME_WAIT per connection at the server: " + why)
         self.assertEqual(time_wait(after, "tcp"), 0, "nothing on the raw TCP port")
         info = self.m.info()
         self.assertIsInstance(info.get("time_wait"), int, info)
