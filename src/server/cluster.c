@@ -88,10 +88,11 @@ typedef struct cl_msg {
 
 typedef struct {
   char name[DX_ROOM_MAX + 1];
-  cl_msg *pending; /* arrived after a gap: ascending ids */
-  bool catching;   /* an XRANGE is in flight */
-  bool again;      /* catch up once more when it ends */
-  bool healing;    /* this catch-up was caused by a gap */
+  cl_msg *pending;  /* arrived after a gap: ascending ids */
+  bool catching;    /* an XRANGE is in flight */
+  bool again;       /* catch up once more when it ends */
+  bool healing;     /* this catch-up was caused by a gap */
+  uint64_t checked; /* the view's last id at the previous position check */
   uint64_t rx_at_send;
 } cl_room;
 
@@ -140,7 +141,7 @@ struct dx_cluster {
 };
 
 static void catch_up (dx_cluster *c, cl_room *r);
-static void learn (dx_cluster *c, cl_msg *m);
+static void learn (dx_cluster *c, cl_msg *m, bool own);
 
 /* ---- keys ---- */
 
@@ -250,8 +251,13 @@ pending_insert (cl_room *r, cl_msg *m)
   *pp = m;
 }
 
+/* own: m is the answer to this node's publish. The subscriber connection
+ * delivers a room's messages in id order, so a gap before an own message
+ * is the subscriber lagging behind the answer, not a loss: it fills
+ * itself (and the position check catches up if it does not). A gap on the
+ * subscriber connection is a loss: one catch-up read. */
 static void
-learn (dx_cluster *c, cl_msg *m)
+learn (dx_cluster *c, cl_msg *m, bool own)
 {
   cl_room *r = room_get (c, m->room);
   if (r == NULL) {
@@ -269,7 +275,7 @@ learn (dx_cluster *c, cl_msg *m)
     return;
   }
   pending_insert (r, m);
-  if (!r->catching) {
+  if (!r->catching && (!own || !c->subscribed)) {
     r->healing = true;
     catch_up (c, r);
   }
@@ -441,7 +447,7 @@ release_held (dx_cluster *c)
     if (c->held_head == NULL)
       c->held_tail = &c->held_head;
     m->next = NULL;
-    learn (c, m);
+    learn (c, m, false);
   }
 }
 
@@ -682,7 +688,7 @@ on_sub_push (void *arg, const redisReply *reply)
     c->held_tail = &m->next;
     return;
   }
-  learn (c, m);
+  learn (c, m, false);
 }
 
 static void
@@ -849,7 +855,12 @@ on_position (void *arg, const redisReply *reply)
   if (r == NULL || reply == NULL || reply->type != REDIS_REPLY_STRING
       || !parse_u64 (reply->str, reply->len, &id))
     return;
-  if (id > dx_store_last_id (c->cfg.view, r->name) && !r->catching) {
+  /* Behind Redis and not moving since the last check: the messages in
+   * between are lost, not on their way. */
+  uint64_t last = dx_store_last_id (c->cfg.view, r->name);
+  bool stuck = last == r->checked;
+  r->checked = last;
+  if (id > last && stuck && !r->catching) {
     r->healing = true;
     catch_up (c, r);
   }
@@ -942,7 +953,7 @@ finish_publish (dx_cluster *c, pub_ctx *p, int status, uint64_t id, uint64_t ts,
     cl_msg *m = msg_new (p->room, id, ts, p->from, strlen (p->from), p->cid, strlen (p->cid),
                          p->text, p->text_len);
     if (m)
-      learn (c, m);
+      learn (c, m, true);
   }
   free (p);
   if (!c->closing)

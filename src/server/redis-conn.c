@@ -36,7 +36,12 @@ struct dx_redis {
   conn_state state;
   pending *head, **tail;
   size_t expect;       /* replies awaited (FIFO entries, or pushes on a subscriber) */
-  uint64_t wait_since; /* when the oldest awaited reply was asked for (0: none) */
+  uint64_t wait_since; /* since when an answer is awaited with none read (0: none) */
+  /* Ticks that passed while an answer was awaited and none came. Counted
+   * as well as the time: when the node itself was stalled (a busy or
+   * starved process), the answers are waiting in the socket, and the one
+   * late tick must not drop the connection before they are read. */
+  unsigned wait_ticks;
   uint64_t last_rx;
   uint64_t attempt_at; /* idle: when to connect; connecting: when it began */
   uint64_t backoff_ms;
@@ -170,8 +175,10 @@ send_raw (dx_redis *r, char *cmd, long long len, dx_redis_reply_fn cb, void *arg
     *r->tail = p;
     r->tail = &p->next;
   }
-  if (r->expect++ == 0)
+  if (r->expect++ == 0) {
     r->wait_since = dx_loop_now_ms (r->loop);
+    r->wait_ticks = 0;
+  }
   r->stats.commands++;
   return 0;
 }
@@ -348,6 +355,7 @@ on_read (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
       return;
   }
   r->wait_since = r->expect > 0 ? r->last_rx : 0;
+  r->wait_ticks = 0;
 }
 
 static void
@@ -420,7 +428,8 @@ on_tick (dx_timer *t)
     break;
   case ST_HANDSHAKE:
   case ST_UP:
-    if (r->wait_since && now - r->wait_since > r->opt.timeout_ms) {
+    if (r->wait_since && ++r->wait_ticks * TICK_MS > r->opt.timeout_ms
+        && now - r->wait_since > r->opt.timeout_ms) {
       r->stats.timeouts++;
       redis_drop (r, "no answer for %llu ms", (unsigned long long) (now - r->wait_since));
     } else if (r->state == ST_UP && r->expect == 0 && now - r->last_rx >= KEEPALIVE_MS)
