@@ -51,8 +51,8 @@ update_overhead (DxInspectorPane *self)
     g_autofree char *ratio = g_strdup_printf ("%.1f", (double) (wire - MIN (wire, text)) / text);
     /* Translators: mode name, wire bytes, text bytes, overhead bytes per
      * message, overhead as a multiple of the text */
-    line = g_strdup_printf (_ ("%s: %s B on the wire for %s B of text: %s B of headers and "
-                               "framing per message (%s× the text)"),
+    line = g_strdup_printf (_ ("%s: %s B on the wire, %s B of text, %s B overhead per message "
+                               "(%s×)"),
                             dx_mode_title (mode), bytes, text_bytes, per, ratio);
   }
   gtk_label_set_text (GTK_LABEL (self->overhead_label), line);

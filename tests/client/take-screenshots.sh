@@ -64,3 +64,28 @@ KEYS="$TMP/config/glib-2.0/settings"
 mkdir -p "$KEYS"
 printf '[io/github/duplex/Duplex]\nkeep-alive=false\npoll-interval=uint32 200\n' > "$KEYS/keyfile"
 (export GSETTINGS_BACKEND=keyfile XDG_CONFIG_HOME="$TMP/config"; shoot time-wait poll "" 20 "")
+
+# The wire inspector (Ctrl+I) in a quiet room without the ticker: a
+# WebSocket upgrade and its frames (the upgrade request selected), and
+# short polling's empty polls (an empty poll's response selected). ROW_Y
+# is the first row's height in the window.
+ROW_Y=499
+shoot_inspector() { # name transport row
+  xvfb-run -a -s '-screen 0 1280x800x24' sh -c "
+    \"$BUILD/src/client/duplex\" --server $URL --nick alice --room wire --transport $2 &
+    APP=\$!
+    sleep 4
+    W=\$(xdotool search --onlyvisible --pid \$APP | tail -n1)
+    xdotool mousemove --window \$W 400 300 windowfocus \$W
+    xdotool key ctrl+i; sleep 5
+    xdotool mousemove --window \$W 300 \$(($ROW_Y + 20 * $3)) click 1; sleep 1
+    import -window root -crop 1240x760+0+0 \"$OUT/screenshot-$1.png\"
+    kill \$APP"
+}
+say_wire() { # nick text
+  TOKEN=$(curl -s -d "{\"nick\":\"$1\"}" "$URL/api/v1/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -d "{\"text\":\"$2\"}" \
+    "$URL/api/v1/rooms/wire/messages"
+}
+(sleep 7; say_wire bob "Is the new build up?") & shoot_inspector inspector-websocket websocket 0
+shoot_inspector inspector-poll poll 1
