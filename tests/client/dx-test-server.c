@@ -6,7 +6,7 @@
 #include <string.h>
 
 static gboolean
-read_ready_file (const char *path, guint16 *http, guint16 *tcp)
+read_ready_file (const char *path, guint16 *http, guint16 *tcp, guint16 *udp)
 {
   g_autofree char *text = NULL;
   gsize len = 0;
@@ -27,6 +27,8 @@ read_ready_file (const char *path, guint16 *http, guint16 *tcp)
       *http = (guint16) v;
     else if (strcmp (key, "tcp") == 0)
       *tcp = (guint16) v;
+    else if (strcmp (key, "udp") == 0)
+      *udp = (guint16) v;
   }
   return k == 0 && *http != 0 && *tcp != 0;
 }
@@ -45,6 +47,7 @@ spawn (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker)
   g_autofree char *ready = g_build_filename (s->dir, "ready.json", NULL);
   g_autofree char *http_arg = g_strdup_printf ("127.0.0.1:%u", http);
   g_autofree char *tcp_arg = g_strdup_printf ("127.0.0.1:%u", tcp);
+  g_autofree char *udp_arg = g_strdup_printf ("127.0.0.1:%u", s->udp);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
 
@@ -61,6 +64,10 @@ spawn (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker)
   g_ptr_array_add (argv, "memory");
   g_ptr_array_add (argv, "--log-level");
   g_ptr_array_add (argv, "warn");
+  if (s->with_udp) {
+    g_ptr_array_add (argv, "--udp");
+    g_ptr_array_add (argv, udp_arg);
+  }
   if (ticker != NULL) {
     g_ptr_array_add (argv, "--ticker");
     g_ptr_array_add (argv, (char *) ticker);
@@ -72,10 +79,11 @@ spawn (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker)
   g_assert_no_error (error);
   /* The ready file appears once every listener is bound. */
   for (int i = 0; i < 200; i++) {
-    guint16 h = 0, t = 0;
-    if (read_ready_file (ready, &h, &t)) {
+    guint16 h = 0, t = 0, u = 0;
+    if (read_ready_file (ready, &h, &t, &u) && (!s->with_udp || u != 0)) {
       s->http = h;
       s->tcp = t;
+      s->udp = u;
       g_free (s->url);
       s->url = g_strdup_printf ("http://127.0.0.1:%u", h);
       return;
@@ -92,6 +100,16 @@ dx_test_server_start (DxTestServer *s, guint16 http, guint16 tcp, const char *ti
   s->dir = g_dir_make_tmp ("duplex-test-XXXXXX", NULL);
   g_assert_nonnull (s->dir);
   spawn (s, http, tcp, ticker);
+}
+
+void
+dx_test_server_start_udp (DxTestServer *s, const char *ticker)
+{
+  memset (s, 0, sizeof *s);
+  s->with_udp = TRUE;
+  s->dir = g_dir_make_tmp ("duplex-test-XXXXXX", NULL);
+  g_assert_nonnull (s->dir);
+  spawn (s, 0, 0, ticker);
 }
 
 void

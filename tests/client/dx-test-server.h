@@ -11,12 +11,16 @@ typedef struct {
   char *dir;    /* temp dir for the ready file */
   guint16 http; /* real ports */
   guint16 tcp;
+  guint16 udp; /* with dx_test_server_start_udp; 0 otherwise */
+  gboolean with_udp;
   char *url; /* http://127.0.0.1:PORT */
 } DxTestServer;
 
 /* Start duplexd --store memory on the given ports (0 = any) with an
  * optional ticker ("lobby:200" or NULL). Aborts the test on failure. */
 void dx_test_server_start (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker);
+/* The same with --udp 127.0.0.1:0 (docs/protocol.md §8). */
+void dx_test_server_start_udp (DxTestServer *s, const char *ticker);
 /* SIGTERM and wait for the exit. */
 void dx_test_server_stop (DxTestServer *s);
 /* Stop and start again on the same ports (a new memory store: new epoch). */

@@ -10,7 +10,7 @@ TMP=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$TMP"' EXIT
 export GSETTINGS_SCHEMA_DIR="$BUILD/data" GSETTINGS_BACKEND=memory
 
-"$BUILD/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 --ready-file "$TMP/ready" \
+"$BUILD/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 --udp 127.0.0.1:0 --ready-file "$TMP/ready" \
   --store memory --ticker lobby:1500 --log-level warn &
 SERVER=$!
 while [ ! -s "$TMP/ready" ]; do sleep 0.1; done
@@ -38,6 +38,15 @@ chat3() {
   sleep 2; say bob "Three panes, one room: polling, SSE and WebSocket side by side."
   sleep 3; say carol "Watch the request counters."
 }
+chat4() { # a quick exchange, so 15 % simulated loss leaves several gaps
+  sleep 2; say bob "Now the same chat over UDP datagrams, with 15 % of them dropped."
+  i=1
+  while [ $i -le 24 ]; do
+    sleep 0.25; say carol "datagram test line $i"
+    i=$((i + 1))
+  done
+  say bob "Each gap is marked; repair fetched the missing ids over HTTP."
+}
 
 shoot() { # name transport extra-args seconds keys-after
   xvfb-run -a -s '-screen 0 1280x800x24' sh -c "
@@ -57,6 +66,7 @@ shoot() { # name transport extra-args seconds keys-after
 chat1 & shoot poll poll "" 14 ""
 chat2 & shoot websocket poll "" 6 ctrl+4
 chat3 & shoot compare websocket --compare 14 ""
+chat4 & shoot udp udp "--udp-loss 15 --udp-repair" 14 ""
 
 # TIME_WAIT piling up: short polling every 200 ms with keep-alive off (preset
 # in a keyfile, the memory backend cannot be), after 20 s of polling.
