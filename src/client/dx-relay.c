@@ -423,6 +423,10 @@ upstream_done (GObject *source, GAsyncResult *result, gpointer data)
     return;
   }
   c->server = server;
+  /* The connector's timeout stays on the socket it made: a relayed
+   * connection may be silent for as long as its ends like (only the
+   * idle cut, when set, ends that). */
+  g_socket_set_timeout (g_socket_connection_get_socket (server), 0);
   no_delay (server);
   pipe_init (&c->up, c, FALSE);
   pipe_init (&c->down, c, TRUE);

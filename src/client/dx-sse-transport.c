@@ -297,6 +297,10 @@ stream_connected (GObject *source, GAsyncResult *result, gpointer data)
     goto out;
   }
   dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
+  /* The client's 10 s timeout was for the connect: left on the socket it
+   * would end a read that waits through a quiet room (pings come every
+   * 10 s, SSE may be silent longer). */
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 0);
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   self->conn = conn;
   g_clear_pointer (&self->request, g_bytes_unref);

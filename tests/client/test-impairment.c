@@ -194,6 +194,95 @@ test_idle_cut (gconstpointer data)
   dx_test_server_free (&s);
 }
 
+static void
+count_error (DxChat *chat, const char *text, guint *errors)
+{
+  g_test_message ("%s: %s", dx_mode_to_string (dx_chat_get_mode (chat)), text);
+  (*errors)++;
+}
+
+/* Why pings exist: under a 12 s idle cut a WebSocket, which pings every
+ * 10 s, keeps its one connection, while a long poll held 20 s in silence
+ * is cut (and resumes). */
+static void
+test_pings_beat_idle_cut (void)
+{
+  DxTestServer s;
+  g_autoptr (DxImpairment) imp = NULL;
+  g_autoptr (DxChat) ws = NULL;
+  g_autoptr (DxChat) lp = NULL;
+  guint64 ws_conns, lp_conns;
+  guint errors = 0;
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  imp = dx_impairment_new (s.url);
+  g_object_set (imp, "idle-cut-s", 12, NULL);
+  g_assert_true (dx_impairment_set_enabled (imp, TRUE, NULL));
+  ws = start_chat (&s, imp, DX_MODE_WEBSOCKET, NULL);
+  lp = dx_chat_new (s.url, "waiter");
+  dx_chat_set_impairment (lp, imp);
+  dx_chat_set_longpoll_wait (lp, 20);
+  dx_chat_start (lp, "lobby", DX_MODE_LONGPOLL);
+  g_assert_true (dx_test_wait (is_connected, lp, 20000));
+  g_signal_connect (ws, "error", G_CALLBACK (count_error), &errors);
+  g_signal_connect (lp, "error", G_CALLBACK (count_error), &errors);
+  dx_test_sleep (25000);
+  ws_conns = dx_stats_get_connections (dx_chat_get_stats (ws, DX_MODE_WEBSOCKET));
+  lp_conns = dx_stats_get_connections (dx_chat_get_stats (lp, DX_MODE_LONGPOLL));
+  g_test_message ("12 s idle cut, 25 s: WebSocket %" G_GUINT64_FORMAT
+                  " connections, long polling %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
+                  " cuts",
+                  ws_conns, lp_conns, dx_impairment_get_idle_cuts (imp));
+  g_assert_cmpuint (ws_conns, ==, 1);
+  g_assert_cmpuint (dx_impairment_get_idle_cuts (imp), >=, 1);
+  g_assert_cmpuint (lp_conns, >, 1);
+  dx_chat_stop (ws);
+  dx_chat_stop (lp);
+  dx_test_server_free (&s);
+}
+
+
+static gboolean
+has_n (gpointer data)
+{
+  gpointer *args = data;
+  Seen *seen = args[0];
+
+  return seen->ids->len >= GPOINTER_TO_UINT (args[1]);
+}
+
+/* Jitter larger than the gap between messages, a narrow link, and raw
+ * TCP and WebSocket streams still arrive whole and in order: the relay
+ * delays chunks but never lets one overtake another. */
+static void
+test_jitter_in_order (gconstpointer data)
+{
+  DxMode mode = GPOINTER_TO_UINT (data);
+  DxTestServer s;
+  g_autoptr (DxImpairment) imp = NULL;
+  g_autoptr (DxChat) chat = NULL;
+  Seen seen = { g_array_new (FALSE, FALSE, sizeof (guint64)) };
+  gpointer args[2] = { &seen, GUINT_TO_POINTER (60) };
+  guint errors = 0;
+
+  dx_test_server_start (&s, 0, 0, "lobby:20");
+  imp = dx_impairment_new (s.url);
+  g_object_set (imp, "jitter-up-ms", 150, "jitter-down-ms", 150, "bandwidth-kbps", 256, NULL);
+  g_assert_true (dx_impairment_set_enabled (imp, TRUE, NULL));
+  chat = start_chat (&s, imp, mode, &seen);
+  g_signal_connect (chat, "error", G_CALLBACK (count_error), &errors);
+  g_assert_true (dx_test_wait (has_n, args, 30000));
+  g_test_message ("%s: %u ids in order under 150 ms jitter at 256 kbit/s", dx_mode_to_string (mode),
+                  seen.ids->len);
+  for (guint i = 1; i < seen.ids->len; i++)
+    g_assert_cmpuint (g_array_index (seen.ids, guint64, i), ==,
+                      g_array_index (seen.ids, guint64, i - 1) + 1);
+  g_assert_cmpuint (errors, ==, 0);
+  dx_chat_stop (chat);
+  g_array_unref (seen.ids);
+  dx_test_server_free (&s);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -206,5 +295,10 @@ main (int argc, char *argv[])
   g_test_add_data_func ("/impairment/idle-cut/longpoll", GUINT_TO_POINTER (DX_MODE_LONGPOLL),
                         test_idle_cut);
   g_test_add_data_func ("/impairment/idle-cut/tcp", GUINT_TO_POINTER (DX_MODE_TCP), test_idle_cut);
+  g_test_add_func ("/impairment/pings-beat-idle-cut", test_pings_beat_idle_cut);
+  g_test_add_data_func ("/impairment/jitter-in-order/websocket",
+                        GUINT_TO_POINTER (DX_MODE_WEBSOCKET), test_jitter_in_order);
+  g_test_add_data_func ("/impairment/jitter-in-order/tcp", GUINT_TO_POINTER (DX_MODE_TCP),
+                        test_jitter_in_order);
   return g_test_run ();
 }
