@@ -1,5 +1,7 @@
 #include "dx-config.h"
 
+#include <gio/gnetworking.h> /* IPPROTO_TCP, TCP_NODELAY on Linux and Windows */
+
 #include "dx-server-address.h"
 
 gboolean
@@ -26,6 +28,15 @@ dx_server_connect_async (const char *url, GCancellable *cancellable, GAsyncReady
                                                              : 80),
                                          cancellable, callback, user_data);
   return TRUE;
+}
+
+void
+dx_server_connection_prepare (GSocketConnection *conn)
+{
+  GSocket *socket = g_socket_connection_get_socket (conn);
+
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  g_socket_set_timeout (socket, 0);
 }
 
 char *

@@ -13,6 +13,10 @@ G_BEGIN_DECLS
  * started) if url is not a usable http(s) URL. */
 gboolean dx_server_connect_async (const char *url, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);
+/* A connection just made: no Nagle delay (a chat line goes at once), and no
+ * I/O timeout — the client's 10 s were for connecting; GSocket would keep
+ * them for every read, and an idle chat is not a dead one (pings tell). */
+void dx_server_connection_prepare (GSocketConnection *conn);
 /* "host:port" as the Host field wants it (IPv6 literals in brackets). */
 char *dx_server_host_field (const char *url);
 /* The request target for path ("/api/v1/ws") under the URL's own path. */

@@ -1,6 +1,5 @@
 #include "dx-config.h"
 
-#include <gio/gnetworking.h> /* IPPROTO_TCP, TCP_NODELAY on Linux and Windows */
 #include <glib/gi18n.h>
 
 #include "protocol/chunked.h"
@@ -297,11 +296,7 @@ stream_connected (GObject *source, GAsyncResult *result, gpointer data)
     goto out;
   }
   dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
-  /* The client's 10 s timeout was for the connect: left on the socket it
-   * would end a read that waits through a quiet room (pings come every
-   * 10 s, SSE may be silent longer). */
-  g_socket_set_timeout (g_socket_connection_get_socket (conn), 0);
-  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  dx_server_connection_prepare (conn);
   self->conn = conn;
   g_clear_pointer (&self->request, g_bytes_unref);
   self->request = request_head (self);

@@ -1,12 +1,12 @@
 #include "dx-config.h"
 
-#include <gio/gnetworking.h> /* IPPROTO_TCP, TCP_NODELAY on Linux and Windows */
 #include <glib/gi18n.h>
 #include <libsoup/soup.h>
 
 #include "protocol/message.h"
 #include "protocol/ndjson.h"
 
+#include "dx-server-address.h"
 #include "dx-tcp-transport.h"
 
 #define DX_TCP_READ_SIZE 16384
@@ -183,11 +183,7 @@ connected_cb (GObject *source, GAsyncResult *result, gpointer data)
     goto out;
   }
   dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
-  /* The client's 10 s timeout was for the connect: left on the socket it
-   * would end a read that waits through a quiet room (pings come every
-   * 10 s, SSE may be silent longer). */
-  g_socket_set_timeout (g_socket_connection_get_socket (conn), 0);
-  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  dx_server_connection_prepare (conn);
   self->conn = conn;
   /* A server line may be longer than the 16 KiB a client may send: a
    * 4096-byte text of control characters encodes to ~25 KiB. */

@@ -604,6 +604,35 @@ test_keep_alive_switch (void)
   dx_test_server_free (&s);
 }
 
+/* A quiet chat is not a dead connection: the modes on a socket of their
+ * own stay on the one they opened through 12 s of silence (GSocketClient's
+ * 10 s timeout is for connecting only). */
+static void
+test_idle_connections_stay (void)
+{
+  static const DxMode modes[] = { DX_MODE_SSE, DX_MODE_WEBSOCKET, DX_MODE_TCP };
+  DxTransport *t[G_N_ELEMENTS (modes)];
+  DxTestServer s;
+
+  dx_test_server_start (&s, 0, 0, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    t[i] = make (modes[i], &s, "quiet");
+    dx_transport_connect (t[i], "quiet", 0, NULL);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    g_assert_true (dx_test_wait (is_connected, t[i], 10000));
+  dx_test_sleep (12000);
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    g_assert_cmpint (dx_transport_get_state (t[i]), ==, DX_TRANSPORT_CONNECTED);
+    /* SSE's /api/v1/info may have had a connection of its own. */
+    g_assert_cmpuint (dx_stats_get_connections (dx_transport_get_stats (t[i])), <=,
+                      modes[i] == DX_MODE_SSE ? 2 : 1);
+    dx_transport_disconnect (t[i]);
+    g_object_unref (t[i]);
+  }
+  dx_test_server_free (&s);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -620,6 +649,7 @@ main (int argc, char *argv[])
   }
   g_test_add_func ("/transport/switch-all-modes", test_switch_all_modes);
   g_test_add_func ("/transport/tunables-bound", test_tunables_bound);
+  g_test_add_func ("/transport/idle-connections-stay", test_idle_connections_stay);
   g_test_add_func ("/stats/export-after-switches", test_export_after_switches);
   g_test_add_func ("/stats/export-new-epoch", test_export_new_epoch);
   g_test_add_func ("/stats/poll-vs-websocket", test_stats_poll_vs_websocket);
