@@ -494,6 +494,13 @@ hook_online_elsewhere (void *arg, const char *room)
   return dx_presence_online (c->presence, room);
 }
 
+static void
+hook_each_room_elsewhere (void *arg, bool (*visit) (void *varg, const char *room), void *varg)
+{
+  dx_cluster *c = arg;
+  dx_presence_each_room (c->presence, visit, varg);
+}
+
 /* Another node changed what the local members see. */
 static void
 on_remote_presence (void *arg, const char *room, const char *nick, bool joined)
@@ -1200,7 +1207,8 @@ dx_cluster_new (dx_loop *loop, const dx_cluster_config *cfg, char *err, size_t e
   dx_hex_encode (digest, sizeof digest, c->sha);
   c->held_tail = &c->held_head;
   c->presence = dx_presence_new (PRESENCE_TTL_MS, on_remote_presence, c);
-  c->hook = (dx_hub_presence_hook){ hook_changed, hook_elsewhere, hook_online_elsewhere, c };
+  c->hook = (dx_hub_presence_hook){ hook_changed, hook_elsewhere, hook_online_elsewhere,
+                                    hook_each_room_elsewhere, c };
   dx_redis_options co = { "redis", false, 0 };
   dx_redis_options so = { "redis subscriber", true, 0 };
   c->cmd = dx_redis_new (loop, &url, &co, &cmd_ops, c);

@@ -206,6 +206,17 @@ rooms_hub_visit (void *arg, const dx_room *room)
   return rooms_add (rc, room->name, 0);
 }
 
+/* --redis: a room with members only on other nodes. */
+static bool
+rooms_remote_visit (void *arg, const char *room)
+{
+  rooms_ctx *rc = arg;
+  for (size_t i = 0; i < rc->n; i++)
+    if (strcmp (rc->v[i].name, room) == 0)
+      return true;
+  return dx_hub_online (rc->hub, room) == 0 || rooms_add (rc, room, 0);
+}
+
 static int
 cmp_room (const void *a, const void *b)
 {
@@ -219,6 +230,7 @@ route_rooms (dx_http_conn *hc)
   rooms_ctx rc = { NULL, 0, 0, ctx->hub, false };
   dx_store_rooms (ctx->poster->store, rooms_store_visit, &rc);
   dx_hub_each_room (ctx->hub, rooms_hub_visit, &rc);
+  dx_hub_each_room_elsewhere (ctx->hub, rooms_remote_visit, &rc);
   if (rc.n > 1)
     qsort (rc.v, rc.n, sizeof *rc.v, cmp_room);
   dx_buffer b;

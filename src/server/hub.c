@@ -257,6 +257,13 @@ dx_hub_online (dx_hub *hub, const char *name)
 }
 
 void
+dx_hub_each_room_elsewhere (dx_hub *hub, bool (*visit) (void *arg, const char *room), void *arg)
+{
+  if (hub->hook)
+    hub->hook->each_room_elsewhere (hub->hook->arg, visit, arg);
+}
+
+void
 dx_hub_presence (dx_hub *hub, const char *name, const char *nick, bool joined)
 {
   dx_room *room = dx_hub_find (hub, name);

@@ -28,6 +28,8 @@ typedef struct {
   bool (*elsewhere) (void *arg, const char *room, const char *nick);
   /* The room's online count on the other nodes. */
   size_t (*online_elsewhere) (void *arg, const char *room);
+  /* Every room with members on another node; visit returns false to stop. */
+  void (*each_room_elsewhere) (void *arg, bool (*visit) (void *varg, const char *room), void *varg);
   void *arg;
 } dx_hub_presence_hook;
 
@@ -56,6 +58,10 @@ void dx_hub_epoch_changed (dx_hub *hub);
  * with a presence hook; 0 if none. */
 size_t dx_hub_online (dx_hub *hub, const char *room);
 
+/* --redis: the rooms with members on other nodes, any order (none
+ * without a presence hook). visit returns false to stop. */
+void dx_hub_each_room_elsewhere (dx_hub *hub, bool (*visit) (void *arg, const char *room),
+                                 void *arg);
 /* Rooms with subscribers, any order. visit returns false to stop. */
 typedef bool (*dx_hub_room_fn) (void *arg, const dx_room *room);
 void dx_hub_each_room (dx_hub *hub, dx_hub_room_fn visit, void *arg);

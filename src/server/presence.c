@@ -99,6 +99,26 @@ online_visit (void *arg, const char *key, void *value)
   return true;
 }
 
+typedef struct {
+  bool (*visit) (void *arg, const char *room);
+  void *arg;
+} each_ctx;
+
+static bool
+each_visit (void *arg, const char *key, void *value)
+{
+  each_ctx *ec = arg;
+  (void) value;
+  return ec->visit (ec->arg, key);
+}
+
+void
+dx_presence_each_room (const dx_presence *p, bool (*visit) (void *arg, const char *room), void *arg)
+{
+  each_ctx ec = { visit, arg };
+  dx_strmap_each (&p->rooms, each_visit, &ec);
+}
+
 size_t
 dx_presence_online (const dx_presence *p, const char *room)
 {

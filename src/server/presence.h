@@ -33,6 +33,10 @@ void dx_presence_expire (dx_presence *p, uint64_t now);
 void dx_presence_clear (dx_presence *p);
 
 bool dx_presence_has (const dx_presence *p, const char *room, const char *nick);
+/* Every room some remote node has an entry for; visit returns false to
+ * stop (the presence must not change meanwhile). */
+void dx_presence_each_room (const dx_presence *p, bool (*visit) (void *arg, const char *room),
+                            void *arg);
 size_t dx_presence_online (const dx_presence *p, const char *room);
 
 #endif

@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import cluster
@@ -198,6 +199,93 @@ class Nginx(cluster.ClusterTest):
                 r2.join(room, since=got[-1]["id"])
                 got += socket_messages(r2, 60 - got[-1]["id"])
             self.assertEqual([m["id"] for m in got], list(range(1, 61)))
+
+    def test_redis_outages_through_nginx_with_tls(self):
+        """The outage scenarios of test_outage.py, with every client going
+        through nginx and TLS: subscriber connections killed, Redis paused,
+        Redis restarted with its AOF. Sends refused meanwhile are retried
+        with their cid; every member gets every id once, in order."""
+        room = self.room()
+        members = {"wss": self.closing(self.wss_client(self.nick())),
+                   "tcp+tls": self.closing(self.tls_tcp_client(self.nick())),
+                   "tcp": self.closing(self.plain.tcp_client(self.nick()))}
+        for c in members.values():
+            c.join(room, since=0)
+        sse = self.closing(dd.SSEStream(self.tls, room, since=0))
+        total = 240
+        ids, errors, refused = {}, [], [0]
+
+        def writer(k):
+            try:
+                w = self.tls_tcp_client(self.nick())
+                for i in range(k, total, 2):
+                    cid = "o%d" % i
+                    while True:
+                        w.send({"type": "send", "room": room, "text": cid, "cid": cid})
+                        o = w.recv(30)
+                        while o.get("type") not in ("ack", "error"):
+                            o = w.recv(30)
+                        if o["type"] == "ack":
+                            ids[cid] = o["id"]
+                            break
+                        assert o["code"] == "unavailable", o
+                        refused[0] += 1
+                        time.sleep(0.2)
+                    time.sleep(0.005)
+                w.close()
+            except Exception as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=writer, args=(k,), daemon=True) for k in range(2)]
+        for t in threads:
+            t.start()
+        dd.wait_until(lambda: len(ids) >= 40, timeout=60, what="40 sent")
+        self.redis.cmd("CLIENT", "KILL", "TYPE", "pubsub")
+        dd.wait_until(lambda: len(ids) >= 80, timeout=60, what="80 sent")
+        self.redis.pause()
+        time.sleep(4)
+        self.redis.resume()
+        dd.wait_until(lambda: len(ids) >= 140, timeout=60, what="140 sent")
+        self.redis.stop()
+        time.sleep(1)
+        self.redis.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(ids.values()), list(range(1, total + 1)))
+        for name, c in members.items():
+            got = []
+            while not got or got[-1]["id"] < total:
+                o = c.recv(30)
+                if o.get("type") == "message":
+                    got.append(o)
+            self.assertEqual([m["id"] for m in got], list(range(1, total + 1)), name)
+        got = [int(sse.next_message(timeout=30)["id"]) for _ in range(total)]
+        self.assertEqual(got, list(range(1, total + 1)), "SSE over TLS through nginx")
+        print("outages through nginx: %d sends refused and retried, %d ids checked on 4 members"
+              % (refused[0], total))
+
+    def test_new_epoch_through_nginx_with_tls(self):
+        room = self.room()
+        old = self.tls.get_json("/api/v1/info")[1]["epoch"]
+        wss = self.closing(self.wss_client(self.nick()))
+        tcp = self.closing(self.tls_tcp_client(self.nick()))
+        for c in (wss, tcp):
+            c.join(room, since=0)
+        sse = self.closing(dd.SSEStream(self.tls, room, since=0))
+        self.redis.kill()
+        self.redis.wipe()
+        self.redis.start()
+        for n in self.nodes:
+            n.wait_healthy(timeout=15)
+        new = self.tls.get_json("/api/v1/info")[1]["epoch"]
+        self.assertNotEqual(new, old)
+        for c in (wss, tcp):
+            j = c.recv_type("joined")
+            self.assertEqual((j["room"], j["epoch"]), (room, new), "a new joined through nginx")
+        with self.assertRaises(EOFError):
+            while True:
+                sse.next_event(timeout=15)
 
 
 if __name__ == "__main__":

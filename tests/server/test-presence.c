@@ -25,6 +25,14 @@ told_is (size_t i, const char *want)
   return i < n_told && strcmp (told[i], want) == 0;
 }
 
+static bool
+count_room (void *arg, const char *room)
+{
+  (void) room;
+  ++*(size_t *) arg;
+  return true;
+}
+
 int
 main (void)
 {
@@ -61,11 +69,16 @@ main (void)
       "silent for 6 s: its nicks leave (%zu told)", n_told);
   OK (dx_presence_online (p, "lobby") == 0, "n1 and n2 expired from lobby too (online 0)");
 
+  dx_presence_update (p, "n5", "attic", "flo", true, 1, 8800);
+  size_t rooms = 0;
+  dx_presence_each_room (p, count_room, &rooms);
+  OK (rooms == 1, "each room: the one with an entry (%zu)", rooms);
+  dx_presence_update (p, "n5", "attic", "flo", false, 0, 8900);
   dx_presence_sync (p, "n4", "hall", NULL, 0, 0, 9500);
-  OK (dx_presence_online (p, "hall") == 0 && n_told == 8, "an empty heartbeat leaves nothing");
+  OK (dx_presence_online (p, "hall") == 0 && n_told == 10, "an empty heartbeat leaves nothing");
   dx_presence_update (p, "n4", "hall", "eve", true, 1, 9600);
   dx_presence_clear (p);
-  OK (!dx_presence_has (p, "hall", "eve") && n_told == 9, "clear forgets without telling");
+  OK (!dx_presence_has (p, "hall", "eve") && n_told == 11, "clear forgets without telling");
   dx_presence_free (p);
   dx_presence_free (NULL);
   return tap_done ();
