@@ -164,7 +164,8 @@ encode_frame (DxWebSocketTransport *self, dx_buffer *b, dx_ws_opcode op, const v
     f.payload_len = close_code != 0 ? len + 2 : 0;
     code_and_reason[0] = (guint8) (close_code >> 8);
     code_and_reason[1] = (guint8) close_code;
-    memcpy (code_and_reason + 2, payload, MIN (len, sizeof code_and_reason - 2));
+    if (len > 0) /* a close without a reason has no payload pointer */
+      memcpy (code_and_reason + 2, payload, MIN (len, sizeof code_and_reason - 2));
     f.header_len = b->len - f.payload_len;
     log_frame (self, DX_WIRE_SENT, &f, code_and_reason, f.payload_len);
   } else {
