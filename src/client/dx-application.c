@@ -9,6 +9,7 @@
 #include "dx-settings.h"
 #include "dx-stats-export.h"
 #include "dx-text.h"
+#include "dx-tls-trust.h"
 #include "dx-window.h"
 
 struct _DxApplication {
@@ -36,7 +37,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
 {
   DxApplication *self = DX_APPLICATION (app);
   const char *server = NULL, *nick = NULL, *room = NULL, *transport = NULL;
-  const char *stats_file = NULL;
+  const char *stats_file = NULL, *ca = NULL;
 
   if (g_variant_dict_contains (options, "version")) {
     g_print ("duplex %s\n", DX_VERSION);
@@ -47,6 +48,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "room", "&s", &room);
   g_variant_dict_lookup (options, "transport", "&s", &transport);
   g_variant_dict_lookup (options, "stats-file", "^&ay", &stats_file);
+  g_variant_dict_lookup (options, "ca", "^&ay", &ca);
   self->compare = g_variant_dict_contains (options, "compare");
   self->udp_repair = g_variant_dict_contains (options, "udp-repair");
   if (g_variant_dict_lookup (options, "udp-loss", "i", &self->udp_loss)
@@ -67,8 +69,24 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
       g_printerr (_ ("duplex: --server must be an http:// or https:// URL, not “%s”\n"), server);
       return 2;
     }
+    /* The Windows build has no TLS backend (no glib-networking). */
+    if (g_strcmp0 (g_uri_get_scheme (uri), "https") == 0 && !dx_tls_available ()) {
+      g_printerr (_ ("duplex: this build has no TLS support (GIO's TLS backend, "
+                     "glib-networking, is missing), so it cannot reach “%s”; use an "
+                     "http:// server\n"),
+                  server);
+      return 2;
+    }
     g_free (self->server);
     self->server = g_strdup (server);
+  }
+  if (ca != NULL && ca[0] != '\0') {
+    g_autoptr (GError) error = NULL;
+    /* Added to the system's authorities, not instead of them. */
+    if (!dx_tls_trust_add_ca_file (dx_tls_trust_get_default (), ca, &error)) {
+      g_printerr (_ ("duplex: --ca: %s\n"), error->message);
+      return 2;
+    }
   }
   if (nick != NULL) {
     if (!dx_nick_valid (nick, strlen (nick)) || dx_nick_reserved (nick, strlen (nick))) {
@@ -351,7 +369,8 @@ static void
 dx_application_init (DxApplication *self)
 {
   static const GOptionEntry entries[] = {
-    { "server", 's', 0, G_OPTION_ARG_STRING, NULL, N_ ("Server URL (http://host:port)"), "URL" },
+    { "server", 's', 0, G_OPTION_ARG_STRING, NULL,
+      N_ ("Server URL (http://host:port or https://host:port)"), "URL" },
     { "nick", 'n', 0, G_OPTION_ARG_STRING, NULL, N_ ("Nick to chat as"), "NICK" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, NULL, N_ ("Room to join"), "ROOM" },
     { "transport", 't', 0, G_OPTION_ARG_STRING, NULL,
@@ -361,6 +380,8 @@ dx_application_init (DxApplication *self)
     { "udp-repair", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_ ("UDP mode: start with gap repair over HTTP on"), NULL },
     { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_ ("Open the compare view"), NULL },
+    { "ca", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_ ("Also trust the certificate authorities in this PEM file (https:// servers)"), "FILE" },
     { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_ ("On exit, write what each transport cost as JSON to PATH"), "PATH" },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_ ("Print the version and exit"), NULL },

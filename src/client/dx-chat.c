@@ -11,6 +11,7 @@
 #include "dx-room-list.h"
 #include "dx-server-clock.h"
 #include "dx-transport-factory.h"
+#include "dx-tls-trust.h"
 
 #define DX_HISTORY_PAGE 50
 
@@ -783,6 +784,7 @@ dx_chat_init (DxChat *self)
   }
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 15, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
   self->poll_interval_ms = 2000;
   self->longpoll_wait_s = 25;
   self->keep_alive = TRUE;

@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "dx-http-transport.h"
+#include "dx-tls-trust.h"
 
 typedef struct {
   SoupSession *session;
@@ -49,6 +50,8 @@ network_event_cb (SoupMessage *msg, GSocketClientEvent event, GIOStream *connect
   if (event == G_SOCKET_CLIENT_CONNECTED)
     dx_stats_track_connection (dx_base_transport_get_stats_object (DX_BASE_TRANSPORT (self)),
                                G_OBJECT (connection));
+  else if (event == G_SOCKET_CLIENT_TLS_HANDSHAKED)
+    dx_stats_add_tls_handshake (dx_base_transport_get_stats_object (DX_BASE_TRANSPORT (self)));
 }
 
 /* ---- the wire inspector's view of each exchange ---- */
@@ -460,4 +463,5 @@ dx_http_transport_init (DxHttpTransport *self)
    * the server closes idle keep-alive connections after 60 s. */
   PRIV (self)->session = soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION,
                                                         "timeout", 0, "idle-timeout", 55, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), PRIV (self)->session);
 }

@@ -6,6 +6,7 @@
 
 #include "dx-impairment.h"
 #include "dx-relay.h"
+#include "dx-tls-trust.h"
 
 /* The settings DxRelay has under the same names: bound to each relay. */
 static const char *const relay_settings[] = {
@@ -332,6 +333,7 @@ dx_impairment_init (DxImpairment *self)
   self->buffer_bytes = 4096;
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
 }
 
 DxImpairment *

@@ -3,6 +3,7 @@
 #include <gio/gnetworking.h> /* IPPROTO_TCP, TCP_NODELAY on Linux and Windows */
 
 #include "dx-server-address.h"
+#include "dx-tls-trust.h"
 
 gboolean
 dx_server_connect_async (const char *url, GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -19,9 +20,10 @@ dx_server_connect_async (const char *url, GCancellable *cancellable, GAsyncReady
   port = g_uri_get_port (uri);
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, 10);
-  /* https:// (docs/protocol.md §9): GIO's TLS; bytes are then counted
-   * above it, as plaintext. */
+  /* https:// (docs/protocol.md §9): GIO's TLS, certificates checked by
+   * the one trust store every connection shares. */
   g_socket_client_set_tls (client, tls);
+  dx_tls_trust_watch_client (dx_tls_trust_get_default (), client);
   g_socket_client_connect_to_host_async (client, g_uri_get_host (uri),
                                          (guint16) (port > 0 ? port
                                                     : tls    ? 443

@@ -17,6 +17,7 @@ enum {
   ROW_BYTES_PER_MESSAGE,
   ROW_P50,
   ROW_P95,
+  ROW_TLS_HANDSHAKES,
   N_ROWS
 };
 
@@ -110,6 +111,8 @@ refresh_figures (DxStatsPanel *self)
                 : g_format_size ((dx_stats_get_bytes_up (s) + dx_stats_get_bytes_down (s)) / msgs));
   set_value (self, ROW_P50, dx_format_latency (dx_stats_get_latency_percentile (s, 50)));
   set_value (self, ROW_P95, dx_format_latency (dx_stats_get_latency_percentile (s, 95)));
+  set_value (self, ROW_TLS_HANDSHAKES,
+             g_strdup_printf ("%" G_GUINT64_FORMAT, dx_stats_get_tls_handshakes (s)));
   gtk_widget_set_sensitive (self->interval_spin, mode == DX_MODE_POLL);
   gtk_widget_set_sensitive (self->wait_spin, mode == DX_MODE_LONGPOLL);
   gtk_widget_set_sensitive (self->keep_alive_switch, mode <= DX_MODE_SSE);
@@ -285,10 +288,12 @@ dx_stats_panel_init_udp (DxStatsPanel *self)
 static void
 dx_stats_panel_init (DxStatsPanel *self)
 {
+  /* TLS handshakes: https:// only; keep-alive off, short polling pays one per poll. */
   const char *names[N_ROWS] = {
     _ ("Requests"),           _ ("Bytes sent"),       _ ("Bytes received"),
     _ ("Connections opened"), _ ("Empty polls"),      _ ("Messages received"),
     _ ("Bytes per message"),  _ ("Latency (median)"), _ ("Latency (95th percentile)"),
+    _ ("TLS handshakes"),
   };
 
   gtk_widget_init_template (GTK_WIDGET (self));

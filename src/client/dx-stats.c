@@ -13,6 +13,7 @@ struct _DxStats {
   GObject parent_instance;
   guint64 requests, bytes_up, bytes_down, connections, empty_polls, messages;
   guint64 connections_closed;
+  guint64 tls_handshakes;
   guint open_connections; /* not reset: they are still open */
   guint64 gaps, reordered, duplicates, repaired, simulated_loss;
   /* Chat text (the "text" members) of messages received and sends acked:
@@ -109,6 +110,24 @@ dx_stats_track_connection (DxStats *self, GObject *connection)
   self->open_connections++;
   g_object_weak_ref (target, tracked_closed, t);
   dx_stats_add_connection (self);
+  /* GSocketClient with TLS on hands over the connection handshaked. */
+  if (G_IS_TCP_WRAPPER_CONNECTION (connection)
+      && G_IS_TLS_CONNECTION (
+          g_tcp_wrapper_connection_get_base_io_stream (G_TCP_WRAPPER_CONNECTION (connection))))
+    dx_stats_add_tls_handshake (self);
+}
+
+void
+dx_stats_add_tls_handshake (DxStats *self)
+{
+  self->tls_handshakes++;
+  changed (self);
+}
+
+guint64
+dx_stats_get_tls_handshakes (DxStats *self)
+{
+  return self->tls_handshakes;
 }
 
 void
@@ -146,7 +165,7 @@ dx_stats_reset (DxStats *self)
 {
   self->requests = self->bytes_up = self->bytes_down = 0;
   self->connections = self->empty_polls = self->messages = 0;
-  self->connections_closed = 0;
+  self->connections_closed = self->tls_handshakes = 0;
   self->text_bytes = 0;
   self->n_samples = 0;
   self->gaps = self->reordered = self->duplicates = self->repaired = self->simulated_loss = 0;

@@ -18,6 +18,10 @@ void dx_stats_add_connection (DxStats *self);
  * now, and count it closed when its socket is finalized (its descriptor
  * closed), whoever closes it. */
 void dx_stats_track_connection (DxStats *self, GObject *connection);
+/* A TLS handshake finished (one per TLS connection: with keep-alive off,
+ * short polling pays one per poll). A connection tracked above that
+ * GSocketClient handed over with TLS counts its own. */
+void dx_stats_add_tls_handshake (DxStats *self);
 void dx_stats_add_empty_poll (DxStats *self);
 void dx_stats_add_message (DxStats *self);
 /* Chat text bytes carried (received messages and acked sends). */
@@ -40,6 +44,7 @@ guint64 dx_stats_get_connections (DxStats *self);
 guint64 dx_stats_get_connections_closed (DxStats *self);
 /* Tracked connections open now (not cleared by a reset). */
 guint dx_stats_get_open_connections (DxStats *self);
+guint64 dx_stats_get_tls_handshakes (DxStats *self);
 guint64 dx_stats_get_empty_polls (DxStats *self);
 guint64 dx_stats_get_messages (DxStats *self);
 guint64 dx_stats_get_text_bytes (DxStats *self);

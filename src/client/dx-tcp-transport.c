@@ -8,6 +8,7 @@
 
 #include "dx-server-address.h"
 #include "dx-tcp-transport.h"
+#include "dx-tls-trust.h"
 
 #define DX_TCP_READ_SIZE 16384
 
@@ -222,6 +223,9 @@ info_done (GObject *source, GAsyncResult *result, gpointer data)
                      NULL);
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, 10);
+  /* An https:// server speaks TLS on its raw TCP port too (docs/protocol.md §9). */
+  g_socket_client_set_tls (client, g_strcmp0 (g_uri_get_scheme (uri), "https") == 0);
+  dx_tls_trust_watch_client (dx_tls_trust_get_default (), client);
   g_socket_client_connect_to_host_async (client, g_uri_get_host (uri), info.tcp_port,
                                          self->cancellable, connected_cb, g_object_ref (self));
 out:
@@ -337,5 +341,6 @@ dx_tcp_transport_init (DxTcpTransport *self)
 {
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
   self->out = g_byte_array_new ();
 }

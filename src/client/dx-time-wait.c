@@ -6,6 +6,7 @@
 
 #include "dx-tcp-table.h"
 #include "dx-time-wait.h"
+#include "dx-tls-trust.h"
 
 #define DX_TIME_WAIT_PERIOD_MS 1000
 
@@ -265,6 +266,7 @@ dx_time_wait_init (DxTimeWait *self)
   self->server = -1;
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 5, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
 }
 
 DxTimeWait *

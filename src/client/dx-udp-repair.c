@@ -3,6 +3,7 @@
 #include <libsoup/soup.h>
 
 #include "dx-udp-repair.h"
+#include "dx-tls-trust.h"
 
 /* The server's largest page (docs/protocol.md §4): a long outage is
  * repaired in few requests. */
@@ -161,6 +162,7 @@ dx_udp_repair_init (DxUdpRepair *self)
 {
   self->session =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->session);
 }
 
 DxUdpRepair *

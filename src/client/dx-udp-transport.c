@@ -10,6 +10,7 @@
 #include "dx-udp-datagram.h"
 #include "dx-udp-repair.h"
 #include "dx-udp-transport.h"
+#include "dx-tls-trust.h"
 
 /* docs/protocol.md §8: sessions are forgotten after 30-40 s of silence,
  * clients ping every 10 s; three pings without a pong end the session. */
@@ -859,6 +860,7 @@ dx_udp_transport_init (DxUdpTransport *self)
 {
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
+  dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
   self->sends = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, send_job_free);
   self->tracker = dx_seq_tracker_new (0);
 }

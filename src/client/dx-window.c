@@ -15,6 +15,7 @@
 #include "dx-text.h"
 #include "dx-udp-transport.h"
 #include "dx-window.h"
+#include "dx-tls-banner.h"
 
 #define DX_ROOMS_REFRESH_S 5
 
@@ -578,6 +579,9 @@ dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url
   g_signal_connect (self->chat, "switched", G_CALLBACK (on_switched), self);
   g_signal_connect (self->chat, "error", G_CALLBACK (on_chat_error), self);
   g_signal_connect (self->chat, "mention", G_CALLBACK (on_mention), self);
+  /* A refused TLS certificate is explained above the chat (dx-tls-banner.c). */
+  gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (self->error_revealer)),
+                              dx_tls_banner_new (), NULL);
 
   dx_stats_panel_bind (DX_STATS_PANEL (self->stats_panel), self->chat, settings);
   setup_impairment (self, server_url);
