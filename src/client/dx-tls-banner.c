@@ -63,7 +63,7 @@ dx_tls_banner_init (DxTlsBanner *self)
   gtk_label_set_wrap (GTK_LABEL (self->label), TRUE);
   gtk_label_set_selectable (GTK_LABEL (self->label), TRUE);
   gtk_widget_set_hexpand (self->label, TRUE);
-  self->trust_button = gtk_button_new_with_mnemonic (_ ("_Trust This Certificate"));
+  self->trust_button = gtk_button_new_with_label (_ ("Trust This Certificate"));
   gtk_widget_set_valign (self->trust_button, GTK_ALIGN_CENTER);
   g_signal_connect (self->trust_button, "clicked", G_CALLBACK (on_trust_clicked), self);
   gtk_box_append (GTK_BOX (box), self->label);

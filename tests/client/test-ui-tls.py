@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""TAP: an https:// server whose certificate does not verify, through
+AT-SPI (docs/protocol.md §9). A self-signed certificate (openssl CLI) on a
+Python TLS relay (tls-relay.py) in front of duplexd; the client, given no
+CA, shows why the certificate is refused (issuer, name, reason);
+"Trust This Certificate" remembers it in known-hosts, and then a message
+typed in the window is stored by the server.
+Run under xvfb-run -a dbus-run-session -- PYTHON test-ui-tls.py."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from atspi_util import find, find_app, press_enter, pyatspi, start_server, stored, type_into
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def start_relay(tmp, ports):
+    ready = os.path.join(tmp, 'relay-ready')
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, 'tls-relay.py'),
+                             os.path.join(tmp, 'cert.pem'), os.path.join(tmp, 'key.pem'),
+                             '127.0.0.2', '0', '127.0.0.1:%d' % ports['http'], '127.0.0.1',
+                             str(ports['tcp']), ready])
+    for _ in range(400):
+        if os.path.exists(ready):
+            with open(ready) as f:
+                return proc, int(f.read())
+        time.sleep(0.05)
+    raise RuntimeError('the TLS relay did not start')
+
+
+def main():
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+                        '-subj', '/CN=duplex ui test', '-addext', 'subjectAltName=IP:127.0.0.2',
+                        '-keyout', os.path.join(tmp, 'key.pem'),
+                        '-out', os.path.join(tmp, 'cert.pem')],
+                       check=True, capture_output=True)
+        server, ports = start_server(tmp)
+        relay, port = start_relay(tmp, ports)
+        plain = 'http://127.0.0.1:%d' % ports['http']
+        config = os.path.join(tmp, 'config')
+        env = dict(os.environ, GSETTINGS_BACKEND='memory', XDG_CONFIG_HOME=config)
+        app_proc = subprocess.Popen([os.environ['DUPLEX'], '--server',
+                                     'https://127.0.0.2:%d' % port, '--nick', 'uitls',
+                                     '--room', 'lobby', '--transport', 'websocket'], env=env)
+        try:
+            app = find_app(app_proc.pid)
+            results.append((app is not None, 'the window is on the AT-SPI bus'))
+            if app is None:
+                return results
+            notice = find(app, lambda n: 'is not trusted' in n.name, timeout=30)
+            text = notice.name if notice is not None else ''
+            results.append((notice is not None, 'the refusal is explained: %r' % text))
+            results.append(('not signed by an authority' in text and 'duplex ui test' in text
+                            and 'SHA-256' in text,
+                            'it names the reason, the subject and the fingerprint'))
+            button = find(app, lambda n: n.name == 'Trust This Certificate'
+                          and n.getRole() != pyatspi.ROLE_LABEL)
+            results.append((button is not None, 'a button offers to trust it'))
+            if button is None:
+                return results
+            button.queryAction().doAction(0)
+            known = os.path.join(config, 'duplex', 'known-hosts')
+            for _ in range(50):
+                if os.path.exists(known):
+                    break
+                time.sleep(0.1)
+            line = open(known).read() if os.path.exists(known) else ''
+            results.append((line.startswith('127.0.0.2:%d ' % port),
+                            'known-hosts remembers the server: %r' % line.strip()))
+            entry = find(app, lambda n: n.name == 'Message')
+            results.append((entry is not None, 'the message entry is there'))
+            if entry is None:
+                return results
+            # The transport's retry connects now (a short backoff after the refusal).
+            time.sleep(3)
+            type_into(entry, app_proc.pid, 'hello over wss')
+            press_enter()
+            ok = False
+            for _ in range(60):
+                if any(m['text'] == 'hello over wss' for m in stored(plain, 'lobby')):
+                    ok = True
+                    break
+                time.sleep(0.25)
+            results.append((ok, 'once trusted, a message sent over wss:// is stored'))
+        finally:
+            app_proc.terminate()
+            try:
+                app_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                app_proc.kill()
+            relay.terminate()
+            relay.wait(10)
+            server.terminate()
+            server.wait(10)
+    return results
+
+
+if __name__ == '__main__':
+    results = main()
+    print('1..%d' % len(results))
+    for i, (ok, what) in enumerate(results, 1):
+        print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
+    sys.exit(0 if all(ok for ok, _ in results) else 1)
