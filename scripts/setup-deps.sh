@@ -14,6 +14,7 @@ packages=(
   # desktop client
   libgtk-4-dev libsoup-3.0-dev gettext desktop-file-utils appstream
   libglib2.0-bin libglib2.0-dev-bin
+  glib-networking # https:// (GIO's TLS backend)
   # tests: real clients, display, accessibility
   python3 python3-websockets python3-pyatspi gir1.2-atspi-2.0 at-spi2-core
   dbus dbus-x11 xvfb xauth xdotool imagemagick curl netcat-openbsd procps
