@@ -67,6 +67,7 @@ json_modes (dx_buffer *b, DxChat *chat, DxRunLog *log)
     json_member_u64 (b, "bytes_down", dx_stats_get_bytes_down (s));
     json_member_u64 (b, "connections", dx_stats_get_connections (s));
     json_member_u64 (b, "empty_polls", dx_stats_get_empty_polls (s));
+    json_member_u64 (b, "tls_handshakes", dx_stats_get_tls_handshakes (s));
     dx_buffer_append_char (b, ',');
     dx_json_write_key (b, "latency_p50_ms");
     dx_buffer_append_str (b, latency_text (buf, dx_stats_get_latency_percentile (s, 50), "null"));

@@ -62,6 +62,7 @@ fill (DxChat *chat, DxRunLog *log)
     dx_stats_add_request (poll);
   dx_stats_add_bytes (poll, 100, 200);
   dx_stats_add_connection (poll);
+  dx_stats_add_tls_handshake (poll);
   dx_stats_add_empty_poll (poll);
   dx_stats_add_empty_poll (poll);
   dx_stats_add_message (poll);
@@ -104,6 +105,7 @@ test_json (void)
   g_assert_cmpstr (get (doc, "modes.0.bytes_down"), ==, "200");
   g_assert_cmpstr (get (doc, "modes.0.connections"), ==, "1");
   g_assert_cmpstr (get (doc, "modes.0.empty_polls"), ==, "2");
+  g_assert_cmpstr (get (doc, "modes.0.tls_handshakes"), ==, "1");
   g_assert_cmpstr (get (doc, "modes.0.latency_p50_ms"), ==, "10.0");
   g_assert_cmpstr (get (doc, "modes.0.latency_p95_ms"), ==, "20.3");
   g_assert_cmpstr (get (doc, "modes.1.mode"), ==, "sse");
