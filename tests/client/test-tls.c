@@ -318,6 +318,30 @@ test_poll_pays_handshakes (void)
   sink_clear (&sink);
 }
 
+/* Without a TLS backend (the Windows build has none), an https:// URL is
+ * refused at start with a clear word, not a crash. */
+static void
+test_no_backend (void)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+
+  /* No GIO modules: no glib-networking, as on Windows. */
+  g_subprocess_launcher_setenv (launcher, "GIO_MODULE_DIR", dir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("DUPLEX"), "--server", url, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 2);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "no TLS support"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -341,6 +365,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/changed-refused", test_changed_refused);
   g_test_add_func ("/tls/ca-every-mode", test_ca_every_mode);
   g_test_add_func ("/tls/poll-handshakes", test_poll_pays_handshakes);
+  if (g_getenv ("DUPLEX") != NULL)
+    g_test_add_func ("/tls/no-backend", test_no_backend);
   rc = g_test_run ();
   relay_stop ();
   dx_test_server_stop (&server);
