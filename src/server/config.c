@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  --node-id NAME          this node's name with --redis (default: its HTTP HOST:PORT)\n"
     "  --history N             messages kept per room with --redis (default 100000)\n"
     "  --udp ADDR:PORT         also serve the chat over UDP datagrams (off by default)\n"
+    "  --tls-cert FILE         PEM certificate (chain): HTTPS/WSS and TLS on the TCP port\n"
+    "  --tls-key FILE          PEM private key of --tls-cert (both or neither)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -130,6 +132,8 @@ enum {
   OPT_NODE_ID,
   OPT_HISTORY,
   OPT_UDP,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
 };
 
 static const struct {
@@ -144,7 +148,8 @@ static const struct {
   { "--help", OPT_HELP, false },        { "--version", OPT_VERSION, false },
   { "--no-web", OPT_NO_WEB, false },    { "--redis", OPT_REDIS, true },
   { "--node-id", OPT_NODE_ID, true },   { "--history", OPT_HISTORY, true },
-  { "--udp", OPT_UDP, true },
+  { "--udp", OPT_UDP, true },           { "--tls-cert", OPT_TLS_CERT, true },
+  { "--tls-key", OPT_TLS_KEY, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -186,6 +191,18 @@ parse_cluster_option (dx_config *cfg, int id, const char *val, char *err, size_t
   }
   cfg->history = (size_t) n;
   return true;
+}
+
+/* --tls-cert and --tls-key come together (docs/protocol.md §9). */
+static dx_config_result
+check_tls_pair (const dx_config *cfg, char *err, size_t errlen)
+{
+  if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+    snprintf (err, errlen, "%s needs %s too", cfg->tls_cert ? "--tls-cert" : "--tls-key",
+              cfg->tls_cert ? "--tls-key" : "--tls-cert");
+    return DX_CONFIG_ERROR;
+  }
+  return DX_CONFIG_RUN;
 }
 
 dx_config_result
@@ -310,8 +327,20 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       }
       cfg->udp_addr = val;
       break;
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY:
+#ifndef DX_HAVE_TLS
+      snprintf (err, errlen, "%s: this duplexd was built without TLS (no OpenSSL)", name);
+      return DX_CONFIG_ERROR;
+#endif
+      if (*val == '\0') {
+        snprintf (err, errlen, "%s: empty path", name);
+        return DX_CONFIG_ERROR;
+      }
+      *(options[found].id == OPT_TLS_CERT ? &cfg->tls_cert : &cfg->tls_key) = val;
+      break;
     default: break;
     }
   }
-  return DX_CONFIG_RUN;
+  return check_tls_pair (cfg, err, errlen);
 }

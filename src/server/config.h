@@ -34,6 +34,9 @@ typedef struct {
   size_t history;        /* messages kept per room in Redis */
   /* --udp ADDR:PORT (docs/protocol.md §8); NULL: no UDP. */
   const char *udp_addr;
+  /* --tls-cert FILE --tls-key FILE (docs/protocol.md §9); NULL: plain. */
+  const char *tls_cert;
+  const char *tls_key;
 } dx_config;
 
 #define DX_CONFIG_HISTORY_DEFAULT 100000

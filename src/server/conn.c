@@ -1,5 +1,7 @@
 #include "server/conn.h"
 
+#include "server/conn-private.h"
+
 #include "server/log.h"
 
 #include <stdlib.h>
@@ -18,6 +20,10 @@ maybe_destroy (dx_conn *c)
 {
   if (c->stream_done && c->timer_done && c->refs == 0) {
     unlink_conn (c);
+#ifdef DX_HAVE_TLS
+    dx_tls_free (c->tls);
+    c->tls = NULL;
+#endif
     c->ops->destroy (c);
   }
 }
@@ -75,6 +81,10 @@ conn_timer_cb (dx_timer *t)
     dx_conn_close (c);
     return;
   }
+#ifdef DX_HAVE_TLS
+  if (dx_conn_tls_on_timer (c))
+    return;
+#endif
   c->ops->on_timer (c);
 }
 
@@ -103,6 +113,12 @@ dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *s
   ctx->metrics->conn_open[tr]++;
   ctx->metrics->conn_accepted[tr]++;
   link_conn (c);
+#ifdef DX_HAVE_TLS
+  if (!dx_conn_tls_attach (c))
+    dx_conn_close (c);
+  else if (c->tls && c->timer)
+    dx_timer_start (c->timer, DX_TLS_HANDSHAKE_MS, 0, conn_timer_cb);
+#endif
 }
 
 void
@@ -143,6 +159,8 @@ dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_tran
   to->tr = from->tr;
   to->reading = from->reading;
   to->read_ended = from->read_ended;
+  to->tls = from->tls; /* the filter goes with the stream */
+  from->tls = NULL;
   dx_handle_set_data (DX_HANDLE (to->stream), to);
   make_timer (to);
   link_conn (to);
@@ -175,7 +193,12 @@ conn_read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
       /* The handler may hand the stream to another conn or close it;
            * keep this one alive for the duration of the call. */
       c->refs++;
-      c->ops->on_read (c, buf->base, (size_t) n);
+#ifdef DX_HAVE_TLS
+      if (c->tls)
+        dx_conn_tls_on_read (c, buf->base, (size_t) n);
+      else
+#endif
+        c->ops->on_read (c, buf->base, (size_t) n);
       c->refs--;
     }
   } else if (n < 0) {
@@ -215,6 +238,17 @@ dx_conn_send (dx_conn *c, dx_shared_buf *sb)
 {
   if (c->closing || c->stream == NULL || sb == NULL)
     return false;
+#ifdef DX_HAVE_TLS
+  if (c->tls) {
+    int trc = dx_conn_tls_write (c, sb, NULL, NULL); /* counts the ciphertext */
+    if (trc < 0) {
+      dx_log_debug ("TLS write failed: %s", dx_strerror (trc));
+      dx_conn_close (c);
+      return false;
+    }
+    return true;
+  }
+#endif
   int rc = dx_shared_buf_write (c->stream, sb);
   if (rc < 0) {
     dx_log_debug ("write failed: %s", dx_strerror (rc));
@@ -248,6 +282,15 @@ dx_conn_send_notify (dx_conn *c, dx_shared_buf *sb, void (*done) (void *arg, int
     return c->sink (c, sb, done, arg); /* the sink counts what it sends */
   if (c->closing || c->stream == NULL || sb == NULL)
     return false;
+#ifdef DX_HAVE_TLS
+  if (c->tls) {
+    if (dx_conn_tls_write (c, sb, done, arg) < 0) {
+      dx_conn_close (c);
+      return false;
+    }
+    return true;
+  }
+#endif
   notify_write *nw = malloc (sizeof *nw);
   if (nw == NULL) {
     dx_conn_close (c);
@@ -314,6 +357,10 @@ dx_conn_arm_timer (dx_conn *c, uint64_t ms)
 {
   if (c->timer == NULL || c->timer_done || dx_handle_is_closing (DX_HANDLE (c->timer)))
     return;
+#ifdef DX_HAVE_TLS
+  if (dx_conn_tls_arm_timer (c, ms))
+    return; /* the handshake's deadline stands */
+#endif
   if (ms == 0)
     dx_timer_stop (c->timer);
   else
@@ -369,6 +416,10 @@ dx_conn_close_after_write (dx_conn *c)
   c->lingering = true;
   /* Keep reading (and discarding) so the peer's EOF is seen. */
   dx_conn_start_reading (c);
+#ifdef DX_HAVE_TLS
+  if (c->tls)
+    dx_conn_tls_close_notify (c);
+#endif
   if (dx_shutdown (c->stream, on_shutdown_done, c) < 0) {
     dx_conn_close (c);
     return;

@@ -20,6 +20,7 @@
 #include "server/poster.h"
 #include "server/shared-buf.h"
 #include "server/tcp-watch.h"
+#include "server/tls.h"
 #include "server/transport.h"
 
 typedef struct dx_conn dx_conn;
@@ -50,6 +51,7 @@ typedef struct {
   int tcp_port;
   int udp_port;            /* --udp's bound port; 0 when off */
   dx_tcp_watch *tcp_watch; /* the listeners' TCP states; NULL if not watched */
+  dx_tls_ctx *tls_ctx;     /* --tls-cert: every stream speaks TLS; NULL: plain */
   bool shutting_down;
   /* Every open connection (kept by conn.c, walked at shutdown). */
   dx_conn *conns;
@@ -83,6 +85,8 @@ struct dx_conn {
   dx_stream *stream;
   dx_conn_sink_fn sink; /* set instead of stream (dx_conn_init_sink) */
   dx_timer *timer;
+  dx_tls *tls;             /* the stream's TLS filter (conn-tls.c); NULL: plain */
+  uint64_t owner_timer_at; /* during the TLS handshake: the owner's timer (loop ms), 0 none */
   dx_transport tr;
   dx_conn *prev, *next;
   unsigned refs;

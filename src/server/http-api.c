@@ -446,6 +446,16 @@ info_add_time_wait (dx_conn_ctx *ctx, dx_buffer *b)
                     (unsigned long long) (now > s->taken_ms ? now - s->taken_ms : 0));
 }
 
+/* /api/v1/info: "tls":true when the listeners speak TLS (docs/protocol.md §9). */
+static void
+info_add_tls (dx_conn_ctx *ctx, dx_buffer *b)
+{
+  if (ctx->tls_ctx == NULL || b->failed || b->len == 0 || b->data[b->len - 1] != '}')
+    return;
+  b->len--;
+  dx_buffer_append_str (b, ",\"tls\":true}");
+}
+
 static void
 handle_request (dx_http_conn *hc, const dx_http_message *req)
 {
@@ -505,6 +515,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     dx_encode_info_udp (&b, ctx->server_name, ctx->epoch, (uint16_t) ctx->tcp_port,
                         (uint16_t) ctx->udp_port, ctx->node_id);
     info_add_time_wait (ctx, &b);
+    info_add_tls (ctx, &b);
     dx_http_respond_json (hc, 200, &b);
   } break;
   case DX_ROUTE_METRICS: {
@@ -514,6 +525,10 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     dx_buffer b;
     dx_buffer_init (&b, 0);
     dx_metrics_render (ctx->metrics, &st, &b);
+#ifdef DX_HAVE_TLS
+    if (ctx->tls_ctx)
+      dx_metrics_render_tls (dx_tls_ctx_stats (ctx->tls_ctx), &b);
+#endif
     if (ctx->tcp_watch)
       dx_metrics_render_tcp_states (dx_tcp_watch_read (ctx->tcp_watch), dx_monotonic_ms (), &b);
     dx_poster_render_metrics (ctx->poster, &b);

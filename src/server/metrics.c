@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include <stddef.h>
 #include <string.h>
 
 void
@@ -179,4 +180,35 @@ dx_metrics_render_cluster (const dx_cluster_stats *c, dx_buffer *out)
                     "duplex_redis_publish_seconds_count %llu\n",
                     (unsigned long long) c->latency_count, (double) c->latency_sum_us / 1e6,
                     (unsigned long long) c->latency_count);
+}
+
+void
+dx_metrics_render_tls (const dx_tls_stats *s, dx_buffer *out)
+{
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } rows[] = {
+    { "duplex_tls_handshakes_total", "TLS handshakes finished.",
+      offsetof (dx_tls_stats, handshakes) },
+    { "duplex_tls_resumed_total", "TLS handshakes that resumed a session.",
+      offsetof (dx_tls_stats, resumed) },
+    { "duplex_tls_handshake_failures_total",
+      "TLS connections ended by a TLS error (plain bytes to a TLS port included).",
+      offsetof (dx_tls_stats, failures) },
+    { "duplex_tls_handshake_timeouts_total", "TLS handshakes not finished in 10 s (dropped).",
+      offsetof (dx_tls_stats, timeouts) },
+    { "duplex_tls_reloads_total", "SIGHUP certificate reloads that took.",
+      offsetof (dx_tls_stats, reloads) },
+    { "duplex_tls_reload_failures_total", "SIGHUP reloads that kept the old certificate.",
+      offsetof (dx_tls_stats, reload_failures) },
+  };
+  dx_buffer_printf (out, "# HELP duplex_tls_enabled 1: the HTTP and TCP listeners speak TLS.\n"
+                         "# TYPE duplex_tls_enabled gauge\nduplex_tls_enabled 1\n");
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    uint64_t v;
+    memcpy (&v, (const char *) s + rows[i].off, sizeof v);
+    dx_buffer_printf (out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name, rows[i].help,
+                      rows[i].name, rows[i].name, (unsigned long long) v);
+  }
 }

@@ -12,6 +12,7 @@
 #include "server/router.h"
 #include "server/store.h"
 #include "server/tcp-watch.h"
+#include "server/tls.h"
 #include "server/transport.h"
 #include "server/udp-metrics.h"
 
@@ -55,5 +56,8 @@ void dx_metrics_render_tcp_states (const dx_tcp_watch_sample *s, uint64_t now_ms
 /* --redis: the Redis connection's state, catch-up reads, gaps healed,
  * publish latency (appended after dx_metrics_render's). */
 void dx_metrics_render_cluster (const dx_cluster_stats *c, dx_buffer *out);
+
+/* --tls-cert: handshakes, failures, timeouts, reloads (appended). */
+void dx_metrics_render_tls (const dx_tls_stats *s, dx_buffer *out);
 
 #endif

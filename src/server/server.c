@@ -12,6 +12,9 @@
 #include "server/cluster.h"
 #endif
 #include "server/udp-server.h"
+#ifdef DX_HAVE_TLS
+#include "server/tls-reload.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +267,24 @@ start_udp (dx_server *srv, char *err, size_t errlen)
   return true;
 }
 
+/* --tls-cert: the pair loads now or the server does not start (exit 1). */
+static bool
+start_tls (dx_server *srv, char *err, size_t errlen)
+{
+  if (srv->cfg->tls_cert == NULL)
+    return true;
+#ifdef DX_HAVE_TLS
+  srv->ctx.tls_ctx = dx_tls_ctx_new (srv->cfg->tls_cert, srv->cfg->tls_key, err, errlen);
+  if (srv->ctx.tls_ctx == NULL)
+    return false;
+  dx_tls_reload_start (srv->loop, srv->ctx.tls_ctx, srv->cfg->tls_cert, srv->cfg->tls_key);
+  return true;
+#else
+  snprintf (err, errlen, "this duplexd was built without TLS");
+  return false;
+#endif
+}
+
 static bool
 write_ready_file (dx_server *srv, char *err, size_t errlen)
 {
@@ -319,7 +340,8 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
   if (rc < 0)
     dx_log_warn ("cannot catch SIGINT/SIGTERM: %s", dx_strerror (rc));
   /* The tickers' scripts are read before anything is opened or bound. */
-  if (!dx_tickers_prepare (cfg, &srv->tickers, err, errlen) || !open_store (srv, err, errlen)
+  if (!dx_tickers_prepare (cfg, &srv->tickers, err, errlen) || !start_tls (srv, err, errlen)
+      || !open_store (srv, err, errlen)
       || !listen_on (srv, cfg->http_addr, on_http_accept, &srv->http_listener, &srv->http_port,
                      srv->http_name, sizeof srv->http_name, err, errlen)
       || !listen_on (srv, cfg->tcp_addr, on_tcp_accept, &srv->tcp_listener, &srv->tcp_port,
@@ -379,7 +401,13 @@ dx_server_free (dx_server *srv)
   }
   /* Let every close callback run before the loop is freed: with every
    * handle closed, dx_loop_run returns once the last one is gone. */
+#ifdef DX_HAVE_TLS
+  dx_tls_reload_stop ();
+#endif
   dx_loop_run (srv->loop);
+#ifdef DX_HAVE_TLS
+  dx_tls_ctx_free (srv->ctx.tls_ctx); /* every connection is gone */
+#endif
   dx_hub_free (srv->hub);
   free (srv);
 }
