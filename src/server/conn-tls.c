@@ -131,6 +131,9 @@ dx_conn_tls_on_read (dx_conn *c, const char *data, size_t n)
     if (got < 0) {
       flush (o, NULL, NULL);
       if (got == DX_TLS_CLOSED) {
+        /* The peer's close_notify ends its stream, as a FIN would; its
+         * FIN is then not reported again. */
+        dx_conn_stop_reading (o);
         o->read_ended = true;
         o->ops->on_end (o, DX_EOF);
       } else {
@@ -143,6 +146,10 @@ dx_conn_tls_on_read (dx_conn *c, const char *data, size_t n)
     dx_conn_unref (o);
   }
   free (plain);
+  /* Reading can make output too (TLS 1.3 session tickets, a key update). */
+  dx_conn *o = dx_handle_data (DX_HANDLE (s));
+  if (!o->closing && o->tls && flush (o, NULL, NULL) < 0)
+    dx_conn_close (o);
 }
 
 int
