@@ -100,7 +100,7 @@ fi
 # 2. sanitizers, unit suites
 if setup_build asan -Dwerror=true -Db_sanitize=address,undefined \
      -Db_lundef=false -Dclient=disabled -Dbench=false; then
-  run_suites asan --suite protocol --suite platform --suite server
+  run_suites asan --suite protocol --suite platform --suite server --suite tls
 fi
 
 # 3. fuzz targets (clang + libFuzzer)
