@@ -24,39 +24,58 @@ G_DEFINE_FINAL_TYPE (DxInspectorPane, dx_inspector_pane, GTK_TYPE_BOX)
 
 /* ---- the overhead line ---- */
 
+/* One mode's cost: its wire bytes (headers and framing included) against
+ * the chat text they carried. */
+static char *
+overhead_line (DxChat *chat, DxMode mode)
+{
+  DxStats *stats = dx_chat_get_stats (chat, mode);
+  guint64 wire = dx_stats_get_bytes_up (stats) + dx_stats_get_bytes_down (stats);
+  guint64 text = dx_stats_get_text_bytes (stats);
+  guint64 messages = dx_stats_get_messages (stats);
+  g_autofree char *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, wire);
+  g_autofree char *text_bytes = NULL;
+  g_autofree char *per = NULL;
+  g_autofree char *ratio = NULL;
+
+  if (messages == 0 || text == 0)
+    /* Translators: mode name, then bytes */
+    return g_strdup_printf (_ ("%s: %s B on the wire, no message text yet"), dx_mode_title (mode),
+                            bytes);
+  text_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, text);
+  per = g_strdup_printf ("%.0f", (double) (wire - MIN (wire, text)) / messages);
+  ratio = g_strdup_printf ("%.1f", (double) (wire - MIN (wire, text)) / text);
+  /* Translators: mode name, wire bytes, text bytes, overhead bytes per
+   * message, overhead as a multiple of the text */
+  return g_strdup_printf (_ ("%s: %s B on the wire, %s B of text, %s B overhead per message "
+                             "(%s×)"),
+                          dx_mode_title (mode), bytes, text_bytes, per, ratio);
+}
+
+/* The label: the current mode; its tooltip: every mode used so far, to
+ * compare them. */
 static void
 update_overhead (DxInspectorPane *self)
 {
-  DxMode mode;
-  DxStats *stats;
-  guint64 wire, text, messages;
   g_autofree char *line = NULL;
+  GString *all = g_string_new (NULL);
 
-  if (self->chat == NULL)
+  if (self->chat == NULL) {
+    g_string_free (all, TRUE);
     return;
-  mode = dx_chat_get_mode (self->chat);
-  stats = dx_chat_get_stats (self->chat, mode);
-  wire = dx_stats_get_bytes_up (stats) + dx_stats_get_bytes_down (stats);
-  text = dx_stats_get_text_bytes (stats);
-  messages = dx_stats_get_messages (stats);
-  if (messages == 0 || text == 0) {
-    g_autofree char *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, wire);
-    /* Translators: mode name, then bytes */
-    line = g_strdup_printf (_ ("%s: %s B on the wire, no message text yet"), dx_mode_title (mode),
-                            bytes);
-  } else {
-    g_autofree char *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, wire);
-    g_autofree char *text_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, text);
-    g_autofree char *per = g_strdup_printf ("%.0f", (double) (wire - MIN (wire, text)) / messages);
-    g_autofree char *ratio = g_strdup_printf ("%.1f", (double) (wire - MIN (wire, text)) / text);
-    /* Translators: mode name, wire bytes, text bytes, overhead bytes per
-     * message, overhead as a multiple of the text */
-    line = g_strdup_printf (_ ("%s: %s B on the wire, %s B of text, %s B overhead per message "
-                               "(%s×)"),
-                            dx_mode_title (mode), bytes, text_bytes, per, ratio);
+  }
+  line = overhead_line (self->chat, dx_chat_get_mode (self->chat));
+  for (int m = 0; m < DX_N_MODES; m++) {
+    DxStats *stats = dx_chat_get_stats (self->chat, m);
+    g_autofree char *one = NULL;
+    if (dx_stats_get_bytes_up (stats) + dx_stats_get_bytes_down (stats) == 0)
+      continue;
+    one = overhead_line (self->chat, m);
+    g_string_append_printf (all, "%s%s", all->len > 0 ? "\n" : "", one);
   }
   gtk_label_set_text (GTK_LABEL (self->overhead_label), line);
-  gtk_widget_set_tooltip_text (self->overhead_label, line);
+  gtk_widget_set_tooltip_text (self->overhead_label, all->len > 0 ? all->str : line);
+  g_string_free (all, TRUE);
 }
 
 static void
