@@ -72,6 +72,8 @@ spawn (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker)
     g_ptr_array_add (argv, "--ticker");
     g_ptr_array_add (argv, (char *) ticker);
   }
+  for (int i = 0; s->extra_args != NULL && s->extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, s->extra_args[i]);
   g_ptr_array_add (argv, NULL);
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
@@ -113,6 +115,16 @@ dx_test_server_start_udp (DxTestServer *s, const char *ticker)
 }
 
 void
+dx_test_server_start_args (DxTestServer *s, const char *const *args)
+{
+  memset (s, 0, sizeof *s);
+  s->extra_args = g_strdupv ((char **) args);
+  s->dir = g_dir_make_tmp ("duplex-test-XXXXXX", NULL);
+  g_assert_nonnull (s->dir);
+  spawn (s, 0, 0, NULL);
+}
+
+void
 dx_test_server_stop (DxTestServer *s)
 {
   if (s->proc == NULL)
@@ -147,6 +159,7 @@ dx_test_server_free (DxTestServer *s)
   }
   g_free (s->dir);
   g_free (s->url);
+  g_strfreev (s->extra_args);
 }
 
 static char *

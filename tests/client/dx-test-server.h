@@ -13,7 +13,8 @@ typedef struct {
   guint16 tcp;
   guint16 udp; /* with dx_test_server_start_udp; 0 otherwise */
   gboolean with_udp;
-  char *url; /* http://127.0.0.1:PORT */
+  char *url;         /* http://127.0.0.1:PORT */
+  char **extra_args; /* more duplexd arguments (--tls-cert …), kept over restarts */
 } DxTestServer;
 
 /* Start duplexd --store memory on the given ports (0 = any) with an
@@ -21,6 +22,8 @@ typedef struct {
 void dx_test_server_start (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker);
 /* The same with --udp 127.0.0.1:0 (docs/protocol.md §8). */
 void dx_test_server_start_udp (DxTestServer *s, const char *ticker);
+/* The same on any ports with more arguments (NULL-terminated). */
+void dx_test_server_start_args (DxTestServer *s, const char *const *args);
 /* SIGTERM and wait for the exit. */
 void dx_test_server_stop (DxTestServer *s);
 /* Stop and start again on the same ports (a new memory store: new epoch). */

@@ -3,9 +3,10 @@
  * --ca; without it the certificate is refused and explained, then trusted
  * (known hosts) and the chat works; a changed certificate is refused.
  *
- * The TLS server is a small Python relay (tls-relay.py) in front of a
- * plain duplexd: TLS on 127.0.0.2 (the HTTP port and the raw TCP port
- * duplexd announces) relayed to duplexd on 127.0.0.1. */
+ * The TLS server is duplexd itself (--tls-cert/--tls-key) when it has
+ * them; otherwise a small Python relay (tls-relay.py) in front of a plain
+ * duplexd: TLS on 127.0.0.2 (the HTTP port and the raw TCP port duplexd
+ * announces) relayed to duplexd on 127.0.0.1. */
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -20,9 +21,10 @@
 #include "dx-transport-factory.h"
 
 static char *dir;           /* certificates, known hosts */
-static DxTestServer server; /* plain duplexd */
+static DxTestServer server; /* duplexd: TLS itself when native, else plain */
+static gboolean native;     /* duplexd has --tls-cert */
 static GSubprocess *relay;
-static char *url; /* https://127.0.0.2:PORT */
+static char *url; /* https://127.0.0.1:PORT (native) or https://127.0.0.2:PORT (relay) */
 static guint16 relay_port;
 
 static void
@@ -49,11 +51,12 @@ make_certificates (void)
           "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign\n"
           "openssl req -newkey rsa:2048 -nodes -subj '/CN=duplex test server' "
           "-keyout server.key -out server.csr\n"
-          "printf 'subjectAltName=IP:127.0.0.2\\nbasicConstraints=CA:FALSE\\n' > ext.cnf\n"
+          "printf 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2\\nbasicConstraints=CA:FALSE\\n' > "
+          "ext.cnf\n"
           "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
           "-days 2 -extfile ext.cnf -out server.pem\n"
           "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=impostor' "
-          "-addext subjectAltName=IP:127.0.0.2 -keyout other.key -out other.pem\n");
+          "-addext subjectAltName=IP:127.0.0.1,IP:127.0.0.2 -keyout other.key -out other.pem\n");
 }
 
 static void
@@ -99,6 +102,55 @@ relay_stop (void)
   g_subprocess_force_exit (relay);
   g_subprocess_wait (relay, NULL, NULL);
   g_clear_object (&relay);
+}
+
+static gboolean
+duplexd_has_tls (void)
+{
+  const char *argv[] = { g_getenv ("DUPLEXD"), "--help", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, NULL, NULL);
+  return (out != NULL && strstr (out, "--tls-cert") != NULL)
+         || (err != NULL && strstr (err, "--tls-cert") != NULL);
+}
+
+/* The https:// server with certificate NAME (.pem/.key), on the same
+ * ports as before if it ran already. */
+static void
+tls_server_start (const char *name)
+{
+  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", dir, name);
+  g_autofree char *key = g_strdup_printf ("%s/%s.key", dir, name);
+  const char *args[] = { "--tls-cert", cert, "--tls-key", key, NULL };
+
+  if (!native) {
+    if (server.proc == NULL)
+      dx_test_server_start (&server, 0, 0, NULL);
+    relay_start (name);
+    return;
+  }
+  if (server.dir == NULL) {
+    dx_test_server_start_args (&server, args);
+  } else {
+    g_strfreev (server.extra_args);
+    server.extra_args = g_strdupv ((char **) args);
+    dx_test_server_restart (&server);
+  }
+  g_free (url);
+  url = g_strdup_printf ("https://127.0.0.1:%u", server.http);
+  /* curl posts over https too, trusting the test CA (CURL_CA_BUNDLE). */
+  g_free (server.url);
+  server.url = g_strdup (url);
+}
+
+static void
+tls_server_stop (void)
+{
+  if (native)
+    dx_test_server_stop (&server);
+  else
+    relay_stop ();
 }
 
 /* ---- transports ---- */
@@ -209,7 +261,7 @@ static void
 test_untrusted_then_trusted (void)
 {
   DxTlsTrust *trust = dx_tls_trust_get_default ();
-  g_autofree char *host = g_strdup_printf ("127.0.0.2:%u", relay_port);
+  const char *host = url + strlen ("https://");
   g_autofree char *why = NULL, *known = NULL;
   Sink sink;
   g_autoptr (DxTransport) t = make (DX_MODE_WEBSOCKET, &sink);
@@ -244,8 +296,8 @@ test_changed_refused (void)
   Sink sink;
   g_autoptr (DxTransport) t = NULL;
 
-  relay_stop ();
-  relay_start ("other");
+  tls_server_stop ();
+  tls_server_start ("other");
   t = make (DX_MODE_TCP, &sink);
   /* The raw TCP port: the same certificate store as HTTP (the HTTP info
    * request is refused first, it shares the known hosts). */
@@ -261,8 +313,8 @@ test_changed_refused (void)
   g_assert_cmpint (dx_transport_get_state (t), !=, DX_TRANSPORT_CONNECTED);
   dx_transport_disconnect (t);
   sink_clear (&sink);
-  relay_stop ();
-  relay_start ("server");
+  tls_server_stop ();
+  tls_server_start ("server");
 }
 
 /* With the test CA (--ca) and no known hosts: every transport works, and
@@ -358,8 +410,13 @@ main (int argc, char **argv)
     return 77;
   }
   make_certificates ();
-  dx_test_server_start (&server, 0, 0, NULL);
-  relay_start ("server");
+  {
+    g_autofree char *ca = g_build_filename (dir, "ca.pem", NULL);
+    g_setenv ("CURL_CA_BUNDLE", ca, TRUE);
+  }
+  native = duplexd_has_tls ();
+  g_test_message ("TLS server: %s", native ? "duplexd --tls-cert" : "tls-relay.py");
+  tls_server_start ("server");
   /* Order matters: the CA is added to the process's store at the end. */
   g_test_add_func ("/tls/untrusted-then-trusted", test_untrusted_then_trusted);
   g_test_add_func ("/tls/changed-refused", test_changed_refused);
@@ -368,7 +425,7 @@ main (int argc, char **argv)
   if (g_getenv ("DUPLEX") != NULL)
     g_test_add_func ("/tls/no-backend", test_no_backend);
   rc = g_test_run ();
-  relay_stop ();
+  tls_server_stop ();
   dx_test_server_stop (&server);
   dx_test_server_free (&server);
   run_sh ("rm -rf \"$PWD\"");
