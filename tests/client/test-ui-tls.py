@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """TAP: an https:// server whose certificate does not verify, through
-AT-SPI (docs/protocol.md §9). A self-signed certificate (openssl CLI) on a
-Python TLS relay (tls-relay.py) in front of duplexd; the client, given no
+AT-SPI (docs/protocol.md §9). A self-signed certificate (openssl CLI) on
+duplexd itself (--tls-cert) when it has TLS, else on a Python TLS relay
+(tls-relay.py) in front of a plain duplexd; the client, given no
 CA, shows why the certificate is refused (issuer, name, reason);
 "Trust This Certificate" remembers it in known-hosts, and then a message
 typed in the window is stored by the server.
 Run under xvfb-run -a dbus-run-session -- PYTHON test-ui-tls.py."""
+import json
 import os
 import subprocess
 import sys
@@ -31,21 +33,52 @@ def start_relay(tmp, ports):
     raise RuntimeError('the TLS relay did not start')
 
 
+def native_tls():
+    out = subprocess.run([os.environ['DUPLEXD'], '--help'], capture_output=True, text=True)
+    return '--tls-cert' in out.stdout + out.stderr
+
+
+def start_tls_server(tmp):
+    """duplexd with the certificate: (process, its ports)."""
+    ready = os.path.join(tmp, 'ready.json')
+    proc = subprocess.Popen([os.environ['DUPLEXD'], '--http', '127.0.0.1:0', '--tcp',
+                             '127.0.0.1:0', '--ready-file', ready, '--store', 'memory',
+                             '--log-level', 'warn', '--tls-cert', os.path.join(tmp, 'cert.pem'),
+                             '--tls-key', os.path.join(tmp, 'key.pem')])
+    for _ in range(200):
+        if os.path.exists(ready):
+            with open(ready) as f:
+                return proc, json.load(f)
+        time.sleep(0.05)
+    raise RuntimeError('duplexd did not get ready')
+
+
 def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-                        '-subj', '/CN=duplex ui test', '-addext', 'subjectAltName=IP:127.0.0.2',
+                        '-subj', '/CN=duplex ui test',
+                        '-addext', 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2',
                         '-keyout', os.path.join(tmp, 'key.pem'),
                         '-out', os.path.join(tmp, 'cert.pem')],
                        check=True, capture_output=True)
-        server, ports = start_server(tmp)
-        relay, port = start_relay(tmp, ports)
-        plain = 'http://127.0.0.1:%d' % ports['http']
+        relay = None
+        if native_tls():
+            # The test itself reads the stored messages over https, trusting
+            # the certificate (Python's ssl honours SSL_CERT_FILE).
+            os.environ['SSL_CERT_FILE'] = os.path.join(tmp, 'cert.pem')
+            server, ports = start_tls_server(tmp)
+            host, port = '127.0.0.1', ports['http']
+            plain = 'https://127.0.0.1:%d' % port
+        else:
+            server, ports = start_server(tmp)
+            relay, port = start_relay(tmp, ports)
+            host, plain = '127.0.0.2', 'http://127.0.0.1:%d' % ports['http']
+        print('# TLS server: %s' % ('duplexd --tls-cert' if relay is None else 'tls-relay.py'))
         config = os.path.join(tmp, 'config')
         env = dict(os.environ, GSETTINGS_BACKEND='memory', XDG_CONFIG_HOME=config)
         app_proc = subprocess.Popen([os.environ['DUPLEX'], '--server',
-                                     'https://127.0.0.2:%d' % port, '--nick', 'uitls',
+                                     'https://%s:%d' % (host, port), '--nick', 'uitls',
                                      '--room', 'lobby', '--transport', 'websocket'], env=env)
         try:
             app = find_app(app_proc.pid)
@@ -70,7 +103,7 @@ def main():
                     break
                 time.sleep(0.1)
             line = open(known).read() if os.path.exists(known) else ''
-            results.append((line.startswith('127.0.0.2:%d ' % port),
+            results.append((line.startswith('%s:%d ' % (host, port)),
                             'known-hosts remembers the server: %r' % line.strip()))
             entry = find(app, lambda n: n.name == 'Message')
             results.append((entry is not None, 'the message entry is there'))
@@ -93,8 +126,9 @@ def main():
                 app_proc.wait(10)
             except subprocess.TimeoutExpired:
                 app_proc.kill()
-            relay.terminate()
-            relay.wait(10)
+            if relay is not None:
+                relay.terminate()
+                relay.wait(10)
             server.terminate()
             server.wait(10)
     return results
