@@ -293,6 +293,12 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
     return;
   }
   const char *nick_ptr = dx_poster_token_nick (ctx->poster, token);
+  if (nick_ptr == NULL && dx_poster_unavailable (ctx->poster)) {
+    /* docs/protocol.md §7: the send would be refused anyway; the token
+     * may well be good (its key comes from Redis). */
+    respond_unavailable (hc, "the cluster's store (Redis) is not reachable: not stored");
+    return;
+  }
   if (nick_ptr == NULL) {
     dx_http_header h = { "WWW-Authenticate", "Bearer" };
     dx_http_respond_error_extra (hc, 401, "unauthorized", "unknown token", &h, 1);

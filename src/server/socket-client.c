@@ -179,6 +179,10 @@ on_hello (dx_socket_client *s, const dx_msg *m)
   }
   if (m->has_token) {
     const char *nick = dx_poster_token_nick (s->ctx->poster, m->token);
+    if (nick == NULL && dx_poster_unavailable (s->ctx->poster)) {
+      dx_socket_client_error (s, "unavailable", "the cluster's store (Redis) is not reachable");
+      return;
+    }
     if (nick == NULL) {
       dx_socket_client_error (s, "unauthorized", "unknown token");
       return;

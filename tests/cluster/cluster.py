@@ -90,7 +90,11 @@ class RespReader:
 class Redis:
     """One redis-server of the test's own (never the system service)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, extra=()):
+        self.extra = list(extra)
+        self.password = None
+        if "--requirepass" in self.extra:
+            self.password = self.extra[self.extra.index("--requirepass") + 1]
         self.dir = os.path.join(tmp, "redis")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
@@ -106,7 +110,7 @@ class Redis:
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always",
              "--save", "", "--daemonize", "no", "--logfile", self.log,
-             "--protected-mode", "yes"],
+             "--protected-mode", "yes"] + self.extra,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while True:
@@ -128,8 +132,12 @@ class Redis:
 
     def cmd(self, *args):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            r = RespReader(s)
+            if self.password:
+                s.sendall(resp_encode("AUTH", self.password))
+                r.reply()
             s.sendall(resp_encode(*args))
-            return RespReader(s).reply()
+            return r.reply()
 
     def stop(self):
         """SIGTERM: Redis fsyncs its AOF and exits."""

@@ -198,5 +198,42 @@ class Fanout(cluster.ClusterTest):
             c.close()
 
 
+class AuthAndDatabase(cluster.unittest.TestCase):
+    """redis://:PASSWORD@HOST:PORT/DB: AUTH and SELECT on both of a node's
+    connections; a wrong password leaves the node degraded, saying why."""
+
+    def test_password_and_database(self):
+        tmp = cluster.tempfile.mkdtemp(prefix="duplex-cluster-")
+        redis = cluster.Redis(tmp, extra=["--requirepass", "s3cr:t@x"]).start()
+        nodes = []
+        try:
+            url = "redis://:s3cr%%3At%%40x@127.0.0.1:%d/5" % redis.port
+            for name in ("a", "b"):
+                n = cluster.Node(url, name).start()
+                nodes.append(n)
+                n.wait_healthy()
+            room = dd.unique("c")
+            tok = nodes[0].session("alice")
+            self.assertEqual(nodes[1].post(tok, room, "in db 5")["id"], 1)
+            dd.wait_until(lambda: nodes[0].poll(room)["last_id"] == 1, what="a sees it")
+            self.assertEqual(redis.cmd("SELECT", "5"), "OK")
+            self.assertEqual(redis.cmd("EXISTS", "dx:{%s}:log" % room), 0,
+                             "one command per connection: db 0 has nothing")
+            wrong = cluster.Node("redis://:nope@127.0.0.1:%d/5" % redis.port, "c").start()
+            nodes.append(wrong)
+            dd.wait_until(lambda: "handshake was refused" in wrong.stderr_text(),
+                          what="a clear reason in the log")
+            self.assertEqual(wrong.healthz(), 503)
+            st, hd, body = wrong.post_status(tok, room, "x")
+            self.assertEqual((st, body["error"]["code"]), (503, "unavailable"),
+                             "the token cannot be checked yet: unavailable, not unauthorized")
+        finally:
+            for n in nodes:
+                n.stop(check=False)
+                n.cleanup()
+            redis.kill()
+            cluster.shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     cluster.main()
