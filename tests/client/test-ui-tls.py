@@ -120,6 +120,17 @@ def main():
                     break
                 time.sleep(0.25)
             results.append((ok, 'once trusted, a message sent over wss:// is stored'))
+            # The statistics panel shows the handshake (name, value, name, … in its grid).
+            name = find(app, lambda n: n.name == 'TLS handshakes'
+                        and n.getRole() == pyatspi.ROLE_LABEL)
+            shown = None
+            if name is not None:
+                grid = name.parent
+                labels = [grid.getChildAtIndex(i).name for i in range(grid.childCount)]
+                i = labels.index('TLS handshakes')
+                shown = labels[i + 1] if i + 1 < len(labels) else None
+            results.append((shown is not None and shown.isdigit() and int(shown) >= 1,
+                            'the statistics panel counts the TLS handshakes: %s' % shown))
         finally:
             app_proc.terminate()
             try:
