@@ -302,6 +302,7 @@ enum {
   F_CODE,
   F_MESSAGE,
   F_STATE,
+  F_RETRY_AFTER,
   F_COUNT
 };
 
@@ -309,8 +310,9 @@ static void
 init_msg_fields (dx_msg_field f[F_COUNT])
 {
   static const char *const names[F_COUNT] = {
-    "type", "nick", "token", "password", "room",  "since",  "text", "cid",     "t",
-    "id",   "from", "ts",    "last_id",  "epoch", "server", "code", "message", "state",
+    "type",   "nick", "token",   "password", "room",        "since",   "text",
+    "cid",    "t",    "id",      "from",     "ts",          "last_id", "epoch",
+    "server", "code", "message", "state",    "retry_after",
   };
   for (int i = 0; i < F_COUNT; i++) {
     f[i].name = names[i];
@@ -472,7 +474,13 @@ read_members_of_type (dx_msg_field *f, dx_msg *m, dx_msg_error *err)
       m->text_len = dx_msg_error_text_len (m->text);
       m->text[m->text_len] = '\0';
     }
-    return true;
+    /* rate_limited (docs/protocol.md §9): when to try again, in ms. */
+    if (f[F_RETRY_AFTER].count) {
+      if (!dx_msg_get_u64 (&f[F_RETRY_AFTER], &m->retry_after, err))
+        return false;
+      m->has_retry_after = true;
+    }
+    return dx_msg_get_cid (&f[F_CID], m->cid, &m->has_cid, err);
   case DX_MSG_NONE: break;
   }
   return dx_msg_fail (err, dx_msg_bad_request, "type", "field 'type': unknown type");

@@ -265,6 +265,23 @@ dx_encode_error (dx_buffer *b, const char *code, const char *message)
 }
 
 bool
+dx_encode_error_retry (dx_buffer *b, const char *code, const char *message, uint64_t retry_after_ms,
+                       const char *cid)
+{
+  size_t mlen;
+  if (!dx_msg_error_args_ok (code, message, &mlen) || (cid && !dx_cid_valid (cid, strlen (cid))))
+    return false;
+  dx_msg_object o;
+  begin_typed_object (&o, b, "error");
+  dx_msg_member_str (&o, "code", code);
+  dx_msg_member_strn (&o, "message", message, mlen);
+  dx_msg_member_u64 (&o, "retry_after", retry_after_ms);
+  if (cid)
+    dx_msg_member_str (&o, "cid", cid);
+  return dx_msg_object_end (&o);
+}
+
+bool
 dx_encode_hello (dx_buffer *b, const char *nick, const char *token, const char *password)
 {
   if ((nick != NULL) == (token != NULL))
@@ -360,6 +377,9 @@ dx_msg_encode (dx_buffer *b, const dx_msg *m)
     /* text may hold NUL-free text of text_len bytes; it is NUL-terminated. */
     if (memchr (m->text, '\0', m->text_len))
       return false;
+    if (m->has_retry_after)
+      return dx_encode_error_retry (b, m->code, m->text, m->retry_after,
+                                    m->has_cid ? m->cid : NULL);
     return dx_encode_error (b, m->code, m->text);
   }
   case DX_MSG_NONE: break;

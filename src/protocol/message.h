@@ -90,13 +90,14 @@ typedef enum {
  *   pong     t/t_len (has_t), ts
  *   message  room, id, from, text/text_len, ts, cid (has_cid)
  *   presence room, nick, joined (true: "state":"join", false: "leave")
- *   error    code, text/text_len (the "message" member)
+ *   error    code, text/text_len (the "message" member), retry_after
+ *            (has_retry_after; milliseconds, rate_limited), cid (has_cid)
  * Strings are NUL-terminated; text never contains NUL (rejected). */
 typedef struct {
   dx_msg_type type;
-  bool has_nick, has_token, has_password, has_since, has_cid, has_t;
+  bool has_nick, has_token, has_password, has_since, has_cid, has_t, has_retry_after;
   bool joined;
-  uint64_t id, since, last_id, ts;
+  uint64_t id, since, last_id, ts, retry_after;
   char nick[DX_NICK_MAX + 1];
   char from[DX_NICK_MAX + 1];
   char room[DX_ROOM_MAX + 1];
@@ -183,6 +184,10 @@ bool dx_encode_presence (dx_buffer *b, const char *room, const char *nick, bool 
 /* {"type":"error","code":..,"message":..}; message is any UTF-8 (cut at
  * DX_ERROR_TEXT_MAX bytes on a character boundary). */
 bool dx_encode_error (dx_buffer *b, const char *code, const char *message);
+/* An error with "retry_after":<ms> (rate_limited, docs/protocol.md §9) and
+ * the refused send's "cid" (NULL: none). */
+bool dx_encode_error_retry (dx_buffer *b, const char *code, const char *message,
+                            uint64_t retry_after_ms, const char *cid);
 /* client -> server requests (for the GTK client and duplex-bench) */
 /* exactly one of nick/token non-NULL; password NULL = omitted */
 bool dx_encode_hello (dx_buffer *b, const char *nick, const char *token, const char *password);

@@ -30,6 +30,8 @@ static const char usage_text[] =
     "  --udp ADDR:PORT         also serve the chat over UDP datagrams (off by default)\n"
     "  --tls-cert FILE         PEM certificate (chain): HTTPS/WSS and TLS on the TCP port\n"
     "  --tls-key FILE          PEM private key of --tls-cert (both or neither)\n"
+    "  --send-rate N/S         sends per token: N per S seconds, bursts of 2N (default\n"
+    "                          20/1; 0/1 turns it off)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -50,6 +52,7 @@ dx_config_defaults (dx_config *cfg, bool have_sqlite)
   cfg->store = have_sqlite ? DX_STORE_SQLITE : DX_STORE_MEMORY;
   cfg->log_level = DX_LOG_INFO;
   cfg->history = DX_CONFIG_HISTORY_DEFAULT;
+  cfg->send_rate = (dx_rate){ 20, 1 };
 }
 
 static bool
@@ -134,6 +137,7 @@ enum {
   OPT_UDP,
   OPT_TLS_CERT,
   OPT_TLS_KEY,
+  OPT_SEND_RATE,
 };
 
 static const struct {
@@ -149,7 +153,7 @@ static const struct {
   { "--no-web", OPT_NO_WEB, false },    { "--redis", OPT_REDIS, true },
   { "--node-id", OPT_NODE_ID, true },   { "--history", OPT_HISTORY, true },
   { "--udp", OPT_UDP, true },           { "--tls-cert", OPT_TLS_CERT, true },
-  { "--tls-key", OPT_TLS_KEY, true },
+  { "--tls-key", OPT_TLS_KEY, true },   { "--send-rate", OPT_SEND_RATE, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -338,6 +342,12 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
         return DX_CONFIG_ERROR;
       }
       *(options[found].id == OPT_TLS_CERT ? &cfg->tls_cert : &cfg->tls_key) = val;
+      break;
+    case OPT_SEND_RATE:
+      if (!dx_rate_parse (val, &cfg->send_rate)) {
+        snprintf (err, errlen, "%s: '%.64s' is not N/S (N 0-1000000, S 1-86400)", name, val);
+        return DX_CONFIG_ERROR;
+      }
       break;
     default: break;
     }

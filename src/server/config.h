@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "protocol/token-bucket.h"
 #include "server/store.h"
 
 #define DX_CONFIG_MAX_TICKERS 16
@@ -37,6 +38,8 @@ typedef struct {
   /* --tls-cert FILE --tls-key FILE (docs/protocol.md §9); NULL: plain. */
   const char *tls_cert;
   const char *tls_key;
+  /* Limits (docs/protocol.md §9). --send-rate: default 20/1. */
+  dx_rate send_rate;
 } dx_config;
 
 #define DX_CONFIG_HISTORY_DEFAULT 100000

@@ -272,6 +272,22 @@ on_posted (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
   dx_conn_unref (&hc->base);
 }
 
+/* docs/protocol.md §9: a POST shares its token's bucket with socket
+ * sends; over it, 429 with Retry-After in whole seconds, rounded up. */
+static bool
+take_send (dx_http_conn *hc, const char *token)
+{
+  uint64_t retry_ms = 0;
+  if (dx_limits_take_send (hc->base.ctx->limits, token, dx_monotonic_ms (), &retry_ms))
+    return true;
+  char secs[24];
+  snprintf (secs, sizeof secs, "%llu", (unsigned long long) ((retry_ms + 999) / 1000));
+  dx_http_header h = { "Retry-After", secs };
+  dx_http_respond_error_extra (hc, 429, "rate_limited", "too many messages: try again later", &h,
+                               1);
+  return false;
+}
+
 static void
 route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *room)
 {
@@ -304,6 +320,8 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
     dx_http_respond_error_extra (hc, 401, "unauthorized", "unknown token", &h, 1);
     return;
   }
+  if (!take_send (hc, token))
+    return;
   char nick[DX_NICK_MAX + 1];
   snprintf (nick, sizeof nick, "%s", nick_ptr);
   dx_post_body *pb = malloc (sizeof *pb);
@@ -538,6 +556,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     if (ctx->tcp_watch)
       dx_metrics_render_tcp_states (dx_tcp_watch_read (ctx->tcp_watch), dx_monotonic_ms (), &b);
     dx_poster_render_metrics (ctx->poster, &b);
+    dx_limits_render_metrics (ctx->limits, &b);
     dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
                      b.data ? b.data : "", b.len);
     dx_buffer_free (&b);

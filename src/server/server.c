@@ -316,6 +316,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
   srv->loop = loop;
   srv->cfg = cfg;
   dx_metrics_init (&srv->metrics);
+  dx_limits_init (&srv->limits, cfg->send_rate);
   snprintf (srv->server_name, sizeof srv->server_name, "duplexd/%s", DUPLEX_VERSION);
   srv->hub = dx_hub_new ();
   if (srv->hub == NULL) {
@@ -330,6 +331,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
     .hub = srv->hub,
     .poster = &srv->poster,
     .metrics = &srv->metrics,
+    .limits = &srv->limits,
     .server_name = srv->server_name,
     .epoch = srv->epoch,
   };
@@ -409,5 +411,6 @@ dx_server_free (dx_server *srv)
   dx_tls_ctx_free (srv->ctx.tls_ctx); /* every connection is gone */
 #endif
   dx_hub_free (srv->hub);
+  dx_limits_free (&srv->limits);
   free (srv);
 }

@@ -316,9 +316,30 @@ dx_socket_client_peer_eof (dx_socket_client *s)
     dx_conn_close_after_write (s->conn);
 }
 
+/* docs/protocol.md §9: over the token's send rate the send is not stored;
+ * rate_limited says when to retry and is not counted as an error (an
+ * honest client that backs off must never be closed for it). */
+static bool
+take_send (dx_socket_client *s, const dx_msg *m)
+{
+  uint64_t retry_ms = 0;
+  if (dx_limits_take_send (s->ctx->limits, s->token, dx_monotonic_ms (), &retry_ms))
+    return true;
+  if (s->conn->closing)
+    return false;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_error_retry (&b, "rate_limited", "too many messages: try again later", retry_ms,
+                         m->has_cid ? m->cid : NULL);
+  send_buffer (s, &b);
+  return false;
+}
+
 static void
 on_send (dx_socket_client *s, const dx_msg *m)
 {
+  if (!take_send (s, m))
+    return;
   pending_send *p = calloc (1, sizeof *p);
   if (p == NULL) {
     dx_socket_client_error (s, "internal_error", "out of memory");

@@ -74,6 +74,9 @@ static const rt_case round_trips[] = {
     DX_MSG_PRESENCE, DX_MSG_FROM_SERVER },
   { "{\"type\":\"error\",\"code\":\"not_authenticated\",\"message\":\"say hello first\"}",
     DX_MSG_ERROR, DX_MSG_FROM_SERVER },
+  { "{\"type\":\"error\",\"code\":\"rate_limited\",\"message\":\"slow down\",\"retry_after\":"
+    "250,\"cid\":\"c-1\"}",
+    DX_MSG_ERROR, DX_MSG_FROM_SERVER },
 };
 
 static void

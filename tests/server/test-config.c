@@ -42,6 +42,13 @@ main (void)
       "--no-web takes no value");
   OK (parse (&c, true, err, sizeof err, 1) == DX_CONFIG_RUN && c.udp_addr == NULL,
       "no UDP by default");
+  OK (c.send_rate.n == 20 && c.send_rate.s == 1, "--send-rate defaults to 20/1");
+  OK (parse (&c, true, err, sizeof err, 3, "--send-rate", "0/1") == DX_CONFIG_RUN
+          && c.send_rate.n == 0,
+      "--send-rate 0/1 turns it off");
+  OK (parse (&c, true, err, sizeof err, 3, "--send-rate", "5") == DX_CONFIG_ERROR
+          && strstr (err, "--send-rate") != NULL,
+      "--send-rate needs N/S");
   OK (parse (&c, true, err, sizeof err, 3, "--udp", "127.0.0.1:0") == DX_CONFIG_RUN && c.udp_addr
           && strcmp (c.udp_addr, "127.0.0.1:0") == 0,
       "--udp ADDR:PORT");

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""docs/protocol.md §9, limits: the per-token send rate (a token bucket
+shared by POSTs and socket sends), rate_limited with retry_after on
+sockets and 429 with Retry-After on HTTP, that rate_limited is not counted
+as an error, that a flood over one token leaves the room responsive for
+another, and that a client that backs off loses nothing acknowledged."""
+
+import os
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import duplexd as dx  # noqa: E402
+
+
+def start(*extra):
+    s = dx.Server(store="memory", extra=list(extra))
+    s.start()
+    return s
+
+
+def metric(server, name):
+    st, hd, data = server.curl("GET", "/metrics")
+    for line in data.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no %s in /metrics" % name)
+
+
+REFUSED = 'duplex_limit_refused_total{limit="send_rate"}'
+
+
+class SendRate(unittest.TestCase):
+    def tearDown(self):
+        if getattr(self, "server", None):
+            self.server.stop()
+            self.server.cleanup()
+
+    def flood(self, c, room, n, prefix):
+        """Sends n messages at once; returns (acked cids, rate_limited errors)."""
+        for i in range(n):
+            c.send({"type": "send", "room": room, "text": "%s %d" % (prefix, i),
+                    "cid": "%s-%d" % (prefix, i)})
+        acks, limited = {}, []
+        while len(acks) + len(limited) < n:
+            o = c.recv()
+            if o["type"] == "ack":
+                acks[o["cid"]] = o["id"]
+            elif o["type"] == "error":
+                self.assertEqual(o["code"], "rate_limited", o)
+                limited.append(o)
+            else:
+                self.assertIn(o["type"], ("presence", "message", "joined"), o)
+        return acks, limited
+
+    def check_flood(self, c):
+        room = "flood"
+        acks, limited = self.flood(c, room, 60, "f")
+        # Burst of 2N = 10, plus what refilled meanwhile (5/s).
+        self.assertGreaterEqual(len(acks), 10)
+        self.assertLess(len(acks), 30, "the rate held")
+        for e in limited:
+            self.assertIsInstance(e["retry_after"], int)
+            self.assertGreaterEqual(e["retry_after"], 1)
+            self.assertLessEqual(e["retry_after"], 200, "1000/5 ms at most")
+            self.assertTrue(e["cid"].startswith("f-"), e)
+        # 50 refusals and still open: rate_limited is not an error that counts.
+        c.send({"type": "ping", "t": "alive"})
+        self.assertEqual(c.recv_type("pong", skip=("presence", "message", "error"))["t"],
+                         "alive")
+        stored = [m["text"] for m in self.server.all_messages(room)]
+        self.assertEqual(len(stored), len(acks), "a refused send is not stored")
+        self.assertGreaterEqual(metric(self.server, REFUSED), len(limited))
+
+    def test_websocket_flood(self):
+        self.server = start("--send-rate", "5/1")
+        c = self.server.ws_client("wsflood")
+        self.check_flood(c)
+        c.close()
+
+    def test_tcp_flood(self):
+        self.server = start("--send-rate", "5/1")
+        c = self.server.tcp_client("tcpflood")
+        self.check_flood(c)
+        c.close()
+
+    def test_http_429_and_shared_bucket(self):
+        self.server = start("--send-rate", "2/3")
+        c = self.server.tcp_client("shared")
+        token = c.token
+        for i in range(4):  # the burst, 2N = 4, over the socket
+            c.send({"type": "send", "room": "h", "text": "s%d" % i})
+            self.assertEqual(c.recv_type("ack")["id"], i + 1)
+        st, hd, data = self.server.curl("POST", "/api/v1/rooms/h/messages",
+                                        body={"text": "one more"}, token=token)
+        self.assertEqual(st, 429, data)
+        self.assertEqual(dx.decode_json(data)["error"]["code"], "rate_limited")
+        # 1500 ms per send at 2/3: at most 2 s, at least 1 (rounded up).
+        self.assertIn(hd["retry-after"], ("1", "2"))
+        self.assertEqual(len(self.server.all_messages("h")), 4)
+        c.close()
+
+    def test_other_token_stays_prompt(self):
+        self.server = start("--send-rate", "5/1")
+        flooder = self.server.ws_client("flooder")
+        other = self.server.tcp_client("other")
+        other.join("busy")
+        watcher = self.server.ws_client("watcher")
+        watcher.join("busy")
+        for i in range(300):
+            flooder.send({"type": "send", "room": "busy", "text": "x%d" % i})
+        t0 = time.monotonic()
+        other.send({"type": "send", "room": "busy", "text": "from other", "cid": "o1"})
+        ack = other.recv_type("ack", skip=("presence", "message"))
+        self.assertEqual(ack["cid"], "o1")
+        tok = self.server.session("poster")
+        self.server.post(tok, "busy", "by http")
+        while True:
+            m = watcher.recv_type("message")
+            if m["text"] == "by http":
+                break
+        self.assertLess(time.monotonic() - t0, 5.0, "the room stayed responsive")
+        texts = [m["text"] for m in self.server.all_messages("busy")]
+        self.assertEqual(texts.count("from other"), 1)
+        self.assertLess(sum(t.startswith("x") for t in texts), 300, "the flood was limited")
+        for c in (flooder, other, watcher):
+            c.close()
+
+    def test_backing_off_loses_nothing(self):
+        self.server = start("--send-rate", "10/1")
+        c = self.server.tcp_client("patient")
+        n, room = 60, "patient"
+        pending = {"p-%d" % i: "p %d" % i for i in range(n)}
+        acked = {}
+        deadline = time.monotonic() + 60
+        while pending and time.monotonic() < deadline:
+            for cid, text in list(pending.items()):
+                c.send({"type": "send", "room": room, "text": text, "cid": cid})
+            wait_ms = 0
+            for _ in range(len(pending)):
+                o = c.recv()
+                if o["type"] == "ack":
+                    acked[o["cid"]] = o["id"]
+                    pending.pop(o["cid"], None)
+                elif o["type"] == "error":
+                    self.assertEqual(o["code"], "rate_limited", o)
+                    wait_ms = max(wait_ms, o["retry_after"])
+            time.sleep(wait_ms / 1000.0)
+        self.assertFalse(pending, "all sent within 60 s")
+        stored = self.server.all_messages(room)
+        ids = [m["id"] for m in stored]
+        self.assertEqual(sorted(ids), sorted(acked.values()), "every acked id stored")
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertEqual(sorted(m["text"] for m in stored), sorted("p %d" % i for i in range(n)))
+        c.close()
+
+    def test_off_and_default(self):
+        self.server = start("--send-rate", "0/1")
+        c = self.server.tcp_client("free")
+        acks, limited = self.flood(c, "free", 100, "z")
+        self.assertEqual((len(acks), len(limited)), (100, 0), "0/1 turns the limit off")
+        c.close()
+        self.server.stop()
+        self.server.cleanup()
+        self.server = start()
+        c = self.server.tcp_client("dflt")
+        acks, limited = self.flood(c, "dflt", 100, "d")
+        self.assertGreaterEqual(len(acks), 40, "the default 20/1 allows bursts of 40")
+        self.assertLess(len(acks), 100, "the default 20/1 is on")
+        c.close()
+
+    def test_bad_flag(self):
+        for bad in ("20", "x/1", "1/0"):
+            p = dx.run_duplexd("--send-rate", bad)
+            self.assertEqual(p.returncode, 2, bad)
+
+
+if __name__ == "__main__":
+    dx.main()
