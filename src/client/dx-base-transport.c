@@ -29,6 +29,7 @@ typedef struct {
   double clock_offset_ms;
   gboolean clock_known; /* no latency samples before a trusted offset */
   GQueue outbox;        /* of DxOutboxItem, oldest first */
+  guint hold_source;    /* rate limited: the outbox waits for this timeout */
   DxWireLog *wire_log;  /* the inspector's, or NULL */
 } DxBaseTransportPrivate;
 
@@ -130,8 +131,11 @@ flush_outbox (DxBaseTransport *self)
 {
   DxBaseTransportPrivate *priv = PRIV (self);
   /* post may call back synchronously; iterate over a snapshot of cids. */
-  GPtrArray *todo = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *todo;
 
+  if (priv->hold_source != 0)
+    return; /* rate limited: resent when the hold ends (hold_ended) */
+  todo = g_ptr_array_new_with_free_func (g_free);
   for (GList *l = priv->outbox.head; l != NULL; l = l->next) {
     DxOutboxItem *item = l->data;
     if (!item->in_flight) {
@@ -371,6 +375,37 @@ dx_base_transport_rejected (DxBaseTransport *self, const char *cid, const char *
   g_signal_emit_by_name (self, "error", why);
 }
 
+static gboolean
+hold_ended (gpointer data)
+{
+  DxBaseTransport *self = data;
+
+  PRIV (self)->hold_source = 0;
+  if (PRIV (self)->state == DX_TRANSPORT_CONNECTED)
+    flush_outbox (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+dx_base_transport_rate_limited (DxBaseTransport *self, const char *cid, guint64 retry_ms)
+{
+  DxBaseTransportPrivate *priv = PRIV (self);
+  GList *l = find_outbox (self, cid);
+
+  if (l != NULL)
+    ((DxOutboxItem *) l->data)->in_flight = FALSE;
+  /* docs/protocol.md §9: wait as long as the server says (at least 1 ms),
+   * then resend everything not in flight with the same cid; a later
+   * refusal while we wait only extends the wait. */
+  retry_ms = CLAMP (retry_ms, 1, 600000);
+  if (priv->hold_source != 0)
+    g_source_remove (priv->hold_source);
+  priv->hold_source = g_timeout_add ((guint) retry_ms, hold_ended, self);
+  g_autofree char *why = g_strdup_printf (_ ("Sending too fast — retrying in %u s"),
+                                          (guint) ((retry_ms + 999) / 1000));
+  g_signal_emit_by_name (self, "error", why);
+}
+
 void
 dx_base_transport_post_failed (DxBaseTransport *self, const char *cid)
 {
@@ -485,6 +520,7 @@ dx_base_transport_dispose (GObject *object)
   DxBaseTransport *self = DX_BASE_TRANSPORT (object);
 
   clear_retry (self);
+  g_clear_handle_id (&PRIV (self)->hold_source, g_source_remove);
   if (PRIV (self)->running) {
     PRIV (self)->running = FALSE;
     stop (self);

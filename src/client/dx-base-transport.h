@@ -56,6 +56,10 @@ gboolean dx_base_transport_deliver_unordered (DxBaseTransport *self, const dx_ms
 void dx_base_transport_acked (DxBaseTransport *self, const char *cid, guint64 id, gint64 ts);
 /* A send was refused for good (bad text...): forget it, report why. */
 void dx_base_transport_rejected (DxBaseTransport *self, const char *cid, const char *why);
+/* The server refused send `cid` as too fast (docs/protocol.md §9): it
+ * stays in the outbox, which waits retry_ms and then resends it with the
+ * same cid; the window is told. */
+void dx_base_transport_rate_limited (DxBaseTransport *self, const char *cid, guint64 retry_ms);
 /* Post failed but may succeed later: keep it in the outbox. */
 void dx_base_transport_post_failed (DxBaseTransport *self, const char *cid);
 /* Compare the server's store epoch with the one our resume point belongs

@@ -304,6 +304,20 @@ fetch_token (PostJob *job)
                                     PRIV (self)->post_cancellable, session_done, job);
 }
 
+/* Retry-After in delay-seconds (docs/protocol.md §9 sends those), in ms;
+ * 1 s when it is missing or an HTTP date. */
+static guint64
+retry_after_ms (SoupMessage *msg)
+{
+  const char *v =
+      soup_message_headers_get_one (soup_message_get_response_headers (msg), "Retry-After");
+  guint64 secs = 0;
+
+  if (v == NULL || !g_ascii_string_to_unsigned (v, 10, 1, 86400, &secs, NULL))
+    secs = 1;
+  return secs * 1000;
+}
+
 static void
 post_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -334,6 +348,12 @@ post_done (GObject *source, GAsyncResult *result, gpointer data)
     job->retried = TRUE;
     g_clear_pointer (&PRIV (self)->token, g_free);
     fetch_token (job);
+    return;
+  }
+  if (error == NULL && status == 429) {
+    /* docs/protocol.md §9: too fast; the outbox waits Retry-After. */
+    dx_base_transport_rate_limited (DX_BASE_TRANSPORT (self), job->cid, retry_after_ms (msg));
+    post_job_free (job);
     return;
   }
   g_autofree char *why = dx_http_transport_describe_failure (msg, body, error);

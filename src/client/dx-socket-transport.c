@@ -98,6 +98,10 @@ handle (DxSocketTransport *self, const dx_msg *m)
     break;
   case DX_MSG_PONG: PRIV (self)->unanswered_pings = 0; break;
   case DX_MSG_ERROR: {
+    if (g_str_equal (m->code, "rate_limited") && m->has_retry_after) {
+      dx_base_transport_rate_limited (base, m->has_cid ? m->cid : NULL, m->retry_after);
+      break;
+    }
     g_autofree char *why = g_strdup_printf (_ ("Server error %s: %s"), m->code, m->text);
     if (!PRIV (self)->joined)
       dx_base_transport_failed (base, why); /* hello or join refused */

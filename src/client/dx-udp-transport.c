@@ -462,6 +462,13 @@ on_datagram (DxUdpTransport *self, const char *json, gsize len)
   case DX_MSG_ACK: on_ack (self, &m); break;
   case DX_MSG_PONG: self->unanswered_pings = 0; break;
   case DX_MSG_ERROR: {
+    if (g_str_equal (m.code, "rate_limited") && m.has_retry_after) {
+      /* Not lost: refused. Stop resending it; the outbox waits. */
+      if (m.has_cid)
+        g_hash_table_remove (self->sends, m.cid);
+      dx_base_transport_rate_limited (base, m.has_cid ? m.cid : NULL, m.retry_after);
+      break;
+    }
     g_autofree char *why = g_strdup_printf (_ ("Server error %s: %s"), m.code, m.text);
     /* Errors never end a UDP session (docs/protocol.md §8), but a server
      * that shuts down will not answer again. */

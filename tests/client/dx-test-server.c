@@ -74,6 +74,13 @@ spawn (DxTestServer *s, guint16 http, guint16 tcp, const char *ticker)
   }
   for (int i = 0; s->extra_args != NULL && s->extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, s->extra_args[i]);
+  /* The tests send fast from one token; test-rate-limit.c tests the
+   * per-token send rate (docs/protocol.md §9) with its own --send-rate. */
+  if (s->extra_args == NULL
+      || !g_strv_contains ((const char *const *) s->extra_args, "--send-rate")) {
+    g_ptr_array_add (argv, "--send-rate");
+    g_ptr_array_add (argv, "0/1");
+  }
   g_ptr_array_add (argv, NULL);
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);

@@ -104,12 +104,18 @@ def run_duplexd(*args, timeout=30):
 class Server:
     """One running duplexd on port 0 with its own temporary directory."""
 
-    def __init__(self, store=None, data_dir=None, extra=(), log_level="warn"):
+    def __init__(self, store=None, data_dir=None, extra=(), log_level="warn", send_rate="0/1"):
         self.tmp = tempfile.mkdtemp(prefix="duplexd-it-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         # None: the suite's default; "": no --store flag (the server's default).
         self.store = default_store() if store is None else store
         self.extra = list(extra)
+        # The suites drive transports by sending fast from one token: they
+        # run without the per-token send rate (docs/protocol.md §9) unless
+        # they pass --send-rate or send_rate ("0/1" off; None: duplexd's
+        # default, 20/1). test_limits.py tests the limit itself.
+        if send_rate is not None and "--send-rate" not in self.extra:
+            self.extra += ["--send-rate", send_rate]
         self.log_level = log_level
         self.proc = None
         self.http_port = None
