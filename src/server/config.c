@@ -22,6 +22,7 @@ static const char usage_text[] =
     "  --ticker ROOM:MS[:FILE] post a generated line (or FILE's next line) to ROOM\n"
     "                          every MS ms; FILE is played in a loop\n"
     "  --password SECRET       require SECRET on session and hello\n"
+    "  --password-file FILE    the same, SECRET being FILE's first line\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
     "  --no-web                do not serve the web client at /\n"
     "  --redis URL             several nodes: redis://[:PASSWORD@]HOST:PORT[/DB]\n"
@@ -36,6 +37,16 @@ static const char usage_text[] =
     "  --version               show the version and exit\n"
     "\n"
     "Port 0 binds any free port.\n";
+
+char *
+dx_config_password_line (char *data)
+{
+  size_t n = strcspn (data, "\r\n");
+  while (n > 0 && (data[n - 1] == ' ' || data[n - 1] == '\t'))
+    n--;
+  data[n] = '\0';
+  return n > 0 ? data : NULL;
+}
 
 const char *
 dx_config_usage (void)
@@ -138,6 +149,7 @@ enum {
   OPT_TLS_CERT,
   OPT_TLS_KEY,
   OPT_SEND_RATE,
+  OPT_PW_FILE,
 };
 
 static const struct {
@@ -145,15 +157,25 @@ static const struct {
   int id;
   bool has_arg;
 } options[] = {
-  { "--http", OPT_HTTP, true },         { "--tcp", OPT_TCP, true },
-  { "--data-dir", OPT_DATA_DIR, true }, { "--store", OPT_STORE, true },
-  { "--ready-file", OPT_READY, true },  { "--ticker", OPT_TICKER, true },
-  { "--password", OPT_PASSWORD, true }, { "--log-level", OPT_LOG_LEVEL, true },
-  { "--help", OPT_HELP, false },        { "--version", OPT_VERSION, false },
-  { "--no-web", OPT_NO_WEB, false },    { "--redis", OPT_REDIS, true },
-  { "--node-id", OPT_NODE_ID, true },   { "--history", OPT_HISTORY, true },
-  { "--udp", OPT_UDP, true },           { "--tls-cert", OPT_TLS_CERT, true },
-  { "--tls-key", OPT_TLS_KEY, true },   { "--send-rate", OPT_SEND_RATE, true },
+  { "--http", OPT_HTTP, true },
+  { "--tcp", OPT_TCP, true },
+  { "--data-dir", OPT_DATA_DIR, true },
+  { "--store", OPT_STORE, true },
+  { "--ready-file", OPT_READY, true },
+  { "--ticker", OPT_TICKER, true },
+  { "--password", OPT_PASSWORD, true },
+  { "--log-level", OPT_LOG_LEVEL, true },
+  { "--help", OPT_HELP, false },
+  { "--version", OPT_VERSION, false },
+  { "--no-web", OPT_NO_WEB, false },
+  { "--redis", OPT_REDIS, true },
+  { "--node-id", OPT_NODE_ID, true },
+  { "--history", OPT_HISTORY, true },
+  { "--udp", OPT_UDP, true },
+  { "--tls-cert", OPT_TLS_CERT, true },
+  { "--tls-key", OPT_TLS_KEY, true },
+  { "--password-file", OPT_PW_FILE, true },
+  { "--send-rate", OPT_SEND_RATE, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -343,6 +365,13 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       }
       *(options[found].id == OPT_TLS_CERT ? &cfg->tls_cert : &cfg->tls_key) = val;
       break;
+    case OPT_PW_FILE:
+      if (*val == '\0') {
+        snprintf (err, errlen, "--password-file: empty file name");
+        return DX_CONFIG_ERROR;
+      }
+      cfg->password_file = val;
+      break;
     case OPT_SEND_RATE:
       if (!dx_rate_parse (val, &cfg->send_rate)) {
         snprintf (err, errlen, "%s: '%.64s' is not N/S (N 0-1000000, S 1-86400)", name, val);
@@ -351,6 +380,10 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       break;
     default: break;
     }
+  }
+  if (cfg->password && cfg->password_file) {
+    snprintf (err, errlen, "--password and --password-file: give one of them");
+    return DX_CONFIG_ERROR;
   }
   return check_tls_pair (cfg, err, errlen);
 }

@@ -23,9 +23,10 @@ typedef struct {
   const char *tcp_addr;  /* "127.0.0.1:8081" */
   const char *data_dir;  /* NULL: the platform data dir */
   dx_store_kind store;
-  const char *ready_file; /* NULL: none */
-  const char *password;   /* NULL: none */
-  int log_level;          /* dx_log_level */
+  const char *ready_file;    /* NULL: none */
+  const char *password;      /* NULL: none */
+  const char *password_file; /* --password-file: main reads it into password */
+  int log_level;             /* dx_log_level */
   dx_ticker_spec tickers[DX_CONFIG_MAX_TICKERS];
   size_t n_tickers;
   bool no_web; /* --no-web: "/" and "/web/..." answer 404 */
@@ -57,6 +58,10 @@ void dx_config_defaults (dx_config *cfg, bool have_sqlite);
  * pointers into argv. On DX_CONFIG_ERROR err gets a one-line message. */
 dx_config_result dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite,
                                   char *err, size_t errlen);
+/* --password-file (docs/protocol.md §9): the password is the file's first
+ * line without its line end and trailing spaces. Cuts data in place and
+ * returns it, or NULL if that line is empty. */
+char *dx_config_password_line (char *data);
 /* The --help text. */
 const char *dx_config_usage (void);
 /* true iff s is "HOST:PORT" with PORT 0..65535 (HOST may be empty or

@@ -1,6 +1,7 @@
 #include "server/http-api.h"
 
 #include "protocol/message.h"
+#include "protocol/secret.h"
 #include "protocol/websocket.h"
 #include "server/http-errors.h"
 #include "server/hub.h"
@@ -138,7 +139,8 @@ route_new_token (dx_http_conn *hc, const dx_http_message *req)
     dx_http_respond_error (hc, 400, "bad_request", err.message);
     return;
   }
-  if (ctx->cfg->password && (!sr.has_password || strcmp (sr.password, ctx->cfg->password) != 0)) {
+  if (ctx->cfg->password
+      && (!sr.has_password || !dx_secret_equal (sr.password, ctx->cfg->password))) {
     dx_http_respond_error (hc, 401, "unauthorized",
                            sr.has_password ? "wrong password" : "this server needs a password");
     return;

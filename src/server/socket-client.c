@@ -1,6 +1,7 @@
 #include "server/socket-client.h"
 
 #include "protocol/message.h"
+#include "protocol/secret.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/replay.h"
@@ -161,7 +162,7 @@ password_ok (dx_socket_client *s, const dx_msg *m)
   const char *want = s->ctx->cfg->password;
   if (want == NULL)
     return true;
-  return m->has_password && strcmp (m->password, want) == 0;
+  return m->has_password && dx_secret_equal (m->password, want);
 }
 
 static void

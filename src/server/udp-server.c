@@ -22,6 +22,7 @@
 #include "server/udp-private.h"
 
 #include "protocol/message.h"
+#include "protocol/secret.h"
 #include "server/log.h"
 
 #include <stdio.h>
@@ -154,7 +155,7 @@ static bool
 password_ok (const dx_udp_server *us, const dx_msg *m)
 {
   const char *want = us->ctx->cfg->password;
-  return want == NULL || (m->has_password && strcmp (m->password, want) == 0);
+  return want == NULL || (m->has_password && dx_secret_equal (m->password, want));
 }
 
 static void

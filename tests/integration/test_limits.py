@@ -178,5 +178,44 @@ class SendRate(unittest.TestCase):
             self.assertEqual(p.returncode, 2, bad)
 
 
+class PasswordFile(unittest.TestCase):
+    """--password-file (docs/protocol.md §9): the first line, without its
+    line end and trailing spaces, is the password."""
+
+    def test_first_line_is_the_password(self):
+        s = dx.Server(store="memory")
+        path = os.path.join(s.tmp, "pw")
+        with open(path, "wb") as f:
+            f.write(b"s3cret word \r\nnot this\n")
+        s.extra += ["--password-file", path]
+        s.start()
+        try:
+            st, hd, data = s.curl("POST", "/api/v1/session",
+                                  body={"nick": "a", "password": "s3cret word"})
+            self.assertEqual(st, 201, data)
+            for wrong in ("s3cret word ", "s3cret wor", "not this", "s3cret word x"):
+                st, hd, data = s.curl("POST", "/api/v1/session",
+                                      body={"nick": "a", "password": wrong})
+                self.assertEqual(st, 401, (wrong, data))
+            c = s.tcp_client()
+            c.hello("b", password="s3cret word")
+            c.close()
+            c = s.tcp_client()
+            c.send({"type": "hello", "nick": "c", "password": "nope"})
+            self.assertEqual(c.recv()["type"], "error")
+            c.close()
+        finally:
+            s.stop()
+            s.cleanup()
+
+    def test_bad_files(self):
+        p = dx.run_duplexd("--password-file", "/nonexistent/duplex-pw", "--http", "127.0.0.1:0",
+                           "--tcp", "127.0.0.1:0", "--store", "memory")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"--password-file", p.stderr)
+        p = dx.run_duplexd("--password-file", "x", "--password", "y")
+        self.assertEqual(p.returncode, 2, p.stderr)
+
+
 if __name__ == "__main__":
     dx.main()

@@ -43,6 +43,21 @@ main (void)
   OK (parse (&c, true, err, sizeof err, 1) == DX_CONFIG_RUN && c.udp_addr == NULL,
       "no UDP by default");
   OK (c.send_rate.n == 20 && c.send_rate.s == 1, "--send-rate defaults to 20/1");
+  OK (parse (&c, true, err, sizeof err, 3, "--password-file", "pw.txt") == DX_CONFIG_RUN
+          && strcmp (c.password_file, "pw.txt") == 0 && c.password == NULL,
+      "--password-file FILE");
+  OK (parse (&c, true, err, sizeof err, 5, "--password-file", "pw.txt", "--password", "x")
+              == DX_CONFIG_ERROR
+          && strstr (err, "--password-file") != NULL,
+      "--password and --password-file exclude each other");
+  {
+    char a[] = "s3cret  \t\r\nsecond line\n", b[] = "only", c2[] = "  \nx", d[] = "";
+    STR_IS (dx_config_password_line (a), "s3cret",
+            "the first line, without CRLF and trailing spaces");
+    STR_IS (dx_config_password_line (b), "only", "a file without a line end");
+    OK (dx_config_password_line (c2) == NULL && dx_config_password_line (d) == NULL,
+        "an empty first line is no password");
+  }
   OK (parse (&c, true, err, sizeof err, 3, "--send-rate", "0/1") == DX_CONFIG_RUN
           && c.send_rate.n == 0,
       "--send-rate 0/1 turns it off");
