@@ -16,7 +16,7 @@
 
 #include "platform/loop.h"
 #include "server/config.h"
-#include "server/limits.h"
+#include "server/limiter.h"
 #include "server/metrics.h"
 #include "server/poster.h"
 #include "server/shared-buf.h"
@@ -45,7 +45,7 @@ typedef struct {
   dx_hub *hub;
   dx_poster *poster; /* posting, tokens; poster->store for reads (NULL once closed) */
   dx_metrics *metrics;
-  dx_limits *limits; /* docs/protocol.md §9 */
+  dx_limiter *limits; /* docs/protocol.md §9 */
   /* For GET /api/v1/info and the welcome. */
   const char *server_name; /* "duplexd/<version>" */
   const char *epoch;       /* the store's */

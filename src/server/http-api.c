@@ -280,7 +280,7 @@ static bool
 take_send (dx_http_conn *hc, const char *token)
 {
   uint64_t retry_ms = 0;
-  if (dx_limits_take_send (hc->base.ctx->limits, token, dx_monotonic_ms (), &retry_ms))
+  if (dx_limiter_take_send (hc->base.ctx->limits, token, dx_monotonic_ms (), &retry_ms))
     return true;
   char secs[24];
   snprintf (secs, sizeof secs, "%llu", (unsigned long long) ((retry_ms + 999) / 1000));
@@ -558,7 +558,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     if (ctx->tcp_watch)
       dx_metrics_render_tcp_states (dx_tcp_watch_read (ctx->tcp_watch), dx_monotonic_ms (), &b);
     dx_poster_render_metrics (ctx->poster, &b);
-    dx_limits_render_metrics (ctx->limits, &b);
+    dx_limiter_render_metrics (ctx->limits, &b);
     dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
                      b.data ? b.data : "", b.len);
     dx_buffer_free (&b);

@@ -9,7 +9,7 @@
 #include "platform/loop.h"
 #include "server/config.h"
 #include "server/conn.h"
-#include "server/limits.h"
+#include "server/limiter.h"
 #include "server/metrics.h"
 #include "server/poster.h"
 
@@ -22,7 +22,7 @@ typedef struct dx_server {
   dx_hub *hub;
   dx_poster poster; /* owns the store */
   dx_metrics metrics;
-  dx_limits limits;
+  dx_limiter limits;
   dx_conn_ctx ctx; /* what connections see of all this */
   dx_listener *http_listener, *tcp_listener;
   int http_port, tcp_port;

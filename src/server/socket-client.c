@@ -324,7 +324,7 @@ static bool
 take_send (dx_socket_client *s, const dx_msg *m)
 {
   uint64_t retry_ms = 0;
-  if (dx_limits_take_send (s->ctx->limits, s->token, dx_monotonic_ms (), &retry_ms))
+  if (dx_limiter_take_send (s->ctx->limits, s->token, dx_monotonic_ms (), &retry_ms))
     return true;
   if (s->conn->closing)
     return false;

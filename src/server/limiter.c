@@ -1,16 +1,16 @@
-#include "server/limits.h"
+#include "server/limiter.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void
-dx_limits_init (dx_limits *l, dx_rate send_rate)
+dx_limiter_init (dx_limiter *l, dx_rate send_rate)
 {
-  *l = (dx_limits){ .send_rate = send_rate };
+  *l = (dx_limiter){ .send_rate = send_rate };
 }
 
 void
-dx_limits_free (dx_limits *l)
+dx_limiter_free (dx_limiter *l)
 {
   dx_strmap_clear (&l->send_buckets, free);
 }
@@ -46,7 +46,7 @@ collect_idle (void *arg, const char *key, void *value)
 /* Drops the buckets that have refilled: they are what a new one would be.
  * Out of memory just leaves some for the next sweep. */
 static void
-sweep (dx_limits *l, uint64_t now_ms)
+sweep (dx_limiter *l, uint64_t now_ms)
 {
   l->last_sweep_ms = now_ms;
   sweep_ctx sc = { .rate = l->send_rate, .now_ms = now_ms };
@@ -59,11 +59,11 @@ sweep (dx_limits *l, uint64_t now_ms)
 }
 
 bool
-dx_limits_take_send (dx_limits *l, const char *token, uint64_t now_ms, uint64_t *retry_ms)
+dx_limiter_take_send (dx_limiter *l, const char *token, uint64_t now_ms, uint64_t *retry_ms)
 {
   if (!dx_rate_on (l->send_rate) || token == NULL)
     return true;
-  if (now_ms - l->last_sweep_ms >= DX_LIMITS_SWEEP_MS)
+  if (now_ms - l->last_sweep_ms >= DX_LIMITER_SWEEP_MS)
     sweep (l, now_ms);
   dx_token_bucket *b = dx_strmap_get (&l->send_buckets, token);
   if (b == NULL) {
@@ -83,7 +83,7 @@ dx_limits_take_send (dx_limits *l, const char *token, uint64_t now_ms, uint64_t 
 }
 
 void
-dx_limits_render_metrics (const dx_limits *l, dx_buffer *out)
+dx_limiter_render_metrics (const dx_limiter *l, dx_buffer *out)
 {
   dx_buffer_printf (out,
                     "# HELP duplex_limit_refused_total Requests refused by a limit "
