@@ -33,6 +33,7 @@ static const char usage_text[] =
     "  --tls-key FILE          PEM private key of --tls-cert (both or neither)\n"
     "  --send-rate N/S         sends per token: N per S seconds, bursts of 2N (default\n"
     "                          20/1; 0/1 turns it off)\n"
+    "  --session-rate N/S      sessions created per client IP (default off)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -149,6 +150,7 @@ enum {
   OPT_TLS_CERT,
   OPT_TLS_KEY,
   OPT_SEND_RATE,
+  OPT_SESSION_RATE,
   OPT_PW_FILE,
 };
 
@@ -176,6 +178,7 @@ static const struct {
   { "--tls-key", OPT_TLS_KEY, true },
   { "--password-file", OPT_PW_FILE, true },
   { "--send-rate", OPT_SEND_RATE, true },
+  { "--session-rate", OPT_SESSION_RATE, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -373,7 +376,9 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       cfg->password_file = val;
       break;
     case OPT_SEND_RATE:
-      if (!dx_rate_parse (val, &cfg->send_rate)) {
+    case OPT_SESSION_RATE:
+      if (!dx_rate_parse (val, options[found].id == OPT_SEND_RATE ? &cfg->send_rate
+                                                                  : &cfg->session_rate)) {
         snprintf (err, errlen, "%s: '%.64s' is not N/S (N 0-1000000, S 1-86400)", name, val);
         return DX_CONFIG_ERROR;
       }

@@ -126,6 +126,29 @@ static const dx_http_hold_ops longpoll_hold_ops = {
 
 /* ---- routes ---- */
 
+/* docs/protocol.md §9: over --session-rate for the client's IP, 429 with
+ * Retry-After in whole seconds, rounded up. */
+static void
+respond_rate_limited (dx_http_conn *hc, uint64_t retry_ms, const char *message)
+{
+  char secs[24];
+  snprintf (secs, sizeof secs, "%llu", (unsigned long long) ((retry_ms + 999) / 1000));
+  dx_http_header h = { "Retry-After", secs };
+  dx_http_respond_error_extra (hc, 429, "rate_limited", message, &h, 1);
+}
+
+static bool
+take_session (dx_http_conn *hc)
+{
+  char ip[64];
+  uint64_t retry_ms = 0;
+  if (!dx_limiter_peer_ip (hc->base.stream, ip, sizeof ip)
+      || dx_limiter_take_session (hc->base.ctx->limits, ip, dx_monotonic_ms (), &retry_ms))
+    return true;
+  respond_rate_limited (hc, retry_ms, "too many new sessions from this address: try again later");
+  return false;
+}
+
 /* POST /api/v1/session: a token for a nick. */
 static void
 route_new_token (dx_http_conn *hc, const dx_http_message *req)
@@ -145,6 +168,8 @@ route_new_token (dx_http_conn *hc, const dx_http_message *req)
                            sr.has_password ? "wrong password" : "this server needs a password");
     return;
   }
+  if (!take_session (hc))
+    return;
   char token[DX_TOKEN_MAX + 1];
   int rc = dx_poster_new_token (ctx->poster, sr.nick, token, sizeof token);
   if (rc == DX_ENOTCONN) {
@@ -282,11 +307,7 @@ take_send (dx_http_conn *hc, const char *token)
   uint64_t retry_ms = 0;
   if (dx_limiter_take_send (hc->base.ctx->limits, token, dx_monotonic_ms (), &retry_ms))
     return true;
-  char secs[24];
-  snprintf (secs, sizeof secs, "%llu", (unsigned long long) ((retry_ms + 999) / 1000));
-  dx_http_header h = { "Retry-After", secs };
-  dx_http_respond_error_extra (hc, 429, "rate_limited", "too many messages: try again later", &h,
-                               1);
+  respond_rate_limited (hc, retry_ms, "too many messages: try again later");
   return false;
 }
 

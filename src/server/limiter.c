@@ -4,15 +4,16 @@
 #include <string.h>
 
 void
-dx_limiter_init (dx_limiter *l, dx_rate send_rate)
+dx_limiter_init (dx_limiter *l, dx_rate send_rate, dx_rate session_rate)
 {
-  *l = (dx_limiter){ .send_rate = send_rate };
+  *l = (dx_limiter){ .sends = { .rate = send_rate }, .sessions = { .rate = session_rate } };
 }
 
 void
 dx_limiter_free (dx_limiter *l)
 {
-  dx_strmap_clear (&l->send_buckets, free);
+  dx_strmap_clear (&l->sends.buckets, free);
+  dx_strmap_clear (&l->sessions.buckets, free);
 }
 
 typedef struct {
@@ -46,40 +47,71 @@ collect_idle (void *arg, const char *key, void *value)
 /* Drops the buckets that have refilled: they are what a new one would be.
  * Out of memory just leaves some for the next sweep. */
 static void
-sweep (dx_limiter *l, uint64_t now_ms)
+sweep (dx_bucket_table *t, uint64_t now_ms)
 {
-  l->last_sweep_ms = now_ms;
-  sweep_ctx sc = { .rate = l->send_rate, .now_ms = now_ms };
-  dx_strmap_each (&l->send_buckets, collect_idle, &sc);
+  t->last_sweep_ms = now_ms;
+  sweep_ctx sc = { .rate = t->rate, .now_ms = now_ms };
+  dx_strmap_each (&t->buckets, collect_idle, &sc);
   for (size_t i = 0; i < sc.n; i++) {
-    free (dx_strmap_remove (&l->send_buckets, sc.keys[i]));
+    free (dx_strmap_remove (&t->buckets, sc.keys[i]));
     free (sc.keys[i]);
   }
   free (sc.keys);
 }
 
-bool
-dx_limiter_take_send (dx_limiter *l, const char *token, uint64_t now_ms, uint64_t *retry_ms)
+static bool
+take (dx_bucket_table *t, const char *key, uint64_t now_ms, uint64_t *retry_ms)
 {
-  if (!dx_rate_on (l->send_rate) || token == NULL)
+  if (!dx_rate_on (t->rate) || key == NULL)
     return true;
-  if (now_ms - l->last_sweep_ms >= DX_LIMITER_SWEEP_MS)
-    sweep (l, now_ms);
-  dx_token_bucket *b = dx_strmap_get (&l->send_buckets, token);
+  if (now_ms - t->last_sweep_ms >= DX_LIMITER_SWEEP_MS)
+    sweep (t, now_ms);
+  dx_token_bucket *b = dx_strmap_get (&t->buckets, key);
   if (b == NULL) {
     b = malloc (sizeof *b);
     if (b == NULL)
       return true;
-    dx_token_bucket_init (b, l->send_rate, now_ms);
-    if (!dx_strmap_put (&l->send_buckets, token, b, NULL)) {
+    dx_token_bucket_init (b, t->rate, now_ms);
+    if (!dx_strmap_put (&t->buckets, key, b, NULL)) {
       free (b);
       return true;
     }
   }
-  if (dx_token_bucket_take (b, l->send_rate, now_ms, retry_ms))
+  if (dx_token_bucket_take (b, t->rate, now_ms, retry_ms))
     return true;
-  l->refused_sends++;
+  t->refused++;
   return false;
+}
+
+bool
+dx_limiter_take_send (dx_limiter *l, const char *token, uint64_t now_ms, uint64_t *retry_ms)
+{
+  return take (&l->sends, token, now_ms, retry_ms);
+}
+
+bool
+dx_limiter_take_session (dx_limiter *l, const char *ip, uint64_t now_ms, uint64_t *retry_ms)
+{
+  return take (&l->sessions, ip, now_ms, retry_ms);
+}
+
+bool
+dx_limiter_peer_ip (const dx_stream *stream, char *buf, size_t len)
+{
+  char name[80];
+  if (stream == NULL || dx_stream_peer_name (stream, name, sizeof name) < 0)
+    return false;
+  /* "IP:PORT" or "[IP]:PORT" */
+  const char *start = name, *end = strrchr (name, ':');
+  if (name[0] == '[') {
+    start = name + 1;
+    end = strchr (name, ']');
+  }
+  if (end == NULL || (size_t) (end - start) >= len)
+    return false;
+  memcpy (buf, start, (size_t) (end - start));
+  buf[end - start] = '\0';
+  return true;
 }
 
 void
@@ -89,6 +121,8 @@ dx_limiter_render_metrics (const dx_limiter *l, dx_buffer *out)
                     "# HELP duplex_limit_refused_total Requests refused by a limit "
                     "(docs/protocol.md 9).\n"
                     "# TYPE duplex_limit_refused_total counter\n"
-                    "duplex_limit_refused_total{limit=\"send_rate\"} %llu\n",
-                    (unsigned long long) l->refused_sends);
+                    "duplex_limit_refused_total{limit=\"send_rate\"} %llu\n"
+                    "duplex_limit_refused_total{limit=\"session_rate\"} %llu\n",
+                    (unsigned long long) l->sends.refused,
+                    (unsigned long long) l->sessions.refused);
 }

@@ -165,6 +165,25 @@ password_ok (dx_socket_client *s, const dx_msg *m)
   return m->has_password && dx_secret_equal (m->password, want);
 }
 
+/* docs/protocol.md §9: a hello with a nick creates a session, limited per
+ * client IP by --session-rate (a UDP session has no stream: not limited). */
+static bool
+take_session (dx_socket_client *s)
+{
+  char ip[64];
+  uint64_t retry_ms = 0;
+  if (!dx_limiter_peer_ip (s->conn->stream, ip, sizeof ip)
+      || dx_limiter_take_session (s->ctx->limits, ip, dx_monotonic_ms (), &retry_ms))
+    return true;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_error_retry (&b, "rate_limited",
+                         "too many new sessions from this address: try again later", retry_ms,
+                         NULL);
+  send_buffer (s, &b);
+  return false;
+}
+
 static void
 on_hello (dx_socket_client *s, const dx_msg *m)
 {
@@ -196,6 +215,8 @@ on_hello (dx_socket_client *s, const dx_msg *m)
       dx_socket_client_error (s, "bad_request", "this nick is reserved");
       return;
     }
+    if (!take_session (s))
+      return;
     int rc = dx_poster_new_token (s->ctx->poster, m->nick, s->token, sizeof s->token);
     if (rc == DX_ENOTCONN) {
       dx_socket_client_error (s, "unavailable", "the cluster's store (Redis) is not reachable");

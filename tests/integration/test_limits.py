@@ -178,6 +178,49 @@ class SendRate(unittest.TestCase):
             self.assertEqual(p.returncode, 2, bad)
 
 
+class SessionRate(unittest.TestCase):
+    """--session-rate N/S per client IP: POST /api/v1/session and a socket
+    hello with a nick share the bucket; a hello with a token is free."""
+
+    def test_sessions_per_ip(self):
+        s = start("--session-rate", "2/60")
+        try:
+            st, hd, data = s.curl("GET", "/metrics")
+            self.assertIn(b'duplex_limit_refused_total{limit="session_rate"} 0', data)
+            tokens = [s.session("n%d" % i) for i in range(3)]  # 3 of the burst of 4
+            c = s.tcp_client("fourth")  # the 4th, over a socket
+            st, hd, data = s.curl("POST", "/api/v1/session", body={"nick": "fifth"})
+            self.assertEqual(st, 429, data)
+            self.assertEqual(dx.decode_json(data)["error"]["code"], "rate_limited")
+            # 30 s per session at 2/60: rounded up, at most 30.
+            self.assertTrue(1 <= int(hd["retry-after"]) <= 30, hd)
+            w = s.ws_client()
+            w.send({"type": "hello", "nick": "sixth"})
+            o = w.recv()
+            self.assertEqual((o["type"], o["code"]), ("error", "rate_limited"), o)
+            self.assertTrue(1 <= o["retry_after"] <= 30000, o)
+            # A token is not a new session: resuming one still works.
+            w.send({"type": "hello", "token": tokens[0]})
+            self.assertEqual(w.recv_type("welcome")["nick"], "n0")
+            self.assertEqual(s.post(tokens[1], "r", "still posting")["id"], 1)
+            st, hd, data = s.curl("GET", "/metrics")
+            self.assertIn(b'duplex_limit_refused_total{limit="session_rate"} 2', data)
+            c.close()
+            w.close()
+        finally:
+            s.stop()
+            s.cleanup()
+
+    def test_off_by_default(self):
+        s = start()
+        try:
+            for i in range(30):
+                s.session("free%d" % i)
+        finally:
+            s.stop()
+            s.cleanup()
+
+
 class PasswordFile(unittest.TestCase):
     """--password-file (docs/protocol.md §9): the first line, without its
     line end and trailing spaces, is the password."""

@@ -43,6 +43,10 @@ main (void)
   OK (parse (&c, true, err, sizeof err, 1) == DX_CONFIG_RUN && c.udp_addr == NULL,
       "no UDP by default");
   OK (c.send_rate.n == 20 && c.send_rate.s == 1, "--send-rate defaults to 20/1");
+  OK (c.session_rate.n == 0, "--session-rate is off by default");
+  OK (parse (&c, true, err, sizeof err, 3, "--session-rate", "3/60") == DX_CONFIG_RUN
+          && c.session_rate.n == 3 && c.session_rate.s == 60,
+      "--session-rate N/S");
   OK (parse (&c, true, err, sizeof err, 3, "--password-file", "pw.txt") == DX_CONFIG_RUN
           && strcmp (c.password_file, "pw.txt") == 0 && c.password == NULL,
       "--password-file FILE");
