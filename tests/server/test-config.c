@@ -72,6 +72,20 @@ main (void)
           && strcmp (c.udp_addr, "127.0.0.1:0") == 0,
       "--udp ADDR:PORT");
   OK (parse (&c, true, err, sizeof err, 2, "--udp=[::1]:9000") == DX_CONFIG_RUN, "--udp=[v6]:PORT");
+  /* --tls-cert/--tls-key (docs/protocol.md §9): both or neither; a build
+   * without OpenSSL refuses them with a message saying so. */
+  OK (c.tls_cert == NULL && c.tls_key == NULL, "no TLS by default");
+  dx_config_result tr =
+      parse (&c, true, err, sizeof err, 4, "--tls-cert", "c.pem", "--tls-key=k.pem");
+  OK ((tr == DX_CONFIG_RUN && strcmp (c.tls_cert, "c.pem") == 0 && strcmp (c.tls_key, "k.pem") == 0)
+          || (tr == DX_CONFIG_ERROR && strstr (err, "without TLS") != NULL),
+      "--tls-cert FILE --tls-key=FILE");
+  OK (parse (&c, true, err, sizeof err, 3, "--tls-cert", "c.pem") == DX_CONFIG_ERROR
+          && strstr (err, "--tls-") != NULL,
+      "--tls-cert alone: usage error");
+  OK (parse (&c, true, err, sizeof err, 3, "--tls-key", "k.pem") == DX_CONFIG_ERROR
+          && strstr (err, "--tls-") != NULL,
+      "--tls-key alone: usage error");
   OK (parse (&c, true, err, sizeof err, 3, "--udp", "nowhere") == DX_CONFIG_ERROR
           && strstr (err, "--udp") != NULL,
       "--udp without a port: usage error naming the flag");
