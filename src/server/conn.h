@@ -21,7 +21,7 @@
 #include "server/poster.h"
 #include "server/shared-buf.h"
 #include "server/tcp-watch.h"
-#include "server/tls.h"
+#include "tls/tls.h"
 #include "server/transport.h"
 
 typedef struct dx_conn dx_conn;

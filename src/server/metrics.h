@@ -12,7 +12,7 @@
 #include "server/router.h"
 #include "server/store.h"
 #include "server/tcp-watch.h"
-#include "server/tls.h"
+#include "tls/tls.h"
 #include "server/transport.h"
 #include "server/udp-metrics.h"
 

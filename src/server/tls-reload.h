@@ -6,7 +6,7 @@
 #define DX_SERVER_TLS_RELOAD_H
 
 #include "platform/loop.h"
-#include "server/tls.h"
+#include "tls/tls.h"
 
 /* One per process; the files are read again on every SIGHUP. */
 void dx_tls_reload_start (dx_loop *loop, dx_tls_ctx *ctx, const char *cert_file,

@@ -1,14 +1,16 @@
-/* TLS for duplexd's listeners (docs/protocol.md §9): a context (certificate
- * and key, TLS 1.2/1.3 only, modern ciphers, ALPN http/1.1, session
- * resumption, reload) and a per-connection filter over memory BIOs.
+/* TLS for duplexd's listeners (docs/protocol.md §9) and duplex-bench's
+ * connections: a context (server: certificate and key, TLS 1.2/1.3 only,
+ * modern ciphers, ALPN http/1.1, session resumption, reload; client: the
+ * same protocols, optional verification) and a per-connection filter over
+ * memory BIOs.
  *
  * The filter does no I/O: ciphertext from the stream goes in with
  * dx_tls_feed, plaintext comes out of dx_tls_read; plaintext goes in with
  * dx_tls_write, ciphertext for the stream comes out of dx_tls_out_take.
  * So the same code runs on every platform backend (epoll, poll, IOCP).
  * Knows nothing of the chat. Loop thread only. */
-#ifndef DX_SERVER_TLS_H
-#define DX_SERVER_TLS_H
+#ifndef DX_TLS_TLS_H
+#define DX_TLS_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,8 +44,16 @@ bool dx_tls_ctx_reload (dx_tls_ctx *ctx, const char *cert_file, const char *key_
 void dx_tls_ctx_free (dx_tls_ctx *ctx);
 dx_tls_stats *dx_tls_ctx_stats (dx_tls_ctx *ctx);
 
+/* A client context: TLS 1.2/1.3, ALPN http/1.1. With verify, the peer's
+ * certificate must chain to ca_file (NULL: the system's CAs) and name the
+ * host given to dx_tls_new_client. */
+dx_tls_ctx *dx_tls_ctx_new_client (const char *ca_file, bool verify, char *err, size_t errlen);
+
 /* A server-side connection; NULL when out of memory. */
 dx_tls *dx_tls_new (dx_tls_ctx *ctx);
+/* A client-side connection to host (SNI and verification, unless an IP
+ * address); dx_tls_feed (t, NULL, 0) then makes the ClientHello. */
+dx_tls *dx_tls_new_client (dx_tls_ctx *ctx, const char *host);
 void dx_tls_free (dx_tls *t);
 bool dx_tls_established (const dx_tls *t);
 /* Ciphertext from the peer: false on a fatal error (the handshake or a

@@ -1,4 +1,4 @@
-#include "server/tls.h"
+#include "tls/tls.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -159,8 +159,38 @@ dx_tls_ctx_stats (dx_tls_ctx *ctx)
   return &ctx->stats;
 }
 
-dx_tls *
-dx_tls_new (dx_tls_ctx *ctx)
+dx_tls_ctx *
+dx_tls_ctx_new_client (const char *ca_file, bool verify, char *err, size_t errlen)
+{
+  dx_tls_ctx *ctx = calloc (1, sizeof *ctx);
+  SSL_CTX *s = ctx ? SSL_CTX_new (TLS_client_method ()) : NULL;
+  if (s == NULL) {
+    free (ctx);
+    snprintf (err, errlen, "cannot create a TLS client context");
+    ERR_clear_error ();
+    return NULL;
+  }
+  ctx->ssl = s;
+  SSL_CTX_set_min_proto_version (s, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version (s, TLS1_3_VERSION);
+  SSL_CTX_set_mode (s, SSL_MODE_RELEASE_BUFFERS);
+  static const unsigned char http11[] = "\x08http/1.1";
+  SSL_CTX_set_alpn_protos (s, http11, sizeof http11 - 1);
+  if (verify) {
+    SSL_CTX_set_verify (s, SSL_VERIFY_PEER, NULL);
+    int ok = ca_file ? SSL_CTX_load_verify_locations (s, ca_file, NULL)
+                     : SSL_CTX_set_default_verify_paths (s);
+    if (ok != 1) {
+      openssl_reason (err, errlen, "cannot load the CA file", ca_file ? ca_file : "(system)");
+      dx_tls_ctx_free (ctx);
+      return NULL;
+    }
+  }
+  return ctx;
+}
+
+static dx_tls *
+new_conn (dx_tls_ctx *ctx)
 {
   dx_tls *t = calloc (1, sizeof *t);
   if (t == NULL)
@@ -180,7 +210,33 @@ dx_tls_new (dx_tls_ctx *ctx)
   /* An empty memory BIO means "no data yet", not end of file. */
   BIO_set_mem_eof_return (t->in, -1);
   SSL_set_bio (t->ssl, t->in, t->out); /* the SSL owns both now */
-  SSL_set_accept_state (t->ssl);
+  return t;
+}
+
+dx_tls *
+dx_tls_new (dx_tls_ctx *ctx)
+{
+  dx_tls *t = new_conn (ctx);
+  if (t)
+    SSL_set_accept_state (t->ssl);
+  return t;
+}
+
+dx_tls *
+dx_tls_new_client (dx_tls_ctx *ctx, const char *host)
+{
+  dx_tls *t = new_conn (ctx);
+  if (t == NULL)
+    return NULL;
+  SSL_set_connect_state (t->ssl);
+  /* SNI takes a name, never an address; verification takes either. */
+  bool is_ip = strchr (host, ':') != NULL || strspn (host, "0123456789.") == strlen (host);
+  if ((!is_ip && SSL_set_tlsext_host_name (t->ssl, host) != 1)
+      || SSL_set1_host (t->ssl, host) != 1) {
+    ERR_clear_error ();
+    dx_tls_free (t);
+    return NULL;
+  }
   return t;
 }
 
