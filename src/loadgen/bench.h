@@ -37,6 +37,8 @@ typedef struct {
   char host[128];
   char hostport[160]; /* "host:port" for dx_tcp_connect and Host: */
   int port;
+  bool tls;            /* https:// or wss://: every TCP connection speaks TLS */
+  const char *ca_file; /* --ca: verify the server against it; NULL: no verification */
   bench_target target;
   bench_transport transport;
   bool compare;

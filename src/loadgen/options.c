@@ -30,7 +30,10 @@ usage (FILE *f)
               "N subscribers on one fresh room, one publisher posting R messages a second\n"
               "for S seconds; then waits for stragglers and reports delivery and latency.\n"
               "\n"
-              "  --url URL              the server (http://127.0.0.1:8080)\n"
+              "  --url URL              the server (http://127.0.0.1:8080); https:// (or\n"
+              "                         wss://) speaks TLS on every TCP connection\n"
+              "  --ca FILE              verify the TLS server against this CA (default:\n"
+              "                         no verification: the bench measures, it trusts)\n"
               "  --transport T          poll|longpoll|sse|websocket|tcp|udp (websocket);\n"
               "                         udp needs duplexd --udp and reports what it lost\n"
               "  --compare              run the workload on the five reliable transports\n"
@@ -65,10 +68,15 @@ static bool
 parse_url (bench_opts *o, const char *url)
 {
   const char *p = url;
+  o->tls = strncmp (p, "https://", 8) == 0 || strncmp (p, "wss://", 6) == 0;
   if (strncmp (p, "http://", 7) == 0)
     p += 7;
   else if (strncmp (p, "ws://", 5) == 0)
     p += 5;
+  else if (strncmp (p, "https://", 8) == 0)
+    p += 8;
+  else if (strncmp (p, "wss://", 6) == 0)
+    p += 6;
   else if (strstr (p, "://"))
     return false;
   size_t n = strcspn (p, "/");
@@ -139,6 +147,8 @@ bench_parse_args (bench_opts *o, int argc, char **argv)
     bool ok = true;
     if (strcmp (a, "--url") == 0)
       ok = parse_url (o, v);
+    else if (strcmp (a, "--ca") == 0)
+      o->ca_file = v;
     else if (strcmp (a, "--transport") == 0)
       ok = (k = pick (transport_names, BENCH_N_TRANSPORTS, v)) >= 0 && ((o->transport = k), true);
     else if (strcmp (a, "--target") == 0)
@@ -185,5 +195,11 @@ bench_parse_args (bench_opts *o, int argc, char **argv)
     fprintf (stderr, "duplex-bench: --target nchan speaks websocket, sse and longpoll\n");
     return 2;
   }
+#ifndef DX_HAVE_TLS
+  if (o->tls) {
+    fprintf (stderr, "duplex-bench: https:// and wss://: this build has no TLS (no OpenSSL)\n");
+    return 2;
+  }
+#endif
   return -1;
 }

@@ -32,7 +32,8 @@ struct conn {
   bench_transport tr;
   unsigned idx;
   dx_stream *s;
-  dx_timer *timer; /* poll interval, retry */
+  struct dx_tls *tls; /* --url https://: the stream's TLS filter */
+  dx_timer *timer;    /* poll interval, retry */
   bool connected;
   bool ready;    /* subscribed: the publisher may start */
   bool upgraded; /* WebSocket handshake done / SSE headers received */
@@ -62,6 +63,7 @@ struct run {
   const bench_opts *o;
   bench_result *r;
   dx_loop *loop;
+  struct dx_tls_ctx *tls_ctx; /* --url https:// */
   run_phase phase;
   char room[48];
   int tcp_port;

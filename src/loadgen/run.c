@@ -10,6 +10,10 @@
  * the result says which and why, and duplex-bench exits non-zero. */
 #include "loadgen/run-private.h"
 
+#ifdef DX_HAVE_TLS
+#include "tls/tls.h"
+#endif
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,28 @@ write_done (dx_stream *s, int status, void *arg)
   free (arg);
 }
 
+#ifdef DX_HAVE_TLS
+/* Writes the ciphertext the filter has for the server. */
+static void
+tls_flush (conn *c)
+{
+  size_t n = dx_tls_out_pending (c->tls);
+  if (n == 0 || !c->s)
+    return;
+  char *p = malloc (n);
+  if (!p) {
+    bench_conn_fail (c, "out of memory");
+    return;
+  }
+  dx_buf b = dx_buf_init (p, dx_tls_out_take (c->tls, p, n));
+  int err = dx_write (c->s, &b, 1, write_done, p);
+  if (err) {
+    free (p);
+    bench_conn_fail (c, dx_strerror (err));
+  }
+}
+#endif
+
 void
 bench_conn_write (conn *c, const void *data, size_t len)
 {
@@ -49,9 +75,19 @@ bench_conn_write (conn *c, const void *data, size_t len)
     return;
   }
   memcpy (copy, data, len);
-  dx_buf b = dx_buf_init (copy, len);
   if (c->role == ROLE_SUBSCRIBER)
     c->R->r->bytes_out += len;
+#ifdef DX_HAVE_TLS
+  if (c->tls) {
+    free (copy);
+    if (!dx_tls_write (c->tls, data, len))
+      bench_conn_fail (c, "TLS write failed");
+    else
+      tls_flush (c);
+    return;
+  }
+#endif
+  dx_buf b = dx_buf_init (copy, len);
   int err = dx_write (c->s, &b, 1, write_done, copy);
   if (err) {
     free (copy);
@@ -376,6 +412,42 @@ alloc_cb (dx_stream *s, size_t suggested, dx_buf *buf)
 }
 
 static void
+plain_feed (conn *c, const char *data, size_t n)
+{
+  if (c->tr == BENCH_TCP && c->R->o->target == BENCH_DUPLEXD)
+    bench_tcp_feed (c, data, n);
+  else
+    http_feed (c, data, n);
+}
+
+#ifdef DX_HAVE_TLS
+/* Ciphertext in, plaintext to the transport's parser. */
+static void
+tls_feed (conn *c, const char *data, size_t n)
+{
+  bool ok = dx_tls_feed (c->tls, data, n);
+  tls_flush (c);
+  if (!ok) {
+    bench_conn_fail (c, "TLS handshake or record failed");
+    return;
+  }
+  char plain[16384];
+  while (!c->dead && c->tls) {
+    ptrdiff_t got = dx_tls_read (c->tls, plain, sizeof plain);
+    if (got == DX_TLS_AGAIN)
+      break;
+    if (got < 0) {
+      bench_conn_fail (c, got == DX_TLS_CLOSED ? "connection closed by the server" : "TLS failed");
+      break;
+    }
+    plain_feed (c, plain, (size_t) got);
+  }
+  if (!c->dead && c->tls)
+    tls_flush (c);
+}
+#endif
+
+static void
 read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
 {
   conn *c = dx_handle_data (DX_HANDLE (s));
@@ -383,10 +455,12 @@ read_cb (dx_stream *s, ptrdiff_t n, const dx_buf *buf)
   if (n > 0 && !c->dead) {
     if (c->role == ROLE_SUBSCRIBER)
       R->r->bytes_in += (uint64_t) n;
-    if (c->tr == BENCH_TCP && R->o->target == BENCH_DUPLEXD)
-      bench_tcp_feed (c, buf->base, (size_t) n);
+#ifdef DX_HAVE_TLS
+    if (c->tls)
+      tls_feed (c, buf->base, (size_t) n);
     else
-      http_feed (c, buf->base, (size_t) n);
+#endif
+      plain_feed (c, buf->base, (size_t) n);
   } else if (n < 0) {
     bench_conn_fail (c, n == DX_EOF ? "connection closed by the server" : dx_strerror ((int) n));
   }
@@ -417,6 +491,20 @@ connect_cb (dx_stream *s, int status, void *arg)
     bench_conn_fail (c, dx_strerror (err));
     return;
   }
+#ifdef DX_HAVE_TLS
+  if (c->R->tls_ctx) {
+    /* Requests written now wait in the filter until the handshake ends. */
+    c->tls = dx_tls_new_client (c->R->tls_ctx, c->R->o->host);
+    if (!c->tls) {
+      bench_conn_fail (c, "out of memory");
+      return;
+    }
+    dx_tls_feed (c->tls, NULL, 0); /* the ClientHello */
+    tls_flush (c);
+    if (c->dead)
+      return;
+  }
+#endif
   if (c->role == ROLE_INFO) {
     dx_buffer b;
     bench_request_head (c, &b, "GET", "/api/v1/info");
@@ -498,6 +586,10 @@ bench_conn_fail (conn *c, const char *why)
     dx_close (DX_HANDLE (c->s), NULL);
     c->s = NULL;
   }
+#ifdef DX_HAVE_TLS
+  dx_tls_free (c->tls);
+  c->tls = NULL;
+#endif
   if (c->udp) {
     dx_close (DX_HANDLE (c->udp), NULL);
     c->udp = NULL;
@@ -549,6 +641,10 @@ conn_release (conn *c)
 static void
 conn_free (conn *c)
 {
+#ifdef DX_HAVE_TLS
+  dx_tls_free (c->tls);
+  c->tls = NULL;
+#endif
   dx_http_parser_free (c->http);
   dx_sse_parser_free (c->sse);
   dx_ws_decoder_free (c->ws);
@@ -610,9 +706,19 @@ bench_run (const bench_opts *o, bench_result *r)
   R.rng = dx_monotonic_us () * 0x9E3779B97F4A7C15ULL + 1;
   snprintf (R.room, sizeof R.room, "%s-%" PRIu64 "-%u", o->room_prefix, dx_wall_ms () % 1000000000,
             run_counter++);
+#ifdef DX_HAVE_TLS
+  if (o->tls) {
+    R.tls_ctx = dx_tls_ctx_new_client (o->ca_file, o->ca_file != NULL, r->error, sizeof r->error);
+    if (!R.tls_ctx)
+      return 1;
+  }
+#endif
   R.loop = dx_loop_new (&err);
   if (!R.loop) {
     snprintf (r->error, sizeof r->error, "event loop: %s", dx_strerror (err));
+#ifdef DX_HAVE_TLS
+    dx_tls_ctx_free (R.tls_ctx);
+#endif
     return 1;
   }
   R.subs = calloc (o->subscribers, sizeof *R.subs);
@@ -629,6 +735,9 @@ bench_run (const bench_opts *o, bench_result *r)
     free (R.subs);
     free (R.read_buf);
     dx_loop_free (R.loop);
+#ifdef DX_HAVE_TLS
+    dx_tls_ctx_free (R.tls_ctx);
+#endif
     return 1;
   }
   dx_handle_set_data (DX_HANDLE (R.tick), &R);
@@ -674,5 +783,8 @@ bench_run (const bench_opts *o, bench_result *r)
   free (R.subs);
   free (R.read_buf);
   dx_loop_free (R.loop);
+#ifdef DX_HAVE_TLS
+  dx_tls_ctx_free (R.tls_ctx);
+#endif
   return r->error[0] ? 1 : 0;
 }

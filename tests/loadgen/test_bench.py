@@ -4,18 +4,22 @@ counters must tell the transports apart."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import duplexd  # noqa: E402  (the integration suite's harness)
+import tls_certs  # noqa: E402
 
 BENCH = os.environ.get("DUPLEX_BENCH", "")
 
 
-def bench(server, *args, timeout=180):
-    cmd = [BENCH, "--url", "http://127.0.0.1:%d" % server.http_port, "--json"] + [str(a) for a in args]
+def bench(server, *args, timeout=180, scheme="http"):
+    cmd = ([BENCH, "--url", "%s://127.0.0.1:%d" % (scheme, server.http_port), "--json"]
+           + [str(a) for a in args])
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
                        stdin=subprocess.DEVNULL)
     lines = [l for l in p.stdout.decode().splitlines() if l.strip()]
@@ -116,6 +120,64 @@ class UdpBenchTest(unittest.TestCase):
         rs = bench(self.server, "--compare", "--subscribers", 2, "--rate", 20, "--duration", 1,
                    "--poll-interval", 100, "--drain", 30)
         self.assertNotIn("udp", [r["transport"] for r in rs])
+
+
+class TlsBenchTest(unittest.TestCase):
+    """duplex-bench --url https:// against duplexd --tls-cert (docs/protocol.md §9)."""
+
+    def setUp(self):
+        if not BENCH:
+            self.skipTest("DUPLEX_BENCH not set")
+        if not tls_certs.have_openssl():
+            self.skipTest("no openssl command")
+        self.tmp = tempfile.mkdtemp(prefix="duplex-bench-tls-")
+        self.ca = tls_certs.make_ca(self.tmp)
+        cert = tls_certs.make_server_cert(self.tmp, "srv", self.ca, 7)
+        self.server = duplexd.Server(extra=("--tls-cert", cert[0], "--tls-key", cert[1]))
+        try:
+            self.server.start()
+        except AssertionError:
+            if "without TLS" in self.server.stderr_text():
+                self.skipTest("duplexd built without TLS")
+            raise
+
+    def tearDown(self):
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_every_transport_over_tls(self):
+        rs = bench(self.server, "--ca", self.ca[0], "--compare", "--subscribers", 10, "--rate", 50,
+                   "--duration", 2, "--poll-interval", 100, "--drain", 60, scheme="https")
+        by = {r["transport"]: r for r in rs}
+        self.assertEqual(sorted(by), ["longpoll", "poll", "sse", "tcp", "websocket"])
+        for t, r in by.items():
+            self.assertEqual(r["delivered"], r["sent"] * 10, r)
+        st, body = self.server_metrics()
+        handshakes = int([l for l in body.splitlines()
+                          if l.startswith("duplex_tls_handshakes_total ")][0].split()[1])
+        self.assertGreaterEqual(handshakes, 5 * 10, "every subscriber connection did TLS")
+
+    def server_metrics(self):
+        import ssl
+        import http.client
+        c = http.client.HTTPSConnection("127.0.0.1", self.server.http_port,
+                                        context=ssl.create_default_context(cafile=self.ca[0]))
+        try:
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    def test_unverified_server_refused_with_ca(self):
+        d = tempfile.mkdtemp(prefix="duplex-bench-otherca-", dir=self.tmp)
+        wrong = tls_certs.make_ca(d)
+        cmd = [BENCH, "--url", "https://127.0.0.1:%d" % self.server.http_port, "--ca", wrong[0],
+               "--subscribers", 2, "--duration", 1]
+        p = subprocess.run([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn(b"TLS", p.stdout + p.stderr)
 
 
 if __name__ == "__main__":
