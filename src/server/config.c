@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  --send-rate N/S         sends per token: N per S seconds, bursts of 2N (default\n"
     "                          20/1; 0/1 turns it off)\n"
     "  --session-rate N/S      sessions created per client IP (default off)\n"
+    "  --max-conns-per-ip N    open TCP connections per client IP (default off)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -151,6 +152,7 @@ enum {
   OPT_TLS_KEY,
   OPT_SEND_RATE,
   OPT_SESSION_RATE,
+  OPT_MAX_CONNS,
   OPT_PW_FILE,
 };
 
@@ -179,6 +181,7 @@ static const struct {
   { "--password-file", OPT_PW_FILE, true },
   { "--send-rate", OPT_SEND_RATE, true },
   { "--session-rate", OPT_SESSION_RATE, true },
+  { "--max-conns-per-ip", OPT_MAX_CONNS, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -375,6 +378,14 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
       }
       cfg->password_file = val;
       break;
+    case OPT_MAX_CONNS: {
+      unsigned long n;
+      if (!parse_uint (val, 1000000, &n)) {
+        snprintf (err, errlen, "%s: '%.64s' is not a number 0-1000000", name, val);
+        return DX_CONFIG_ERROR;
+      }
+      cfg->max_conns_per_ip = (unsigned) n;
+    } break;
     case OPT_SEND_RATE:
     case OPT_SESSION_RATE:
       if (!dx_rate_parse (val, options[found].id == OPT_SEND_RATE ? &cfg->send_rate

@@ -41,7 +41,8 @@ typedef struct {
   const char *tls_key;
   /* Limits (docs/protocol.md §9). --send-rate: default 20/1. */
   dx_rate send_rate;
-  dx_rate session_rate; /* --session-rate per client IP: off (0/1) by default */
+  dx_rate session_rate;      /* --session-rate per client IP: off (0/1) by default */
+  unsigned max_conns_per_ip; /* --max-conns-per-ip: 0 off */
 } dx_config;
 
 #define DX_CONFIG_HISTORY_DEFAULT 100000

@@ -32,6 +32,9 @@ static void
 on_stream_closed (dx_handle *h)
 {
   dx_conn *c = dx_handle_data (h);
+  if (c->ip_counted)
+    dx_limiter_conn_closed (c->ctx->limits, c->peer_ip);
+  c->ip_counted = false;
   c->stream_done = true;
   maybe_destroy (c);
 }
@@ -113,6 +116,11 @@ dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *s
   ctx->metrics->conn_open[tr]++;
   ctx->metrics->conn_accepted[tr]++;
   link_conn (c);
+  if (ctx->limits && dx_limiter_conn_cap_on (ctx->limits)
+      && dx_limiter_peer_ip (stream, c->peer_ip, sizeof c->peer_ip)) {
+    c->ip_counted = dx_limiter_conn_open (ctx->limits, c->peer_ip);
+    c->over_ip_cap = !c->ip_counted;
+  }
 #ifdef DX_HAVE_TLS
   if (!dx_conn_tls_attach (c))
     dx_conn_close (c);
@@ -161,6 +169,9 @@ dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_tran
   to->read_ended = from->read_ended;
   to->tls = from->tls; /* the filter goes with the stream */
   from->tls = NULL;
+  memcpy (to->peer_ip, from->peer_ip, sizeof to->peer_ip); /* so does its count */
+  to->ip_counted = from->ip_counted;
+  from->ip_counted = false;
   dx_handle_set_data (DX_HANDLE (to->stream), to);
   make_timer (to);
   link_conn (to);

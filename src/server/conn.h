@@ -98,6 +98,11 @@ struct dx_conn {
   bool reading;
   bool read_ended; /* EOF or a read error was seen: never read again */
   bool stream_done, timer_done;
+  /* --max-conns-per-ip (docs/protocol.md §9): the peer's IP while this
+   * conn is counted on it; over_ip_cap: accepted over the cap, to close. */
+  char peer_ip[48];
+  bool ip_counted;
+  bool over_ip_cap;
 };
 
 /* Takes ownership of stream; counts an accepted connection of tr. */

@@ -257,6 +257,19 @@ dx_http_conn_accept (dx_conn_ctx *ctx, dx_stream *stream, dx_http_handler handle
   hc->handler = handler;
   dx_buffer_init (&hc->in, 0);
   dx_conn_init (&hc->base, ctx, &http_ops, stream, DX_TR_HTTP);
+  if (hc->base.over_ip_cap) {
+    /* docs/protocol.md §9: over --max-conns-per-ip. The answer a request
+     * would get goes out at once, and the connection closes after it. */
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                               "Content-Type: application/json\r\n"
+                               "Content-Length: 85\r\n"
+                               "Connection: close\r\n\r\n"
+                               "{\"error\":{\"code\":\"rate_limited\",\"message\":"
+                               "\"too many connections from this address\"}}\n";
+    dx_conn_send_copy (&hc->base, busy, sizeof busy - 1);
+    dx_conn_close_after_write (&hc->base);
+    return;
+  }
   dx_tcp_nodelay (stream, true);
   dx_conn_start_reading (&hc->base);
   dx_conn_arm_timer (&hc->base, DX_HTTP_IDLE_TIMEOUT_MS);

@@ -14,6 +14,37 @@ dx_limiter_free (dx_limiter *l)
 {
   dx_strmap_clear (&l->sends.buckets, free);
   dx_strmap_clear (&l->sessions.buckets, free);
+  dx_strmap_clear (&l->conns, NULL);
+}
+
+bool
+dx_limiter_conn_cap_on (const dx_limiter *l)
+{
+  return l->max_conns_per_ip > 0;
+}
+
+bool
+dx_limiter_conn_open (dx_limiter *l, const char *ip)
+{
+  uintptr_t n = (uintptr_t) dx_strmap_get (&l->conns, ip);
+  if (n >= l->max_conns_per_ip) {
+    l->refused_conns++;
+    return false;
+  }
+  /* Out of memory: let it in uncounted rather than refuse a client (its
+   * close then finds nothing to take away). */
+  dx_strmap_put (&l->conns, ip, (void *) (n + 1), NULL);
+  return true;
+}
+
+void
+dx_limiter_conn_closed (dx_limiter *l, const char *ip)
+{
+  uintptr_t n = (uintptr_t) dx_strmap_get (&l->conns, ip);
+  if (n <= 1)
+    dx_strmap_remove (&l->conns, ip);
+  else
+    dx_strmap_put (&l->conns, ip, (void *) (n - 1), NULL);
 }
 
 typedef struct {
@@ -122,7 +153,8 @@ dx_limiter_render_metrics (const dx_limiter *l, dx_buffer *out)
                     "(docs/protocol.md 9).\n"
                     "# TYPE duplex_limit_refused_total counter\n"
                     "duplex_limit_refused_total{limit=\"send_rate\"} %llu\n"
-                    "duplex_limit_refused_total{limit=\"session_rate\"} %llu\n",
-                    (unsigned long long) l->sends.refused,
-                    (unsigned long long) l->sessions.refused);
+                    "duplex_limit_refused_total{limit=\"session_rate\"} %llu\n"
+                    "duplex_limit_refused_total{limit=\"max_conns_per_ip\"} %llu\n",
+                    (unsigned long long) l->sends.refused, (unsigned long long) l->sessions.refused,
+                    (unsigned long long) l->refused_conns);
 }

@@ -33,6 +33,11 @@ typedef struct {
 typedef struct {
   dx_bucket_table sends;    /* per token: --send-rate */
   dx_bucket_table sessions; /* per client IP: --session-rate */
+  /* --max-conns-per-ip: 0 off. One entry per IP with an open TCP
+   * connection (bounded by the open connections). */
+  unsigned max_conns_per_ip;
+  dx_strmap conns; /* ip -> (void *) (uintptr_t) count, never 0 */
+  uint64_t refused_conns;
 } dx_limiter;
 
 void dx_limiter_init (dx_limiter *l, dx_rate send_rate, dx_rate session_rate);
@@ -46,6 +51,14 @@ bool dx_limiter_take_send (dx_limiter *l, const char *token, uint64_t now_ms, ui
 /* One new session (POST /api/v1/session, a socket hello with a nick) from
  * the client IP ip: as dx_limiter_take_send. */
 bool dx_limiter_take_session (dx_limiter *l, const char *ip, uint64_t now_ms, uint64_t *retry_ms);
+
+/* --max-conns-per-ip is set. */
+bool dx_limiter_conn_cap_on (const dx_limiter *l);
+/* A TCP connection from ip was accepted: true and counted if under the
+ * cap; false (refusal counted, not the connection) if over it. */
+bool dx_limiter_conn_open (dx_limiter *l, const char *ip);
+/* A connection counted by dx_limiter_conn_open is gone. */
+void dx_limiter_conn_closed (dx_limiter *l, const char *ip);
 
 /* The IP of a stream's peer, without the port ("::1", "10.0.0.7"): true,
  * or false if the stream has none (a UDP session). */

@@ -317,6 +317,7 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
   srv->cfg = cfg;
   dx_metrics_init (&srv->metrics);
   dx_limiter_init (&srv->limits, cfg->send_rate, cfg->session_rate);
+  srv->limits.max_conns_per_ip = cfg->max_conns_per_ip;
   snprintf (srv->server_name, sizeof srv->server_name, "duplexd/%s", DUPLEX_VERSION);
   srv->hub = dx_hub_new ();
   if (srv->hub == NULL) {

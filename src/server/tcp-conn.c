@@ -137,6 +137,10 @@ dx_tcp_conn_accept (dx_conn_ctx *ctx, dx_stream *stream)
   dx_conn_init (&tc->base, ctx, &tcp_ops, stream, DX_TR_TCP);
   dx_socket_client_init (&tc->client, &tc->base, &tcp_client_ops, DX_TR_TCP);
   dx_tcp_nodelay (stream, true);
+  if (tc->base.over_ip_cap) {
+    dx_conn_close (&tc->base); /* docs/protocol.md §9: over --max-conns-per-ip */
+    return;
+  }
   dx_conn_start_reading (&tc->base);
   dx_conn_arm_timer (&tc->base, DX_TCP_SILENCE_MS);
 }

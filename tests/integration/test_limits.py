@@ -221,6 +221,47 @@ class SessionRate(unittest.TestCase):
             s.cleanup()
 
 
+class MaxConnsPerIP(unittest.TestCase):
+    """--max-conns-per-ip N counts the HTTP and raw TCP listeners together;
+    over it a raw TCP connection is closed at once and an HTTP one gets
+    503 and a close."""
+
+    def test_cap_holds_at_its_number(self):
+        s = start("--max-conns-per-ip", "3")
+        try:
+            a = s.tcp_client("a")
+            b = s.ws_client("b")
+            c = s.raw()  # an idle HTTP connection counts too
+            time.sleep(0.2)
+            extra = s.raw(s.tcp_port)
+            extra.settimeout(dx.IO_TIMEOUT)
+            try:
+                self.assertEqual(extra.recv(100), b"", "closed right after accept")
+            except ConnectionResetError:
+                pass
+            extra.close()
+            st, hd, data = s.curl("GET", "/api/v1/rooms")
+            self.assertEqual(st, 503, data)
+            self.assertEqual(dx.decode_json(data)["error"]["code"], "rate_limited")
+            # The three still work.
+            a.send({"type": "ping", "t": 1})
+            self.assertEqual(a.recv_type("pong")["t"], 1)
+            b.send({"type": "ping", "t": 2})
+            self.assertEqual(b.recv_type("pong")["t"], 2)
+            c.sendall(b"GET /api/v1/rooms HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(dx.HTTPReader(c).response()[0], 200)
+            # One gone: room for one more.
+            a.close()
+            dx.wait_until(lambda: s.curl("GET", "/metrics")[0] == 200, what="a free slot")
+            self.assertGreaterEqual(
+                metric(s, 'duplex_limit_refused_total{limit="max_conns_per_ip"}'), 2)
+            b.close()
+            c.close()
+        finally:
+            s.stop()
+            s.cleanup()
+
+
 class PasswordFile(unittest.TestCase):
     """--password-file (docs/protocol.md §9): the first line, without its
     line end and trailing spaces, is the password."""

@@ -44,6 +44,12 @@ main (void)
       "no UDP by default");
   OK (c.send_rate.n == 20 && c.send_rate.s == 1, "--send-rate defaults to 20/1");
   OK (c.session_rate.n == 0, "--session-rate is off by default");
+  OK (c.max_conns_per_ip == 0, "--max-conns-per-ip is off by default");
+  OK (parse (&c, true, err, sizeof err, 3, "--max-conns-per-ip", "8") == DX_CONFIG_RUN
+          && c.max_conns_per_ip == 8,
+      "--max-conns-per-ip N");
+  OK (parse (&c, true, err, sizeof err, 3, "--max-conns-per-ip", "x") == DX_CONFIG_ERROR,
+      "--max-conns-per-ip needs a number");
   OK (parse (&c, true, err, sizeof err, 3, "--session-rate", "3/60") == DX_CONFIG_RUN
           && c.session_rate.n == 3 && c.session_rate.s == 60,
       "--session-rate N/S");
