@@ -35,6 +35,8 @@ static const char usage_text[] =
     "                          20/1; 0/1 turns it off)\n"
     "  --session-rate N/S      sessions created per client IP (default off)\n"
     "  --max-conns-per-ip N    open TCP connections per client IP (default off)\n"
+    "  --trusted-proxy CIDR    a proxy whose X-Forwarded-For / PROXY v1 names the\n"
+    "                          client (repeatable)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -153,6 +155,7 @@ enum {
   OPT_SEND_RATE,
   OPT_SESSION_RATE,
   OPT_MAX_CONNS,
+  OPT_TRUSTED_PROXY,
   OPT_PW_FILE,
 };
 
@@ -182,6 +185,7 @@ static const struct {
   { "--send-rate", OPT_SEND_RATE, true },
   { "--session-rate", OPT_SESSION_RATE, true },
   { "--max-conns-per-ip", OPT_MAX_CONNS, true },
+  { "--trusted-proxy", OPT_TRUSTED_PROXY, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -377,6 +381,15 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
         return DX_CONFIG_ERROR;
       }
       cfg->password_file = val;
+      break;
+    case OPT_TRUSTED_PROXY:
+      if (cfg->n_trusted_proxies == DX_CONFIG_MAX_PROXIES
+          || !dx_cidr_parse (val, &cfg->trusted_proxies[cfg->n_trusted_proxies])) {
+        snprintf (err, errlen, "%s: '%.64s' is not an IPv4 or IPv6 CIDR (at most %d)", name, val,
+                  DX_CONFIG_MAX_PROXIES);
+        return DX_CONFIG_ERROR;
+      }
+      cfg->n_trusted_proxies++;
       break;
     case OPT_MAX_CONNS: {
       unsigned long n;

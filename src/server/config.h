@@ -6,10 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "protocol/proxy.h"
 #include "protocol/token-bucket.h"
 #include "server/store.h"
 
 #define DX_CONFIG_MAX_TICKERS 16
+#define DX_CONFIG_MAX_PROXIES 16
 
 
 typedef struct {
@@ -43,6 +45,8 @@ typedef struct {
   dx_rate send_rate;
   dx_rate session_rate;      /* --session-rate per client IP: off (0/1) by default */
   unsigned max_conns_per_ip; /* --max-conns-per-ip: 0 off */
+  dx_cidr trusted_proxies[DX_CONFIG_MAX_PROXIES]; /* --trusted-proxy CIDR, repeatable */
+  size_t n_trusted_proxies;
 } dx_config;
 
 #define DX_CONFIG_HISTORY_DEFAULT 100000

@@ -4,6 +4,7 @@
 
 #include "server/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,10 +117,12 @@ dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *s
   ctx->metrics->conn_open[tr]++;
   ctx->metrics->conn_accepted[tr]++;
   link_conn (c);
-  if (ctx->limits && dx_limiter_conn_cap_on (ctx->limits)
-      && dx_limiter_peer_ip (stream, c->peer_ip, sizeof c->peer_ip)) {
-    c->ip_counted = dx_limiter_conn_open (ctx->limits, c->peer_ip);
-    c->over_ip_cap = !c->ip_counted;
+  if (ctx->limits && dx_limiter_peer_ip (stream, c->peer_ip, sizeof c->peer_ip)) {
+    c->via_proxy = dx_limiter_trusted (ctx->limits, c->peer_ip);
+    if (dx_limiter_conn_cap_on (ctx->limits)) {
+      c->ip_counted = dx_limiter_conn_open (ctx->limits, c->peer_ip);
+      c->over_ip_cap = !c->ip_counted;
+    }
   }
 #ifdef DX_HAVE_TLS
   if (!dx_conn_tls_attach (c))
@@ -127,6 +130,21 @@ dx_conn_init (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx_stream *s
   else if (c->tls && c->timer)
     dx_timer_start (c->timer, DX_TLS_HANDSHAKE_MS, 0, conn_timer_cb);
 #endif
+}
+
+bool
+dx_conn_set_client_ip (dx_conn *c, const char *ip)
+{
+  if (strcmp (ip, c->peer_ip) == 0)
+    return true;
+  if (c->ip_counted)
+    dx_limiter_conn_closed (c->ctx->limits, c->peer_ip);
+  c->ip_counted = false;
+  snprintf (c->peer_ip, sizeof c->peer_ip, "%s", ip);
+  if (!dx_limiter_conn_cap_on (c->ctx->limits))
+    return true;
+  c->ip_counted = dx_limiter_conn_open (c->ctx->limits, c->peer_ip);
+  return c->ip_counted;
 }
 
 void
@@ -170,6 +188,7 @@ dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_tran
   to->tls = from->tls; /* the filter goes with the stream */
   from->tls = NULL;
   memcpy (to->peer_ip, from->peer_ip, sizeof to->peer_ip); /* so does its count */
+  to->via_proxy = from->via_proxy;
   to->ip_counted = from->ip_counted;
   from->ip_counted = false;
   dx_handle_set_data (DX_HANDLE (to->stream), to);

@@ -100,9 +100,10 @@ struct dx_conn {
   bool stream_done, timer_done;
   /* --max-conns-per-ip (docs/protocol.md §9): the peer's IP while this
    * conn is counted on it; over_ip_cap: accepted over the cap, to close. */
-  char peer_ip[48];
+  char peer_ip[48]; /* the client's IP: the peer's, or what a trusted proxy said */
   bool ip_counted;
   bool over_ip_cap;
+  bool via_proxy; /* the peer is a --trusted-proxy */
 };
 
 /* Takes ownership of stream; counts an accepted connection of tr. */
@@ -116,6 +117,9 @@ void dx_conn_init_sink (dx_conn *c, dx_conn_ctx *ctx, const dx_conn_ops *ops, dx
 /* Hands from's stream (and registration) to the fresh to (ops set by the
  * caller); from is then closed without touching the stream. */
 void dx_conn_take_stream (dx_conn *to, const dx_conn_ops *ops, dx_conn *from, dx_transport tr);
+/* A trusted proxy named the client (docs/protocol.md §9): from now on the
+ * conn counts as ip. false if that IP is over --max-conns-per-ip. */
+bool dx_conn_set_client_ip (dx_conn *c, const char *ip);
 void dx_conn_start_reading (dx_conn *c);
 void dx_conn_stop_reading (dx_conn *c);
 /* Moves the open-count from the current transport to tr. */

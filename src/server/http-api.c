@@ -140,10 +140,10 @@ respond_rate_limited (dx_http_conn *hc, uint64_t retry_ms, const char *message)
 static bool
 take_session (dx_http_conn *hc)
 {
-  char ip[64];
   uint64_t retry_ms = 0;
-  if (!dx_limiter_peer_ip (hc->base.stream, ip, sizeof ip)
-      || dx_limiter_take_session (hc->base.ctx->limits, ip, dx_monotonic_ms (), &retry_ms))
+  if (hc->base.peer_ip[0] == '\0'
+      || dx_limiter_take_session (hc->base.ctx->limits, hc->base.peer_ip, dx_monotonic_ms (),
+                                  &retry_ms))
     return true;
   respond_rate_limited (hc, retry_ms, "too many new sessions from this address: try again later");
   return false;
@@ -503,10 +503,33 @@ info_add_tls (dx_conn_ctx *ctx, dx_buffer *b)
   dx_buffer_append_str (b, ",\"tls\":true}");
 }
 
+/* docs/protocol.md §9: from a trusted proxy, the last X-Forwarded-For hop
+ * is the client; until a request names one the connection counts as the
+ * proxy. false: answered 503 (that client is over --max-conns-per-ip). */
+static bool
+take_forwarded_client (dx_http_conn *hc, const dx_http_message *req)
+{
+  const char *xff = hc->base.via_proxy ? dx_http_message_header (req, "X-Forwarded-For") : NULL;
+  dx_ip ip;
+  if (xff == NULL || !dx_xff_last_hop (xff, &ip))
+    return true;
+  char text[48];
+  dx_ip_format (&ip, text, sizeof text);
+  if (dx_conn_set_client_ip (&hc->base, text))
+    return true;
+  dx_http_header h = { "Connection", "close" };
+  dx_http_respond_error_extra (hc, 503, "rate_limited", "too many connections from this address",
+                               &h, 1);
+  dx_conn_close_after_write (&hc->base);
+  return false;
+}
+
 static void
 handle_request (dx_http_conn *hc, const dx_http_message *req)
 {
   dx_conn_ctx *ctx = hc->base.ctx;
+  if (!take_forwarded_client (hc, req))
+    return;
   dx_route_match rm;
   dx_router_match (req->method, req->path, &rm);
   hc->route = rm.route;

@@ -18,6 +18,18 @@ dx_limiter_free (dx_limiter *l)
 }
 
 bool
+dx_limiter_trusted (const dx_limiter *l, const char *ip)
+{
+  dx_ip a;
+  if (l->n_trusted == 0 || !dx_ip_parse (ip, strlen (ip), &a))
+    return false;
+  for (size_t i = 0; i < l->n_trusted; i++)
+    if (dx_cidr_match (&l->trusted[i], &a))
+      return true;
+  return false;
+}
+
+bool
 dx_limiter_conn_cap_on (const dx_limiter *l)
 {
   return l->max_conns_per_ip > 0;

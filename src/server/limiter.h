@@ -17,6 +17,7 @@
 
 #include "platform/loop.h"
 #include "protocol/buffer.h"
+#include "protocol/proxy.h"
 #include "protocol/token-bucket.h"
 #include "server/strmap.h"
 
@@ -38,6 +39,8 @@ typedef struct {
   unsigned max_conns_per_ip;
   dx_strmap conns; /* ip -> (void *) (uintptr_t) count, never 0 */
   uint64_t refused_conns;
+  const dx_cidr *trusted; /* --trusted-proxy (the config's) */
+  size_t n_trusted;
 } dx_limiter;
 
 void dx_limiter_init (dx_limiter *l, dx_rate send_rate, dx_rate session_rate);
@@ -51,6 +54,9 @@ bool dx_limiter_take_send (dx_limiter *l, const char *token, uint64_t now_ms, ui
 /* One new session (POST /api/v1/session, a socket hello with a nick) from
  * the client IP ip: as dx_limiter_take_send. */
 bool dx_limiter_take_session (dx_limiter *l, const char *ip, uint64_t now_ms, uint64_t *retry_ms);
+
+/* ip (text, as dx_limiter_peer_ip gives it) is a --trusted-proxy. */
+bool dx_limiter_trusted (const dx_limiter *l, const char *ip);
 
 /* --max-conns-per-ip is set. */
 bool dx_limiter_conn_cap_on (const dx_limiter *l);

@@ -318,6 +318,8 @@ dx_server_new (dx_loop *loop, const dx_config *cfg, char *err, size_t errlen, in
   dx_metrics_init (&srv->metrics);
   dx_limiter_init (&srv->limits, cfg->send_rate, cfg->session_rate);
   srv->limits.max_conns_per_ip = cfg->max_conns_per_ip;
+  srv->limits.trusted = cfg->trusted_proxies;
+  srv->limits.n_trusted = cfg->n_trusted_proxies;
   snprintf (srv->server_name, sizeof srv->server_name, "duplexd/%s", DUPLEX_VERSION);
   srv->hub = dx_hub_new ();
   if (srv->hub == NULL) {

@@ -170,10 +170,9 @@ password_ok (dx_socket_client *s, const dx_msg *m)
 static bool
 take_session (dx_socket_client *s)
 {
-  char ip[64];
   uint64_t retry_ms = 0;
-  if (!dx_limiter_peer_ip (s->conn->stream, ip, sizeof ip)
-      || dx_limiter_take_session (s->ctx->limits, ip, dx_monotonic_ms (), &retry_ms))
+  if (s->conn->peer_ip[0] == '\0'
+      || dx_limiter_take_session (s->ctx->limits, s->conn->peer_ip, dx_monotonic_ms (), &retry_ms))
     return true;
   dx_buffer b;
   dx_buffer_init (&b, 0);

@@ -2,16 +2,22 @@
 
 #include "protocol/message.h"
 #include "protocol/ndjson.h"
+#include "protocol/proxy.h"
 #include "server/conn.h"
 #include "server/log.h"
 #include "server/socket-client.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
   dx_conn base; /* first */
   dx_socket_client client;
   dx_ndjson lines;
+  /* From a trusted proxy: the PROXY v1 header is awaited first. */
+  bool proxy_done;
+  char head[DX_PROXY_V1_MAX];
+  size_t head_len;
 } tcp_conn;
 
 static bool
@@ -54,11 +60,49 @@ static const dx_socket_client_ops tcp_client_ops = {
   tcp_close_policy,
 };
 
+/* docs/protocol.md §9: a raw TCP connection from a trusted proxy starts
+ * with a PROXY v1 header naming the client ("UNKNOWN": the proxy itself).
+ * Returns how many bytes of data it took (the rest are NDJSON), or -1 when
+ * the connection was closed or more is needed (everything was taken). */
+static long
+take_proxy_header (tcp_conn *tc, const char *data, size_t n)
+{
+  size_t room = sizeof tc->head - tc->head_len, take = n < room ? n : room;
+  memcpy (tc->head + tc->head_len, data, take);
+  size_t before = tc->head_len;
+  tc->head_len += take;
+  size_t used = 0;
+  dx_ip src;
+  bool unknown = false;
+  switch (dx_proxy_v1_parse (tc->head, tc->head_len, &used, &src, &unknown)) {
+  case DX_PROXY_NEED_MORE: return -1;
+  case DX_PROXY_INVALID: dx_conn_close (&tc->base); return -1;
+  case DX_PROXY_OK: break;
+  }
+  tc->proxy_done = true;
+  if (!unknown) {
+    char text[48];
+    dx_ip_format (&src, text, sizeof text);
+    if (!dx_conn_set_client_ip (&tc->base, text)) {
+      dx_conn_close (&tc->base); /* that client is over --max-conns-per-ip */
+      return -1;
+    }
+  }
+  return (long) (used - before);
+}
+
 static void
 tcp_on_read (dx_conn *c, const char *data, size_t n)
 {
   tcp_conn *tc = (tcp_conn *) c;
   dx_conn_arm_timer (c, DX_TCP_SILENCE_MS);
+  if (c->via_proxy && !tc->proxy_done) {
+    long took = take_proxy_header (tc, data, n);
+    if (took < 0)
+      return;
+    data += took;
+    n -= (size_t) took;
+  }
   while (n > 0 && !c->closing) {
     size_t used = 0;
     const char *line = NULL;

@@ -262,6 +262,89 @@ class MaxConnsPerIP(unittest.TestCase):
             s.cleanup()
 
 
+class TrustedProxy(unittest.TestCase):
+    """--trusted-proxy CIDR: X-Forwarded-For's last hop on HTTP and a PROXY
+    v1 header on raw TCP name the client; from anyone else XFF is ignored."""
+
+    def sessions(self, s, xff, n):
+        got = []
+        for i in range(n):
+            st, hd, data = s.curl("POST", "/api/v1/session", body={"nick": "p%d" % i},
+                                  headers=["X-Forwarded-For: " + xff])
+            got.append(st)
+        return got
+
+    def test_forwarded_for_from_trusted_proxy(self):
+        s = start("--session-rate", "1/60", "--trusted-proxy", "127.0.0.0/8",
+                  "--trusted-proxy", "::1/128")
+        try:
+            self.assertEqual(self.sessions(s, "9.9.9.9, 198.51.100.1", 3), [201, 201, 429])
+            self.assertEqual(self.sessions(s, "198.51.100.2", 2), [201, 201],
+                             "another client behind the same proxy has its own bucket")
+            # PROXY v1 on raw TCP: the header names the client.
+            c = dx.LineClient(s.raw(s.tcp_port))
+            c.send_raw(b"PROXY TCP4 198.51.100.1 127.0.0.1 40000 8081\r\n")
+            c.send({"type": "hello", "nick": "via-tcp"})
+            o = c.recv()
+            self.assertEqual((o["type"], o.get("code")), ("error", "rate_limited"), o)
+            c.close()
+            c = dx.LineClient(s.raw(s.tcp_port))
+            c.send_raw(b"PROXY TCP6 2001:db8::7 ::1 40000 8081\r\n")
+            self.assertEqual(c.hello("v6-client")["type"], "welcome")
+            c.close()
+            # PROXY UNKNOWN counts as the proxy itself (fresh bucket here).
+            c = dx.LineClient(s.raw(s.tcp_port))
+            c.send_raw(b"PROXY UNKNOWN\r\n")
+            self.assertEqual(c.hello("the-proxy")["type"], "welcome")
+            c.close()
+            # A trusted proxy's raw TCP connection must start with the header.
+            c = dx.LineClient(s.raw(s.tcp_port))
+            c.send({"type": "hello", "nick": "no-header"})
+            self.assertEqual(c.wait_closed(), [])
+            c.close()
+        finally:
+            s.stop()
+            s.cleanup()
+
+    def test_untrusted_peer_xff_ignored(self):
+        s = start("--session-rate", "1/60", "--trusted-proxy", "10.0.0.0/8")
+        try:
+            self.assertEqual(self.sessions(s, "198.51.100.1", 2), [201, 201])
+            self.assertEqual(self.sessions(s, "198.51.100.2", 1), [429],
+                             "XFF from an untrusted peer names nobody")
+            # No PROXY header expected from an untrusted peer: plain NDJSON.
+            st, hd, data = s.curl("GET", "/api/v1/rooms")
+            self.assertEqual(st, 200)
+        finally:
+            s.stop()
+            s.cleanup()
+
+    def test_conn_cap_per_forwarded_client(self):
+        s = start("--max-conns-per-ip", "2", "--trusted-proxy", "127.0.0.1/32")
+        try:
+            conns = []
+            for i in range(2):  # two TCP connections for one client behind the proxy
+                c = dx.LineClient(s.raw(s.tcp_port))
+                c.send_raw(b"PROXY TCP4 203.0.113.5 127.0.0.1 4000%d 8081\r\n" % i)
+                c.hello("cap%d" % i)
+                conns.append(c)
+            c = dx.LineClient(s.raw(s.tcp_port))
+            c.send_raw(b"PROXY TCP4 203.0.113.5 127.0.0.1 40009 8081\r\n")
+            c.send({"type": "ping", "t": 1})
+            self.assertEqual(c.wait_closed(), [], "the third from that client is closed")
+            c.close()
+            # Once a connection is counted as the client, the proxy has room again.
+            st, hd, data = s.curl("GET", "/api/v1/rooms", headers=["X-Forwarded-For: 203.0.113.6"])
+            self.assertEqual(st, 200)
+            st, hd, data = s.curl("GET", "/api/v1/rooms", headers=["X-Forwarded-For: 203.0.113.5"])
+            self.assertEqual(st, 503, data)
+            for c in conns:
+                c.close()
+        finally:
+            s.stop()
+            s.cleanup()
+
+
 class PasswordFile(unittest.TestCase):
     """--password-file (docs/protocol.md §9): the first line, without its
     line end and trailing spaces, is the password."""

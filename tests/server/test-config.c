@@ -45,6 +45,13 @@ main (void)
   OK (c.send_rate.n == 20 && c.send_rate.s == 1, "--send-rate defaults to 20/1");
   OK (c.session_rate.n == 0, "--session-rate is off by default");
   OK (c.max_conns_per_ip == 0, "--max-conns-per-ip is off by default");
+  OK (parse (&c, true, err, sizeof err, 5, "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy",
+             "::1")
+              == DX_CONFIG_RUN
+          && c.n_trusted_proxies == 2,
+      "--trusted-proxy is repeatable, IPv4 and IPv6");
+  OK (parse (&c, true, err, sizeof err, 3, "--trusted-proxy", "10.0.0.0/33") == DX_CONFIG_ERROR,
+      "--trusted-proxy needs a CIDR");
   OK (parse (&c, true, err, sizeof err, 3, "--max-conns-per-ip", "8") == DX_CONFIG_RUN
           && c.max_conns_per_ip == 8,
       "--max-conns-per-ip N");
