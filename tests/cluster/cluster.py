@@ -205,6 +205,7 @@ class ClusterTest(unittest.TestCase):
 
     nodes_n = 3
     history = 100000
+    node_extra = ()  # more duplexd flags for every node
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="duplex-cluster-")
@@ -215,7 +216,7 @@ class ClusterTest(unittest.TestCase):
         self._closers = []
 
     def start_node(self, name):
-        n = Node(self.redis.url, name, history=self.history).start()
+        n = Node(self.redis.url, name, history=self.history, extra=self.node_extra).start()
         n.wait_healthy()
         return n
 

@@ -55,6 +55,9 @@ class Front(dd.Server):
 
 
 class Nginx(cluster.ClusterTest):
+    # nginx names the client: X-Forwarded-For and PROXY v1 (docs/protocol.md §9).
+    node_extra = ("--trusted-proxy", "127.0.0.1/32")
+
     def setUp(self):
         if NGINX is None or OPENSSL is None:
             self.skipTest("nginx or openssl is not installed")
