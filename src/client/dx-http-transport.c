@@ -246,6 +246,7 @@ post_job_free (PostJob *job)
 }
 
 static void post_with_token (PostJob *job);
+static guint64 retry_after_ms (SoupMessage *msg);
 
 static void
 session_done (GObject *source, GAsyncResult *result, gpointer data)
@@ -270,6 +271,12 @@ session_done (GObject *source, GAsyncResult *result, gpointer data)
     g_free (PRIV (self)->token);
     PRIV (self)->token = g_strdup (token);
     post_with_token (job);
+    return;
+  }
+  if (error == NULL && soup_message_get_status (msg) == 429) {
+    /* docs/protocol.md §9 --session-rate: the outbox waits Retry-After. */
+    dx_base_transport_rate_limited (DX_BASE_TRANSPORT (self), job->cid, retry_after_ms (msg));
+    post_job_free (job);
     return;
   }
   g_autofree char *why = dx_http_transport_describe_failure (msg, body, error);

@@ -106,6 +106,38 @@ test_flood (gconstpointer data)
   dx_test_server_free (&s);
 }
 
+/* --session-rate: the HTTP modes' session POST gets 429 too; the message
+ * waits Retry-After and goes out with its cid, stored once. */
+static void
+test_session_rate (void)
+{
+  const char *const extra[] = { "--session-rate", "1/1", NULL };
+  DxTestServer s;
+  Seen seen = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0, 0 };
+  g_autoptr (DxTransport) t = NULL;
+  g_autoptr (GPtrArray) stored = NULL;
+
+  dx_test_server_start_args (&s, extra);
+  t = dx_transport_new (DX_MODE_LONGPOLL, s.url, "late", NULL);
+  g_signal_connect (t, "ack", G_CALLBACK (on_ack), &seen);
+  g_signal_connect (t, "error", G_CALLBACK (on_error), &seen);
+  dx_transport_connect (t, "lobby", 0, NULL);
+  g_assert_true (dx_test_wait (is_connected, t, 10000));
+  /* Two sessions from this address empty its bucket (a burst of 2). */
+  dx_test_post (&s, "a", "lobby", "one");
+  dx_test_post (&s, "b", "lobby", "two");
+  dx_transport_send (t, "three", "c-late");
+  g_assert_true (dx_test_wait (has_first, &seen, 20000));
+  g_assert_cmpuint (seen.notices, >, 0);
+  g_assert_cmpuint (seen.other_errors, ==, 0);
+  stored = dx_test_get_messages (&s, "lobby");
+  g_assert_cmpuint (stored->len, ==, 3);
+  g_assert_cmpstr (((dx_msg *) stored->pdata[2])->cid, ==, "c-late");
+  dx_transport_disconnect (t);
+  g_hash_table_unref (seen.acked);
+  dx_test_server_free (&s);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -115,5 +147,6 @@ main (int argc, char *argv[])
     g_autofree char *path = g_strdup_printf ("/rate-limit/%s/flood", dx_mode_to_string (m));
     g_test_add_data_func (path, GUINT_TO_POINTER (m), test_flood);
   }
+  g_test_add_func ("/rate-limit/session-rate/longpoll", test_session_rate);
   return g_test_run ();
 }
