@@ -2,7 +2,6 @@
  * (GetTcpTable, GetTcp6Table); the Linux twin is dx-tcp-table.c. The
  * ...2 versions add each socket's owning process, which we do not need
  * and which costs about 2 s a call under Wine (as duplexd found). */
-#include <winsock2.h>
 #include <ws2tcpip.h>
 #include <iphlpapi.h>
 
