@@ -9,6 +9,7 @@ packages=(
   gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config git ca-certificates
   # server
   libsqlite3-dev
+  liburing-dev  # DUPLEX_LOOP=uring (src/platform/loop-uring.c)
   libssl-dev testssl.sh  # TLS in duplexd (--tls-cert) and its testssl.sh test
   # several nodes (--redis): the Redis client library; Redis and nginx for the cluster suite
   libhiredis-dev redis-server nginx libnginx-mod-stream openssl

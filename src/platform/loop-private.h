@@ -23,6 +23,10 @@
  *   tcp-posix.c     POSIX sockets: connect, listen/accept, options, names.
  *   loop-epoll.c    the epoll poller (Linux).
  *   loop-poll.c     the poll(2) poller (any POSIX).
+ *   loop-uring.c    io_uring (Linux, with liburing): readiness through
+ *                   poll requests on the ring, and the sends of the flush
+ *                   phase as send requests, all submitted together with
+ *                   the wait (one system call per iteration).
  *   stream-win.c    Windows mirror of stream-posix.c (on completions:
  *                   dx_iocp_op).
  *   tcp-win.c       Windows mirror of tcp-posix.c.
@@ -88,6 +92,7 @@ typedef SOCKET dx_socket_t;
 #define DX_BAD_SOCKET INVALID_SOCKET
 #else
 #include <sys/socket.h>
+#include <sys/uio.h>
 typedef int dx_socket_t;
 #define DX_BAD_SOCKET (-1)
 #endif
@@ -263,8 +268,12 @@ struct dx_io {
   bool registered; /* known to the backend */
   size_t slot;     /* index in the backend's table of fds (poll: the
                        pollfd array); epoll keeps no table */
+  void *poll_op;   /* uring: the poll request armed for it, or NULL */
   dx_io_cb cb;
 };
+
+/* A gathered send in the kernel (uring only; defined in loop-uring.c). */
+typedef struct dx_send_op dx_send_op;
 
 /* ---- completion I/O (IOCP) --------------------------------------------- */
 
@@ -311,10 +320,24 @@ typedef struct dx_backend {
   int (*io_set) (dx_loop *loop, dx_io *io, unsigned events);
   /* Forget io->fd before it is closed. */
   void (*io_remove) (dx_loop *loop, dx_io *io);
+#ifndef _WIN32
+  /* Completion-based sends (uring; NULL on epoll and poll, which send at
+   * once in the flush phase): start one gathered send of iov[0..n) on
+   * the stream, recorded in s->send_op; the kernel's answer comes back
+   * as dx__stream_send_done. The iovec array is copied, the bytes must
+   * stay put until then. 0 or DX_E*. */
+  int (*send_start) (dx_loop *loop, dx_stream *s, const struct iovec *iov, int n);
+  /* Ask the kernel to give up the send of s->send_op (closing); its
+   * completion still comes, cancelled or not. */
+  void (*send_cancel) (dx_loop *loop, dx_stream *s);
+#endif
 } dx_backend;
 
 #ifdef __linux__
 extern const dx_backend dx__backend_epoll;
+#endif
+#ifdef DX_HAVE_URING
+extern const dx_backend dx__backend_uring;
 #endif
 #ifndef _WIN32
 extern const dx_backend dx__backend_poll;

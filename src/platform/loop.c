@@ -17,6 +17,9 @@ static const dx_backend *const backends[] = {
 #else
   &dx__backend_poll,
 #endif
+#ifdef DX_HAVE_URING
+  &dx__backend_uring, /* not the default: epoll stays first until measured */
+#endif
 };
 
 static const dx_backend *

@@ -15,6 +15,11 @@
  *    runs in order (semantic 3);
  *  - close: queued requests are completed with DX_ECANCELED, then the close
  *    request is queued behind them (semantic 4).
+ * On the uring backend (backend->send_start) the flush phase does not call
+ * sendmsg: it starts one send request per stream, and the ring submits all
+ * of them with its wait, in one system call; the writes stay queued until
+ * the kernel answers (dx__stream_send_done), and a close waits for that
+ * answer (cancelling the send) before it fails them.
  * Level-triggered readiness keeps it simple: an fd is watched for exactly
  * what we want from it now, and not at all when we want nothing (so a reset
  * idle socket cannot make epoll/poll spin). */
@@ -51,6 +56,13 @@ static void shutdown_req_run (dx_req *req);
 
 /* ---- stream state -------------------------------------------------------- */
 
+/* Sends complete on their own (uring): no writability to watch. */
+static bool
+stream_sends_async (const dx_stream *s)
+{
+  return s->h.loop->backend->send_start != NULL;
+}
+
 static unsigned
 stream_wanted (const dx_stream *s)
 {
@@ -61,7 +73,7 @@ stream_wanted (const dx_stream *s)
   unsigned ev = 0;
   if (s->reading)
     ev |= DX_IO_READ;
-  if (!dx_list_empty (&s->write_queue))
+  if (!dx_list_empty (&s->write_queue) && !stream_sends_async (s))
     ev |= DX_IO_WRITE;
   return ev;
 }
@@ -204,12 +216,40 @@ stream_gather (const dx_stream *s, struct iovec *iov)
   return n;
 }
 
+/* Completion-based sends: give the queue's buffers to the kernel in one
+ * send request (one at a time keeps the bytes in order); its answer comes
+ * to dx__stream_send_done. Writes of nothing complete here. */
+static void
+stream_send_start (dx_stream *s)
+{
+  while (!s->send_op && !dx_list_empty (&s->write_queue)) {
+    struct iovec iov[DX_WRITE_BUFS_MAX];
+    int n = stream_gather (s, iov);
+    if (n == 0) {
+      stream_consume (s, 0); /* only empty writes were queued */
+      continue;
+    }
+    int rc = s->h.loop->backend->send_start (s->h.loop, s, iov, n);
+    if (rc < 0) {
+      s->write_err = rc;
+      stream_fail_writes (s, rc);
+    }
+    return;
+  }
+  if (!s->send_op && s->shutdown_requested && !s->shutdown_done)
+    stream_do_shutdown (s);
+}
+
 /* Hand as much of the queue to the kernel as it takes, then half-close if
  * a shutdown waits for the queue. Completed requests go to the pending
  * queue. */
 static void
 stream_flush (dx_stream *s)
 {
+  if (stream_sends_async (s)) {
+    stream_send_start (s);
+    return;
+  }
   while (!dx_list_empty (&s->write_queue)) {
     struct iovec iov[DX_WRITE_BUFS_MAX];
     int n = stream_gather (s, iov);
@@ -470,7 +510,44 @@ stream_io_cb (dx_loop *loop, dx_io *io, unsigned revents)
   stream_update (s);
 }
 
+/* ---- completion-based sends ------------------------------------------------ */
+
+static void stream_close_finish (dx_stream *s);
+
+void
+dx__stream_send_done (dx_stream *s, ptrdiff_t result)
+{
+  s->send_op = NULL;
+  if (dx__is_closing (s)) {
+    stream_close_finish (s); /* dx__stream_close waited for us */
+    return;
+  }
+  if (result < 0) {
+    s->write_err = (int) result;
+    stream_fail_writes (s, s->write_err);
+    return;
+  }
+  stream_consume (s, (size_t) result);
+  /* The rest of a partial send, or writes queued meanwhile, go out with
+   * the next flush phase (with every other stream's). */
+  if (!dx_list_empty (&s->write_queue)) {
+    if (dx_list_empty (&s->flush_link))
+      dx_list_push_back (&s->h.loop->flush_list, &s->flush_link);
+  } else if (s->shutdown_requested && !s->shutdown_done) {
+    stream_do_shutdown (s);
+  }
+}
+
 /* ---- close ---------------------------------------------------------------- */
+
+/* Nothing of the stream is left in the kernel: fail what is queued, then
+ * close_cb (after those callbacks, semantic 4). */
+static void
+stream_close_finish (dx_stream *s)
+{
+  stream_fail_writes (s, DX_ECANCELED);
+  dx__handle_close_done (&s->h);
+}
 
 void
 dx__stream_close (dx_stream *s)
@@ -483,7 +560,13 @@ dx__stream_close (dx_stream *s)
   s->io.fd = -1;
   if (s->connecting && !s->connect_req.queued)
     dx__stream_connect_ended (s, DX_ECANCELED);
-  stream_fail_writes (s, DX_ECANCELED);
   s->reading = false;
-  dx__handle_close_done (&s->h);
+  if (s->send_op) {
+    /* The kernel may still read the queued buffers: they stay valid (and
+     * their writes uncompleted) until it answers. The socket itself lives
+     * on in the send request until then; closing the fd is safe. */
+    loop->backend->send_cancel (loop, s);
+    return;
+  }
+  stream_close_finish (s);
 }

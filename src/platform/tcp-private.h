@@ -56,6 +56,8 @@ struct dx_stream {
   dx_list flush_link;      /* in loop->flush_list until the flush phase */
   size_t write_queue_size; /* bytes not yet taken by the kernel */
   int write_err;           /* 0, or sticky: a failed write fails the rest */
+  dx_send_op *send_op;     /* uring: the send in the kernel (its bytes are
+                              still queued), NULL when none */
 
   /* shutdown */
   bool shutdown_requested;
@@ -138,5 +140,10 @@ void dx__stream_connect_started (dx_stream *s);
  * DX_E*): connect_cb gets it from the pending queue; after an error the
  * stream reads and writes nothing. */
 void dx__stream_connect_ended (dx_stream *s, int status);
+#ifndef _WIN32
+/* The send that backend->send_start began is over: result is the byte
+ * count the kernel took, or DX_E* (DX_ECANCELED after send_cancel). */
+void dx__stream_send_done (dx_stream *s, ptrdiff_t result);
+#endif
 
 #endif
