@@ -11,7 +11,15 @@ web client"; issue 13).
   and a token the server no longer knows): the page resumes, and a message
   typed while the server was away is sent once, with its cid;
 - no console message at all, the CSP holds (nothing inline), 304 on a
-  second load, deep links, Korean, a phone-width layout.
+  second load, deep links, Korean, a phone-width layout;
+- over --send-rate (docs/protocol.md §9: WebSocket's rate_limited with
+  retry_after, HTTP's 429 with Retry-After) the page says it is slowed
+  down, waits and resends with the same cid: every message stored once;
+- a server with --password-file: the page asks for the password, says
+  when it is wrong, and then sends (POST /api/v1/session, WebSocket hello).
+
+One browser serves every class (a second one for the Korean page), one
+server each class; each browser's profile directory is removed at the end.
 
 Skips (exit 77) only when Chromium, chromedriver or Selenium is missing.
 DUPLEX_WEB_SCREENSHOTS=DIR saves the page and its compare view there
@@ -64,7 +72,12 @@ def free_port():
     return port
 
 
+_browsers = {}
+
+
 def new_browser(lang="en-US", width=1280, height=1500):
+    """A headless Chromium; quit_browser() ends it and removes its profile."""
+    profile = tempfile.mkdtemp(prefix="duplex-chromium-")
     o = webdriver.ChromeOptions()
     o.binary_location = CHROMIUM
     # Without the background-networking flags Chromium phones home and the
@@ -74,13 +87,37 @@ def new_browser(lang="en-US", width=1280, height=1500):
               "--disable-component-update", "--disable-sync",
               "--disable-dev-shm-usage", "--lang=" + lang,
               "--window-size=%d,%d" % (width, height),
-              "--user-data-dir=" + tempfile.mkdtemp(prefix="duplex-chromium-")):
+              "--user-data-dir=" + profile):
         o.add_argument(a)
     o.add_experimental_option("prefs", {"intl.accept_languages": lang})
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
+    try:
+        d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
+    except Exception:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
+    d.duplex_profile = profile
     d.set_script_timeout(WAIT)
     return d
+
+
+def quit_browser(d):
+    try:
+        d.quit()
+    finally:
+        shutil.rmtree(d.duplex_profile, ignore_errors=True)
+
+
+def shared_browser(lang="en-US"):
+    """One browser per language for the whole file: a start costs seconds."""
+    if lang not in _browsers:
+        _browsers[lang] = new_browser(lang=lang)
+    return _browsers[lang]
+
+
+def tearDownModule():
+    while _browsers:
+        quit_browser(_browsers.popitem()[1])
 
 
 class Http:
@@ -117,6 +154,8 @@ class Http:
 class PageTest(unittest.TestCase):
     server_extra = ()
     store = "memory"
+    lang = "en-US"
+    size = (1280, 1500)
 
     @classmethod
     def setUpClass(cls):
@@ -125,13 +164,18 @@ class PageTest(unittest.TestCase):
                                extra=["--http", "127.0.0.1:%d" % cls.port] + list(cls.server_extra))
         cls.server.start()
         cls.http = Http(cls.server.http_port)
-        cls.driver = new_browser()
+        cls.driver = shared_browser(cls.lang)
+        cls.driver.set_window_size(*cls.size)
 
     @classmethod
     def tearDownClass(cls):
-        cls.driver.quit()
+        # The shared browser leaves the page of this server.
+        cls.driver.get("about:blank")
         cls.server.stop(check=False)
         cls.server.cleanup()
+
+    def setUp(self):
+        self.driver.get_log("browser")  # what an earlier class left
 
     def url(self, query):
         return "http://127.0.0.1:%d/?%s" % (self.server.http_port, query)
@@ -157,6 +201,9 @@ class PageTest(unittest.TestCase):
     def log_texts(self):
         return self.js("return [...document.querySelectorAll('#log li[data-id] .text')]"
                        ".map(e => e.textContent)")
+
+    def mode_stats(self, mode):
+        return [x for x in self.js("return window.duplex.stats()") if x["mode"] == mode][0]
 
     def page_state(self):
         return self.js("return window.duplex.state()")
@@ -240,12 +287,14 @@ class Switching(PageTest):
         # Keyboard only: the arrow keys walk the radio group (the disabled
         # raw TCP one is skipped), each step a live switch.
         sequence = ["longpoll", "sse", "websocket", "poll", "longpoll", "sse", "websocket"]
+        current = "poll"
         for mode in sequence:
-            time.sleep(4)
+            self.wait_ticks(current)
             self.driver.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
             self.until(lambda: self.page_state()["mode"] == mode, "the switch to " + mode)
             self.assertTrue(self.js("return location.search").find("transport=" + mode) >= 0)
-        time.sleep(4)
+            current = mode
+        self.wait_ticks(current)
         self.wait_up()
         last = self.http.messages("tick", 0)["last_id"]
         self.until(lambda: self.page_state()["lastId"] >= last, "the page to catch up")
@@ -263,22 +312,32 @@ class Switching(PageTest):
         sys.stderr.write("page figures: %s\n" % json.dumps(figures))
         self.assert_quiet_console()
 
+    def wait_ticks(self, mode, n=3):
+        """Until mode's transport has delivered n more ticks (short polling:
+        and made two more requests, so one full interval)."""
+        def now():
+            s = [x for x in self.js("return window.duplex.stats()") if x["mode"] == mode][0]
+            return s["messages"], s["requests"]
+        m0, r0 = now()
+        self.until(lambda: now()[0] >= m0 + n and now()[1] >= r0 + (2 if mode == "poll" else 0),
+                   "%d ticks over %s" % (n, mode))
+
 
 class TickerRun(PageTest):
     """The same ticker, one mode after the other, for the figures the
     closing note of issue 13 asks for (printed, and saved to
     DUPLEX_WEB_FIGURES if set)."""
-    server_extra = ("--ticker", "run:500")
+    server_extra = ("--ticker", "run:200")
 
     def test_figures(self):
         out = {}
         for mode in MODES:
             self.open("room=run&nick=erin&transport=" + mode)
-            time.sleep(20)
-            s = [x for x in self.js("return window.duplex.stats()") if x["mode"] == mode][0]
-            self.assertGreater(s["messages"], 25, s)
-            self.assertGreater(s["latency_samples"], 20, s)
-            out[mode] = s
+
+            def enough():
+                s = [x for x in self.js("return window.duplex.stats()") if x["mode"] == mode][0]
+                return s if s["messages"] > 25 and s["latency_samples"] > 20 else None
+            out[mode] = self.until(enough, "25 ticks over " + mode)
         for mode, s in out.items():
             sys.stderr.write("%-9s %s\n" % (mode, json.dumps(s)))
         path = os.environ.get("DUPLEX_WEB_FIGURES")
@@ -302,7 +361,6 @@ class Restart(PageTest):
                    in ("retry", "retry-browser", "connecting"), "the page to notice")
         self.type_message(text)
         self.until(lambda: self.page_state()["outbox"] == 1, "the message kept in the outbox")
-        time.sleep(1)
         self.server.start()
         self.wait_up(timeout=20)
         def arrived():
@@ -320,7 +378,7 @@ class Restart(PageTest):
         for mode in ("websocket", "poll", "sse", "longpoll"):
             with self.subTest(mode=mode):
                 self.open("room=again&nick=frank&transport=" + mode)
-                time.sleep(2)
+                self.until(lambda: self.mode_stats(mode)["messages"] >= 2, "ticks over " + mode)
                 text = "typed while the server was away (%s)" % mode
                 m = self.restart_with_typed_message(mode, text)
                 self.assertEqual(m["from"], "frank")
@@ -355,7 +413,6 @@ class NewEpoch(PageTest):
                 epoch = self.page_state()["epoch"]
                 self.server.stop()
                 text = "typed across a new epoch (%s)" % mode
-                time.sleep(1)
                 self.type_message(text)
                 self.http.tokens.clear()
                 self.server.start()
@@ -446,11 +503,7 @@ class Page(PageTest):
 
 
 class Korean(PageTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.driver.quit()
-        cls.driver = new_browser(lang="ko")
+    lang = "ko"
 
     def test_korean(self):
         self.open("room=lobby&nick=minji")
@@ -461,11 +514,7 @@ class Korean(PageTest):
 
 
 class Phone(PageTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.driver.quit()
-        cls.driver = new_browser(width=360, height=780)
+    size = (360, 780)
 
     def test_narrow(self):
         self.open("room=lobby&nick=noah&transport=websocket")
@@ -474,6 +523,131 @@ class Phone(PageTest):
         self.type_message("from a phone")
         self.until(lambda: "from a phone" in self.log_texts(), "the message")
         self.assert_quiet_console()
+
+
+# The browser's own lines for refused requests ("Failed to load resource:
+# the server responded with a status of 429"): the page handles them.
+def only_refusals(entries, statuses):
+    return [e for e in entries if not any("status of %d" % st in e["message"] for st in statuses)]
+
+
+class RateLimited(PageTest):
+    """--send-rate 2/1: bursts of 4, then one more each 0.5 s."""
+    server_extra = ("--send-rate", "2/1")
+
+    def watch_outbox(self):
+        self.js("window.__outbox = []; const o = document.getElementById('outbox');"
+                " new MutationObserver(() => window.__outbox.push(o.textContent))"
+                ".observe(o, {childList: true, characterData: true, subtree: true})")
+
+    def refused(self):
+        for line in self.http.metrics().splitlines():
+            if line.startswith('duplex_limit_refused_total{limit="send_rate"}'):
+                return int(line.split()[-1])
+        return 0
+
+    def test_resent_after_the_wait(self):
+        # WebSocket: error rate_limited with retry_after and the cid;
+        # polling: POST answered 429 with Retry-After.
+        for mode in ("websocket", "poll"):
+            with self.subTest(mode=mode):
+                room, nick = "slow-" + mode, "sam_" + mode
+                self.open("room=%s&nick=%s&transport=%s" % (room, nick, mode))
+                self.watch_outbox()
+                before = self.refused()
+                texts = ["burst %s %d" % (mode, i) for i in range(8)]
+                entry = self.driver.find_element(By.ID, "entry-text")
+                entry.send_keys("".join(t + Keys.ENTER for t in texts))
+
+                def stored():
+                    got = [m for m in self.http.messages(room)["messages"] if m["text"] in texts]
+                    return got if len(got) >= len(texts) else None
+                got = self.until(stored, "all 8 messages at the server")
+                self.until(lambda: self.page_state()["outbox"] == 0, "the outbox to empty")
+                self.assertGreater(self.refused(), before, "the server refused none")
+                seen = self.js("return window.__outbox")
+                self.assertTrue(any("Slowed down by the server: resending in" in t for t in seen),
+                                "the page did not say it was slowed down: %r" % seen)
+                # Each once, from the nick, with its own cid.
+                self.assertEqual(sorted(m["text"] for m in got), sorted(texts))
+                self.assertEqual({m["from"] for m in got}, {nick})
+                self.assertEqual(len({m["cid"] for m in got}), len(texts))
+                self.until(lambda: all(t in self.log_texts() for t in texts), "each on the page")
+                self.assertEqual(sorted(t for t in self.log_texts() if t in texts), sorted(texts))
+                self.until(lambda: self.js("return document.getElementById('outbox').textContent") == "",
+                           "the notice to go")
+                self.assertEqual(only_refusals(self.console(), (429,)), [])
+
+
+class Password(PageTest):
+    """duplexd --password-file: the page asks for the password."""
+    SECRET = "open sesame"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pwdir = tempfile.mkdtemp(prefix="duplex-web-pw-")
+        path = os.path.join(cls.pwdir, "password")
+        with open(path, "w") as f:
+            f.write(cls.SECRET + "\n")
+        cls.server_extra = ("--password-file", path)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.pwdir, ignore_errors=True)
+
+    def form_shown(self):
+        return self.driver.find_element(By.ID, "password-form").is_displayed()
+
+    def why(self):
+        return self.driver.find_element(By.ID, "password-why").text
+
+    def give(self, password):
+        field = self.driver.find_element(By.ID, "password")
+        field.send_keys(password + Keys.ENTER)
+
+    def stored(self, room, text):
+        return [m for m in self.http.messages(room)["messages"] if m["text"] == text]
+
+    def test_asked_wrong_then_right(self):
+        # Polling reads without the password; the first send asks for it.
+        self.open("room=secret&nick=pat&transport=poll")
+        self.type_message("needs the password")
+        self.until(self.form_shown, "the password form")
+        self.assertIn("needs a password", self.why())
+        self.assertEqual(self.page_state()["outbox"], 1)
+        self.give("not it")
+        self.until(lambda: "Wrong password" in self.why(), "'Wrong password'")
+        self.assertTrue(self.form_shown())
+        self.assertEqual(self.page_state()["outbox"], 1)
+        self.give(self.SECRET)
+        got = self.until(lambda: self.stored("secret", "needs the password"), "the message sent")
+        self.until(lambda: not self.form_shown(), "the form to go")
+        self.until(lambda: self.page_state()["outbox"] == 0, "the outbox to empty")
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0]["from"], "pat")
+        # A live switch to WebSocket: its hello carries the password.
+        self.driver.find_element(By.CSS_SELECTOR, "input[value=websocket]").click()
+        self.wait_up()
+        self.type_message("over the socket")
+        self.until(lambda: self.stored("secret", "over the socket"), "the socket's message")
+        self.assertEqual(only_refusals(self.console(), (401,)), [])
+
+    def test_websocket_first(self):
+        # A WebSocket page cannot even read without it: refused at hello.
+        self.driver.get(self.url("room=secret&nick=quinn&transport=websocket"))
+        self.until(self.form_shown, "the password form")
+        self.until(lambda: self.js("return document.getElementById('conn-state').dataset.state")
+                   == "password", "the state: waiting for the password")
+        self.give(self.SECRET)
+        self.wait_up()
+        self.assertFalse(self.form_shown())
+        self.type_message("quinn is in")
+        got = self.until(lambda: self.stored("secret", "quinn is in"), "the message")
+        self.assertEqual(got[0]["from"], "quinn")
+        self.until(lambda: "quinn is in" in self.log_texts(), "it on the page")
+        self.assertEqual(only_refusals(self.console(), (401,)), [])
 
 
 class Screenshots(PageTest):

@@ -10,7 +10,8 @@ export class HttpError extends Error {
     super((body && body.error && body.error.message) || "HTTP " + status);
     this.status = status;
     this.code = body && body.error ? body.error.code : "";
-    this.retryAfter = 0;
+    this.retryAfter = 0; // seconds (Retry-After of a 429)
+    this.password = false; // a 401 of POST /api/v1/session: the password
   }
 }
 
@@ -22,6 +23,15 @@ export class Api {
   constructor(tracker) {
     this.tracker = tracker;
     this.nick = "";
+    this.token = "";
+    this.tokenPromise = null;
+    // The server's --password as the person typed it; null: none given
+    // (docs/protocol.md §4.4: sent only to a server that has one).
+    this.password = null;
+  }
+
+  setPassword(password) {
+    this.password = password;
     this.token = "";
     this.tokenPromise = null;
   }
@@ -39,10 +49,17 @@ export class Api {
     if (this.token) return this.token;
     if (!this.tokenPromise) {
       const nick = this.nick;
-      this.tokenPromise = this.json("POST", "/api/v1/session", { nick }, null)
+      const body = { nick };
+      if (this.password !== null) body.password = this.password;
+      this.tokenPromise = this.json("POST", "/api/v1/session", body, null)
         .then((j) => {
           if (nick === this.nick) this.token = j.token;
           return j.token;
+        })
+        .catch((e) => {
+          // 401 here is never the token (none was sent): the password.
+          if (e instanceof HttpError && e.status === 401) e.password = true;
+          throw e;
         })
         .finally(() => {
           this.tokenPromise = null;
@@ -124,7 +141,7 @@ export class Api {
       try {
         return await this.json("POST", roomPath(room) + "/messages", { text, cid }, stats, { token });
       } catch (e) {
-        if (e instanceof HttpError && e.status === 401 && attempt === 0) {
+        if (e instanceof HttpError && e.status === 401 && !e.password && attempt === 0) {
           this.dropToken(token);
           continue;
         }

@@ -62,6 +62,10 @@ class Pane {
       },
       acked() {},
       connected() {},
+      rateLimited() {}, // a pane sends nothing
+      passwordRefused() {
+        pane.stateEl.textContent = pane.page.stateText("password");
+      },
       interval: () => pane.page.interval(),
       wait: () => pane.page.wait(),
     };

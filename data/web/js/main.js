@@ -44,6 +44,9 @@ const state = {
   online: null,
   outbox: [],
   outboxTimer: 0,
+  holdUntil: 0, // performance.now() before which nothing is sent (over a limit)
+  holdTimer: 0,
+  passwordWanted: false,
   cidSeq: 0,
   cidBase: Math.random().toString(36).slice(2, 8),
 };
@@ -68,6 +71,8 @@ function stateText(name, detail) {
       return _("The server is not answering; reconnecting in %s s…", detail);
     case "retry-browser":
       return _("The event stream broke; the browser is reconnecting…");
+    case "password":
+      return _("Waiting for the password of this server");
     default:
       return _("Disconnected");
   }
@@ -136,6 +141,15 @@ const sink = {
   connected() {
     for (const item of state.outbox) item.inflight = false;
     flushOutbox();
+  },
+  rateLimited(ms, cid) {
+    const item = cid === null ? null : state.outbox.find((x) => x.cid === cid);
+    if (item) item.inflight = false;
+    slowDown(ms);
+  },
+  passwordRefused(message) {
+    showState("password");
+    askPassword(message);
   },
   interval: () => Number($("poll-interval").value),
   wait: () => Number($("wait").value),
@@ -223,7 +237,64 @@ async function loadOlder() {
 
 function renderOutbox() {
   const n = state.outbox.length;
-  $("outbox").textContent = n === 0 ? "" : _("Messages waiting for the server: %s", n);
+  const left = state.holdUntil - performance.now();
+  const parts = [];
+  if (left > 0) parts.push(_("Slowed down by the server: resending in %s s…", Math.ceil(left / 1000)));
+  if (n > 0) parts.push(_("Messages waiting for the server: %s", n));
+  $("outbox").textContent = parts.join(" · ");
+}
+
+// Over a limit (docs/protocol.md §9: rate_limited's retry_after, a 429's
+// Retry-After): nothing is sent for ms, the countdown shows, then the
+// outbox is sent again, each message with its own cid (so a resend that
+// crossed an ack is stored once).
+function slowDown(ms) {
+  state.holdUntil = Math.max(state.holdUntil, performance.now() + ms);
+  holdTick();
+}
+
+function holdTick() {
+  clearTimeout(state.holdTimer);
+  state.holdTimer = 0;
+  const left = state.holdUntil - performance.now();
+  if (left <= 0) {
+    state.holdUntil = 0;
+    renderOutbox();
+    flushOutbox();
+    return;
+  }
+  renderOutbox();
+  state.holdTimer = setTimeout(holdTick, Math.min(left, 250));
+}
+
+// ---- the server's password (--password: docs/protocol.md §4.4, §5) ----
+
+// message: the server's ("wrong password" or "this server needs a
+// password"); a password already given was wrong.
+function askPassword(message) {
+  state.passwordWanted = true;
+  const wrong = api.password !== null || /wrong/.test(message || "");
+  $("password-why").textContent = wrong
+    ? _("Wrong password: try again.")
+    : _("This server needs a password: enter it to send messages.");
+  $("password-user").value = state.nick; // for the browser's password manager
+  $("password-form").hidden = false;
+  $("password").focus();
+}
+
+function usePassword(password) {
+  state.passwordWanted = false;
+  api.setPassword(password);
+  $("password-form").hidden = true;
+  $("password").value = "";
+  // A WebSocket refused for its password stopped: start it anew.
+  if (state.transport && state.transport.passwordRefused) {
+    state.transport.stop();
+    startTransport();
+  }
+  if (compare.isOpen()) compare.restart();
+  for (const item of state.outbox) item.inflight = false;
+  flushOutbox();
 }
 
 function removeOutbox(cid) {
@@ -247,6 +318,8 @@ function retryOutboxLater() {
 }
 
 function flushOutbox() {
+  if (state.passwordWanted) return; // sent once the password is given
+  if (state.holdUntil) return; // holdTick sends when the wait is over
   for (const item of state.outbox) {
     if (item.inflight) continue;
     const t = state.transport;
@@ -264,6 +337,14 @@ function flushOutbox() {
       .then(() => removeOutbox(item.cid))
       .catch((e) => {
         item.inflight = false;
+        if (e instanceof HttpError && e.status === 429) {
+          slowDown(Math.max(e.retryAfter, 1) * 1000);
+          return;
+        }
+        if (e instanceof HttpError && e.password) {
+          askPassword(e.message);
+          return;
+        }
         if (e instanceof HttpError && e.status === 400) {
           removeOutbox(item.cid);
           log.notice(_("The server refused the message: %s", e.message));
@@ -349,6 +430,10 @@ function wire() {
     if (!text.trim()) return;
     send(text);
     $("entry-text").value = "";
+  });
+  $("password-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    usePassword($("password").value);
   });
   $("older").addEventListener("click", loadOlder);
   $("log").addEventListener("scroll", () => {

@@ -7,7 +7,10 @@
 //
 // sink: lastId(), epoch, deliver(msg) -> bool (new?), presence(obj),
 // state(name, detail), epochChanged(epoch), acked(cid, id, ts),
-// connected() (the outbox may be sent), interval() ms, wait() s.
+// connected() (the outbox may be sent), interval() ms, wait() s,
+// rateLimited(ms, cid or null) (a send or a hello refused over a limit:
+// wait ms), passwordRefused(message) (the server's password is missing
+// or wrong).
 
 import { roomPath } from "./api.js";
 import { utf8Length, wsFrameBytes } from "./stats.js";
@@ -233,10 +236,7 @@ class WebSocketTransport extends Transport {
     this.joined = false;
     this.stats.requests++;
     this.stats.connections++;
-    ws.onopen = () => {
-      const token = this.api.token;
-      this.frame(token ? { type: "hello", token } : { type: "hello", nick: this.api.nick });
-    };
+    ws.onopen = () => this.hello();
     ws.onmessage = (ev) => {
       if (typeof ev.data !== "string") return;
       this.stats.bytesDown += wsFrameBytes(utf8Length(ev.data), false);
@@ -253,8 +253,18 @@ class WebSocketTransport extends Transport {
       if (this.ws !== ws) return;
       this.ws = null;
       this.joined = false;
-      if (!this.stopped) this.reopen();
+      // Refused for its password: the page asks, then starts anew.
+      if (!this.stopped && !this.passwordRefused) this.reopen();
     };
+  }
+
+  // hello with the token held, else the nick; with the password if one
+  // was given (docs/protocol.md §5).
+  hello() {
+    const token = this.api.token;
+    const m = token ? { type: "hello", token } : { type: "hello", nick: this.api.nick };
+    if (this.api.password !== null) m.password = this.api.password;
+    this.frame(m);
   }
 
   object(m) {
@@ -282,6 +292,26 @@ class WebSocketTransport extends Transport {
         this.sink.presence(m);
         break;
       case "error":
+        // Over a limit (docs/protocol.md §9): a send with its cid waits
+        // and is resent; a hello with a nick (no cid) is said again then.
+        if (m.code === "rate_limited") {
+          const ms = Math.max(Number(m.retry_after) || 1000, 1);
+          this.sink.rateLimited(ms, m.cid || null);
+          if (!m.cid && !this.joined) {
+            const ws = this.ws;
+            setTimeout(() => {
+              if (this.ws === ws && ws.readyState === WebSocket.OPEN && !this.stopped) this.hello();
+            }, ms);
+          }
+          break;
+        }
+        // The server's password is missing or wrong ("wrong password",
+        // "this server needs a password"); it closes the socket (1008).
+        if (m.code === "unauthorized" && /password/.test(m.message || "")) {
+          this.passwordRefused = true;
+          this.sink.passwordRefused(m.message);
+          break;
+        }
         // A token the server no longer knows (it restarted): the next
         // hello says the nick and gets a new one.
         if (m.code === "unauthorized" && this.api.token) {

@@ -41,6 +41,9 @@ export function translateStatic() {
   set("nick-label", _("Nickname"));
   set("room-label", _("Room"));
   set("who-apply", _("Join room"));
+  set("password-label", _("Password of this server"));
+  set("password-apply", _("Use the password"));
+  $("password-user").setAttribute("aria-label", _("Nickname"));
   set("transport-legend", _("Transport"));
   for (const m of MODES.concat(["tcp", "udp"])) set("mode-" + m, modeLabel(m));
   set("tcp-why", _("A web page cannot open a raw TCP socket: browsers only speak HTTP and WebSocket."));
