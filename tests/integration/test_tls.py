@@ -15,6 +15,7 @@ import socket
 import ssl
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -179,6 +180,32 @@ class TLS(TLSServerTest):
         finally:
             s.close()
 
+    def test_session_resumption_tls13(self):
+        # TLS 1.3: the ticket comes after the handshake, with the first
+        # answer; on both listeners, with ALPN kept.
+        ctx = client_ctx()
+        for port, ask in ((self.server.http_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+                          (self.server.tcp_port, b'{"type":"ping","t":1}\n')):
+            s = tls_sock(port, ctx)
+            try:
+                s.sendall(ask)
+                self.assertTrue(s.recv(1000))
+                self.assertEqual(s.version(), "TLSv1.3")
+                sess = s.session
+            finally:
+                s.close()
+            raw = socket.create_connection(("127.0.0.1", port), timeout=dx.IO_TIMEOUT)
+            s = ctx.wrap_socket(raw, server_hostname="localhost", session=sess)
+            try:
+                self.assertTrue(s.session_reused, port)
+                if port == self.server.http_port:
+                    self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
+                    s.sendall(ask)
+                    self.assertTrue(s.recv(1000).startswith(b"HTTP/1.1 200 "))
+            finally:
+                s.close()
+        self.assertGreaterEqual(metric(self.server, "duplex_tls_resumed_total"), 2)
+
     def assert_plain_gets_no_plaintext(self, port, data):
         s = socket.create_connection(("127.0.0.1", port), timeout=dx.IO_TIMEOUT)
         try:
@@ -218,25 +245,40 @@ class TLS(TLSServerTest):
                       >= before + 2, what="two refused handshakes counted")
 
     def test_stalled_handshake_dropped_at_10_s(self):
-        # The first half of a real ClientHello, then nothing.
+        # The first half of a real ClientHello, then nothing: on both
+        # listeners at once (one 10 s wait for the two).
         ctx = client_ctx()
         inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
         obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
         with self.assertRaises(ssl.SSLWantReadError):
             obj.do_handshake()
         hello = out.read()
-        s = socket.create_connection(("127.0.0.1", self.server.http_port), timeout=60)
-        try:
-            t0 = time.monotonic()
-            s.sendall(hello[:len(hello) // 2])
-            got = read_until_eof(s, 60)
-            elapsed = time.monotonic() - t0
-        finally:
-            s.close()
-        self.assertNotIn(b"HTTP/", got)
-        self.assertGreater(elapsed, 9.0, "dropped too early (%.1f s)" % elapsed)
-        self.assertLess(elapsed, 45.0, "not dropped (%.1f s)" % elapsed)
-        self.assertGreater(metric(self.server, "duplex_tls_handshake_timeouts_total"), 0)
+        before = metric(self.server, "duplex_tls_handshake_timeouts_total")
+        results = {}
+
+        def stall(port):
+            s = socket.create_connection(("127.0.0.1", port), timeout=60)
+            try:
+                t0 = time.monotonic()
+                s.sendall(hello[:len(hello) // 2])
+                got = read_until_eof(s, 60)
+                results[port] = (got, time.monotonic() - t0)
+            finally:
+                s.close()
+        ports = (self.server.http_port, self.server.tcp_port)
+        threads = [threading.Thread(target=stall, args=(p,)) for p in ports]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        for port in ports:
+            got, elapsed = results[port]
+            self.assertNotIn(b"HTTP/", got)
+            self.assertNotIn(b"{", got)
+            self.assertGreater(elapsed, 9.0, "dropped too early (%.1f s)" % elapsed)
+            self.assertLess(elapsed, 45.0, "not dropped (%.1f s)" % elapsed)
+        self.assertGreaterEqual(metric(self.server, "duplex_tls_handshake_timeouts_total"),
+                                before + 2)
 
 
 class Reload(unittest.TestCase):
