@@ -4,8 +4,10 @@
  * One run: N subscribers on one fresh room/channel, one publisher posting
  * R messages a second for S seconds; then it waits for stragglers and
  * reports delivery, publish-to-receive latency, requests and bytes.
- * Everything runs on one dx_loop (src/platform) and speaks through the
- * protocol module's codecs (src/protocol). */
+ * Each process runs one dx_loop (src/platform) and speaks through the
+ * protocol module's codecs (src/protocol); with --workers N the
+ * subscribers are spread over N worker processes (workers.c) whose
+ * counters and latency histograms are merged. */
 #ifndef DX_BENCH_H
 #define DX_BENCH_H
 
@@ -13,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loadgen/histogram.h"
 #include "platform/loop.h"
 #include "protocol/buffer.h"
 
@@ -54,6 +57,9 @@ typedef struct {
   double idle;             /* > 0: only hold the subscribers this long (memory per connection) */
   bool json;
   const char *room_prefix;
+  unsigned workers; /* subscriber processes; 0: chosen at start (bench_default_workers) */
+  unsigned window;  /* duplexd: most sends unacknowledged at once; 0: no limit */
+  unsigned work_us; /* CPU to burn per delivered message (a client that does work) */
 } bench_opts;
 
 /* Parse argv; on error or --help prints to stderr/stdout and returns the
@@ -69,7 +75,11 @@ typedef struct {
   bench_target target;
   unsigned subscribers;
   unsigned ready;     /* subscribers that connected and subscribed */
-  uint64_t sent;      /* publisher messages acknowledged */
+  uint64_t offered;   /* messages due by the rate (rate x duration) */
+  uint64_t sent;      /* publisher messages acknowledged (accepted) */
+  uint64_t refused;   /* publishes the server refused (rate_limited, 429, 503...) */
+  uint64_t deferred;  /* due but not sent: the server said wait (retry_after, a full
+                         window, all nchan POSTs outstanding) */
   uint64_t delivered; /* in-order first receptions, all subscribers */
   uint64_t duplicates;
   uint64_t gaps;          /* messages never received (skipped, not late) */
@@ -85,21 +95,28 @@ typedef struct {
   double total_seconds;   /* first send to the end of the run */
   double deliver_seconds; /* first send to the last delivery: delivered/s */
   double server_cpu_ms;   /* -1 if unknown; from the first send to the end */
-  double bench_cpu_ms;    /* duplex-bench's own CPU time, same span; -1 if unknown */
-  uint32_t *lat_us;       /* one sample per delivered message */
-  size_t n_lat, cap_lat;
-  bool lat_sorted;
-  char error[256]; /* why the run is incomplete, "" if it is not */
+  double bench_cpu_ms;    /* duplex-bench's own CPU time (every process), same span;
+                             -1 if unknown */
+  double bench_wait_ms;   /* time its processes were runnable but not running
+                             (another process had the core); -1 if unknown */
+  double bench_span_s;    /* wall time those two were measured over */
+  unsigned workers;       /* subscriber processes */
+  unsigned bench_cores;   /* CPUs duplex-bench could run on */
+  double bench_busiest;   /* the busiest process's (CPU + wait) / span */
+  bool bench_saturated;   /* the generator, not (only) the server, was the limit */
+  bench_hist lat;         /* send -> receive of every delivered message */
+  char error[256];        /* why the run is incomplete, "" if it is not */
 } bench_result;
 
 void bench_result_init (bench_result *r);
-void bench_result_free (bench_result *r);
 void bench_result_add_latency (bench_result *r, uint64_t us);
+/* Adds the counters and samples of a worker's part to r. */
+void bench_result_merge (bench_result *r, const bench_result *part);
 /* p in [0,100]; milliseconds. */
-double bench_result_percentile (bench_result *r, double p);
-void bench_report_json (bench_result *r, const bench_opts *o);
-void bench_report_table (bench_result *r, const bench_opts *o);
-void bench_report_compare (bench_result *rs, size_t n, const bench_opts *o);
+double bench_result_percentile (const bench_result *r, double p);
+void bench_report_json (const bench_result *r, const bench_opts *o);
+void bench_report_table (const bench_result *r, const bench_opts *o);
+void bench_report_compare (const bench_result *rs, size_t n, const bench_opts *o);
 
 /* Run one workload (o->transport against o->target). 0, or non-zero if
  * the run could not be carried out in full (r->error says why: a refused
@@ -110,5 +127,24 @@ int bench_run (const bench_opts *o, bench_result *r);
 /* CPU time (user + system) in ms of process pid (0: this process) from
  * /proc/<pid>/stat; -1 if unavailable. */
 double bench_process_cpu_ms (int pid);
+/* This process's CPU time (getrusage: user + system, microsecond
+ * precision) in ms; -1 if unavailable. */
+double bench_self_cpu_ms (void);
+/* Time this process's thread waited on a run queue, in ms
+ * (/proc/self/schedstat); -1 if unavailable. */
+double bench_self_wait_ms (void);
+/* Judges r->bench_* once every figure is in: sets bench_saturated when
+ * the generator's busiest process was busy (CPU + run-queue wait) for at
+ * least BENCH_SATURATED of the span, or all of them together used that
+ * share of the cores they had. */
+#define BENCH_SATURATED 0.9
+void bench_judge_saturation (bench_result *r);
+
+/* CPUs this process may run on (sched_getaffinity); 1 if unknown. */
+unsigned bench_cpus_available (void);
+/* Keeps this process (and the workers it starts) off the CPUs the server
+ * (server_pid; 0: unknown) is pinned to, when it may run elsewhere, and
+ * returns how many CPUs it may use: the default --workers. */
+unsigned bench_take_cpus (int server_pid);
 
 #endif

@@ -19,7 +19,6 @@ main (int argc, char **argv)
       bench_report_json (&r, &o);
     else
       bench_report_table (&r, &o);
-    bench_result_free (&r);
     return rc ? 1 : 0;
   }
 
@@ -40,7 +39,5 @@ main (int argc, char **argv)
     n++;
   }
   bench_report_compare (rs, n, &o);
-  for (size_t i = 0; i < n; i++)
-    bench_result_free (&rs[i]);
   return failures ? 1 : 0;
 }

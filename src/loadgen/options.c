@@ -49,6 +49,13 @@ usage (FILE *f)
               "  --idle S               publish nothing: hold the subscribers S seconds, then\n"
               "                         report (prints 'ready N' on stderr once all are in)\n"
               "  --target T             duplexd|nchan|nodews: the server's protocol (duplexd)\n"
+              "  --workers N            subscriber processes, their figures merged (default:\n"
+              "                         the CPUs it may use, less those --server-pid is\n"
+              "                         pinned to); the publisher is one more process\n"
+              "  --window N             duplexd: at most N sends unacknowledged; a message\n"
+              "                         due while N are is not sent (deferred) (0: no limit)\n"
+              "  --work-us US           spend US us of CPU on every delivered message, as a\n"
+              "                         client that does something with it would\n"
               "  --json                 print one JSON object (or one per line with --compare)\n"
               "  --help                 this text\n");
 }
@@ -171,6 +178,12 @@ bench_parse_args (bench_opts *o, int argc, char **argv)
       ok = parse_double (v, 0, 600, &o->drain);
     else if (strcmp (a, "--connect-window") == 0)
       ok = parse_double (v, 1, 20000, &d) && ((o->connect_window = (unsigned) d), true);
+    else if (strcmp (a, "--workers") == 0)
+      ok = parse_double (v, 1, 256, &d) && ((o->workers = (unsigned) d), true);
+    else if (strcmp (a, "--window") == 0)
+      ok = parse_double (v, 0, 1e9, &d) && ((o->window = (unsigned) d), true);
+    else if (strcmp (a, "--work-us") == 0)
+      ok = parse_double (v, 0, 1e6, &d) && ((o->work_us = (unsigned) d), true);
     else if (strcmp (a, "--server-pid") == 0)
       ok = parse_double (v, 1, 1e9, &d) && ((o->server_pid = (int) d), true);
     else {

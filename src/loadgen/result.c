@@ -2,7 +2,6 @@
 #include "loadgen/bench.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 void
@@ -11,52 +10,41 @@ bench_result_init (bench_result *r)
   memset (r, 0, sizeof *r);
   r->server_cpu_ms = -1;
   r->bench_cpu_ms = -1;
-}
-
-void
-bench_result_free (bench_result *r)
-{
-  free (r->lat_us);
-  r->lat_us = NULL;
-  r->n_lat = r->cap_lat = 0;
+  r->bench_wait_ms = -1;
+  r->workers = 1;
+  bench_hist_init (&r->lat);
 }
 
 void
 bench_result_add_latency (bench_result *r, uint64_t us)
 {
-  if (r->n_lat == r->cap_lat) {
-    size_t cap = r->cap_lat ? r->cap_lat * 2 : 4096;
-    uint32_t *p = realloc (r->lat_us, cap * sizeof *p);
-    if (!p)
-      return; /* a lost sample only thins the distribution */
-    r->lat_us = p;
-    r->cap_lat = cap;
-  }
-  r->lat_us[r->n_lat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t) us;
-  r->lat_sorted = false;
+  bench_hist_add (&r->lat, us);
 }
 
-static int
-cmp_u32 (const void *a, const void *b)
+void
+bench_result_merge (bench_result *r, const bench_result *part)
 {
-  uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-  return x < y ? -1 : x > y;
+  r->ready += part->ready;
+  r->delivered += part->delivered;
+  r->duplicates += part->duplicates;
+  r->gaps += part->gaps;
+  r->reordered += part->reordered;
+  r->lost += part->lost;
+  r->http_requests += part->http_requests;
+  r->empty_polls += part->empty_polls;
+  r->connections += part->connections;
+  r->bytes_in += part->bytes_in;
+  r->bytes_out += part->bytes_out;
+  r->errors += part->errors;
+  bench_hist_merge (&r->lat, &part->lat);
+  if (!r->error[0] && part->error[0])
+    memcpy (r->error, part->error, sizeof r->error);
 }
 
 double
-bench_result_percentile (bench_result *r, double p)
+bench_result_percentile (const bench_result *r, double p)
 {
-  if (r->n_lat == 0)
-    return 0;
-  /* Sorting in place is fine: reports run after the measurement. */
-  if (!r->lat_sorted) {
-    qsort (r->lat_us, r->n_lat, sizeof *r->lat_us, cmp_u32);
-    r->lat_sorted = true;
-  }
-  size_t i = (size_t) (p / 100.0 * (double) (r->n_lat - 1) + 0.5);
-  if (i >= r->n_lat)
-    i = r->n_lat - 1;
-  return r->lat_us[i] / 1000.0;
+  return bench_hist_percentile (&r->lat, p) / 1000.0;
 }
 
 static double
@@ -69,6 +57,14 @@ static double
 per_msg (double v, uint64_t delivered)
 {
   return delivered ? v / (double) delivered : 0;
+}
+
+/* The generator's CPU over the cores it had during the span. */
+static double
+cpu_share (const bench_result *r)
+{
+  double avail = r->bench_span_s * 1000.0 * (r->bench_cores ? r->bench_cores : 1);
+  return avail > 0 && r->bench_cpu_ms >= 0 ? r->bench_cpu_ms / avail : 0;
 }
 
 /* s as a JSON string (error texts may quote what a server said). */
@@ -89,7 +85,7 @@ print_json_string (const char *s)
 }
 
 void
-bench_report_json (bench_result *r, const bench_opts *o)
+bench_report_json (const bench_result *r, const bench_opts *o)
 {
   printf ("{\"target\":\"%s\",\"transport\":\"%s\",\"subscribers\":%u,\"ready\":%u,"
           "\"rate\":%g,\"duration_s\":%g,\"size\":%zu,"
@@ -116,9 +112,18 @@ bench_report_json (bench_result *r, const bench_opts *o)
   if (r->server_cpu_ms >= 0)
     printf (",\"server_cpu_ms\":%.1f,\"server_cpu_us_per_delivered\":%.3f", r->server_cpu_ms,
             per_msg (r->server_cpu_ms * 1000.0, r->delivered));
+  printf (",\"latency_samples\":%llu", (unsigned long long) r->lat.count);
+  printf (",\"offered\":%llu,\"refused\":%llu,\"deferred\":%llu,\"workers\":%u,"
+          "\"bench_cores\":%u",
+          (unsigned long long) r->offered, (unsigned long long) r->refused,
+          (unsigned long long) r->deferred, r->workers, r->bench_cores);
   if (r->bench_cpu_ms >= 0)
-    printf (",\"bench_cpu_ms\":%.1f,\"bench_cpu_us_per_delivered\":%.3f", r->bench_cpu_ms,
-            per_msg (r->bench_cpu_ms * 1000.0, r->delivered));
+    printf (",\"bench_cpu_ms\":%.1f,\"bench_cpu_us_per_delivered\":%.3f,"
+            "\"bench_cpu_share\":%.3f,\"bench_busiest\":%.3f,\"bench_saturated\":%s",
+            r->bench_cpu_ms, per_msg (r->bench_cpu_ms * 1000.0, r->delivered), cpu_share (r),
+            r->bench_busiest, r->bench_saturated ? "true" : "false");
+  if (r->bench_wait_ms >= 0)
+    printf (",\"bench_wait_ms\":%.1f", r->bench_wait_ms);
   if (r->error[0]) {
     printf (",\"error\":");
     print_json_string (r->error);
@@ -128,12 +133,17 @@ bench_report_json (bench_result *r, const bench_opts *o)
 }
 
 void
-bench_report_table (bench_result *r, const bench_opts *o)
+bench_report_table (const bench_result *r, const bench_opts *o)
 {
   printf ("duplex-bench: %s over %s, %u subscribers (%u ready), %g msg/s for %g s, %zu bytes\n",
           bench_target_name (r->target), bench_transport_name (r->transport), r->subscribers,
           r->ready, o->rate, o->duration, o->size);
-  printf ("  sent          %llu\n", (unsigned long long) r->sent);
+  printf ("  sent          %llu accepted of %llu offered", (unsigned long long) r->sent,
+          (unsigned long long) r->offered);
+  if (r->refused || r->deferred)
+    printf (" (%llu refused by the server, %llu held back while it said wait)",
+            (unsigned long long) r->refused, (unsigned long long) r->deferred);
+  printf ("\n");
   printf ("  delivered     %llu of %llu (%llu duplicates, %llu gaps, %llu out of order)\n",
           (unsigned long long) r->delivered, (unsigned long long) (r->sent * r->subscribers),
           (unsigned long long) r->duplicates, (unsigned long long) r->gaps,
@@ -153,15 +163,24 @@ bench_report_table (bench_result *r, const bench_opts *o)
   if (r->server_cpu_ms >= 0)
     printf ("  server CPU    %.1f ms (%.2f us per delivered message)\n", r->server_cpu_ms,
             per_msg (r->server_cpu_ms * 1000.0, r->delivered));
-  if (r->bench_cpu_ms >= 0)
-    printf ("  bench CPU     %.1f ms (%.2f us per delivered message)\n", r->bench_cpu_ms,
-            per_msg (r->bench_cpu_ms * 1000.0, r->delivered));
+  if (r->bench_cpu_ms >= 0) {
+    printf ("  bench CPU     %.1f ms (%.2f us per delivered message; %u worker%s, %.0f %% of "
+            "%u core%s)\n",
+            r->bench_cpu_ms, per_msg (r->bench_cpu_ms * 1000.0, r->delivered), r->workers,
+            r->workers == 1 ? "" : "s", 100 * cpu_share (r), r->bench_cores,
+            r->bench_cores == 1 ? "" : "s");
+    if (r->bench_saturated)
+      printf ("  SATURATED     duplex-bench itself was the limit (its busiest process was busy "
+              "%.0f %% of the time): these figures are a floor for the server, not its "
+              "capacity\n",
+              100 * r->bench_busiest);
+  }
   if (r->error[0])
     printf ("  error         %s\n", r->error);
 }
 
 void
-bench_report_compare (bench_result *rs, size_t n, const bench_opts *o)
+bench_report_compare (const bench_result *rs, size_t n, const bench_opts *o)
 {
   if (o->json) {
     for (size_t i = 0; i < n; i++)
@@ -174,7 +193,7 @@ bench_report_compare (bench_result *rs, size_t n, const bench_opts *o)
           "p50 ms", "p99 ms", "max ms", "requests", "conns", "bytes/msg", "srv us/msg",
           "cli us/msg");
   for (size_t i = 0; i < n; i++) {
-    bench_result *r = &rs[i];
+    const bench_result *r = &rs[i];
     char cpu[32] = "-", self[32] = "-";
     if (r->server_cpu_ms >= 0)
       snprintf (cpu, sizeof cpu, "%.2f", per_msg (r->server_cpu_ms * 1000.0, r->delivered));
@@ -186,39 +205,15 @@ bench_report_compare (bench_result *rs, size_t n, const bench_opts *o)
             bench_result_percentile (r, 99), bench_result_percentile (r, 100),
             (unsigned long long) r->http_requests, (unsigned long long) r->connections,
             per_msg ((double) (r->bytes_in + r->bytes_out), r->delivered), cpu, self,
-            r->error[0] ? "  (*)" : "");
+            r->error[0]          ? "  (*)"
+            : r->bench_saturated ? "  (sat)"
+                                 : "");
   }
+  for (size_t i = 0; i < n; i++)
+    if (rs[i].bench_saturated)
+      printf ("(sat) %s: duplex-bench itself was saturated: a floor for the server\n",
+              bench_transport_name (rs[i].transport));
   for (size_t i = 0; i < n; i++)
     if (rs[i].error[0])
       printf ("(*) %s: %s\n", bench_transport_name (rs[i].transport), rs[i].error);
-}
-
-double
-bench_process_cpu_ms (int pid)
-{
-#ifdef __linux__
-  char path[64], line[2048];
-  if (pid)
-    snprintf (path, sizeof path, "/proc/%d/stat", pid);
-  else
-    snprintf (path, sizeof path, "/proc/self/stat");
-  FILE *f = fopen (path, "r");
-  if (!f)
-    return -1;
-  size_t n = fread (line, 1, sizeof line - 1, f);
-  fclose (f);
-  line[n] = '\0';
-  /* Fields after the ")" that closes comm: state is field 3; utime and
-   * stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux). */
-  char *p = strrchr (line, ')');
-  if (!p)
-    return -1;
-  unsigned long long ut = 0, st = 0;
-  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-    return -1;
-  return (double) (ut + st) * 10.0;
-#else
-  (void) pid;
-  return -1;
-#endif
 }

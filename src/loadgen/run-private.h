@@ -1,6 +1,6 @@
-/* duplex-bench internals shared by run.c (one run: phases, connections,
- * publisher), sub-http.c (poll, long poll, SSE) and sub-socket.c
- * (WebSocket, raw TCP). */
+/* duplex-bench internals shared by run.c (one run: phases, connections),
+ * publisher.c, sub-http.c (poll, long poll, SSE), sub-socket.c
+ * (WebSocket, raw TCP), sub-udp.c and workers.c (several processes). */
 #ifndef DX_BENCH_RUN_PRIVATE_H
 #define DX_BENCH_RUN_PRIVATE_H
 
@@ -13,12 +13,15 @@
 #include "protocol/sse.h"
 #include "protocol/websocket.h"
 
-#define BENCH_READ_SIZE 65536
+/* One read takes up to this much: under load a subscriber socket holds
+ * many messages, and one recv for all of them is the cheapest way in. */
+#define BENCH_READ_SIZE (256 * 1024)
 #define BENCH_CONNECT_TIMEOUT_MS 60000
 #define BENCH_NCHAN_PUBLISHERS 8
 
 typedef struct run run;
 typedef struct conn conn;
+typedef struct bench_shared bench_shared; /* workers.c */
 
 typedef enum {
   ROLE_INFO, /* GET /api/v1/info: finds duplexd's raw TCP port */
@@ -65,6 +68,15 @@ struct run {
   dx_loop *loop;
   struct dx_tls_ctx *tls_ctx; /* --url https:// */
   run_phase phase;
+  /* --workers: the block shared by the processes of a run; NULL in a run
+   * of one process. wid: this worker's index, -1 in the publisher (the
+   * parent). The subscribers of this process: n_subs of them. */
+  bench_shared *sh;
+  int wid;
+  unsigned n_subs;
+  dx_timer *sync;   /* workers: polls the shared block */
+  bool reported_in; /* a worker: its subscribers' count is in the block */
+  bool drain_timed_out;
   char room[48];
   int tcp_port;
   conn *subs;
@@ -75,12 +87,16 @@ struct run {
   conn *info;
   conn *pubs[BENCH_NCHAN_PUBLISHERS];
   unsigned n_pubs;
-  uint64_t total;    /* messages to publish */
-  uint64_t seq_sent; /* published (written) */
+  uint64_t total;    /* messages due: rate x duration */
+  uint64_t due_done; /* due messages sent or deferred */
+  uint64_t seq_sent; /* published (written); the last sequence number */
   uint64_t acked;
-  uint64_t t_start_us, t_last_send_us, t_last_deliver_us;
+  uint64_t refused;        /* answered with a refusal */
+  uint64_t deferred;       /* due while the server said wait: not sent */
+  uint64_t pause_until_us; /* retry_after: no send before this */
+  uint64_t t_start_us, t_last_send_us, t_last_deliver_us, t_drain_us;
   dx_timer *tick, *deadline;
-  double cpu_before, self_cpu_before;
+  double cpu_before, self_cpu_before, self_wait_before;
   uint64_t rng;
   /* One read buffer for every connection: on the loop thread a read
    * callback consumes its buffer before the next alloc (see alloc_cb). */
@@ -116,7 +132,21 @@ void bench_deadline_fired (dx_timer *t);
 void bench_run_finish (run *R);
 /* Counts an acknowledged publication. */
 void bench_acked (run *R);
+/* Counts a refused publication; pause_ms > 0: the server's retry_after. */
+void bench_refused (run *R, uint64_t pause_ms);
 void bench_maybe_finish (run *R);
+/* Every publication answered (accepted or refused) once the last is due. */
+bool bench_publisher_done (const run *R);
+/* duplexd's JSON event on a subscriber: a chat message is delivered
+ * without a full parse (its "text" found by its place); false if it is
+ * something else. */
+bool bench_deliver_event (conn *c, const char *json, size_t len);
+/* The counters of the drain's end when deliveries are missing. */
+void bench_drain_error (bench_result *r, uint64_t acked, uint64_t sent);
+/* One process's part of a run: the publisher (wid -1) and/or n
+ * subscribers. sh NULL: the whole run in this process. */
+int bench_run_part (const bench_opts *o, bench_result *r, bench_shared *sh, int wid, unsigned n,
+                    const char *room);
 
 /* sub-http.c: poll, long poll, SSE (and nchan's flavours of them). */
 void bench_http_sub_request (conn *c);
@@ -143,5 +173,25 @@ int bench_udp_parse_port (const char *json, size_t len);
 void bench_udp_begin (conn *c);
 /* Deliveries the subscribers still connected never got. */
 uint64_t bench_udp_lost (const run *R);
+/* UDP: what is lost never comes, so the drain is over once nothing has
+ * arrived for BENCH_UDP_QUIET_MS. */
+#define BENCH_UDP_QUIET_MS 1000
+bool bench_udp_quiet (const run *R);
+
+/* workers.c: the processes of a run (--workers N, N > 1). They look at
+ * the shared block every BENCH_SYNC_MS. */
+#define BENCH_SYNC_MS 2
+int bench_run_workers (const bench_opts *o, bench_result *r, unsigned n, const char *room);
+/* The sync timer of a process of a run with workers. */
+void bench_worker_sync (dx_timer *t);
+/* A worker: its subscribers are all in (or failed). */
+void bench_worker_report_in (run *R);
+/* The publisher: its progress (start time, acknowledgements) into the
+ * block; every publication answered. */
+void bench_worker_share (run *R);
+void bench_worker_drain (run *R);
+/* The process's part is over: a worker leaves its figures in the block,
+ * the publisher tells the workers to stop. */
+void bench_worker_finish (run *R);
 
 #endif

@@ -124,12 +124,27 @@ role_name (const conn *c)
 
 /* ---- delivery accounting ---------------------------------------------- */
 
+bool
+bench_publisher_done (const run *R)
+{
+  return R->due_done >= R->total && R->acked + R->refused >= R->seq_sent;
+}
+
 /* In the drain phase: done once every acknowledged message has reached
- * every subscriber still connected. */
+ * every subscriber still connected. With workers, the publisher's part is
+ * done once every publication is answered (the workers then finish by
+ * this same test, and the publisher once they all have). */
 void
 bench_maybe_finish (run *R)
 {
-  if (R->o->idle > 0 || R->phase != PHASE_DRAIN || R->acked < R->total)
+  if (R->o->idle > 0 || R->phase != PHASE_DRAIN)
+    return;
+  if (R->sh && R->wid < 0) {
+    if (bench_publisher_done (R))
+      bench_worker_drain (R);
+    return;
+  }
+  if (!R->sh && !bench_publisher_done (R))
     return;
   unsigned live = R->r->ready - R->n_lost;
   if (R->r->delivered - R->lost_delivered >= R->acked * live)
@@ -140,7 +155,30 @@ void
 bench_acked (run *R)
 {
   R->acked++;
+  if (R->sh)
+    bench_worker_share (R);
   bench_maybe_finish (R);
+}
+
+void
+bench_refused (run *R, uint64_t pause_ms)
+{
+  R->refused++;
+  if (pause_ms) {
+    uint64_t until = dx_monotonic_us () + pause_ms * 1000;
+    if (until > R->pause_until_us)
+      R->pause_until_us = until;
+  }
+  bench_maybe_finish (R);
+}
+
+void
+bench_drain_error (bench_result *r, uint64_t acked, uint64_t sent)
+{
+  snprintf (r->error, sizeof r->error,
+            "drain time over: %" PRIu64 " of %" PRIu64 " messages acknowledged, %" PRIu64
+            " of %" PRIu64 " deliveries",
+            acked, sent, r->delivered, acked * r->ready);
 }
 
 /* Parses "<seq> <sent_us> "; false if the text is not one of ours (e.g. a
@@ -195,15 +233,51 @@ bench_deliver (conn *c, const char *text, size_t len)
   uint64_t now = dx_monotonic_us ();
   c->R->t_last_deliver_us = now;
   bench_result_add_latency (r, now > sent_us ? now - sent_us : 0);
+  if (c->R->o->work_us) {
+    /* --work-us: a client that does something with each message. */
+    uint64_t until = now + c->R->o->work_us;
+    while (dx_monotonic_us () < until)
+      ;
+  }
   bench_maybe_finish (c->R);
+}
+
+bool
+bench_deliver_event (conn *c, const char *json, size_t len)
+{
+  /* dx_encode_message writes "type" first and "text" after "room", "id"
+   * and "from", none of which can hold the quoted key (a room and a nick
+   * have no quotes): the first match is the text. Our texts start with
+   * digits, so no escape comes before the stamp. Anything else (welcome,
+   * joined, ack, error, a message another encoder wrote) takes the full
+   * decode. */
+  static const char type[] = "{\"type\":\"message\",";
+  static const char key[] = ",\"text\":\"";
+  if (len < sizeof type - 1 || memcmp (json, type, sizeof type - 1) != 0)
+    return false;
+  const char *end = json + len;
+  for (const char *p = json + sizeof type - 1; (p = memchr (p, ',', (size_t) (end - p))); p++) {
+    if ((size_t) (end - p) > sizeof key - 1 && memcmp (p, key, sizeof key - 1) == 0) {
+      const char *text = p + sizeof key - 1;
+      bench_deliver (c, text, (size_t) (end - text));
+      return true;
+    }
+  }
+  return false;
 }
 
 /* Every subscriber has either subscribed or failed: publish. */
 static void
 maybe_all_in (run *R)
 {
-  if (R->phase != PHASE_CONNECT || R->r->ready + R->n_failed < R->o->subscribers)
+  if (R->phase != PHASE_CONNECT || R->r->ready + R->n_failed < R->n_subs)
     return;
+  if (R->sh) {
+    /* The publisher starts once every worker is in (bench_worker_sync). */
+    if (R->wid >= 0)
+      bench_worker_report_in (R);
+    return;
+  }
   if (R->r->ready == 0) {
     bench_run_finish (R); /* nobody to publish to: the error says why */
     return;
@@ -220,7 +294,7 @@ bench_sub_ready (conn *c)
   run *R = c->R;
   R->r->ready++;
   /* Keep the connect window full. */
-  if (R->n_started < R->o->subscribers)
+  if (R->n_started < R->n_subs)
     bench_conn_start (R, &R->subs[R->n_started++]);
   maybe_all_in (R);
 }
@@ -231,9 +305,17 @@ void
 bench_deadline_fired (dx_timer *t)
 {
   run *R = dx_handle_data (DX_HANDLE (t));
-  if (R->phase == PHASE_CONNECT) {
+  if (R->phase == PHASE_CONNECT && R->sh && R->wid < 0) {
+    snprintf (R->r->error, sizeof R->r->error, "the workers' subscribers were not ready in %d s",
+              BENCH_CONNECT_TIMEOUT_MS / 1000);
+  } else if (R->phase == PHASE_CONNECT) {
     snprintf (R->r->error, sizeof R->r->error, "only %u of %u subscribers ready after %d s",
-              R->r->ready, R->o->subscribers, BENCH_CONNECT_TIMEOUT_MS / 1000);
+              R->r->ready, R->n_subs, BENCH_CONNECT_TIMEOUT_MS / 1000);
+    if (R->r->ready > 0 && R->sh) {
+      R->n_failed = R->n_subs - R->r->ready; /* the late ones are out */
+      bench_worker_report_in (R);
+      return;
+    }
     if (R->r->ready > 0) {
       bench_publisher_start (R);
       return;
@@ -242,14 +324,15 @@ bench_deadline_fired (dx_timer *t)
     snprintf (R->r->error, sizeof R->r->error, "the publisher did not connect in %d s",
               BENCH_CONNECT_TIMEOUT_MS / 1000);
   } else if (R->phase == PHASE_DRAIN && R->o->idle <= 0 && !R->r->error[0]
-             && (R->o->transport != BENCH_UDP || R->acked < R->total)) {
+             && (R->o->transport != BENCH_UDP || !bench_publisher_done (R))) {
     /* (UDP loses by design: missing deliveries are reported as lost, not
      * as an error; missing acks still are.) */
-    /* The server did not keep up: say how far it got. */
-    snprintf (R->r->error, sizeof R->r->error,
-              "drain time over: %" PRIu64 " of %" PRIu64 " messages acknowledged, %" PRIu64
-              " of %" PRIu64 " deliveries",
-              R->acked, R->total, R->r->delivered, R->acked * R->r->ready);
+    /* The server did not keep up: say how far it got (with workers, once
+     * their counts are in: bench_run_workers). */
+    if (R->sh)
+      R->drain_timed_out = true;
+    else
+      bench_drain_error (R->r, R->acked, R->seq_sent - R->refused);
   }
   bench_run_finish (R);
 }
@@ -284,6 +367,17 @@ udp_setup (conn *c, const dx_http_message *m)
   return false;
 }
 
+/* The first connect window of subscribers (none in a publisher whose
+ * workers hold them). */
+static void
+start_subscribers (run *R)
+{
+  R->phase = PHASE_CONNECT;
+  unsigned w = R->o->connect_window < R->n_subs ? R->o->connect_window : R->n_subs;
+  while (R->n_started < w && R->phase == PHASE_CONNECT)
+    bench_conn_start (R, &R->subs[R->n_started++]);
+}
+
 static void
 udp_token_answer (conn *c, const dx_http_message *m)
 {
@@ -298,10 +392,7 @@ udp_token_answer (conn *c, const dx_http_message *m)
   c->dead = true;
   dx_close (DX_HANDLE (c->s), NULL);
   c->s = NULL;
-  R->phase = PHASE_CONNECT;
-  unsigned w = R->o->connect_window < R->o->subscribers ? R->o->connect_window : R->o->subscribers;
-  while (R->n_started < w && R->phase == PHASE_CONNECT)
-    bench_conn_start (R, &R->subs[R->n_started++]);
+  start_subscribers (R);
 }
 
 static void
@@ -319,10 +410,7 @@ info_answer (conn *c, const dx_http_message *m)
   c->dead = true;
   dx_close (DX_HANDLE (c->s), NULL);
   c->s = NULL;
-  R->phase = PHASE_CONNECT;
-  unsigned w = R->o->connect_window < R->o->subscribers ? R->o->connect_window : R->o->subscribers;
-  while (R->n_started < w && R->phase == PHASE_CONNECT)
-    bench_conn_start (R, &R->subs[R->n_started++]);
+  start_subscribers (R);
 }
 
 /* A complete response head (or response) on an HTTP connection. */
@@ -356,11 +444,16 @@ http_event (conn *c, dx_http_status st, const dx_http_message *m)
     c->busy = false;
     if (m->status >= 200 && m->status < 300) {
       bench_acked (c->R);
+    } else if (m->status == 429 || m->status == 503) {
+      /* Backpressure: refused, wait as told (Retry-After in seconds). */
+      const char *ra = dx_http_message_header (m, "Retry-After");
+      bench_refused (c->R, ra ? strtoull (ra, NULL, 10) * 1000 : 0);
     } else {
       c->R->r->errors++;
       if (!c->R->r->error[0])
         snprintf (c->R->r->error, sizeof c->R->r->error, "publisher %u: POST answered %d", c->idx,
                   m->status);
+      bench_refused (c->R, 0);
     }
   } else {
     bench_http_poll_answer (c, m);
@@ -610,7 +703,7 @@ bench_conn_fail (conn *c, const char *why)
     /* Count it out so the publisher is not waiting for it forever, and
      * keep the connect window full. */
     R->n_failed++;
-    if (R->phase == PHASE_CONNECT && R->n_started < R->o->subscribers)
+    if (R->phase == PHASE_CONNECT && R->n_started < R->n_subs)
       bench_conn_start (R, &R->subs[R->n_started++]);
     maybe_all_in (R);
     return;
@@ -653,6 +746,22 @@ conn_free (conn *c)
     dx_ndjson_free (&c->nd);
 }
 
+/* CPU (and run-queue wait) of this process from the first send to now. */
+static void
+measure_self (run *R, uint64_t end)
+{
+  bench_result *r = R->r;
+  r->bench_span_s = (double) (end - R->t_start_us) / 1e6;
+  double cpu = bench_self_cpu_ms (), wait = bench_self_wait_ms ();
+  if (R->self_cpu_before >= 0 && cpu >= 0)
+    r->bench_cpu_ms = cpu - R->self_cpu_before;
+  if (R->self_wait_before >= 0 && wait >= 0)
+    r->bench_wait_ms = wait - R->self_wait_before;
+  if (r->bench_cpu_ms >= 0 && r->bench_span_s > 0)
+    r->bench_busiest = (r->bench_cpu_ms + (r->bench_wait_ms > 0 ? r->bench_wait_ms : 0))
+                       / (r->bench_span_s * 1000.0);
+}
+
 void
 bench_run_finish (run *R)
 {
@@ -660,24 +769,35 @@ bench_run_finish (run *R)
     return;
   R->phase = PHASE_DONE;
   uint64_t end = dx_monotonic_us ();
+  bench_result *r = R->r;
   if (R->t_start_us) {
-    R->r->publish_seconds = (double) (R->t_last_send_us - R->t_start_us) / 1e6;
-    R->r->total_seconds = (double) (end - R->t_start_us) / 1e6;
+    if (R->t_last_send_us > R->t_start_us)
+      r->publish_seconds = (double) (R->t_last_send_us - R->t_start_us) / 1e6;
+    r->total_seconds = (double) (end - R->t_start_us) / 1e6;
     if (R->t_last_deliver_us > R->t_start_us)
-      R->r->deliver_seconds = (double) (R->t_last_deliver_us - R->t_start_us) / 1e6;
-    if (R->cpu_before >= 0 && R->o->server_pid) {
+      r->deliver_seconds = (double) (R->t_last_deliver_us - R->t_start_us) / 1e6;
+    if (R->cpu_before >= 0 && R->o->server_pid && R->wid < 0) {
       double after = bench_process_cpu_ms (R->o->server_pid);
       if (after >= 0)
-        R->r->server_cpu_ms = after - R->cpu_before;
+        r->server_cpu_ms = after - R->cpu_before;
     }
-    double self = bench_process_cpu_ms (0);
-    if (R->self_cpu_before >= 0 && self >= 0)
-      R->r->bench_cpu_ms = self - R->self_cpu_before;
+    measure_self (R, end);
   }
-  R->r->sent = R->acked;
-  if (R->r->ready > R->n_lost)
-    R->r->lost = bench_udp_lost (R);
-  for (unsigned i = 0; i < R->o->subscribers; i++)
+  r->offered = R->total;
+  r->sent = R->acked;
+  r->refused = R->refused;
+  r->deferred = R->deferred;
+  if (r->ready > R->n_lost && !(R->sh && R->wid < 0))
+    r->lost = bench_udp_lost (R);
+  if (!R->sh) {
+    /* A refused message never comes: not a gap of the server's. */
+    uint64_t refused_gaps = R->refused * r->ready;
+    r->gaps = r->gaps > refused_gaps ? r->gaps - refused_gaps : 0;
+    r->workers = 1;
+    r->bench_cores = bench_cpus_available ();
+    bench_judge_saturation (r);
+  }
+  for (unsigned i = 0; i < R->n_subs; i++)
     conn_release (&R->subs[i]);
   for (unsigned i = 0; i < R->n_pubs; i++)
     conn_release (R->pubs[i]);
@@ -686,26 +806,50 @@ bench_run_finish (run *R)
   dx_close (DX_HANDLE (R->tick), NULL);
   dx_close (DX_HANDLE (R->deadline), NULL);
   R->tick = R->deadline = NULL;
+  if (R->sync) {
+    dx_close (DX_HANDLE (R->sync), NULL);
+    R->sync = NULL;
+  }
+  if (R->sh)
+    bench_worker_finish (R);
 }
 
 int
 bench_run (const bench_opts *o, bench_result *r)
 {
   static unsigned run_counter;
+  char room[48];
+  snprintf (room, sizeof room, "%s-%" PRIu64 "-%u", o->room_prefix, dx_wall_ms () % 1000000000,
+            run_counter++);
+  unsigned cpus = bench_take_cpus (o->server_pid);
+  unsigned workers = o->workers ? o->workers : cpus;
+  if (workers > o->subscribers)
+    workers = o->subscribers;
+  if (workers > 1)
+    return bench_run_workers (o, r, workers, room);
+  return bench_run_part (o, r, NULL, -1, o->subscribers, room);
+}
+
+int
+bench_run_part (const bench_opts *o, bench_result *r, bench_shared *sh, int wid, unsigned n,
+                const char *room)
+{
   int err = 0;
   run R;
   memset (&R, 0, sizeof R);
   R.o = o;
   R.r = r;
+  R.sh = sh;
+  R.wid = wid;
+  R.n_subs = n;
   r->transport = o->transport;
   r->target = o->target;
   r->subscribers = o->subscribers;
   R.total = (uint64_t) (o->rate * o->duration + 0.5);
   if (R.total == 0)
     R.total = 1;
-  R.rng = dx_monotonic_us () * 0x9E3779B97F4A7C15ULL + 1;
-  snprintf (R.room, sizeof R.room, "%s-%" PRIu64 "-%u", o->room_prefix, dx_wall_ms () % 1000000000,
-            run_counter++);
+  R.rng = (dx_monotonic_us () + (uint64_t) (wid + 1) * 7919) * 0x9E3779B97F4A7C15ULL + 1;
+  snprintf (R.room, sizeof R.room, "%s", room);
 #ifdef DX_HAVE_TLS
   if (o->tls) {
     R.tls_ctx = dx_tls_ctx_new_client (o->ca_file, o->ca_file != NULL, r->error, sizeof r->error);
@@ -721,16 +865,19 @@ bench_run (const bench_opts *o, bench_result *r)
 #endif
     return 1;
   }
-  R.subs = calloc (o->subscribers, sizeof *R.subs);
+  R.subs = calloc (n ? n : 1, sizeof *R.subs);
   R.read_buf = malloc (BENCH_READ_SIZE);
   R.tick = dx_timer_new (R.loop);
   R.deadline = dx_timer_new (R.loop);
-  if (!R.subs || !R.read_buf || !R.tick || !R.deadline) {
+  R.sync = sh ? dx_timer_new (R.loop) : NULL;
+  if (!R.subs || !R.read_buf || !R.tick || !R.deadline || (sh && !R.sync)) {
     snprintf (r->error, sizeof r->error, "out of memory");
     if (R.tick)
       dx_close (DX_HANDLE (R.tick), NULL);
     if (R.deadline)
       dx_close (DX_HANDLE (R.deadline), NULL);
+    if (R.sync)
+      dx_close (DX_HANDLE (R.sync), NULL);
     dx_loop_run (R.loop);
     free (R.subs);
     free (R.read_buf);
@@ -742,8 +889,14 @@ bench_run (const bench_opts *o, bench_result *r)
   }
   dx_handle_set_data (DX_HANDLE (R.tick), &R);
   dx_handle_set_data (DX_HANDLE (R.deadline), &R);
-  dx_timer_start (R.deadline, BENCH_CONNECT_TIMEOUT_MS, 0, bench_deadline_fired);
-  for (unsigned i = 0; i < o->subscribers; i++) {
+  /* With workers the publisher waits for theirs, and a little more. */
+  dx_timer_start (R.deadline, BENCH_CONNECT_TIMEOUT_MS + (sh && wid < 0 ? 10000 : 0), 0,
+                  bench_deadline_fired);
+  if (sh) {
+    dx_handle_set_data (DX_HANDLE (R.sync), &R);
+    dx_timer_start (R.sync, BENCH_SYNC_MS, BENCH_SYNC_MS, bench_worker_sync);
+  }
+  for (unsigned i = 0; i < n; i++) {
     R.subs[i].role = ROLE_SUBSCRIBER;
     R.subs[i].idx = i;
   }
@@ -760,17 +913,14 @@ bench_run (const bench_opts *o, bench_result *r)
       bench_run_finish (&R);
     }
   } else {
-    R.phase = PHASE_CONNECT;
-    unsigned w = o->connect_window < o->subscribers ? o->connect_window : o->subscribers;
-    while (R.n_started < w && R.phase == PHASE_CONNECT)
-      bench_conn_start (&R, &R.subs[R.n_started++]);
+    start_subscribers (&R);
   }
 
   dx_loop_run (R.loop);
   if (R.phase != PHASE_DONE)
     bench_run_finish (&R);
   dx_loop_run (R.loop); /* let every close callback run */
-  for (unsigned i = 0; i < o->subscribers; i++)
+  for (unsigned i = 0; i < n; i++)
     conn_free (&R.subs[i]);
   for (unsigned i = 0; i < R.n_pubs; i++) {
     conn_free (R.pubs[i]);

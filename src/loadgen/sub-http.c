@@ -178,6 +178,8 @@ sse_feed_decoded (conn *c, const char *data, size_t len)
     if (st == DX_SSE_EVENT) {
       const dx_sse_event *ev = dx_sse_parser_event (c->sse);
       if (c->R->o->target == BENCH_DUPLEXD) {
+        if (bench_deliver_event (c, ev->data, ev->data_len))
+          continue;
         dx_msg m;
         if (dx_msg_decode (ev->data, ev->data_len, DX_MSG_FROM_SERVER, &m, NULL)
             && m.type == DX_MSG_MESSAGE)

@@ -38,6 +38,8 @@ static void
 duplexd_event (conn *c, const char *json, size_t len)
 {
   run *R = c->R;
+  if (c->role == ROLE_SUBSCRIBER && bench_deliver_event (c, json, len))
+    return;
   dx_msg m;
   dx_msg_error err;
   if (!dx_msg_decode (json, len, DX_MSG_FROM_SERVER, &m, &err)) {
@@ -56,7 +58,15 @@ duplexd_event (conn *c, const char *json, size_t len)
     break;
   case DX_MSG_ACK: bench_acked (R); break;
   case DX_MSG_ERROR:
+    if (c->role == ROLE_PUBLISHER && m.has_retry_after) {
+      /* Backpressure (docs/protocol.md §9): this send is refused; wait as
+       * told. Not an error of the run. */
+      bench_refused (R, m.retry_after);
+      break;
+    }
     R->r->errors++;
+    if (c->role == ROLE_PUBLISHER)
+      bench_refused (R, 0); /* answered, if not accepted */
     if (!R->r->error[0])
       snprintf (R->r->error, sizeof R->r->error, "%s %u: server error: %s",
                 c->role == ROLE_SUBSCRIBER ? "subscriber" : "publisher", c->idx, m.code);

@@ -165,6 +165,8 @@ on_recv (dx_udp *u, ptrdiff_t n, const char *data, const dx_addr *from, unsigned
     return;
   run *R = c->R;
   R->r->bytes_in += (uint64_t) n;
+  if (bench_deliver_event (c, data, (size_t) n))
+    return;
   dx_msg m;
   if (!dx_msg_decode (data, (size_t) n, DX_MSG_FROM_SERVER, &m, NULL)) {
     R->r->errors++;

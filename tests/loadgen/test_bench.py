@@ -28,15 +28,61 @@ def bench(server, *args, timeout=180, scheme="http"):
     return [json.loads(l) for l in lines]
 
 
-class BenchTest(unittest.TestCase):
-    def setUp(self):
-        if not BENCH:
-            self.skipTest("DUPLEX_BENCH not set")
-        self.server = duplexd.Server()
-        self.server.start()
+def bench_text(server, *args, timeout=120):
+    """The human report (no --json): stdout."""
+    cmd = [BENCH, "--url", "http://127.0.0.1:%d" % server.http_port] + [str(a) for a in args]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise AssertionError("duplex-bench failed (%d): %s %s" % (p.returncode, p.stdout, p.stderr))
+    return p.stdout.decode()
 
-    def tearDown(self):
-        self.server.stop()
+
+class BenchTest(unittest.TestCase):
+    """One duplexd for the whole class: every run uses a fresh room."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not BENCH:
+            raise unittest.SkipTest("DUPLEX_BENCH not set")
+        cls.server = duplexd.Server()
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_workers_merge_their_figures(self):
+        # Three subscriber processes and the publisher: the counters are
+        # summed and every latency sample is in the merged histogram.
+        r = bench(self.server, "--workers", 3, "--subscribers", 30, "--rate", 100,
+                  "--duration", 1, "--drain", 60)[0]
+        self.assertEqual(r["workers"], 3, r)
+        self.assertEqual(r["ready"], 30, r)
+        self.assertEqual(r["sent"], 100, r)
+        self.assertEqual(r["offered"], 100, r)
+        self.assertEqual(r["delivered"], 100 * 30, r)
+        self.assertEqual(r["latency_samples"], r["delivered"], r)
+        self.assertEqual(r["gaps"] + r["duplicates"] + r["refused"] + r["deferred"], 0, r)
+        self.assertEqual(r["connections"], 30, r)
+        lat = r["latency_ms"]
+        self.assertLessEqual(lat["p50"], lat["p99"])
+        self.assertLessEqual(lat["p99"], lat["max"])
+        self.assertGreater(r["bench_cpu_ms"], 0, r)
+        self.assertFalse(r["bench_saturated"], r)
+
+    def test_saturated_generator_says_so(self):
+        # --work-us 400 on 4,000 deliveries is 1.6 s of work for a 1 s offer
+        # on one process: the generator, not the server, is the limit.
+        r = bench(self.server, "--workers", 1, "--subscribers", 10, "--rate", 400,
+                  "--duration", 1, "--work-us", 400, "--drain", 60)[0]
+        self.assertEqual(r["delivered"], 4000, r)
+        self.assertTrue(r["bench_saturated"], r)
+        self.assertGreaterEqual(r["bench_busiest"], 0.9, r)
+        out = bench_text(self.server, "--workers", 1, "--subscribers", 5, "--rate", 200,
+                         "--duration", 0.5, "--work-us", 1000, "--drain", 60)
+        self.assertIn("SATURATED", out)
+        self.assertIn("duplex-bench itself was the limit", out)
 
     def test_websocket_fan_out_loses_nothing(self):
         # The acceptance workload of the benchmark issue.
@@ -84,6 +130,32 @@ class BenchTest(unittest.TestCase):
                            stderr=subprocess.PIPE, timeout=30)
         self.assertEqual(p.returncode, 2)
         self.assertIn(b"carrier-pigeon", p.stderr)
+
+
+class RefusedBenchTest(unittest.TestCase):
+    """A publisher over duplexd's --send-rate is refused with retry_after:
+    it counts the refusals, waits as told (deferring what falls due
+    meanwhile) and measures only the accepted messages."""
+
+    def setUp(self):
+        if not BENCH:
+            self.skipTest("DUPLEX_BENCH not set")
+        self.server = duplexd.Server(send_rate="20/1")
+        self.server.start()
+
+    def tearDown(self):
+        self.server.stop()
+
+    def test_refusals_are_counted_not_errors(self):
+        r = bench(self.server, "--subscribers", 4, "--rate", 100, "--duration", 1,
+                  "--drain", 60)[0]
+        self.assertNotIn("error", r)
+        self.assertEqual(r["offered"], 100, r)
+        self.assertGreater(r["refused"], 0, r)
+        self.assertGreater(r["deferred"], 0, r)  # retry_after honoured
+        self.assertLess(r["sent"], 100, r)
+        self.assertEqual(r["delivered"], r["sent"] * 4, r)
+        self.assertEqual(r["gaps"], 0, r)
 
 
 class UdpBenchTest(unittest.TestCase):
