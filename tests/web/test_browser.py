@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import time
@@ -40,6 +41,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import duplexd as dx  # noqa: E402
+import tls_certs  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -86,6 +88,8 @@ def new_browser(lang="en-US", width=1280, height=1500):
               "--no-first-run", "--disable-background-networking",
               "--disable-component-update", "--disable-sync",
               "--disable-dev-shm-usage", "--lang=" + lang,
+              # OverTLS: the test CA is not in Chromium's store.
+              "--ignore-certificate-errors",
               "--window-size=%d,%d" % (width, height),
               "--user-data-dir=" + profile):
         o.add_argument(a)
@@ -123,8 +127,9 @@ def tearDownModule():
 class Http:
     """Another client of the same server: posts and reads over HTTP."""
 
-    def __init__(self, port):
-        self.base = "http://127.0.0.1:%d" % port
+    def __init__(self, port, ctx=None):
+        self.base = ("https://localhost:%d" if ctx else "http://127.0.0.1:%d") % port
+        self.ctx = ctx
         self.tokens = {}
 
     def call(self, method, path, body=None, token=None):
@@ -134,7 +139,7 @@ class Http:
             req.add_header("Content-Type", "application/json")
         if token:
             req.add_header("Authorization", "Bearer " + token)
-        with urllib.request.urlopen(req, timeout=dx.IO_TIMEOUT) as r:
+        with urllib.request.urlopen(req, timeout=dx.IO_TIMEOUT, context=self.ctx) as r:
             return json.loads(r.read() or b"null")
 
     def post(self, nick, room, text):
@@ -147,7 +152,8 @@ class Http:
         return self.call("GET", "/api/v1/rooms/%s/messages?since=%d&limit=1000" % (room, since))
 
     def metrics(self):
-        with urllib.request.urlopen(self.base + "/metrics", timeout=dx.IO_TIMEOUT) as r:
+        with urllib.request.urlopen(self.base + "/metrics", timeout=dx.IO_TIMEOUT,
+                                    context=self.ctx) as r:
             return r.read().decode()
 
 
@@ -178,7 +184,7 @@ class PageTest(unittest.TestCase):
         self.driver.get_log("browser")  # what an earlier class left
 
     def url(self, query):
-        return "http://127.0.0.1:%d/?%s" % (self.server.http_port, query)
+        return "%s/?%s" % (self.http.base, query)
 
     def open(self, query):
         self.driver.get(self.url(query))
@@ -648,6 +654,43 @@ class Password(PageTest):
         self.assertEqual(got[0]["from"], "quinn")
         self.until(lambda: "quinn is in" in self.log_texts(), "it on the page")
         self.assertEqual(only_refusals(self.console(), (401,)), [])
+
+
+class OverTLS(PageTest):
+    """duplexd --tls-cert: the page over https, its WebSocket over wss."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not tls_certs.have_openssl():
+            raise unittest.SkipTest("no openssl command")
+        cls.certdir = tempfile.mkdtemp(prefix="duplex-web-tls-")
+        ca = tls_certs.make_ca(cls.certdir)
+        cert = tls_certs.make_server_cert(cls.certdir, "page", ca, 7)
+        cls.server_extra = ("--tls-cert", cert[0], "--tls-key", cert[1])
+        super().setUpClass()
+        cls.http = Http(cls.server.http_port, ssl.create_default_context(cafile=ca[0]))
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def test_each_mode_over_tls(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                room = "tls-" + mode
+                self.open("room=%s&nick=tina&transport=%s" % (room, mode))
+                self.assertEqual(self.js("return location.protocol"), "https:")
+                self.http.post("bob", room, "to the page over " + mode)
+                self.until(lambda: ("to the page over " + mode) in self.log_texts(), "it on the page")
+                self.type_message("from the page over " + mode)
+                got = self.until(lambda: [m for m in self.http.messages(room)["messages"]
+                                          if m["text"] == "from the page over " + mode], "it stored")
+                self.assertEqual((len(got), got[0]["from"]), (1, "tina"))
+        # The port speaks TLS only: the WebSocket that carried the page's
+        # messages was wss.
+        self.assertIn('duplex_http_requests_total{route="ws",status="101"}', self.http.metrics())
+        self.assert_quiet_console()
 
 
 class Screenshots(PageTest):
