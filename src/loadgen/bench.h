@@ -124,8 +124,9 @@ void bench_report_compare (const bench_result *rs, size_t n, const bench_opts *o
  * the drain time). */
 int bench_run (const bench_opts *o, bench_result *r);
 
-/* CPU time (user + system) in ms of process pid (0: this process) from
- * /proc/<pid>/stat; -1 if unavailable. */
+/* CPU time in ms of process pid (0: this process), every thread: from
+ * /proc/PID/task/TID/schedstat (ns), else /proc/PID/stat (user + system,
+ * 10 ms ticks); -1 if unavailable. */
 double bench_process_cpu_ms (int pid);
 /* This process's CPU time (getrusage: user + system, microsecond
  * precision) in ms; -1 if unavailable. */

@@ -180,7 +180,7 @@ bool bench_udp_quiet (const run *R);
 
 /* workers.c: the processes of a run (--workers N, N > 1). They look at
  * the shared block every BENCH_SYNC_MS. */
-#define BENCH_SYNC_MS 2
+#define BENCH_SYNC_MS 10
 int bench_run_workers (const bench_opts *o, bench_result *r, unsigned n, const char *room);
 /* The sync timer of a process of a run with workers. */
 void bench_worker_sync (dx_timer *t);
