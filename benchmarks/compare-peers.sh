@@ -20,12 +20,22 @@
 #                                                                  -> capacity.jsonl
 #   idle      RSS per idle WebSocket connection (IDLE_CONNS held) -> idle.jsonl
 #             (first, while the servers' heaps are fresh; not repeated)
+#   overload  the overload curve (issue 15): WebSocket, for each point
+#             SUBS:RATE,RATE,... of OVERLOAD, every server in turn at each
+#             offered rate — duplexd on epoll, duplexd on io_uring (a second
+#             duplexd with DUPLEX_LOOP=uring, when the kernel allows it),
+#             nginx+nchan, Node ws: accepted, refused and deferred
+#             publications, delivered/s and p50/p99 of accepted messages,
+#             server and generator CPU, the load average at each point
+#                                                                  -> overload.jsonl
 # then env.txt, and the SVG plots + tables.md made by benchmarks/plot.py.
 #
 # Env (defaults): SUBS="100 1000 5000 10000" RATE=10 DURATION=5 REPEAT=1
 #   FANOUT_REPEAT=REPEAT NICE=-19 (root) / 0
 #   COST_SUBS=100 COST_RATE=50 CAP_SUBS=1000 CAP_RATES="10 20 50 100 200"
-#   IDLE_CONNS=5000 PHASES="idle cost fanout capacity"
+#   IDLE_CONNS=5000 PHASES="idle cost fanout capacity overload"
+#   OVERLOAD="1000:10,100,200,400,600,800,1200 10000:10,20,40,60,90"
+#   OVERLOAD_DRAIN=10 (seconds a point may take past its publishing)
 #   BUILD=<build dir> (default: build/bench in the source tree; configured
 #   --buildtype=release -Dclient=disabled if it does not exist yet)
 set -euo pipefail
@@ -51,7 +61,9 @@ cost_rate=${COST_RATE:-50}
 cap_subs=${CAP_SUBS:-1000}
 cap_rates=${CAP_RATES:-"10 20 50 100 200"}
 idle_conns=${IDLE_CONNS:-5000}
-phases=${PHASES:-"idle cost fanout capacity"}
+phases=${PHASES:-"idle cost fanout capacity overload"}
+overload_points=${OVERLOAD:-"1000:10,100,200,400,600,800,1200 10000:10,20,40,60,90"}
+overload_drain=${OVERLOAD_DRAIN:-10}
 fanout_repeat=${FANOUT_REPEAT:-$repeat}
 if [ "$(id -u)" -eq 0 ]; then nice=${NICE:--19}; else nice=${NICE:-0}; fi
 # pin CPU CMD...: runs CMD on CPU at $nice. pin_bg replaces the subshell that
@@ -65,9 +77,12 @@ mkdir -p "$out"
 # Peers come from Debian (nginx + nchan) and npm (ws).
 SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 need=()
-for p in nginx-light libnginx-mod-nchan nodejs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
+# Any nginx will do (nginx-light conflicts with an installed nginx); node
+# may come from elsewhere than Debian (then with its own npm).
+command -v nginx >/dev/null || need+=(nginx-light)
+dpkg-query -W -f='${Status}' libnginx-mod-nchan 2>/dev/null | grep -q 'install ok installed' ||
+  need+=(libnginx-mod-nchan)
+command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
@@ -93,12 +108,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# duplexd (sqlite store, as deployed)
-pin_bg 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
-  --data-dir "$work/data" --ready-file "$work/ready.json" --log-level warn 2>"$work/duplexd.log" &
-pids+=($!); dxd_pid=$!
-for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-dxd_port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready.json")
+# duplexd (sqlite store, as deployed; no send-rate limit: the publisher is
+# one token sending hundreds a second, which the default 20/s would refuse)
+start_duplexd() { # NAME: sets dxd_pid and dxd_port ("" if it did not start)
+  pin_bg 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 --send-rate 0/1 \
+    --data-dir "$work/data-$1" --ready-file "$work/ready-$1.json" --log-level warn 2>"$work/$1.log" &
+  pids+=($!); dxd_pid=$! dxd_port=
+  for _ in $(seq 100); do
+    [ -s "$work/ready-$1.json" ] && break
+    kill -0 "$dxd_pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  dxd_port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready-$1.json")
+}
+# The same duplexd on the io_uring loop, for the overload phase, where the
+# kernel and the build have it (if not, env.txt says so).
+uring_pid= uring_port=
+if [[ " $phases " == *" overload "* ]]; then
+  DUPLEX_LOOP=uring start_duplexd duplexd-uring
+  if [ -n "$dxd_port" ]; then uring_pid=$dxd_pid uring_port=$dxd_port; fi
+fi
+start_duplexd duplexd
+[ -n "$dxd_port" ] || { echo "compare-peers: duplexd did not start" >&2; cat "$work/duplexd.log" >&2; exit 1; }
 
 # A port nobody listens on (the peers cannot be told to use port 0).
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -126,19 +157,26 @@ for p in "$dxd_pid:duplexd" "$nginx_worker:nginx" "$node_pid:node"; do
   [ "$(cat "/proc/${p%%:*}/comm")" = "${p#*:}" ] || { echo "compare-peers: pid ${p%%:*} is not ${p#*:}" >&2; exit 1; }
 done
 
-port_of() { case $1 in duplexd) echo "$dxd_port" ;; nchan) echo "$nchan_port" ;; nodews) echo "$nodews_port" ;; esac; }
-pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
+[ -z "$uring_pid" ] || [ "$(cat "/proc/$uring_pid/comm")" = duplexd ] ||
+  { echo "compare-peers: pid $uring_pid is not duplexd" >&2; exit 1; }
+
+# A server is duplexd, duplexd-uring, nchan or nodews; its protocol (the
+# bench's --target) is that name up to the first "-".
+port_of() { case $1 in duplexd) echo "$dxd_port" ;; duplexd-uring) echo "$uring_port" ;; nchan) echo "$nchan_port" ;; nodews) echo "$nodews_port" ;; esac; }
+pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; duplexd-uring) echo "$uring_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
 transports_of() { case $1 in duplexd) echo "websocket sse longpoll poll tcp" ;; nchan) echo "websocket sse longpoll" ;; nodews) echo websocket ;; esac; }
 
 # One duplex-bench run: JSON lines tagged with the phase and repeat number.
 # A run that could not deliver everything still prints its JSON (with
 # "error"): it is a result, not a failure of the script.
-bench_json() { # phase repeat target args...
-  local phase=$1 rep=$2 target=$3
+# Each line also says which server (duplexd-uring is --target duplexd) and
+# the load average when it ended: the machine may be shared.
+bench_json() { # phase repeat server args...
+  local phase=$1 rep=$2 server=$3
   shift 3
-  pin 1 "$bench" --url "http://127.0.0.1:$(port_of "$target")" --target "$target" \
-    --server-pid "$(pid_of "$target")" --json "$@" 2>>"$work/bench.err" |
-    sed "s/^{/{\"phase\":\"$phase\",\"repeat\":$rep,/" || true
+  pin 1 "$bench" --url "http://127.0.0.1:$(port_of "$server")" --target "${server%%-*}" \
+    --server-pid "$(pid_of "$server")" --json "$@" 2>>"$work/bench.err" |
+    sed "s/^{/{\"phase\":\"$phase\",\"repeat\":$rep,\"server\":\"$server\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",/" || true
 }
 
 for phase in $phases; do
@@ -172,6 +210,24 @@ for phase in $phases; do
         for target in duplexd nchan nodews; do
           bench_json capacity "$rep" "$target" --transport websocket --subscribers "$cap_subs" \
             --rate "$r" --duration "$duration" --drain 15 >>"$out/capacity.jsonl"
+        done
+      done
+    done
+    ;;
+  overload)
+    # Interleaved (every server at one point, then the next point), so
+    # that a change in the machine's load hits every server alike.
+    : >"$out/overload.jsonl"
+    servers="duplexd${uring_pid:+ duplexd-uring} nchan nodews"
+    for rep in $(seq "$repeat"); do
+      for point in $overload_points; do
+        n=${point%%:*} rates=${point#*:}
+        for r in ${rates//,/ }; do
+          for server in $servers; do
+            bench_json overload "$rep" "$server" --transport websocket --subscribers "$n" \
+              --rate "$r" --duration "$duration" --drain "$overload_drain" >>"$out/overload.jsonl"
+            echo "compare-peers: overload $n subscribers, $r msg/s, $server: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+          done
         done
       done
     done
@@ -211,6 +267,8 @@ done
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/benchmarks/peers/nodews/node_modules/ws/package.json").version')"
   echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice, autogroup: $(cat /proc/self/autogroup 2>/dev/null || echo none)"
+  echo "duplexd on io_uring: $([ -n "$uring_pid" ] && echo "yes (DUPLEX_LOOP=uring)" || echo "not available here (DUPLEX_LOOP=uring did not start)")"
+  echo "overload: WebSocket, points $overload_points (subscribers:rates), drain $overload_drain s"
   echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat (fanout $fanout_repeat); fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"
 } >"$out/env.txt"
 

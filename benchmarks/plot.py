@@ -3,14 +3,17 @@
 
     benchmarks/plot.py OUTDIR [P99_BOUND_MS]
 
-Reads OUTDIR/{cost,results,capacity,idle}.jsonl (whichever exist; each run
-may be repeated: every figure is the median over the repeats) and writes
-OUTDIR/fanout-throughput.svg, OUTDIR/fanout-p99.svg, OUTDIR/capacity.svg
-and OUTDIR/tables.md. Plain SVG, no plotting library needed.
+Reads OUTDIR/{cost,results,capacity,idle,overload}.jsonl (whichever exist;
+each run may be repeated: every figure is the median over the repeats) and
+writes OUTDIR/fanout-throughput.svg, OUTDIR/fanout-p99.svg,
+OUTDIR/capacity.svg, OUTDIR/overload-N.svg and OUTDIR/tables.md. Plain SVG,
+no plotting library needed.
 
 Capacity: for each server, the highest delivered msgs/s among the rates at
 which every message reached every subscriber and the median p99 stayed
-within P99_BOUND_MS (default 250)."""
+within P99_BOUND_MS (default 250). In the overload phase "every message"
+means every *accepted* one: a publication the server refused (or that the
+publisher held back because the server said wait) is not owed to anyone."""
 
 import json
 import math
@@ -189,6 +192,80 @@ def capacity_tables(cap, bound):
     return lines, g
 
 
+SERVERS = ["duplexd", "duplexd-uring", "nchan", "nodews"]
+
+
+def overload_complete(r):
+    return r["ready"] == r["subscribers"] and r["sent"] > 0 \
+        and r["delivered"] == r["sent"] * r["subscribers"] and not r.get("error")
+
+
+def gen_cell(m):
+    """The generator's CPU per delivery and how busy it was."""
+    if m.get("bench_cpu_us_per_delivered") is None:
+        return "-"
+    sat = " **saturated**" if m.get("bench_saturated") else ""
+    return "%.2f µs, %.0f %%%s" % (m["bench_cpu_us_per_delivered"], 100 * m.get("bench_busiest", 0), sat)
+
+
+def overload_tables(ov, bound):
+    """The overload curve (issue 15): one table per subscriber count, the
+    capacity of each server at p99 <= bound, and the light-load row."""
+    if not ov:
+        return [], {}
+    g = group(ov, lambda r: (r["subscribers"], r["rate"], r["server"]))
+    for k, m in g.items():
+        rs = [r for r in ov if (r["subscribers"], r["rate"], r["server"]) == k]
+        m["ok_runs"] = sum(1 for r in rs if overload_complete(r))
+        for f in ("sent", "refused", "deferred", "offered", "bench_busiest", "bench_cpu_share"):
+            m[f] = med([r.get(f) for r in rs])
+        m["bench_saturated"] = sum(1 for r in rs if r.get("bench_saturated")) * 2 > len(rs)
+        m["loadavg"] = ", ".join(sorted({r.get("loadavg", "?").split()[0] for r in rs}))
+    lines = []
+    summary = {}
+    for n in sorted({k[0] for k in g}):
+        keys = sorted((k for k in g if k[0] == n), key=lambda k: (k[1], SERVERS.index(k[2]) if k[2] in SERVERS else 9))
+        lines += ["", "### Overload curve, %d WebSocket subscribers" % n, "",
+                  "offered = rate × subscribers deliveries/s; latency of accepted messages only; "
+                  "generator = duplex-bench's CPU per delivery and its busiest process's (CPU + run-queue wait) share of the run.", "",
+                  "| offered msg/s | offered deliveries/s | server | accepted / refused / deferred | delivered/s | p50 ms | p99 ms | server CPU µs/delivery | generator | load avg |",
+                  "|---:|---:|---|---|---:|---:|---:|---:|---|---:|"]
+        for k in keys:
+            m = g[k]
+            note = "" if m["ok_runs"] * 2 > m["runs"] else " (incomplete: %s)" % "; ".join(m["errors_seen"]) if m["errors_seen"] else " (incomplete)"
+            lines.append("| %g | %.0f | %s | %d / %d / %d | %.0f | %s | %s | %s | %s | %s |%s" % (
+                k[1], k[1] * n, k[2], m["sent"] or 0, m["refused"] or 0, m["deferred"] or 0,
+                m["delivered_per_s"] or 0, fmt(m["latency_ms"]["p50"]), fmt(m["latency_ms"]["p99"]),
+                fmt(m["server_cpu_us_per_delivered"]), gen_cell(m), m["loadavg"], note))
+        best, light = {}, {}
+        for k in keys:
+            m = g[k]
+            if k[2] not in light or k[1] < light[k[2]][0]:
+                light[k[2]] = (k[1], m)
+            if m["ok_runs"] * 2 > m["runs"] and m["latency_ms"]["p99"] <= bound \
+                    and m["delivered_per_s"] > best.get(k[2], (0,))[0]:
+                best[k[2]] = (m["delivered_per_s"], k[1], m)
+        summary[n] = best
+        lines += ["", "Capacity at %d subscribers (the most delivered/s with every accepted message delivered and p99 ≤ %g ms), and light load:" % (n, bound), "",
+                  "| server | capacity deliveries/s | at msg/s | p99 ms there | generator there | light load (%s msg/s) p50 / p99 ms |" % "/".join(sorted({"%g" % v[0] for v in light.values()})),
+                  "|---|---:|---:|---:|---|---|"]
+        for srv in SERVERS:
+            if srv not in light:
+                continue
+            lm = light[srv][1]
+            ll = "%s / %s" % (fmt(lm["latency_ms"]["p50"]), fmt(lm["latency_ms"]["p99"]))
+            if srv in best:
+                c, rate, m = best[srv]
+                lines.append("| %s | %.0f | %g | %s | %s | %s |" % (srv, c, rate, fmt(m["latency_ms"]["p99"]), gen_cell(m), ll))
+            else:
+                lines.append("| %s | none met the bound | - | - | - | %s |" % (srv, ll))
+        for srv in ("duplexd", "duplexd-uring"):
+            if srv in best and "nchan" in best:
+                lines.append("")
+                lines.append("%s / nchan capacity at %d subscribers: **×%.2f**" % (srv, n, best[srv][0] / best["nchan"][0]))
+    return lines, g
+
+
 def idle_table(idle):
     if not idle:
         return []
@@ -216,6 +293,7 @@ def main():
     results = load(os.path.join(out, "results.jsonl"))
     cap = load(os.path.join(out, "capacity.jsonl"))
     idle = load(os.path.join(out, "idle.jsonl"))
+    ov = load(os.path.join(out, "overload.jsonl"))
 
     lines = cost_table(cost)
     fl, fg = fanout_tables(results)
@@ -239,6 +317,17 @@ def main():
              "WebSocket: p99 latency vs delivered msgs/s (median)", "delivered msgs/s (log scale)",
              "p99 latency (ms, log)", {k: sorted(v) for k, v in cs.items()}, log_y=True)
     lines += idle_table(idle)
+    ol, og = overload_tables(ov, bound)
+    lines += ol
+    for n in sorted({k[0] for k in og}):
+        series = {}
+        for (m_n, rate, srv), m in og.items():
+            if m_n == n:
+                series.setdefault(srv, []).append((rate * n, m["latency_ms"]["p99"]))
+        svg_plot(os.path.join(out, "overload-%d.svg" % n),
+                 "%d subscribers: p99 of accepted messages vs offered load" % n,
+                 "offered deliveries/s (log scale)", "p99 latency (ms, log)",
+                 {k: sorted(v) for k, v in series.items()}, log_y=True)
     with open(os.path.join(out, "tables.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote plots and tables to", out)
