@@ -34,8 +34,9 @@
 #   FANOUT_REPEAT=REPEAT NICE=-19 (root) / 0
 #   COST_SUBS=100 COST_RATE=50 CAP_SUBS=1000 CAP_RATES="10 20 50 100 200"
 #   IDLE_CONNS=5000 PHASES="idle cost fanout capacity overload"
-#   OVERLOAD="1000:10,100,200,400,600,800,1200 10000:10,20,40,60,90"
+#   OVERLOAD="1000:10,100,200,400,600,800,1200,1600 10000:2,5,10,20,40"
 #   OVERLOAD_DRAIN=10 (seconds a point may take past its publishing)
+#   OVERLOAD_BOUND=250 (p99 ms: two points past it end a server's curve)
 #   BUILD=<build dir> (default: build/bench in the source tree; configured
 #   --buildtype=release -Dclient=disabled if it does not exist yet)
 set -euo pipefail
@@ -62,8 +63,9 @@ cap_subs=${CAP_SUBS:-1000}
 cap_rates=${CAP_RATES:-"10 20 50 100 200"}
 idle_conns=${IDLE_CONNS:-5000}
 phases=${PHASES:-"idle cost fanout capacity overload"}
-overload_points=${OVERLOAD:-"1000:10,100,200,400,600,800,1200 10000:10,20,40,60,90"}
+overload_points=${OVERLOAD:-"1000:10,100,200,400,600,800,1200,1600 10000:2,5,10,20,40"}
 overload_drain=${OVERLOAD_DRAIN:-10}
+overload_bound=${OVERLOAD_BOUND:-250}
 fanout_repeat=${FANOUT_REPEAT:-$repeat}
 if [ "$(id -u)" -eq 0 ]; then nice=${NICE:--19}; else nice=${NICE:-0}; fi
 # pin CPU CMD...: runs CMD on CPU at $nice. pin_bg replaces the subshell that
@@ -166,6 +168,24 @@ port_of() { case $1 in duplexd) echo "$dxd_port" ;; duplexd-uring) echo "$uring_
 pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; duplexd-uring) echo "$uring_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
 transports_of() { case $1 in duplexd) echo "websocket sse longpoll poll tcp" ;; nchan) echo "websocket sse longpoll" ;; nodews) echo websocket ;; esac; }
 
+# Waits (at most 10 s) until every server has been quiet for half a second.
+settle() {
+  local p ticks before after
+  for _ in $(seq 20); do
+    before=0 after=0
+    for p in $dxd_pid $uring_pid $nginx_worker $node_pid; do
+      ticks=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+      before=$((before + ticks))
+    done
+    sleep 0.5
+    for p in $dxd_pid $uring_pid $nginx_worker $node_pid; do
+      ticks=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+      after=$((after + ticks))
+    done
+    [ $((after - before)) -gt 2 ] || return 0
+  done
+}
+
 # One duplex-bench run: JSON lines tagged with the phase and repeat number.
 # A run that could not deliver everything still prints its JSON (with
 # "error"): it is a result, not a failure of the script.
@@ -217,18 +237,33 @@ for phase in $phases; do
   overload)
     # Interleaved (every server at one point, then the next point), so
     # that a change in the machine's load hits every server alike.
+    # A server whose p99 is past the bound (or whose run failed) at two
+    # rates in a row is past its capacity: its higher rates are skipped.
+    # Before each run the previous server must have gone quiet (a
+    # backlogged server keeps its core busy after the bench has left).
     : >"$out/overload.jsonl"
     servers="duplexd${uring_pid:+ duplexd-uring} nchan nodews"
     for rep in $(seq "$repeat"); do
       for point in $overload_points; do
         n=${point%%:*} rates=${point#*:}
+        declare -A past=()
         for r in ${rates//,/ }; do
           for server in $servers; do
+            [ "${past[$server]:-0}" -lt 2 ] || continue
+            settle
             bench_json overload "$rep" "$server" --transport websocket --subscribers "$n" \
-              --rate "$r" --duration "$duration" --drain "$overload_drain" >>"$out/overload.jsonl"
+              --rate "$r" --duration "$duration" --drain "$overload_drain" >"$work/point.json"
+            cat "$work/point.json" >>"$out/overload.jsonl"
+            if python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["latency_ms"]["p99"] <= float(sys.argv[2]) and "error" not in r else 1)' \
+                "$work/point.json" "$overload_bound" 2>/dev/null; then
+              past[$server]=0
+            else
+              past[$server]=$(( ${past[$server]:-0} + 1 ))
+            fi
             echo "compare-peers: overload $n subscribers, $r msg/s, $server: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
           done
         done
+        unset past
       done
     done
     ;;

@@ -193,6 +193,7 @@ def capacity_tables(cap, bound):
 
 
 SERVERS = ["duplexd", "duplexd-uring", "nchan", "nodews"]
+LIGHT_RATE = 10
 
 
 def overload_complete(r):
@@ -240,7 +241,8 @@ def overload_tables(ov, bound):
         best, light = {}, {}
         for k in keys:
             m = g[k]
-            if k[2] not in light or k[1] < light[k[2]][0]:
+            # light load: 10 msg/s where measured, else the lowest rate
+            if k[2] not in light or (k[1] == LIGHT_RATE) or (light[k[2]][0] != LIGHT_RATE and k[1] < light[k[2]][0]):
                 light[k[2]] = (k[1], m)
             if m["ok_runs"] * 2 > m["runs"] and m["latency_ms"]["p99"] <= bound \
                     and m["delivered_per_s"] > best.get(k[2], (0,))[0]:
