@@ -209,6 +209,14 @@ def gen_cell(m):
     return "%.2f µs, %.0f %%%s" % (m["bench_cpu_us_per_delivered"], 100 * m.get("bench_busiest", 0), sat)
 
 
+def server_cell(m):
+    """The server's CPU per delivery and its share of its one core."""
+    if m.get("server_cpu_us_per_delivered") is None:
+        return "-"
+    share = m["server_cpu_ms"] / (m["total_s"] * 1000) if m.get("server_cpu_ms") and m.get("total_s") else None
+    return "%.2f µs%s" % (m["server_cpu_us_per_delivered"], "" if share is None else ", %.0f %%" % (100 * share))
+
+
 def overload_tables(ov, bound):
     """The overload curve (issue 15): one table per subscriber count, the
     capacity of each server at p99 <= bound, and the light-load row."""
@@ -218,7 +226,8 @@ def overload_tables(ov, bound):
     for k, m in g.items():
         rs = [r for r in ov if (r["subscribers"], r["rate"], r["server"]) == k]
         m["ok_runs"] = sum(1 for r in rs if overload_complete(r))
-        for f in ("sent", "refused", "deferred", "offered", "bench_busiest", "bench_cpu_share"):
+        for f in ("sent", "refused", "deferred", "offered", "bench_busiest", "bench_cpu_share",
+                  "server_cpu_ms", "total_s"):
             m[f] = med([r.get(f) for r in rs])
         m["bench_saturated"] = sum(1 for r in rs if r.get("bench_saturated")) * 2 > len(rs)
         m["loadavg"] = ", ".join(sorted({r.get("loadavg", "?").split()[0] for r in rs}))
@@ -229,7 +238,7 @@ def overload_tables(ov, bound):
         lines += ["", "### Overload curve, %d WebSocket subscribers" % n, "",
                   "offered = rate × subscribers deliveries/s; latency of accepted messages only; "
                   "generator = duplex-bench's CPU per delivery and its busiest process's (CPU + run-queue wait) share of the run.", "",
-                  "| offered msg/s | offered deliveries/s | server | accepted / refused / deferred | delivered/s | p50 ms | p99 ms | server CPU µs/delivery | generator | load avg |",
+                  "| offered msg/s | offered deliveries/s | server | accepted / refused / deferred | delivered/s | p50 ms | p99 ms | server CPU per delivery, share of its core | generator CPU per delivery, busy | load avg |",
                   "|---:|---:|---|---|---:|---:|---:|---:|---|---:|"]
         for k in keys:
             m = g[k]
@@ -237,7 +246,7 @@ def overload_tables(ov, bound):
             lines.append("| %g | %.0f | %s | %d / %d / %d | %.0f | %s | %s | %s | %s | %s |%s" % (
                 k[1], k[1] * n, k[2], m["sent"] or 0, m["refused"] or 0, m["deferred"] or 0,
                 m["delivered_per_s"] or 0, fmt(m["latency_ms"]["p50"]), fmt(m["latency_ms"]["p99"]),
-                fmt(m["server_cpu_us_per_delivered"]), gen_cell(m), m["loadavg"], note))
+                server_cell(m), gen_cell(m), m["loadavg"], note))
         best, light = {}, {}
         for k in keys:
             m = g[k]
@@ -249,8 +258,8 @@ def overload_tables(ov, bound):
                 best[k[2]] = (m["delivered_per_s"], k[1], m)
         summary[n] = best
         lines += ["", "Capacity at %d subscribers (the most delivered/s with every accepted message delivered and p99 ≤ %g ms), and light load:" % (n, bound), "",
-                  "| server | capacity deliveries/s | at msg/s | p99 ms there | generator there | light load (%s msg/s) p50 / p99 ms |" % "/".join(sorted({"%g" % v[0] for v in light.values()})),
-                  "|---|---:|---:|---:|---|---|"]
+                  "| server | capacity deliveries/s | at msg/s | p99 ms there | server there | generator there | light load (%s msg/s) p50 / p99 ms |" % "/".join(sorted({"%g" % v[0] for v in light.values()})),
+                  "|---|---:|---:|---:|---|---|---|"]
         for srv in SERVERS:
             if srv not in light:
                 continue
@@ -258,9 +267,9 @@ def overload_tables(ov, bound):
             ll = "%s / %s" % (fmt(lm["latency_ms"]["p50"]), fmt(lm["latency_ms"]["p99"]))
             if srv in best:
                 c, rate, m = best[srv]
-                lines.append("| %s | %.0f | %g | %s | %s | %s |" % (srv, c, rate, fmt(m["latency_ms"]["p99"]), gen_cell(m), ll))
+                lines.append("| %s | %.0f | %g | %s | %s | %s | %s |" % (srv, c, rate, fmt(m["latency_ms"]["p99"]), server_cell(m), gen_cell(m), ll))
             else:
-                lines.append("| %s | none met the bound | - | - | - | %s |" % (srv, ll))
+                lines.append("| %s | none met the bound | - | - | - | - | %s |" % (srv, ll))
         for srv in ("duplexd", "duplexd-uring"):
             if srv in best and "nchan" in best:
                 lines.append("")
