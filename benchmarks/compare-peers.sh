@@ -34,7 +34,7 @@
 #   FANOUT_REPEAT=REPEAT NICE=-19 (root) / 0
 #   COST_SUBS=100 COST_RATE=50 CAP_SUBS=1000 CAP_RATES="10 20 50 100 200"
 #   IDLE_CONNS=5000 PHASES="idle cost fanout capacity overload"
-#   OVERLOAD="1000:10,100,200,400,600,800,1200,1600 10000:2,5,10,20,40"
+#   OVERLOAD="1000:10,100,200,400,600,800,1200,1600,2400,3200 10000:2,5,10,20,40,80"
 #   OVERLOAD_DRAIN=10 (seconds a point may take past its publishing)
 #   OVERLOAD_BOUND=250 (p99 ms: two points past it end a server's curve)
 #   BUILD=<build dir> (default: build/bench in the source tree; configured
@@ -63,7 +63,7 @@ cap_subs=${CAP_SUBS:-1000}
 cap_rates=${CAP_RATES:-"10 20 50 100 200"}
 idle_conns=${IDLE_CONNS:-5000}
 phases=${PHASES:-"idle cost fanout capacity overload"}
-overload_points=${OVERLOAD:-"1000:10,100,200,400,600,800,1200,1600 10000:2,5,10,20,40"}
+overload_points=${OVERLOAD:-"1000:10,100,200,400,600,800,1200,1600,2400,3200 10000:2,5,10,20,40,80"}
 overload_drain=${OVERLOAD_DRAIN:-10}
 overload_bound=${OVERLOAD_BOUND:-250}
 fanout_repeat=${FANOUT_REPEAT:-$repeat}
