@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""docs/protocol.md §9: the HTTP and WebSocket parsers behind TLS.
+"""docs/protocol.md §9: the HTTP, WebSocket and raw TCP parsers behind TLS.
 
 The libFuzzer targets (tests/fuzz/fuzz-http.c, fuzz-websocket.c) drive the
 parsers in memory; OpenSSL owns the record layer. This test joins the two:
@@ -11,7 +11,9 @@ duplexd. Both must answer alike: the same statuses, error codes and
 WebSocket frames, the same closes. Every answer must be well formed; one
 that says `Connection: close` (a request the parser refused) is followed
 by the server's close without the client closing first; and the TLS server
-is up afterwards and serves https, wss and TLS TCP correctly.
+is up afterwards and serves https, wss and TLS TCP correctly. The raw TCP
+port gets the same treatment with the NDJSON and JSON corpora (lines after
+a hello).
 """
 
 import concurrent.futures
@@ -37,7 +39,7 @@ import tls_certs  # noqa: E402
 
 CORPUS = os.path.join(HERE, "..", "fuzz", "corpus")
 MUTATIONS = 6      # per seed
-WORKERS = 24       # connections in flight (each input: one plain, one TLS)
+WORKERS = 48       # inputs in flight (each: a plain connection, then a TLS one)
 QUIET_S = 0.5      # no byte for this long: the server waits for more input
 END_S = 4.0        # after the client's close: the server's close, at most
 
@@ -47,13 +49,18 @@ END_S = 4.0        # after the client's close: the server's close, at most
 def corpus_seeds(kind, decoder_bit):
     """The seeds of tests/fuzz/corpus/KIND that the fuzz target reads in the
     server's role (the first byte's low bit; the second byte is its split
-    seed), without those two bytes."""
+    seed), without those two bytes. ndjson: three bytes of options; json:
+    a JSON text, made one line."""
     d = os.path.join(CORPUS, kind)
     out = []
     for name in sorted(os.listdir(d)):
         with open(os.path.join(d, name), "rb") as f:
             data = f.read()
-        if len(data) > 2 and (data[0] & 1) == decoder_bit:
+        if kind == "ndjson":
+            out.append((name, data[3:]))
+        elif kind == "json":
+            out.append((name, data.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n"))
+        elif len(data) > 2 and (data[0] & 1) == decoder_bit:
             out.append((name, data[2:]))
     return out
 
@@ -81,14 +88,14 @@ def mutate(rng, data, others):
     return bytes(b)
 
 
-def inputs(kind, decoder_bit, prefix=b"", seed=14):
+def inputs(kind, decoder_bit, prefix=b"", seed=14, mutations=MUTATIONS):
     rng = random.Random(seed)
     seeds = corpus_seeds(kind, decoder_bit)
     others = [s for _, s in seeds]
     out = []
     for name, s in seeds:
         out.append((name, s))
-        for k in range(MUTATIONS):
+        for k in range(mutations):
             out.append(("%s~%d" % (name, k), mutate(rng, s, others)))
     # A long poll answers at once (wait=0): no answer depends on timing.
     return [(n, prefix + re.sub(rb"wait=\d*", b"wait=0", d)) for n, d in out]
@@ -307,6 +314,20 @@ def answers(data):
     return out
 
 
+def lines(data):
+    """The server's NDJSON lines: (type, error code) of each, without the
+    room's messages and presence, which other inputs' connections make."""
+    out = []
+    *whole, rest = data.split(b"\n")
+    assert rest == b"", "a cut line: %r" % rest[:200]
+    for line in whole:
+        m = json.loads(line)
+        assert isinstance(m, dict) and isinstance(m.get("type"), str), line
+        if m["type"] not in ("message", "presence"):
+            out.append((m["type"], m.get("code")))
+    return out
+
+
 class BehindTLS(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -329,19 +350,20 @@ class BehindTLS(unittest.TestCase):
                 s.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def run_both(self, name, data):
+    def run_both(self, name, data, port):
         cuts = cuts_for(name, len(data))
-        p = exchange(Plain(self.plain.http_port), data, cuts)
-        t = exchange(TLS(self.tls.http_port, self.ctx), data, cuts)
+        p = exchange(Plain(getattr(self.plain, port)), data, cuts)
+        t = exchange(TLS(getattr(self.tls, port), self.ctx), data, cuts)
         return name, p, t
 
-    def feed(self, items):
+    def feed(self, items, port="http_port", parse=None):
+        parse = parse or answers
         with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-            results = list(pool.map(lambda it: self.run_both(*it), items))
+            results = list(pool.map(lambda it: self.run_both(*it, port), items))
         n_closed = 0
         for name, p, t in results:
             with self.subTest(input=name):
-                ap, at = answers(p[0]), answers(t[0])
+                ap, at = parse(p[0]), parse(t[0])
                 self.assertEqual(at, ap, "TLS and plain answer differently")
                 self.assertEqual(t[1:], p[1:], "TLS and plain close differently")
                 if any(a[2] for a in at if len(a) == 3 and isinstance(a[0], int)):
@@ -397,6 +419,25 @@ class BehindTLS(unittest.TestCase):
             self.assertEqual(ws.recv_type("message")["text"], "still fine")
         finally:
             ws.close()
+
+    def test_tcp_lines(self):
+        hello = b'{"type":"hello","nick":"fz"}\n{"type":"join","room":"fz"}\n'
+        # Most inputs leave the line open (no close to wait for): fewer
+        # mutations of the 41 JSON seeds keep this part at a few seconds.
+        items = inputs("ndjson", 0, prefix=hello) + inputs("json", 0, prefix=hello, mutations=2)
+        results, _ = self.feed(items, "tcp_port", lines)
+        kinds = {a for _, _, t in results for a in lines(t[0])}
+        self.assertIn(("welcome", None), kinds)
+        self.assertIn(("error", "bad_request"), kinds)
+        self.assertTrue({k for k, _ in kinds} & {"ack", "pong"}, kinds)
+        n_closed = sum(1 for _, _, t in results if t[1])
+        sys.stderr.write("tcp: %d inputs, %d kinds of answer, %d closed by the server\n"
+                         % (len(items), len(kinds), n_closed))
+        self.assertIsNone(self.tls.proc.poll(), "duplexd exited")
+        s = TLS(self.tls.tcp_port, self.ctx)
+        got, _, _ = exchange(s, b'{"type":"hello","nick":"after_tcp"}\n{"type":"join","room":"z"}\n'
+                             b'{"type":"send","room":"z","text":"ok","cid":"t1"}\n', [])
+        self.assertEqual([k for k, _ in lines(got)][:3], ["welcome", "joined", "ack"], got)
 
 
 if __name__ == "__main__":
