@@ -40,7 +40,7 @@ import tls_certs  # noqa: E402
 CORPUS = os.path.join(HERE, "..", "fuzz", "corpus")
 MUTATIONS = 6      # per seed
 WORKERS = 48       # inputs in flight (each: a plain connection, then a TLS one)
-QUIET_S = 0.5      # no byte for this long: the server waits for more input
+QUIET_S = 1.5 if dx.UNDER_WINE else 0.5  # no byte for this long: the server waits for more
 END_S = 4.0        # after the client's close: the server's close, at most
 
 
