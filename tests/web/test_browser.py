@@ -587,6 +587,32 @@ class RateLimited(PageTest):
                 self.assertEqual(only_refusals(self.console(), (429,)), [])
 
 
+class SessionRateLimited(PageTest):
+    """--session-rate 1/2: a WebSocket hello with a nick over it is refused
+    (rate_limited, no cid); the page says so and says hello again."""
+    server_extra = ("--session-rate", "1/2")
+
+    def test_hello_again(self):
+        for i in range(2):  # the burst of 2, used up from this address
+            self.http.call("POST", "/api/v1/session", {"nick": "early%d" % i})
+        self.driver.get(self.url("room=crowd&nick=uma&transport=websocket"))
+        self.js("window.__outbox = []; const o = document.getElementById('outbox');"
+                " new MutationObserver(() => window.__outbox.push(o.textContent))"
+                ".observe(o, {childList: true, characterData: true, subtree: true})")
+        self.wait_up()
+        self.type_message("in after the wait")
+        got = self.until(lambda: [m for m in self.http.messages("crowd")["messages"]
+                                  if m["text"] == "in after the wait"], "the message")
+        self.assertEqual(got[0]["from"], "uma")
+        self.assertIn('duplex_limit_refused_total{limit="session_rate"} ', self.http.metrics())
+        refused = [l for l in self.http.metrics().splitlines()
+                   if l.startswith('duplex_limit_refused_total{limit="session_rate"}')]
+        self.assertGreaterEqual(int(refused[0].split()[-1]), 1, refused)
+        self.assertTrue(any("Slowed down by the server" in t for t in self.js("return window.__outbox")),
+                        "the page did not say it was slowed down")
+        self.assert_quiet_console()
+
+
 class Password(PageTest):
     """duplexd --password-file: the page asks for the password."""
     SECRET = "open sesame"
