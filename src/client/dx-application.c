@@ -23,6 +23,7 @@ struct _DxApplication {
   int udp_loss;        /* --udp-loss: percent of datagrams dropped on arrival, -1 unset */
   gboolean udp_repair; /* --udp-repair */
   char *stats_file;    /* --stats-file: the export written on exit */
+  char *password;      /* --password-file's first line; in memory only */
   DxChat *chat;        /* the main window's, kept for the export on exit */
   DxRunLog *run_log;
   GDBusProxy *portal;
@@ -32,12 +33,39 @@ G_DEFINE_FINAL_TYPE (DxApplication, dx_application, GTK_TYPE_APPLICATION)
 
 /* ---- command line ---- */
 
+/* The server's password from a file, by duplexd's own rule for its
+ * --password-file (docs/protocol.md §9): the first line, without its line
+ * end and trailing spaces or tabs. A file rather than an argument keeps the
+ * password out of `ps` and shell history. */
+static char *
+read_password_file (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0, end;
+  char *line;
+
+  if (!g_file_get_contents (path, &data, &len, error))
+    return NULL;
+  end = strcspn (data, "\r\n");
+  while (end > 0 && (data[end - 1] == ' ' || data[end - 1] == '\t'))
+    end--;
+  line = g_strndup (data, end);
+  memset (data, 0, len);
+  if (line[0] == '\0' || !g_utf8_validate (line, -1, NULL)) {
+    g_free (line);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 _ ("the first line is empty or not UTF-8 text"));
+    return NULL;
+  }
+  return line;
+}
+
 static gint
 dx_application_handle_local_options (GApplication *app, GVariantDict *options)
 {
   DxApplication *self = DX_APPLICATION (app);
   const char *server = NULL, *nick = NULL, *room = NULL, *transport = NULL;
-  const char *stats_file = NULL, *ca = NULL;
+  const char *stats_file = NULL, *ca = NULL, *password_file = NULL;
 
   if (g_variant_dict_contains (options, "version")) {
     g_print ("duplex %s\n", DX_VERSION);
@@ -49,6 +77,7 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
   g_variant_dict_lookup (options, "transport", "&s", &transport);
   g_variant_dict_lookup (options, "stats-file", "^&ay", &stats_file);
   g_variant_dict_lookup (options, "ca", "^&ay", &ca);
+  g_variant_dict_lookup (options, "password-file", "^&ay", &password_file);
   self->compare = g_variant_dict_contains (options, "compare");
   self->udp_repair = g_variant_dict_contains (options, "udp-repair");
   if (g_variant_dict_lookup (options, "udp-loss", "i", &self->udp_loss)
@@ -87,6 +116,16 @@ dx_application_handle_local_options (GApplication *app, GVariantDict *options)
       g_printerr (_ ("duplex: --ca: %s\n"), error->message);
       return 2;
     }
+  }
+  if (password_file != NULL && password_file[0] != '\0') {
+    g_autoptr (GError) error = NULL;
+    char *password = read_password_file (password_file, &error);
+    if (password == NULL) {
+      g_printerr (_ ("duplex: --password-file %s: %s\n"), password_file, error->message);
+      return 2;
+    }
+    g_free (self->password);
+    self->password = password;
   }
   if (nick != NULL) {
     if (!dx_nick_valid (nick, strlen (nick)) || dx_nick_reserved (nick, strlen (nick))) {
@@ -301,6 +340,9 @@ dx_application_activate (GApplication *app)
     mode = DX_MODE_WEBSOCKET;
   window =
       GTK_WINDOW (dx_window_new (GTK_APPLICATION (app), self->settings, server, nick, room, mode));
+  /* Before the transport opens: it opens once the history is in. */
+  if (self->password != NULL)
+    dx_chat_set_password (dx_window_get_chat (DX_WINDOW (window)), self->password);
   if (self->udp_loss >= 0)
     dx_chat_set_udp_loss (dx_window_get_chat (DX_WINDOW (window)), (guint) self->udp_loss);
   if (self->udp_repair)
@@ -349,6 +391,9 @@ dx_application_finalize (GObject *object)
   g_free (self->nick);
   g_free (self->room);
   g_free (self->stats_file);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
   G_OBJECT_CLASS (dx_application_parent_class)->finalize (object);
 }
 
@@ -382,6 +427,8 @@ dx_application_init (DxApplication *self)
     { "compare", 'c', 0, G_OPTION_ARG_NONE, NULL, N_ ("Open the compare view"), NULL },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_ ("Also trust the certificate authorities in this PEM file (https:// servers)"), "FILE" },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_ ("Read the server's password from the first line of FILE"), "FILE" },
     { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_ ("On exit, write what each transport cost as JSON to PATH"), "PATH" },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_ ("Print the version and exit"), NULL },

@@ -31,6 +31,12 @@ typedef struct {
   GQueue outbox;        /* of DxOutboxItem, oldest first */
   guint hold_source;    /* rate limited: the outbox waits for this timeout */
   DxWireLog *wire_log;  /* the inspector's, or NULL */
+  char *password;       /* the server's --password, or NULL (docs/protocol.md §4, §5) */
+  /* The server refused our password (or its absence): nothing is posted
+   * until a new one is set; `password_stopped` if the connection was
+   * stopped too (the socket modes, whose hello carries it). */
+  gboolean awaiting_password;
+  gboolean password_stopped;
 } DxBaseTransportPrivate;
 
 static void dx_base_transport_iface_init (DxTransportInterface *iface);
@@ -40,7 +46,7 @@ G_DEFINE_ABSTRACT_TYPE_WITH_CODE (DxBaseTransport, dx_base_transport, G_TYPE_OBJ
                                       G_IMPLEMENT_INTERFACE (DX_TYPE_TRANSPORT,
                                                              dx_base_transport_iface_init))
 
-enum { PROP_0, PROP_SERVER_URL, PROP_NICK, PROP_STATS, N_PROPS };
+enum { PROP_0, PROP_SERVER_URL, PROP_NICK, PROP_STATS, PROP_PASSWORD, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 #define PRIV(self) ((DxBaseTransportPrivate *) dx_base_transport_get_instance_private (self))
@@ -114,6 +120,8 @@ dx_base_transport_connect (DxTransport *transport, const char *room, guint64 sin
   priv->epoch = g_strdup (epoch);
   priv->running = TRUE;
   priv->backoff_s = 0;
+  priv->awaiting_password = FALSE;
+  priv->password_stopped = FALSE;
   set_state (self, DX_TRANSPORT_CONNECTING);
   begin (self);
 }
@@ -135,6 +143,8 @@ flush_outbox (DxBaseTransport *self)
 
   if (priv->hold_source != 0)
     return; /* rate limited: resent when the hold ends (hold_ended) */
+  if (priv->awaiting_password)
+    return; /* resent once a password is set (dx_base_transport_set_password) */
   todo = g_ptr_array_new_with_free_func (g_free);
   for (GList *l = priv->outbox.head; l != NULL; l = l->next) {
     DxOutboxItem *item = l->data;
@@ -270,7 +280,7 @@ dx_base_transport_failed (DxBaseTransport *self, const char *why)
 {
   DxBaseTransportPrivate *priv = PRIV (self);
 
-  if (!priv->running || priv->retry_source != 0)
+  if (!priv->running || priv->retry_source != 0 || priv->password_stopped)
     return;
   stop (self);
   priv->backoff_s = priv->backoff_s == 0 ? 1 : MIN (priv->backoff_s * 2, DX_BACKOFF_MAX_S);
@@ -292,6 +302,73 @@ dx_base_transport_restart (DxBaseTransport *self)
   clear_retry (self);
   set_state (self, DX_TRANSPORT_CONNECTING);
   begin (self);
+}
+
+void
+dx_base_transport_password_refused (DxBaseTransport *self, gboolean stop_connection)
+{
+  DxBaseTransportPrivate *priv = PRIV (self);
+  gboolean refused = priv->password != NULL;
+
+  if (!priv->running || priv->awaiting_password)
+    return;
+  priv->awaiting_password = TRUE;
+  /* Retrying with the same password would be refused again (and count as
+   * an error on the server): wait for the person instead. */
+  if (stop_connection) {
+    priv->password_stopped = TRUE;
+    clear_retry (self);
+    stop (self);
+    set_state (self, DX_TRANSPORT_DISCONNECTED);
+  }
+  g_signal_emit_by_name (self, "password-required", refused);
+}
+
+gboolean
+dx_base_transport_get_awaiting_password (DxBaseTransport *self)
+{
+  return PRIV (self)->awaiting_password;
+}
+
+const char *
+dx_base_transport_get_password (DxBaseTransport *self)
+{
+  return PRIV (self)->password;
+}
+
+/* The password lives only in memory; wipe it before giving it back. */
+static void
+forget_password (DxBaseTransportPrivate *priv)
+{
+  if (priv->password != NULL)
+    memset (priv->password, 0, strlen (priv->password));
+  g_clear_pointer (&priv->password, g_free);
+}
+
+void
+dx_base_transport_set_password (DxBaseTransport *self, const char *password)
+{
+  DxBaseTransportPrivate *priv = PRIV (self);
+  gboolean was_stopped = priv->password_stopped;
+
+  if (g_strcmp0 (password, priv->password) == 0 && !priv->awaiting_password)
+    return;
+  forget_password (priv);
+  priv->password = g_strdup (password);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PASSWORD]);
+  if (!priv->awaiting_password)
+    return; /* used from the next hello or session on */
+  priv->awaiting_password = FALSE;
+  priv->password_stopped = FALSE;
+  if (!priv->running)
+    return;
+  if (was_stopped) {
+    priv->backoff_s = 0;
+    set_state (self, DX_TRANSPORT_CONNECTING);
+    begin (self);
+  } else if (priv->state == DX_TRANSPORT_CONNECTED) {
+    flush_outbox (self);
+  }
 }
 
 static void
@@ -539,6 +616,7 @@ dx_base_transport_finalize (GObject *object)
   g_free (priv->nick);
   g_free (priv->room);
   g_free (priv->epoch);
+  forget_password (priv);
   g_queue_clear_full (&priv->outbox, outbox_item_free);
   G_OBJECT_CLASS (dx_base_transport_parent_class)->finalize (object);
 }
@@ -564,6 +642,9 @@ dx_base_transport_set_property (GObject *object, guint prop_id, const GValue *va
     if (priv->stats == NULL)
       priv->stats = dx_stats_new ();
     break;
+  case PROP_PASSWORD:
+    dx_base_transport_set_password (DX_BASE_TRANSPORT (object), g_value_get_string (value));
+    break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -577,6 +658,7 @@ dx_base_transport_get_property (GObject *object, guint prop_id, GValue *value, G
   case PROP_SERVER_URL: g_value_set_string (value, priv->server_url); break;
   case PROP_NICK: g_value_set_string (value, priv->nick); break;
   case PROP_STATS: g_value_set_object (value, priv->stats); break;
+  case PROP_PASSWORD: g_value_set_string (value, priv->password); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -600,6 +682,11 @@ dx_base_transport_class_init (DxBaseTransportClass *klass)
   props[PROP_STATS] =
       g_param_spec_object ("stats", NULL, NULL, DX_TYPE_STATS,
                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* The server's password (NULL: none sent); setting it after a refusal
+   * tries again. */
+  props[PROP_PASSWORD] =
+      g_param_spec_string ("password", NULL, NULL, NULL,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

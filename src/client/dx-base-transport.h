@@ -31,6 +31,12 @@ const char *dx_base_transport_get_nick (DxBaseTransport *self);
 const char *dx_base_transport_get_room (DxBaseTransport *self);
 guint64 dx_base_transport_get_since (DxBaseTransport *self);
 DxStats *dx_base_transport_get_stats_object (DxBaseTransport *self);
+/* The server's password (docs/protocol.md §4, §5); NULL: none. After a
+ * refusal (::password-required) a new one tries again at once. */
+void dx_base_transport_set_password (DxBaseTransport *self, const char *password);
+const char *dx_base_transport_get_password (DxBaseTransport *self);
+/* TRUE between a refusal of the password and a new one. */
+gboolean dx_base_transport_get_awaiting_password (DxBaseTransport *self);
 /* Clock offset in ms (server clock - local clock), used for latency. */
 void dx_base_transport_set_clock_offset (DxBaseTransport *self, double offset_ms);
 /* Where the transport reports what crosses the wire (NULL: nowhere). */
@@ -43,6 +49,12 @@ void dx_base_transport_set_wire_log (DxBaseTransport *self, DxWireLog *log);
 void dx_base_transport_connected (DxBaseTransport *self);
 /* The connection broke: stop, then reconnect after a backoff delay. */
 void dx_base_transport_failed (DxBaseTransport *self, const char *why);
+/* The server refused the password, or wanted one (HTTP 401 on the session,
+ * socket `unauthorized` before welcome): emit ::password-required, hold the
+ * outbox (nothing is sent) until a password is set; `stop_connection`
+ * also stops the connection without retrying (modes whose hello or
+ * session is the connection: WebSocket, raw TCP, UDP). */
+void dx_base_transport_password_refused (DxBaseTransport *self, gboolean stop_connection);
 /* A message arrived. Returns FALSE if it was dropped (other room, or an
  * id already delivered). */
 gboolean dx_base_transport_deliver (DxBaseTransport *self, const dx_msg *m);

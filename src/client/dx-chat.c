@@ -24,7 +24,7 @@ static const struct {
   const char *transport;
 } tunables[] = {
   { "poll-interval", "interval" }, { "longpoll-wait", "wait" },    { "keep-alive", "keep-alive" },
-  { "udp-repair", "repair" },      { "udp-loss", "loss-percent" },
+  { "udp-repair", "repair" },      { "udp-loss", "loss-percent" }, { "password", "password" },
 };
 
 struct _DxChat {
@@ -48,6 +48,8 @@ struct _DxChat {
   gboolean keep_alive;
   gboolean udp_repair;
   guint udp_loss;
+  char *password;           /* for this session only: never written anywhere */
+  gboolean password_needed; /* the transport waits for a (new) password */
   gboolean loading_older;
   gboolean no_older; /* the oldest message of the room is held */
   guint64 cid_counter;
@@ -63,6 +65,7 @@ enum {
   SIG_ERROR,
   SIG_MESSAGE,
   SIG_DELIVERED,
+  SIG_PASSWORD_REQUIRED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -76,6 +79,7 @@ enum {
   PROP_KEEP_ALIVE,
   PROP_UDP_REPAIR,
   PROP_UDP_LOSS,
+  PROP_PASSWORD,
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
@@ -127,6 +131,17 @@ static void
 on_error (DxTransport *t, const char *text, DxChat *self)
 {
   g_signal_emit (self, signals[SIG_ERROR], 0, text);
+}
+
+static void
+on_password_required (DxTransport *t, gboolean refused, DxChat *self)
+{
+  self->password_needed = TRUE;
+  g_signal_emit (self, signals[SIG_ERROR], 0,
+                 refused ? _ ("Wrong password: the server refused it")
+                         : _ ("This server needs a password"));
+  g_signal_emit (self, signals[SIG_PASSWORD_REQUIRED], 0, refused);
+  g_signal_emit (self, signals[SIG_STATE], 0);
 }
 
 static void
@@ -243,6 +258,8 @@ open_transport (DxChat *self, guint64 since, const char *epoch)
   g_signal_connect (self->transport, "error", G_CALLBACK (on_error), self);
   g_signal_connect (self->transport, "epoch-changed", G_CALLBACK (on_epoch), self);
   g_signal_connect (self->transport, "gap", G_CALLBACK (on_gap), self);
+  g_signal_connect (self->transport, "password-required", G_CALLBACK (on_password_required), self);
+  self->password_needed = FALSE;
   bind_tunables (self);
   apply_clock_offset (self);
   dx_transport_connect (self->transport, self->room, since, epoch);
@@ -610,6 +627,34 @@ dx_chat_get_udp_loss (DxChat *self)
   return self->udp_loss;
 }
 
+/* The binding carries it to the transport, which tries again at once if
+ * it was waiting for one. */
+void
+dx_chat_set_password (DxChat *self, const char *password)
+{
+  if (g_strcmp0 (password, self->password) == 0 && !self->password_needed)
+    return;
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  self->password = g_strdup (password);
+  self->password_needed = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PASSWORD]);
+  g_signal_emit (self, signals[SIG_STATE], 0);
+}
+
+const char *
+dx_chat_get_password (DxChat *self)
+{
+  return self->password;
+}
+
+gboolean
+dx_chat_get_password_needed (DxChat *self)
+{
+  return self->password_needed;
+}
+
 /* ---- rooms ---- */
 
 void
@@ -674,6 +719,9 @@ dx_chat_finalize (GObject *object)
   g_free (self->nick);
   g_free (self->room);
   g_free (self->epoch);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
   G_OBJECT_CLASS (dx_chat_parent_class)->finalize (object);
 }
 
@@ -690,6 +738,7 @@ dx_chat_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec 
   case PROP_KEEP_ALIVE: g_value_set_boolean (value, self->keep_alive); break;
   case PROP_UDP_REPAIR: g_value_set_boolean (value, self->udp_repair); break;
   case PROP_UDP_LOSS: g_value_set_uint (value, self->udp_loss); break;
+  case PROP_PASSWORD: g_value_set_string (value, self->password); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -705,6 +754,7 @@ dx_chat_set_property (GObject *object, guint prop_id, const GValue *value, GPara
   case PROP_KEEP_ALIVE: dx_chat_set_keep_alive (self, g_value_get_boolean (value)); break;
   case PROP_UDP_REPAIR: dx_chat_set_udp_repair (self, g_value_get_boolean (value)); break;
   case PROP_UDP_LOSS: dx_chat_set_udp_loss (self, g_value_get_uint (value)); break;
+  case PROP_PASSWORD: dx_chat_set_password (self, g_value_get_string (value)); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -748,6 +798,10 @@ dx_chat_class_init (DxChatClass *klass)
   props[PROP_UDP_LOSS] =
       g_param_spec_uint ("udp-loss", NULL, NULL, 0, 100, 0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The server's password, sent by every transport (NULL: none). */
+  props[PROP_PASSWORD] =
+      g_param_spec_string ("password", NULL, NULL, NULL,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* The transport changed to mode (guint). */
@@ -768,6 +822,11 @@ dx_chat_class_init (DxChatClass *klass)
    * what the statistics export counts. */
   signals[SIG_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);
+  /* The server wants a password (gboolean: TRUE if the one sent was
+   * wrong); dx_chat_set_password tries again. */
+  signals[SIG_PASSWORD_REQUIRED] =
+      g_signal_new ("password-required", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   /* A new message was added to the store (not a duplicate). */
   signals[SIG_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                        NULL, NULL, NULL, G_TYPE_NONE, 1, DX_TYPE_MESSAGE);

@@ -52,6 +52,13 @@ gboolean dx_chat_get_udp_repair (DxChat *self);
 void dx_chat_set_udp_loss (DxChat *self, guint percent);
 guint dx_chat_get_udp_loss (DxChat *self);
 
+/* The server's password (docs/protocol.md §4, §5), kept in memory for
+ * this session only; setting it after ::password-required tries again. */
+void dx_chat_set_password (DxChat *self, const char *password);
+const char *dx_chat_get_password (DxChat *self);
+/* TRUE while the transport waits for a (new) password. */
+gboolean dx_chat_get_password_needed (DxChat *self);
+
 /* Route the transports through `impairment`'s relays while it is enabled;
  * turning it on or off reconnects the transport, resuming from the last
  * id like a switch of mode. NULL: always straight to the server. */

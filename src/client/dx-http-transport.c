@@ -273,6 +273,15 @@ session_done (GObject *source, GAsyncResult *result, gpointer data)
     post_with_token (job);
     return;
   }
+  if (error == NULL && soup_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED) {
+    /* A session needs only a nick and the password (docs/protocol.md §4.4):
+     * a 401 is the password. The message waits in the outbox; reading goes
+     * on (polls need no token). */
+    dx_base_transport_post_failed (DX_BASE_TRANSPORT (self), job->cid);
+    dx_base_transport_password_refused (DX_BASE_TRANSPORT (self), FALSE);
+    post_job_free (job);
+    return;
+  }
   if (error == NULL && soup_message_get_status (msg) == 429) {
     /* docs/protocol.md §9 --session-rate: the outbox waits Retry-After. */
     dx_base_transport_rate_limited (DX_BASE_TRANSPORT (self), job->cid, retry_after_ms (msg));
@@ -298,7 +307,7 @@ fetch_token (PostJob *job)
 
   dx_buffer_init (&b, 4096);
   if (!dx_encode_session_request (&b, dx_base_transport_get_nick (DX_BASE_TRANSPORT (self)),
-                                  NULL)) {
+                                  dx_base_transport_get_password (DX_BASE_TRANSPORT (self)))) {
     dx_buffer_free (&b);
     dx_base_transport_rejected (DX_BASE_TRANSPORT (self), job->cid, _ ("Invalid nick"));
     post_job_free (job);

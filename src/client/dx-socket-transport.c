@@ -53,9 +53,9 @@ dx_socket_transport_opened (DxSocketTransport *self)
   PRIV (self)->joined = FALSE;
   PRIV (self)->unanswered_pings = 0;
   dx_buffer_init (&b, 1024);
-  write_buffer (
-      self, &b,
-      dx_encode_hello (&b, dx_base_transport_get_nick (DX_BASE_TRANSPORT (self)), NULL, NULL));
+  write_buffer (self, &b,
+                dx_encode_hello (&b, dx_base_transport_get_nick (DX_BASE_TRANSPORT (self)), NULL,
+                                 dx_base_transport_get_password (DX_BASE_TRANSPORT (self))));
 }
 
 static void
@@ -100,6 +100,12 @@ handle (DxSocketTransport *self, const dx_msg *m)
   case DX_MSG_ERROR: {
     if (g_str_equal (m->code, "rate_limited") && m->has_retry_after) {
       dx_base_transport_rate_limited (base, m->has_cid ? m->cid : NULL, m->retry_after);
+      break;
+    }
+    if (g_str_equal (m->code, "unauthorized") && !PRIV (self)->joined) {
+      /* Our hello has a nick, never a token: before the join only the
+       * password can be refused (docs/protocol.md §5.2); the server closes. */
+      dx_base_transport_password_refused (base, TRUE);
       break;
     }
     g_autofree char *why = g_strdup_printf (_ ("Server error %s: %s"), m->code, m->text);

@@ -23,6 +23,11 @@ dx_transport_default_init (DxTransportInterface *iface)
    * retransmission (UDP) lost them, or they are still on their way. */
   g_signal_new ("gap", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
                 G_TYPE_UINT64, G_TYPE_UINT64);
+  /* The server wants a password (gboolean refused: FALSE if none was sent,
+   * TRUE if the one sent is wrong). Nothing is sent until
+   * dx_base_transport_set_password gives one (docs/protocol.md §4, §5). */
+  g_signal_new ("password-required", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   g_signal_new ("epoch-changed", DX_TYPE_TRANSPORT, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                 G_TYPE_NONE, 1, G_TYPE_STRING);
 }

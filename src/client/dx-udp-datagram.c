@@ -24,14 +24,14 @@ append_member (dx_buffer *b, const char *key, const char *value, gsize value_len
 }
 
 gboolean
-dx_udp_encode_hello (dx_buffer *b, const char *token)
+dx_udp_encode_hello (dx_buffer *b, const char *token, const char *password)
 {
   gsize start = b->len, used, pad;
   g_autofree char *filler = NULL;
   /* ,"pad":"" around the filler */
   const gsize overhead = strlen (",\"pad\":\"\"");
 
-  if (!dx_encode_hello (b, NULL, token, NULL))
+  if (!dx_encode_hello (b, NULL, token, password))
     return FALSE;
   used = b->len - start;
   if (used + overhead > DX_UDP_DATAGRAM_MAX) {

@@ -16,9 +16,10 @@ G_BEGIN_DECLS
 /* The longest cookie the client keeps; a longer one is refused. */
 #define DX_UDP_COOKIE_MAX 256
 
-/* {"type":"hello","token":..,"pad":"…"} of exactly DX_UDP_DATAGRAM_MAX
- * bytes appended to b. FALSE if the token is invalid or too long to pad. */
-gboolean dx_udp_encode_hello (dx_buffer *b, const char *token);
+/* {"type":"hello","token":..,"password":..,"pad":"…"} of exactly
+ * DX_UDP_DATAGRAM_MAX bytes appended to b (password NULL: none). FALSE if
+ * the token or password is invalid or too long to pad. */
+gboolean dx_udp_encode_hello (dx_buffer *b, const char *token, const char *password);
 /* b holds exactly one JSON object: add "cookie" as its last member. */
 gboolean dx_udp_add_cookie (dx_buffer *b, const char *cookie);
 /* The "cookie" string member of a JSON object (a welcome). */

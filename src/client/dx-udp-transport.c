@@ -166,7 +166,8 @@ send_hello (DxUdpTransport *self)
   dx_buffer b;
 
   dx_buffer_init (&b, DX_UDP_DATAGRAM_MAX);
-  if (dx_udp_encode_hello (&b, self->token))
+  if (dx_udp_encode_hello (&b, self->token,
+                           dx_base_transport_get_password (DX_BASE_TRANSPORT (self))))
     send_datagram (self, b.data, b.len);
   dx_buffer_free (&b);
 }
@@ -608,6 +609,11 @@ session_done (GObject *source, GAsyncResult *result, gpointer data)
                             + soup_message_metrics_get_request_body_bytes_sent (metrics),
                         soup_message_metrics_get_response_header_bytes_received (metrics)
                             + soup_message_metrics_get_response_body_bytes_received (metrics));
+  if (error == NULL && soup_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED) {
+    /* The password (docs/protocol.md §4.4); the UDP hello would need it too. */
+    dx_base_transport_password_refused (DX_BASE_TRANSPORT (self), TRUE);
+    goto out;
+  }
   if (error != NULL || soup_message_get_status (msg) != SOUP_STATUS_CREATED || json == NULL
       || !dx_decode_session_answer (json, len, token, nick, NULL)) {
     dx_base_transport_failed (DX_BASE_TRANSPORT (self),
@@ -632,7 +638,9 @@ request_session (DxUdpTransport *self)
   dx_buffer b;
 
   dx_buffer_init (&b, 4096);
-  if (msg == NULL || !dx_encode_session_request (&b, dx_base_transport_get_nick (base), NULL)) {
+  if (msg == NULL
+      || !dx_encode_session_request (&b, dx_base_transport_get_nick (base),
+                                     dx_base_transport_get_password (base))) {
     dx_buffer_free (&b);
     dx_base_transport_failed (base, _ ("Invalid nick"));
     return;

@@ -9,6 +9,7 @@
 #include "dx-impairment-panel.h"
 #include "dx-inspector-pane.h"
 #include "dx-message-view.h"
+#include "dx-password-dialog.h"
 #include "dx-resources.h"
 #include "dx-stats-export.h"
 #include "dx-stats-panel.h"
@@ -44,6 +45,7 @@ struct _DxWindow {
   GtkWidget *impairment_indicator;
   GtkWidget *inspector_revealer;
   GtkWidget *inspector;
+  GtkWidget *password_dialog; /* weak: open while asking for the password */
 
   DxSettings *settings;
   DxChat *chat;
@@ -78,7 +80,9 @@ update_state (DxWindow *self)
   DxTransportState st = t != NULL ? dx_transport_get_state (t) : DX_TRANSPORT_CONNECTING;
   static const char *const classes[] = { "disconnected", "connecting", "connected",
                                          "reconnecting" };
-  g_autofree char *text = dx_state_text (t);
+  g_autofree char *text = dx_chat_get_password_needed (self->chat)
+                              ? g_strdup (_ ("Password needed"))
+                              : dx_state_text (t);
 
   for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
     gtk_widget_remove_css_class (self->state_dot, classes[i]);
@@ -128,6 +132,33 @@ static void
 on_chat_error (DxChat *chat, const char *text, DxWindow *self)
 {
   show_error (self, text);
+}
+
+/* ---- the server's password ---- */
+
+static void
+ask_password (DxWindow *self, gboolean refused)
+{
+  if (self->password_dialog != NULL) {
+    dx_password_dialog_set_refused (DX_PASSWORD_DIALOG (self->password_dialog), refused);
+    gtk_window_present (GTK_WINDOW (self->password_dialog));
+    return;
+  }
+  self->password_dialog = dx_password_dialog_new (GTK_WINDOW (self), self->chat, refused);
+  g_object_add_weak_pointer (G_OBJECT (self->password_dialog), (gpointer *) &self->password_dialog);
+  gtk_window_present (GTK_WINDOW (self->password_dialog));
+}
+
+static void
+on_password_required (DxChat *chat, gboolean refused, DxWindow *self)
+{
+  ask_password (self, refused);
+}
+
+static void
+password_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  ask_password (data, FALSE);
 }
 
 static void
@@ -360,6 +391,7 @@ dx_window_set_compare (DxWindow *self, gboolean compare)
       DxChat *pane = dx_compare_get_pane_chat (self->compare, i);
       g_object_bind_property (self->chat, "udp-loss", pane, "udp-loss", G_BINDING_SYNC_CREATE);
       g_object_bind_property (self->chat, "udp-repair", pane, "udp-repair", G_BINDING_SYNC_CREATE);
+      g_object_bind_property (self->chat, "password", pane, "password", G_BINDING_SYNC_CREATE);
     }
   } else
     dx_compare_stop (self->compare);
@@ -468,6 +500,7 @@ static const GActionEntry win_actions[] = {
   { .name = "focus-entry", .activate = focus_entry_action },
   { .name = "focus-join", .activate = focus_join_action },
   { .name = "inspector", .activate = inspector_action, .state = "false" },
+  { .name = "password", .activate = password_action },
 };
 
 /* ---- life cycle ---- */
@@ -579,6 +612,7 @@ dx_window_new (GtkApplication *app, DxSettings *settings, const char *server_url
   g_signal_connect (self->chat, "switched", G_CALLBACK (on_switched), self);
   g_signal_connect (self->chat, "error", G_CALLBACK (on_chat_error), self);
   g_signal_connect (self->chat, "mention", G_CALLBACK (on_mention), self);
+  g_signal_connect (self->chat, "password-required", G_CALLBACK (on_password_required), self);
   /* A refused TLS certificate is explained above the chat (dx-tls-banner.c). */
   gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (self->error_revealer)),
                               dx_tls_banner_new (), NULL);

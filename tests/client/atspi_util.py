@@ -17,11 +17,12 @@ os.environ['GTK_A11Y'] = 'atspi'
 import pyatspi  # noqa: E402
 
 
-def start_server(tmp):
+def start_server(tmp, extra=()):
+    """duplexd on free ports with more arguments `extra`: (process, its ports)."""
     ready = os.path.join(tmp, 'ready.json')
     proc = subprocess.Popen([os.environ['DUPLEXD'], '--http', '127.0.0.1:0', '--tcp',
                              '127.0.0.1:0', '--ready-file', ready, '--store', 'memory',
-                             '--log-level', 'warn'])
+                             '--log-level', 'warn'] + list(extra))
     for _ in range(200):
         if os.path.exists(ready):
             with open(ready) as f:

@@ -149,12 +149,20 @@ test_hello_padded (void)
   char cookie[DX_UDP_COOKIE_MAX + 1];
 
   dx_buffer_init (&b, 0);
-  g_assert_true (dx_udp_encode_hello (&b, "tok-123"));
+  g_assert_true (dx_udp_encode_hello (&b, "tok-123", NULL));
   g_assert_cmpuint (b.len, ==, DX_UDP_DATAGRAM_MAX);
   /* Still a valid hello of §5, with its token. */
   g_assert_true (dx_msg_decode (b.data, b.len, DX_MSG_FROM_CLIENT, &m, &err));
   g_assert_cmpint (m.type, ==, DX_MSG_HELLO);
   g_assert_cmpstr (m.token, ==, "tok-123");
+  g_assert_false (m.has_password);
+  /* With the server's password (docs/protocol.md §8): still 1200 bytes. */
+  dx_buffer_reset (&b);
+  g_assert_true (dx_udp_encode_hello (&b, "tok-123", "s3cret \"pw\""));
+  g_assert_cmpuint (b.len, ==, DX_UDP_DATAGRAM_MAX);
+  g_assert_true (dx_msg_decode (b.data, b.len, DX_MSG_FROM_CLIENT, &m, &err));
+  g_assert_true (m.has_password);
+  g_assert_cmpstr (m.password, ==, "s3cret \"pw\"");
   dx_buffer_reset (&b);
   g_assert_true (dx_encode_ping (&b, "1", 1));
   g_assert_true (dx_udp_add_cookie (&b, "c\"ookie"));

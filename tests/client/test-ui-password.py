@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""TAP: a password-protected duplexd (--password-file, docs/protocol.md §9)
+through AT-SPI. The client, started without a password, asks for one in a
+dialog; a wrong one is refused and said so in the dialog; the right one
+connects, and a message typed in the window is stored by the server.
+Run under xvfb-run -a dbus-run-session -- PYTHON test-ui-password.py."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from atspi_util import find, find_app, press_enter, pyatspi, start_server, stored, type_into
+
+PASSWORD = 'open sesame'
+
+
+def password_entry(app):
+    return find(app, lambda n: n.name == 'Password'
+                and n.getRole() in (pyatspi.ROLE_PASSWORD_TEXT, pyatspi.ROLE_TEXT,
+                                    pyatspi.ROLE_ENTRY), timeout=20)
+
+
+def main():
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        pw_file = os.path.join(tmp, 'password')
+        with open(pw_file, 'w') as f:
+            f.write(PASSWORD + '\n')
+        server, ports = start_server(tmp, ['--password-file', pw_file])
+        base = 'http://127.0.0.1:%d' % ports['http']
+        env = dict(os.environ, GSETTINGS_BACKEND='memory')
+        app_proc = subprocess.Popen([os.environ['DUPLEX'], '--server', base, '--nick', 'uipw',
+                                     '--room', 'lobby', '--transport', 'websocket'], env=env)
+        try:
+            app = find_app(app_proc.pid)
+            results.append((app is not None, 'the window is on the AT-SPI bus'))
+            if app is None:
+                return results
+            asked = find(app, lambda n: n.name == 'This server needs a password.', timeout=20)
+            results.append((asked is not None, 'the password dialog appears'))
+            entry = password_entry(app)
+            results.append((entry is not None, 'it has a password entry'))
+            if entry is None:
+                return results
+            type_into(entry, app_proc.pid, 'not it')
+            press_enter()
+            wrong = find(app, lambda n: n.name.startswith('Wrong password.'), timeout=20)
+            results.append((wrong is not None, 'a wrong password is said to be wrong'))
+            entry = password_entry(app)
+            if entry is None:
+                return results
+            type_into(entry, app_proc.pid, PASSWORD)
+            press_enter()
+            state = find(app, lambda n: n.name == 'Connected'
+                         and n.getRole() == pyatspi.ROLE_LABEL, timeout=20)
+            results.append((state is not None, 'the right one connects'))
+            message = find(app, lambda n: n.name == 'Message', timeout=10)
+            if message is None:
+                results.append((False, 'the message entry is there'))
+                return results
+            type_into(message, app_proc.pid, 'hello with a password')
+            press_enter()
+            ok = False
+            for _ in range(60):
+                if any(m['text'] == 'hello with a password' for m in stored(base, 'lobby')):
+                    ok = True
+                    break
+                time.sleep(0.25)
+            results.append((ok, 'a message typed in the window is stored'))
+        finally:
+            app_proc.terminate()
+            try:
+                app_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                app_proc.kill()
+            server.terminate()
+            server.wait(10)
+    return results
+
+
+if __name__ == '__main__':
+    results = main()
+    print('1..%d' % len(results))
+    for i, (ok, what) in enumerate(results, 1):
+        print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
+    sys.exit(0 if all(ok for ok, _ in results) else 1)
