@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "dx-base-transport.h"
+#include "dx-server-address.h"
 
 /* Reconnect delays grow 1, 2, 4, 8, then stay at 10 seconds. */
 #define DX_BACKOFF_MAX_S 10
@@ -262,6 +263,28 @@ dx_base_transport_connected (DxBaseTransport *self)
   PRIV (self)->backoff_s = 0;
   set_state (self, DX_TRANSPORT_CONNECTED);
   flush_outbox (self);
+}
+
+GSocketConnection *
+dx_base_transport_connect_finish (DxBaseTransport *self, GObject *source, GAsyncResult *result)
+{
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn =
+      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return NULL;
+  if (conn == NULL) {
+    dx_base_transport_failed (self, error->message);
+    return NULL;
+  }
+  if (!PRIV (self)->running) {
+    g_object_unref (conn);
+    return NULL;
+  }
+  dx_stats_track_connection (PRIV (self)->stats, G_OBJECT (conn));
+  dx_server_connection_prepare (conn);
+  return conn;
 }
 
 static gboolean

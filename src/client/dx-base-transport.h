@@ -47,6 +47,13 @@ void dx_base_transport_set_wire_log (DxBaseTransport *self, DxWireLog *log);
 /* The connection is up and the room joined: state CONNECTED, backoff reset,
  * outbox flushed. */
 void dx_base_transport_connected (DxBaseTransport *self);
+/* Finish a GSocketClient connect started for this transport (source is
+ * the client): the connection, tracked by the statistics and prepared
+ * (dx_server_connection_prepare); or NULL when it was cancelled, failed
+ * (the failure is reported: dx_base_transport_failed), or the transport
+ * stopped meanwhile. */
+GSocketConnection *dx_base_transport_connect_finish (DxBaseTransport *self, GObject *source,
+                                                     GAsyncResult *result);
 /* The connection broke: stop, then reconnect after a backoff delay. */
 void dx_base_transport_failed (DxBaseTransport *self, const char *why);
 /* The server refused the password, or wanted one (HTTP 401 on the session,

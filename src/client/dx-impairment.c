@@ -6,6 +6,7 @@
 
 #include "dx-impairment.h"
 #include "dx-relay.h"
+#include "dx-server-address.h"
 #include "dx-tls-trust.h"
 
 /* The settings DxRelay has under the same names: bound to each relay. */
@@ -20,12 +21,8 @@ struct _DxImpairment {
   char *host;
   guint16 http_port;
   gboolean enabled;
-  guint delay_ms[2]; /* up, down */
-  guint jitter_ms[2];
-  guint bandwidth_kbps;
+  DxRelaySettings settings; /* bound to each relay's */
   gboolean buffering;
-  guint buffer_bytes;
-  guint idle_cut_s;
   guint udp_loss_percent;
   DxRelay *http_relay;
   DxRelay *tcp_relay;
@@ -213,27 +210,20 @@ dx_impairment_get_idle_cuts (DxImpairment *self)
 
 /* ---- GObject ---- */
 
+/* The numbers a relay has too, and the UDP loss. */
 static guint *
-uint_field (DxImpairment *self, guint prop_id)
+uint_field (DxImpairment *self, GParamSpec *pspec)
 {
-  switch (prop_id) {
-  case PROP_DELAY_UP: return &self->delay_ms[0];
-  case PROP_DELAY_DOWN: return &self->delay_ms[1];
-  case PROP_JITTER_UP: return &self->jitter_ms[0];
-  case PROP_JITTER_DOWN: return &self->jitter_ms[1];
-  case PROP_BANDWIDTH: return &self->bandwidth_kbps;
-  case PROP_BUFFER_BYTES: return &self->buffer_bytes;
-  case PROP_IDLE_CUT: return &self->idle_cut_s;
-  case PROP_UDP_LOSS: return &self->udp_loss_percent;
-  default: return NULL;
-  }
+  if (pspec == props[PROP_UDP_LOSS])
+    return &self->udp_loss_percent;
+  return dx_relay_settings_field (&self->settings, pspec->name);
 }
 
 static void
 dx_impairment_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DxImpairment *self = DX_IMPAIRMENT (object);
-  guint *field = uint_field (self, prop_id);
+  guint *field = uint_field (self, pspec);
 
   if (field != NULL) {
     if (*field != g_value_get_uint (value)) {
@@ -257,7 +247,7 @@ static void
 dx_impairment_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DxImpairment *self = DX_IMPAIRMENT (object);
-  guint *field = uint_field (self, prop_id);
+  guint *field = uint_field (self, pspec);
 
   if (field != NULL)
     g_value_set_uint (value, *field);
@@ -330,7 +320,7 @@ dx_impairment_class_init (DxImpairmentClass *klass)
 static void
 dx_impairment_init (DxImpairment *self)
 {
-  self->buffer_bytes = 4096;
+  self->settings.buffer_bytes = 4096;
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
   dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
@@ -340,17 +330,8 @@ DxImpairment *
 dx_impairment_new (const char *server_url)
 {
   DxImpairment *self = g_object_new (DX_TYPE_IMPAIRMENT, NULL);
-  g_autoptr (GUri) uri = g_uri_parse (server_url, G_URI_FLAGS_NONE, NULL);
 
-  self->server_url = g_strdup (server_url);
-  while (g_str_has_suffix (self->server_url, "/"))
-    self->server_url[strlen (self->server_url) - 1] = '\0';
-  if (uri != NULL && g_uri_get_host (uri) != NULL) {
-    int port = g_uri_get_port (uri);
-    self->host = g_strdup (g_uri_get_host (uri));
-    if (port < 0)
-      port = g_strcmp0 (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
-    self->http_port = (guint16) port;
-  }
+  self->server_url = dx_server_url_trim (server_url);
+  dx_server_host_port (server_url, &self->host, &self->http_port);
   return self;
 }

@@ -59,12 +59,8 @@ struct _DxRelay {
   guint idle_timer;
   guint64 idle_cuts;
   /* the impairment, as properties */
-  guint delay_ms[2]; /* [0] up, [1] down */
-  guint jitter_ms[2];
-  guint bandwidth_kbps; /* per direction; 0 = unlimited */
+  DxRelaySettings settings;
   gboolean buffering;
-  guint buffer_bytes;
-  guint idle_cut_s; /* 0 = never */
 };
 
 G_DEFINE_FINAL_TYPE (DxRelay, dx_relay, G_TYPE_OBJECT)
@@ -171,16 +167,17 @@ pipe_enqueue (DxRelayPipe *p, GBytes *bytes)
   DxRelay *relay = p->conn->relay;
   DxRelayChunk *chunk = g_new0 (DxRelayChunk, 1);
   gint64 now = g_get_monotonic_time ();
-  guint jitter = relay->jitter_ms[p->down];
-  gint64 due = now + (gint64) relay->delay_ms[p->down] * 1000;
+  guint jitter = relay->settings.jitter_ms[p->down];
+  gint64 due = now + (gint64) relay->settings.delay_ms[p->down] * 1000;
 
   if (jitter > 0)
     due += (gint64) g_random_int_range (0, (gint32) jitter + 1) * 1000;
   /* Jitter must not reorder a byte stream: a chunk never overtakes the
    * one before it (real links queue, they do not reorder TCP bytes). */
   due = MAX (due, p->last_due_us);
-  if (bytes != NULL && relay->bandwidth_kbps > 0) {
-    gint64 wire_us = (gint64) g_bytes_get_size (bytes) * 8 * 1000 / (gint64) relay->bandwidth_kbps;
+  if (bytes != NULL && relay->settings.bandwidth_kbps > 0) {
+    gint64 wire_us =
+        (gint64) g_bytes_get_size (bytes) * 8 * 1000 / (gint64) relay->settings.bandwidth_kbps;
     p->link_free_us = MAX (p->link_free_us, due) + wire_us;
     due = p->link_free_us;
   }
@@ -252,7 +249,7 @@ pipe_take (DxRelayPipe *p, GBytes *bytes)
   if (p->held == NULL)
     p->held = g_byte_array_new ();
   g_byte_array_append (p->held, data, (guint) len);
-  if (response_ended (p, data, len) || p->held->len >= MAX (relay->buffer_bytes, 1))
+  if (response_ended (p, data, len) || p->held->len >= MAX (relay->settings.buffer_bytes, 1))
     pipe_release_held (p);
 }
 
@@ -471,7 +468,7 @@ static gboolean
 idle_check (gpointer data)
 {
   DxRelay *self = data;
-  gint64 limit = (gint64) self->idle_cut_s * G_USEC_PER_SEC;
+  gint64 limit = (gint64) self->settings.idle_cut_s * G_USEC_PER_SEC;
   gint64 now = g_get_monotonic_time ();
   GList *silent = NULL;
 
@@ -491,7 +488,7 @@ idle_check (gpointer data)
 static void
 update_idle_timer (DxRelay *self)
 {
-  gboolean want = self->idle_cut_s > 0 && self->conns != NULL;
+  gboolean want = self->settings.idle_cut_s > 0 && self->conns != NULL;
 
   if (want && self->idle_timer == 0)
     self->idle_timer = g_timeout_add (DX_RELAY_IDLE_CHECK_MS, idle_check, self);
@@ -568,26 +565,31 @@ dx_relay_finalize (GObject *object)
   G_OBJECT_CLASS (dx_relay_parent_class)->finalize (object);
 }
 
-static guint *
-uint_field (DxRelay *self, guint prop_id)
+guint *
+dx_relay_settings_field (DxRelaySettings *s, const char *name)
 {
-  switch (prop_id) {
-  case PROP_DELAY_UP: return &self->delay_ms[0];
-  case PROP_DELAY_DOWN: return &self->delay_ms[1];
-  case PROP_JITTER_UP: return &self->jitter_ms[0];
-  case PROP_JITTER_DOWN: return &self->jitter_ms[1];
-  case PROP_BANDWIDTH: return &self->bandwidth_kbps;
-  case PROP_BUFFER_BYTES: return &self->buffer_bytes;
-  case PROP_IDLE_CUT: return &self->idle_cut_s;
-  default: return NULL;
-  }
+  if (strcmp (name, "delay-up-ms") == 0)
+    return &s->delay_ms[0];
+  if (strcmp (name, "delay-down-ms") == 0)
+    return &s->delay_ms[1];
+  if (strcmp (name, "jitter-up-ms") == 0)
+    return &s->jitter_ms[0];
+  if (strcmp (name, "jitter-down-ms") == 0)
+    return &s->jitter_ms[1];
+  if (strcmp (name, "bandwidth-kbps") == 0)
+    return &s->bandwidth_kbps;
+  if (strcmp (name, "buffer-bytes") == 0)
+    return &s->buffer_bytes;
+  if (strcmp (name, "idle-cut-s") == 0)
+    return &s->idle_cut_s;
+  return NULL;
 }
 
 static void
 dx_relay_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DxRelay *self = DX_RELAY (object);
-  guint *field = uint_field (self, prop_id);
+  guint *field = dx_relay_settings_field (&self->settings, pspec->name);
 
   if (field != NULL)
     *field = g_value_get_uint (value);
@@ -606,7 +608,7 @@ static void
 dx_relay_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DxRelay *self = DX_RELAY (object);
-  guint *field = uint_field (self, prop_id);
+  guint *field = dx_relay_settings_field (&self->settings, pspec->name);
 
   if (field != NULL)
     g_value_set_uint (value, *field);
@@ -651,7 +653,7 @@ dx_relay_class_init (DxRelayClass *klass)
 static void
 dx_relay_init (DxRelay *self)
 {
-  self->buffer_bytes = 4096;
+  self->settings.buffer_bytes = 4096;
 }
 
 DxRelay *

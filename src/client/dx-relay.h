@@ -20,6 +20,20 @@ typedef enum {
   DX_RELAY_HTTP, /* HTTP/1.1: buffering also ends at each response's end */
 } DxRelayKind;
 
+/* The impairment's numbers, held alike by DxRelay and DxImpairment under
+ * the same property names. */
+typedef struct {
+  guint delay_ms[2]; /* [0] up, [1] down */
+  guint jitter_ms[2];
+  guint bandwidth_kbps; /* per direction; 0 = unlimited */
+  guint buffer_bytes;
+  guint idle_cut_s; /* 0 = never */
+} DxRelaySettings;
+
+/* The field of s that the property `name` ("delay-up-ms", …) sets, or
+ * NULL if it is none of them. */
+guint *dx_relay_settings_field (DxRelaySettings *s, const char *name);
+
 /* Listen on 127.0.0.1, any free port. */
 DxRelay *dx_relay_new (DxRelayKind kind, GError **error);
 guint16 dx_relay_get_port (DxRelay *self);

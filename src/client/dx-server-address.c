@@ -5,30 +5,51 @@
 #include "dx-server-address.h"
 #include "dx-tls-trust.h"
 
+char *
+dx_server_url_trim (const char *url)
+{
+  char *trimmed = g_strdup (url);
+
+  while (trimmed != NULL && g_str_has_suffix (trimmed, "/"))
+    trimmed[strlen (trimmed) - 1] = '\0';
+  return trimmed;
+}
+
+gboolean
+dx_server_host_port (const char *url, char **host, guint16 *port)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  int p;
+
+  *host = NULL;
+  *port = 0;
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return FALSE;
+  p = g_uri_get_port (uri);
+  if (p < 0)
+    p = g_strcmp0 (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
+  *host = g_strdup (g_uri_get_host (uri));
+  *port = (guint16) p;
+  return TRUE;
+}
+
 gboolean
 dx_server_connect_async (const char *url, GCancellable *cancellable, GAsyncReadyCallback callback,
                          gpointer user_data)
 {
-  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
   g_autoptr (GSocketClient) client = NULL;
-  gboolean tls;
-  int port;
+  g_autofree char *host = NULL;
+  guint16 port;
 
-  if (uri == NULL || g_uri_get_host (uri) == NULL)
+  if (!dx_server_host_port (url, &host, &port))
     return FALSE;
-  tls = g_strcmp0 (g_uri_get_scheme (uri), "https") == 0;
-  port = g_uri_get_port (uri);
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, 10);
   /* https:// (docs/protocol.md §9): GIO's TLS, certificates checked by
    * the one trust store every connection shares. */
-  g_socket_client_set_tls (client, tls);
+  g_socket_client_set_tls (client, g_ascii_strncasecmp (url, "https:", 6) == 0);
   dx_tls_trust_watch_client (dx_tls_trust_get_default (), client);
-  g_socket_client_connect_to_host_async (client, g_uri_get_host (uri),
-                                         (guint16) (port > 0 ? port
-                                                    : tls    ? 443
-                                                             : 80),
-                                         cancellable, callback, user_data);
+  g_socket_client_connect_to_host_async (client, host, port, cancellable, callback, user_data);
   return TRUE;
 }
 

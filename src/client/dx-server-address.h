@@ -8,6 +8,12 @@
 
 G_BEGIN_DECLS
 
+/* url without trailing slashes, so that paths can be appended to it. */
+char *dx_server_url_trim (const char *url);
+/* The host url names and its port (the scheme's default, 443 for https://
+ * and 80 otherwise, when it names none). FALSE, *host NULL, when url is
+ * not a URL with a host. */
+gboolean dx_server_host_port (const char *url, char **host, guint16 *port);
 /* Start connecting; finish with g_socket_client_connect_to_host_finish on
  * the GSocketClient passed as the callback's source. FALSE (nothing
  * started) if url is not a usable http(s) URL. */

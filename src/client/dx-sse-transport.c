@@ -279,24 +279,13 @@ static void
 stream_connected (GObject *source, GAsyncResult *result, gpointer data)
 {
   DxSseTransport *self = data;
-  g_autoptr (GError) error = NULL;
   GSocketConnection *conn =
-      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+      dx_base_transport_connect_finish (DX_BASE_TRANSPORT (self), source, result);
   gsize len = 0;
   const char *head;
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (conn == NULL)
     goto out;
-  if (conn == NULL) {
-    dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
-    goto out;
-  }
-  if (!dx_base_transport_is_running (DX_BASE_TRANSPORT (self))) {
-    g_object_unref (conn);
-    goto out;
-  }
-  dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
-  dx_server_connection_prepare (conn);
   self->conn = conn;
   g_clear_pointer (&self->request, g_bytes_unref);
   self->request = request_head (self);

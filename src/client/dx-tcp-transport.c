@@ -6,7 +6,7 @@
 #include "protocol/message.h"
 #include "protocol/ndjson.h"
 
-#include "dx-server-address.h"
+#include "dx-stream-writer.h"
 #include "dx-tcp-transport.h"
 #include "dx-tls-trust.h"
 
@@ -19,8 +19,7 @@ struct _DxTcpTransport {
   GSocketConnection *conn;
   dx_ndjson splitter;
   gboolean splitter_ready;
-  GByteArray *out; /* bytes waiting to be written */
-  gboolean writing;
+  DxStreamWriter *writer;
   char *tcp_address; /* "host:port" to use instead of the server's TCP port */
 };
 
@@ -33,57 +32,6 @@ static DxStats *
 stats_of (DxTcpTransport *self)
 {
   return dx_base_transport_get_stats_object (DX_BASE_TRANSPORT (self));
-}
-
-static void flush_out (DxTcpTransport *self);
-
-typedef struct {
-  DxTcpTransport *self;
-  GBytes *bytes; /* owned by the write until it completes */
-} WriteJob;
-
-static void
-write_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  WriteJob *job = data;
-  DxTcpTransport *self = job->self;
-  g_autoptr (GError) error = NULL;
-  gsize written = 0;
-
-  g_bytes_unref (job->bytes);
-  g_free (job);
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error)) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-      self->writing = FALSE;
-      dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
-    }
-    g_object_unref (self);
-    return;
-  }
-  self->writing = FALSE;
-  flush_out (self);
-  g_object_unref (self);
-}
-
-static void
-flush_out (DxTcpTransport *self)
-{
-  GOutputStream *os;
-  WriteJob *job;
-
-  if (self->writing || self->conn == NULL || self->out->len == 0)
-    return;
-  os = g_io_stream_get_output_stream (G_IO_STREAM (self->conn));
-  self->writing = TRUE;
-  /* Appends may move out's storage: the write gets bytes of its own. */
-  job = g_new0 (WriteJob, 1);
-  job->self = g_object_ref (self);
-  job->bytes = g_byte_array_free_to_bytes (self->out);
-  self->out = g_byte_array_new ();
-  g_output_stream_write_all_async (os, g_bytes_get_data (job->bytes, NULL),
-                                   g_bytes_get_size (job->bytes), G_PRIORITY_DEFAULT,
-                                   self->cancellable, write_done, job);
 }
 
 /* One NDJSON line for the inspector: the JSON, and its one byte of
@@ -108,11 +56,11 @@ dx_tcp_transport_write_object (DxSocketTransport *sock, const char *json, gsize 
 
   if (self->conn == NULL)
     return;
-  g_byte_array_append (self->out, (const guint8 *) json, (guint) len);
-  g_byte_array_append (self->out, (const guint8 *) "\n", 1);
   dx_stats_add_bytes (stats_of (self), len + 1, 0);
   log_line (self, DX_WIRE_SENT, json, len);
-  flush_out (self);
+  dx_stream_writer_append (self->writer, json, len);
+  dx_stream_writer_append (self->writer, "\n", 1);
+  dx_stream_writer_flush (self->writer);
 }
 
 static void read_more (DxTcpTransport *self);
@@ -173,19 +121,14 @@ static void
 connected_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
   DxTcpTransport *self = data;
-  g_autoptr (GError) error = NULL;
   GSocketConnection *conn =
-      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+      dx_base_transport_connect_finish (DX_BASE_TRANSPORT (self), source, result);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (conn == NULL)
     goto out;
-  if (conn == NULL) {
-    dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
-    goto out;
-  }
-  dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
-  dx_server_connection_prepare (conn);
   self->conn = conn;
+  dx_stream_writer_attach (self->writer, g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                           self->cancellable);
   /* A server line may be longer than the 16 KiB a client may send: a
    * 4096-byte text of control characters encodes to ~25 KiB. */
   dx_ndjson_init (&self->splitter, DX_MSG_ENCODED_MAX);
@@ -275,8 +218,7 @@ dx_tcp_transport_close_pipe (DxSocketTransport *sock)
     self->splitter_ready = FALSE;
   }
   /* Unsent bytes belonged to that connection; the outbox resends. */
-  g_byte_array_set_size (self->out, 0);
-  self->writing = FALSE;
+  dx_stream_writer_reset (self->writer);
   soup_session_abort (self->api);
 }
 
@@ -286,7 +228,7 @@ dx_tcp_transport_finalize (GObject *object)
   DxTcpTransport *self = DX_TCP_TRANSPORT (object);
 
   g_clear_object (&self->api);
-  g_byte_array_unref (self->out);
+  dx_stream_writer_free (self->writer);
   g_free (self->tcp_address);
   G_OBJECT_CLASS (dx_tcp_transport_parent_class)->finalize (object);
 }
@@ -342,5 +284,5 @@ dx_tcp_transport_init (DxTcpTransport *self)
   self->api =
       soup_session_new_with_options ("user-agent", "duplex/" DX_VERSION, "timeout", 10, NULL);
   dx_tls_trust_watch_session (dx_tls_trust_get_default (), self->api);
-  self->out = g_byte_array_new ();
+  self->writer = dx_stream_writer_new (DX_BASE_TRANSPORT (self));
 }

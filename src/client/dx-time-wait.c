@@ -4,6 +4,7 @@
 
 #include "protocol/json.h"
 
+#include "dx-server-address.h"
 #include "dx-tcp-table.h"
 #include "dx-time-wait.h"
 #include "dx-tls-trust.h"
@@ -273,17 +274,8 @@ DxTimeWait *
 dx_time_wait_new (const char *server_url)
 {
   DxTimeWait *self = g_object_new (DX_TYPE_TIME_WAIT, NULL);
-  g_autoptr (GUri) uri = g_uri_parse (server_url, G_URI_FLAGS_NONE, NULL);
 
-  self->server_url = g_strdup (server_url);
-  while (g_str_has_suffix (self->server_url, "/"))
-    self->server_url[strlen (self->server_url) - 1] = '\0';
-  if (uri != NULL && g_uri_get_host (uri) != NULL) {
-    int port = g_uri_get_port (uri);
-    self->host = g_strdup (g_uri_get_host (uri));
-    if (port < 0)
-      port = g_strcmp0 (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
-    self->http_port = (guint16) port;
-  }
+  self->server_url = dx_server_url_trim (server_url);
+  dx_server_host_port (server_url, &self->host, &self->http_port);
   return self;
 }

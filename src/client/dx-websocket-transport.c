@@ -6,7 +6,9 @@
 #include "protocol/names.h"
 #include "protocol/websocket.h"
 
+#include "dx-random.h"
 #include "dx-server-address.h"
+#include "dx-stream-writer.h"
 #include "dx-websocket-transport.h"
 
 #define DX_WS_READ_SIZE 16384
@@ -19,8 +21,7 @@ struct _DxWebSocketTransport {
   DxSocketTransport parent_instance;
   GCancellable *cancellable;
   GSocketConnection *conn;
-  GByteArray *out; /* bytes waiting to be written */
-  gboolean writing;
+  DxStreamWriter *writer;
   gboolean close_sent;
   /* opening handshake */
   dx_http_parser *head;   /* until the 101 is in; NULL after */
@@ -91,68 +92,21 @@ log_frame (DxWebSocketTransport *self, DxWireDirection dir, const dx_ws_frame_in
 
 /* ---- writing ---- */
 
-static void flush_out (DxWebSocketTransport *self);
-
-typedef struct {
-  DxWebSocketTransport *self;
-  GBytes *bytes; /* owned by the write until it completes */
-} WriteJob;
-
-static void
-write_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  WriteJob *job = data;
-  DxWebSocketTransport *self = job->self;
-  g_autoptr (GError) error = NULL;
-  gsize written = 0;
-
-  g_bytes_unref (job->bytes);
-  g_free (job);
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error)) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-      self->writing = FALSE;
-      dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
-    }
-    g_object_unref (self);
-    return;
-  }
-  self->writing = FALSE;
-  flush_out (self);
-  g_object_unref (self);
-}
-
-static void
-flush_out (DxWebSocketTransport *self)
-{
-  GOutputStream *os;
-  WriteJob *job;
-
-  if (self->writing || self->conn == NULL || self->out->len == 0)
-    return;
-  os = g_io_stream_get_output_stream (G_IO_STREAM (self->conn));
-  self->writing = TRUE;
-  /* Appends may move out's storage: the write gets bytes of its own. */
-  job = g_new0 (WriteJob, 1);
-  job->self = g_object_ref (self);
-  job->bytes = g_byte_array_free_to_bytes (self->out);
-  self->out = g_byte_array_new ();
-  g_output_stream_write_all_async (os, g_bytes_get_data (job->bytes, NULL),
-                                   g_bytes_get_size (job->bytes), G_PRIORITY_DEFAULT,
-                                   self->cancellable, write_done, job);
-}
-
-/* Encode one client frame (masked with a fresh random key, RFC 6455 §5.3)
- * into out; bytes are counted when they are queued for the socket. */
+/* Encode one client frame (masked with a fresh key from dx-random.h, RFC 6455 §5.3)
+ * into b; bytes are counted when they are queued for the socket. FALSE if it
+ * cannot be encoded or the system gave no key. */
 static gboolean
 encode_frame (DxWebSocketTransport *self, dx_buffer *b, dx_ws_opcode op, const void *payload,
               gsize len, unsigned close_code)
 {
-  guint32 key = g_random_int ();
   guint8 mask[4];
   dx_ws_frame_info f = { .fin = TRUE, .opcode = op, .masked = TRUE, .payload_len = len };
   gboolean ok;
 
-  memcpy (mask, &key, 4);
+  /* Masking protects proxies from poisoning only if whoever chooses the
+   * payload cannot predict the key (RFC 6455 §10.3). */
+  if (!dx_random_fill (mask, sizeof mask))
+    return FALSE;
   if (op == DX_WS_OP_CLOSE)
     ok = dx_ws_encode_close (b, close_code, payload, len, mask);
   else
@@ -182,9 +136,9 @@ queue_frame (DxWebSocketTransport *self, dx_ws_opcode op, const void *payload, g
 
   dx_buffer_init (&b, len + DX_WS_MAX_HEADER);
   if (encode_frame (self, &b, op, payload, len, 0)) {
-    g_byte_array_append (self->out, (const guint8 *) b.data, (guint) b.len);
     dx_stats_add_bytes (stats_of (self), b.len, 0);
-    flush_out (self);
+    dx_stream_writer_append (self->writer, b.data, b.len);
+    dx_stream_writer_flush (self->writer);
   }
   dx_buffer_free (&b);
 }
@@ -199,13 +153,14 @@ send_close_now (DxWebSocketTransport *self, unsigned code, const char *reason)
   dx_buffer b;
   gssize n;
 
-  if (self->conn == NULL || self->decoder == NULL || self->close_sent || self->writing)
+  if (self->conn == NULL || self->decoder == NULL || self->close_sent
+      || !dx_stream_writer_is_idle (self->writer))
     return;
   self->close_sent = TRUE;
   os = g_io_stream_get_output_stream (G_IO_STREAM (self->conn));
   dx_buffer_init (&b, 256);
   if (encode_frame (self, &b, DX_WS_OP_CLOSE, reason, reason != NULL ? strlen (reason) : 0, code)
-      && self->out->len == 0 && G_IS_POLLABLE_OUTPUT_STREAM (os)) {
+      && G_IS_POLLABLE_OUTPUT_STREAM (os)) {
     n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (os), b.data, b.len,
                                                     NULL, NULL);
     if (n > 0)
@@ -424,9 +379,9 @@ send_upgrade (DxWebSocketTransport *self)
   guint8 nonce[16];
   dx_buffer b;
 
-  for (guint i = 0; i < sizeof nonce; i += 4) {
-    guint32 r = g_random_int ();
-    memcpy (nonce + i, &r, 4);
+  if (!dx_random_fill (nonce, sizeof nonce)) {
+    dx_base_transport_failed (DX_BASE_TRANSPORT (self), _ ("The system gave no random numbers"));
+    return;
   }
   dx_buffer_init (&b, 4096);
   if (!dx_ws_write_client_handshake (&b, host, target, nonce, DX_WS_SUBPROTOCOL, extra,
@@ -445,32 +400,23 @@ send_upgrade (DxWebSocketTransport *self)
                                 summary, head, b.len, 0, -1);
   }
   self->upgrade_sent_us = g_get_real_time ();
-  g_byte_array_append (self->out, (const guint8 *) b.data, (guint) b.len);
+  dx_stream_writer_append (self->writer, b.data, b.len);
+  dx_stream_writer_flush (self->writer);
   dx_buffer_free (&b);
-  flush_out (self);
 }
 
 static void
 connected_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
   DxWebSocketTransport *self = data;
-  g_autoptr (GError) error = NULL;
   GSocketConnection *conn =
-      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+      dx_base_transport_connect_finish (DX_BASE_TRANSPORT (self), source, result);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (conn == NULL)
     goto out;
-  if (conn == NULL) {
-    dx_base_transport_failed (DX_BASE_TRANSPORT (self), error->message);
-    goto out;
-  }
-  if (!dx_base_transport_is_running (DX_BASE_TRANSPORT (self))) {
-    g_object_unref (conn);
-    goto out;
-  }
-  dx_stats_track_connection (stats_of (self), G_OBJECT (conn));
-  dx_server_connection_prepare (conn);
   self->conn = conn;
+  dx_stream_writer_attach (self->writer, g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                           self->cancellable);
   self->close_sent = FALSE;
   self->head = dx_http_parser_new (DX_HTTP_PARSE_RESPONSE, NULL);
   g_byte_array_set_size (self->head_bytes, 0);
@@ -528,8 +474,7 @@ dx_websocket_transport_close_pipe (DxSocketTransport *sock)
   g_clear_pointer (&self->head, dx_http_parser_free);
   g_clear_pointer (&self->decoder, dx_ws_decoder_free);
   /* Unsent bytes belonged to that connection; the outbox resends. */
-  g_byte_array_set_size (self->out, 0);
-  self->writing = FALSE;
+  dx_stream_writer_reset (self->writer);
 }
 
 static void
@@ -537,7 +482,7 @@ dx_websocket_transport_finalize (GObject *object)
 {
   DxWebSocketTransport *self = DX_WEBSOCKET_TRANSPORT (object);
 
-  g_byte_array_unref (self->out);
+  dx_stream_writer_free (self->writer);
   g_byte_array_unref (self->head_bytes);
   g_string_free (self->scan_preview, TRUE);
   G_OBJECT_CLASS (dx_websocket_transport_parent_class)->finalize (object);
@@ -559,7 +504,7 @@ dx_websocket_transport_class_init (DxWebSocketTransportClass *klass)
 static void
 dx_websocket_transport_init (DxWebSocketTransport *self)
 {
-  self->out = g_byte_array_new ();
+  self->writer = dx_stream_writer_new (DX_BASE_TRANSPORT (self));
   self->head_bytes = g_byte_array_new ();
   self->scan_preview = g_string_new (NULL);
 }

@@ -9,6 +9,7 @@ DUPLEXD and DUPLEX (paths of the two programs) come from the environment."""
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -48,6 +49,16 @@ def post(base, nick, room, text):
 
 def stored(base, room):
     return http('%s/api/v1/rooms/%s/messages?since=0' % (base, room))['messages']
+
+
+def wait_stored(base, room, text, timeout=15):
+    """True once the server holds a message `text` in room."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if any(m['text'] == text for m in stored(base, room)):
+            return True
+        time.sleep(0.25)
+    return False
 
 
 def walk(node, depth=0):
@@ -117,3 +128,21 @@ def type_into(entry, pid, text):
 def press_enter():
     subprocess.run(['xdotool', 'key', 'Return'], check=True)
     return 'xdotool'
+
+
+def stop(proc, timeout=10):
+    """Terminate a program the test started; kill it if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def tap(results):
+    """Print (ok, what) pairs as TAP and exit 0 if all passed."""
+    print('1..%d' % len(results))
+    for i, (ok, what) in enumerate(results, 1):
+        print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
+    sys.exit(0 if all(ok for ok, _ in results) else 1)

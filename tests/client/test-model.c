@@ -5,6 +5,8 @@
 
 #include "dx-chat.h"
 #include "dx-message-store.h"
+#include "dx-random.h"
+#include "dx-server-address.h"
 #include "dx-stats.h"
 #include "dx-text.h"
 #include "dx-transport.h"
@@ -133,6 +135,40 @@ test_modes (void)
   g_assert_cmpint (dx_mode_from_string (NULL), ==, -1);
 }
 
+static void
+test_server_address (void)
+{
+  g_autofree char *trimmed = dx_server_url_trim ("http://h:1/prefix//");
+  char *host = NULL;
+  guint16 port = 0;
+
+  g_assert_cmpstr (trimmed, ==, "http://h:1/prefix");
+  g_assert_true (dx_server_host_port ("http://chat.example", &host, &port));
+  g_assert_cmpstr (host, ==, "chat.example");
+  g_assert_cmpuint (port, ==, 80);
+  g_free (host);
+  g_assert_true (dx_server_host_port ("https://chat.example/", &host, &port));
+  g_assert_cmpuint (port, ==, 443);
+  g_free (host);
+  g_assert_true (dx_server_host_port ("http://[::1]:8080", &host, &port));
+  g_assert_cmpstr (host, ==, "::1");
+  g_assert_cmpuint (port, ==, 8080);
+  g_free (host);
+  g_assert_false (dx_server_host_port ("not a url", &host, &port));
+  g_assert_null (host);
+}
+
+/* Not a test of randomness: that the bytes come, and are not a constant. */
+static void
+test_random (void)
+{
+  guint8 a[16] = { 0 }, b[16] = { 0 };
+
+  g_assert_true (dx_random_fill (a, sizeof a));
+  g_assert_true (dx_random_fill (b, sizeof b));
+  g_assert_true (memcmp (a, b, sizeof a) != 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -144,5 +180,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/chat/mentions", test_mentions);
   g_test_add_func ("/app/nick-from-name", test_nick_from_name);
   g_test_add_func ("/transport/modes", test_modes);
+  g_test_add_func ("/server-address/parse", test_server_address);
+  g_test_add_func ("/random/fill", test_random);
   return g_test_run ();
 }

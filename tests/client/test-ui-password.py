@@ -6,11 +6,10 @@ connects, and a message typed in the window is stored by the server.
 Run under xvfb-run -a dbus-run-session -- PYTHON test-ui-password.py."""
 import os
 import subprocess
-import sys
 import tempfile
-import time
 
-from atspi_util import find, find_app, press_enter, pyatspi, start_server, stored, type_into
+from atspi_util import (find, find_app, press_enter, pyatspi, start_server,
+                         stop, tap, type_into, wait_stored)
 
 PASSWORD = 'open sesame'
 
@@ -61,27 +60,13 @@ def main():
                 return results
             type_into(message, app_proc.pid, 'hello with a password')
             press_enter()
-            ok = False
-            for _ in range(60):
-                if any(m['text'] == 'hello with a password' for m in stored(base, 'lobby')):
-                    ok = True
-                    break
-                time.sleep(0.25)
+            ok = wait_stored(base, 'lobby', 'hello with a password')
             results.append((ok, 'a message typed in the window is stored'))
         finally:
-            app_proc.terminate()
-            try:
-                app_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                app_proc.kill()
-            server.terminate()
-            server.wait(10)
+            stop(app_proc)
+            stop(server)
     return results
 
 
 if __name__ == '__main__':
-    results = main()
-    print('1..%d' % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
-    sys.exit(0 if all(ok for ok, _ in results) else 1)
+    tap(main())

@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 
-from atspi_util import find, find_app, press_enter, pyatspi, start_server, stored, type_into
+from atspi_util import (find, find_app, press_enter, pyatspi, start_server,
+                         stop, tap, type_into, wait_stored)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -113,12 +114,7 @@ def main():
             time.sleep(3)
             type_into(entry, app_proc.pid, 'hello over wss')
             press_enter()
-            ok = False
-            for _ in range(60):
-                if any(m['text'] == 'hello over wss' for m in stored(plain, 'lobby')):
-                    ok = True
-                    break
-                time.sleep(0.25)
+            ok = wait_stored(plain, 'lobby', 'hello over wss')
             results.append((ok, 'once trusted, a message sent over wss:// is stored'))
             # The statistics panel shows the handshake (name, value, name, … in its grid).
             name = find(app, lambda n: n.name == 'TLS handshakes'
@@ -132,22 +128,12 @@ def main():
             results.append((shown is not None and shown.isdigit() and int(shown) >= 1,
                             'the statistics panel counts the TLS handshakes: %s' % shown))
         finally:
-            app_proc.terminate()
-            try:
-                app_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                app_proc.kill()
+            stop(app_proc)
             if relay is not None:
-                relay.terminate()
-                relay.wait(10)
-            server.terminate()
-            server.wait(10)
+                stop(relay)
+            stop(server)
     return results
 
 
 if __name__ == '__main__':
-    results = main()
-    print('1..%d' % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
-    sys.exit(0 if all(ok for ok, _ in results) else 1)
+    tap(main())

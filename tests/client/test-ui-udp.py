@@ -9,11 +9,10 @@ Run under xvfb-run -a dbus-run-session -- PYTHON test-ui-udp.py."""
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
-from atspi_util import find, find_app, focus_window, pyatspi
+from atspi_util import find, find_app, focus_window, pyatspi, stop, tap
 
 LOSS = 20
 
@@ -107,19 +106,10 @@ def main():
             results.append((bool(got), 'with repair no id stays missing: %s'
                             % (got or figures(grid))))
         finally:
-            app_proc.terminate()
-            try:
-                app_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                app_proc.kill()
-            server.terminate()
-            server.wait(10)
+            stop(app_proc)
+            stop(server)
     return results
 
 
 if __name__ == '__main__':
-    results = main()
-    print('1..%d' % len(results))
-    for i, (ok, what) in enumerate(results, 1):
-        print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
-    sys.exit(0 if all(ok for ok, _ in results) else 1)
+    tap(main())
