@@ -15,6 +15,8 @@ web client"; issue 13).
 - over --send-rate (docs/protocol.md §9: WebSocket's rate_limited with
   retry_after, HTTP's 429 with Retry-After) the page says it is slowed
   down, waits and resends with the same cid: every message stored once;
+  over --session-rate its WebSocket hello is said again after the wait;
+- the page over https (duplexd --tls-cert), WebSocket over wss;
 - a server with --password-file: the page asks for the password, says
   when it is wrong, and then sends (POST /api/v1/session, WebSocket hello).
 
