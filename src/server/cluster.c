@@ -30,48 +30,91 @@
 #define CID_KEEP_MIN 1000
 #define CID_KEEP_MAX 100000
 
-/* KEYS: 1 dx:cluster, 2 meta, 3 log, 4 cid, 5 cidq, 6 dx:rooms.
- * ARGV: 1 "EPOCH:SECRET", 2 room, 3 from, 4 text, 5 cid or "", 6 token or
- * "", 7 history, 8 cids kept, 9 channel, 10 epoch.
- * Returns {0, id, ts} (new) or {1, id, ts} (a retry of a stored cid). */
+/* A room without local members stays subscribed this long after its last
+ * member left (or its last read), so that a client switching transport
+ * does not make the node unsubscribe and subscribe again. */
+#define GRACE_MS 2000
+/* Channels per SUBSCRIBE / UNSUBSCRIBE command. */
+#define SUB_BATCH 500
+/* A read of a room the node is not following waits this long at most for
+ * its view to be current, then is answered from the view. */
+#define READ_WAIT_MS 3000
+
+/* The data set's keys, outside every room's slot but in one slot
+ * together (the tag "@" is no room name), and the presence channel. */
+#define KEY_CLUSTER "dx:{@}:cluster"
+#define KEY_ROOMS "dx:{@}:rooms"
+#define CH_PRESENCE "dx:{@}:presence"
+
+/* KEYS (one room's, so one slot): 1 meta, 2 log, 3 cid, 4 cidq.
+ * ARGV: 1 epoch, 2 from, 3 text, 4 cid or "", 5 token or "", 6 history,
+ * 7 cids kept, 8 channel, 9 "1" to adopt the room under ARGV[1] (only
+ * after room_check_script said so).
+ * Returns {0, id, ts} (new) or {1, id, ts} (a retry of a stored cid);
+ * errors NEWROOM (the room has no state) and EPOCH (its state counts
+ * under another epoch): the node checks the data set (room_check_script). */
 static const char publish_script[] =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
-    "  return redis.error_reply('EPOCH the data set changed')\n"
+    "local e = redis.call('HGET', KEYS[1], 'e')\n"
+    "if e ~= ARGV[1] then\n"
+    "  if ARGV[9] ~= '1' then\n"
+    "    if e then return redis.error_reply('EPOCH the room counts under another epoch') end\n"
+    "    return redis.error_reply('NEWROOM the room has no state')\n"
+    "  end\n"
+    "  redis.call('HSET', KEYS[1], 'e', ARGV[1])\n"
     "end\n"
     "local ck\n"
-    "if ARGV[5] ~= '' and ARGV[6] ~= '' then\n"
-    "  ck = ARGV[6] .. '\\n' .. ARGV[5]\n"
-    "  local old = redis.call('HGET', KEYS[4], ck)\n"
+    "if ARGV[4] ~= '' and ARGV[5] ~= '' then\n"
+    "  ck = ARGV[5] .. '\\n' .. ARGV[4]\n"
+    "  local old = redis.call('HGET', KEYS[3], ck)\n"
     "  if old then\n"
     "    local sp = string.find(old, ' ', 1, true)\n"
     "    return {1, tonumber(string.sub(old, 1, sp - 1)), tonumber(string.sub(old, sp + 1))}\n"
     "  end\n"
     "end\n"
-    "local id = redis.call('HINCRBY', KEYS[2], 'id', 1)\n"
+    "local id = redis.call('HINCRBY', KEYS[1], 'id', 1)\n"
     "local t = redis.call('TIME')\n"
     "local ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local prev = tonumber(redis.call('HGET', KEYS[2], 'ts') or '0')\n"
+    "local prev = tonumber(redis.call('HGET', KEYS[1], 'ts') or '0')\n"
     "if ts < prev then ts = prev end\n"
     "local sid = string.format('%.0f', id)\n"
     "local sts = string.format('%.0f', ts)\n"
-    "redis.call('HSET', KEYS[2], 'ts', sts)\n"
-    "if ARGV[5] ~= '' then\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[7], sid .. '-0', 'f', ARGV[3], 't', ARGV[4],"
-    " 's', sts, 'c', ARGV[5])\n"
+    "redis.call('HSET', KEYS[1], 'ts', sts)\n"
+    "if ARGV[4] ~= '' then\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], sid .. '-0', 'f', ARGV[2], 't', ARGV[3],"
+    " 's', sts, 'c', ARGV[4])\n"
     "else\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[7], sid .. '-0', 'f', ARGV[3], 't', ARGV[4],"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], sid .. '-0', 'f', ARGV[2], 't', ARGV[3],"
     " 's', sts)\n"
     "end\n"
     "if ck then\n"
-    "  redis.call('HSET', KEYS[4], ck, sid .. ' ' .. sts)\n"
-    "  if redis.call('RPUSH', KEYS[5], ck) > tonumber(ARGV[8]) then\n"
-    "    redis.call('HDEL', KEYS[4], redis.call('LPOP', KEYS[5]))\n"
+    "  redis.call('HSET', KEYS[3], ck, sid .. ' ' .. sts)\n"
+    "  if redis.call('RPUSH', KEYS[4], ck) > tonumber(ARGV[7]) then\n"
+    "    redis.call('HDEL', KEYS[3], redis.call('LPOP', KEYS[4]))\n"
     "  end\n"
     "end\n"
-    "redis.call('SADD', KEYS[6], ARGV[2])\n"
-    "redis.call('PUBLISH', ARGV[9], ARGV[10] .. '\\n' .. sid .. '\\n' .. sts .. '\\n' .. ARGV[3]"
-    " .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[4])\n"
+    "redis.call('PUBLISH', ARGV[8], ARGV[1] .. '\\n' .. sid .. '\\n' .. sts .. '\\n' .. ARGV[2]"
+    " .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[3])\n"
     "return {0, id, ts}\n";
+
+/* Before a room without state (or with another epoch's) is adopted: is the
+ * node's epoch the data set's, and did the room have messages under it?
+ * KEYS (the data set's slot): 1 KEY_CLUSTER, 2 KEY_ROOMS (room -> the
+ * epoch it was last written under). ARGV: 1 the node's "EPOCH:SECRET",
+ * 2 room, 3 a fresh epoch.
+ * {0, value or ""}: the node's epoch is not the data set's (any more);
+ * {1, value}: adopt (a new room, or one of an earlier epoch);
+ * {2, value}: the room had messages under this epoch and they are gone,
+ * so the data set lost data: a new epoch is written (same secret). */
+static const char room_check_script[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v ~= ARGV[1] then return {0, v or ''} end\n"
+    "local colon = string.find(v, ':', 1, true)\n"
+    "if redis.call('HGET', KEYS[2], ARGV[2]) == string.sub(v, 1, colon - 1) then\n"
+    "  local nv = ARGV[3] .. string.sub(v, colon)\n"
+    "  redis.call('SET', KEYS[1], nv)\n"
+    "  return {2, nv}\n"
+    "end\n"
+    "return {1, v}\n";
 
 /* A message learned from Redis, held until it can go into the view. */
 typedef struct cl_msg {
@@ -86,14 +129,35 @@ typedef struct cl_msg {
   char text[];
 } cl_msg;
 
-typedef struct {
+/* A read waiting for the room's view to be current. */
+typedef struct cl_reader {
+  struct cl_reader *next;
+  dx_cluster_read_fn cb;
+  void *arg;
+  uint64_t since_ms;
+} cl_reader;
+
+typedef struct cl_room {
   char name[DX_ROOM_MAX + 1];
   cl_msg *pending;  /* arrived after a gap: ascending ids */
   bool catching;    /* an XRANGE is in flight */
   bool again;       /* catch up once more when it ends */
   bool healing;     /* this catch-up was caused by a gap */
+  bool covers;      /* the XRANGE in flight was sent while subscribed */
   uint64_t checked; /* the view's last id at the previous position check */
   uint64_t rx_at_send;
+  /* Following the room (docs/protocol.md §7): */
+  bool local;          /* the hub has members here (any kind) */
+  uint64_t keep_until; /* wanted until then (ms): the grace after the last member or read */
+  bool sub_sent;       /* SUBSCRIBE is the last command sent for its channel */
+  bool sub_ok;         /* confirmed: its messages arrive */
+  bool current;        /* confirmed, then caught up: the view is Redis's */
+  bool queued;         /* in the list of rooms to (un)subscribe */
+  struct cl_room *qnext;
+  struct cl_room *wnext; /* in a list of rooms whose readers are answered */
+  cl_reader *readers;
+  uint64_t remote_last; /* Redis's last id at the last position check */
+  bool listed;          /* KEY_ROOMS names it under this epoch (this node wrote it) */
 } cl_room;
 
 typedef struct pub_ctx pub_ctx;
@@ -105,6 +169,8 @@ struct pub_ctx {
   dx_cluster_publish_cb cb;
   void *arg;
   bool retried; /* EVAL sent after NOSCRIPT */
+  bool adopt;   /* sent with the adopt flag (after room_check_script) */
+  bool checked; /* room_check_script ran for it */
   char room[DX_ROOM_MAX + 1];
   char from[DX_NICK_MAX + 1];
   char cid[DX_CID_MAX + 1];
@@ -120,7 +186,7 @@ struct dx_cluster {
   dx_redis *cmd, *sub;
   bool ready; /* cmd up and the epoch read on this connection */
   bool closing;
-  bool subscribed; /* the pattern subscription is confirmed */
+  bool subscribed; /* the subscriber connection is up (and CH_PRESENCE confirmed) */
   bool have_epoch;
   char epoch[16];
   char secret[33];
@@ -138,10 +204,18 @@ struct dx_cluster {
   dx_presence *presence; /* the other nodes' */
   dx_hub_presence_hook hook;
   uint64_t last_heartbeat;
+  uint64_t gen;           /* the view's generation: a new epoch starts a new one */
+  uint64_t room_channels; /* room channels confirmed subscribed */
+  cl_room *queue;         /* rooms to (un)subscribe at the next flush */
+  struct chan_batch *batch;
+  dx_timer *flush_timer; /* runs once the loop iteration's changes are in */
 };
 
 static void catch_up (dx_cluster *c, cl_room *r);
 static void learn (dx_cluster *c, cl_msg *m, bool own);
+static void queue_room (dx_cluster *c, cl_room *r);
+static void wake_readers (dx_cluster *c, cl_room *r);
+static void check_epoch (dx_cluster *c);
 
 /* ---- keys ---- */
 
@@ -161,6 +235,11 @@ room_free (void *v)
     cl_msg *m = r->pending;
     r->pending = m->next;
     free (m);
+  }
+  while (r->readers) { /* shutdown: their connections are going */
+    cl_reader *rd = r->readers;
+    r->readers = rd->next;
+    free (rd);
   }
   free (r);
 }
@@ -274,8 +353,12 @@ learn (dx_cluster *c, cl_msg *m, bool own)
     drain (c, r);
     return;
   }
+  if (own && !r->sub_ok && !r->catching) {
+    free (m); /* a room the node does not follow: caught up when it does */
+    return;
+  }
   pending_insert (r, m);
-  if (!r->catching && (!own || !c->subscribed)) {
+  if (!r->catching && (!own || !r->sub_ok)) {
     r->healing = true;
     catch_up (c, r);
   }
@@ -332,6 +415,7 @@ entry_msg (const char *room, const redisReply *e)
 
 typedef struct {
   dx_cluster *c;
+  uint64_t gen;
   char room[DX_ROOM_MAX + 1];
 } catchup_ctx;
 
@@ -340,7 +424,7 @@ on_catchup (void *arg, const redisReply *reply)
 {
   catchup_ctx *cc = arg;
   dx_cluster *c = cc->c;
-  cl_room *r = dx_strmap_get (&c->rooms, cc->room);
+  cl_room *r = cc->gen == c->gen ? dx_strmap_get (&c->rooms, cc->room) : NULL;
   free (cc);
   if (r == NULL)
     return; /* the epoch changed meanwhile */
@@ -385,6 +469,13 @@ on_catchup (void *arg, const redisReply *reply)
     r->again = false;
     r->healing = gap;
     catch_up (c, r);
+    return;
+  }
+  /* Read after the subscription was confirmed: whatever was published
+   * before it is in the view, whatever after arrives on the channel. */
+  if (r->covers && r->sub_ok && !r->current) {
+    r->current = true;
+    wake_readers (c, r);
   }
 }
 
@@ -402,6 +493,7 @@ catch_up (dx_cluster *c, cl_room *r)
   if (cc == NULL)
     return;
   cc->c = c;
+  cc->gen = c->gen;
   memcpy (cc->room, r->name, sizeof cc->room);
   char key[64], start[32], count[16];
   room_key (key, sizeof key, r->name, "log");
@@ -417,6 +509,7 @@ catch_up (dx_cluster *c, cl_room *r)
     return;
   }
   r->catching = true;
+  r->covers = r->sub_ok;
   r->rx_at_send = c->rx_count;
   c->stats.catchup_reads++;
 }
@@ -424,11 +517,14 @@ catch_up (dx_cluster *c, cl_room *r)
 static bool
 catch_up_visit (void *arg, const char *name, void *value)
 {
+  cl_room *r = value;
   (void) name;
-  catch_up (arg, value);
+  if (r->sub_ok)
+    catch_up (arg, r);
   return true;
 }
 
+/* Every room the node follows (the others are caught up when followed). */
 static void
 catch_up_all (dx_cluster *c)
 {
@@ -451,20 +547,304 @@ release_held (dx_cluster *c)
   }
 }
 
-/* ---- presence across nodes ----
- * On the room's channel, beside the messages:
- *   "P\nNODE\nNICK\nJ|L\nONLINE"   NODE's first member with NICK joined
- *                                   (J) or its last one left (L)
- *   "H\nNODE\nONLINE\nNICK NICK..." NODE's whole state of the room, every
- *                                   HEARTBEAT_MS */
+/* ---- following rooms (docs/protocol.md §7) ----
+ * The node subscribes to the channel of each room it has members in (any
+ * kind: sockets, SSE streams, waiting long polls) or a read waiting for its
+ * view, and keeps it GRACE_MS after the last one left, so that a client
+ * switching transport does not make it churn. Changes are gathered during a
+ * loop iteration and sent as one SUBSCRIBE and one UNSUBSCRIBE of many
+ * channels. Once a room's subscription is confirmed, one catch-up read
+ * brings its view up to Redis's: the view is then current. */
+
+typedef struct chan_batch {
+  int n;
+  const char *argv[SUB_BATCH + 1];
+  size_t lens[SUB_BATCH + 1];
+  char ch[SUB_BATCH][DX_ROOM_MAX + 16];
+} chan_batch;
+
+static bool
+room_wanted (const dx_cluster *c, const cl_room *r)
+{
+  return r->local || r->readers != NULL || dx_loop_now_ms (c->loop) < r->keep_until;
+}
 
 static void
-publish_presence (dx_cluster *c, const char *room, const char *payload, size_t len)
+keep_a_while (dx_cluster *c, cl_room *r)
 {
-  char ch[64];
-  room_key (ch, sizeof ch, room, "ch");
-  const char *argv[] = { "PUBLISH", ch, payload };
-  size_t lens[] = { 7, strlen (ch), len };
+  uint64_t until = dx_loop_now_ms (c->loop) + GRACE_MS;
+  if (r->keep_until < until)
+    r->keep_until = until;
+}
+
+static void
+batch_send (dx_cluster *c, chan_batch *b)
+{
+  if (b->n == 0)
+    return;
+  bool sub = b->argv[0][0] == 'S';
+  if (dx_redis_command_argv (c->sub, b->n + 1, b->argv, b->lens, NULL, NULL) < 0)
+    dx_redis_reset (c->sub, "cannot send a subscription"); /* all again once up */
+  else if (sub)
+    c->stats.subscribe_commands++;
+  else
+    c->stats.unsubscribe_commands++;
+  b->n = 0;
+}
+
+static void
+batch_add (dx_cluster *c, chan_batch *b, const cl_room *r)
+{
+  room_key (b->ch[b->n], sizeof b->ch[b->n], r->name, "ch");
+  b->argv[b->n + 1] = b->ch[b->n];
+  b->lens[b->n + 1] = strlen (b->ch[b->n]);
+  if (++b->n == SUB_BATCH)
+    batch_send (c, b);
+}
+
+/* Sends what the queued rooms need: first every SUBSCRIBE, then every
+ * UNSUBSCRIBE (pub/sub confirmations come in the order sent, so a room
+ * subscribed again after an unsubscribe ends subscribed). */
+static void
+flush_subscriptions (dx_cluster *c)
+{
+  chan_batch *b = c->batch;
+  cl_room *unsub = NULL;
+  b->n = 0;
+  b->argv[0] = "SUBSCRIBE";
+  b->lens[0] = 9;
+  while (c->queue) {
+    cl_room *r = c->queue;
+    c->queue = r->qnext;
+    r->queued = false;
+    if (!c->subscribed)
+      continue; /* the subscriber connection resubscribes once up */
+    bool want = room_wanted (c, r);
+    if (want && !r->sub_sent) {
+      r->sub_sent = true;
+      batch_add (c, b, r);
+    } else if (!want && r->sub_sent) {
+      r->sub_sent = false;
+      r->current = false;
+      r->qnext = unsub;
+      unsub = r;
+    }
+  }
+  batch_send (c, b);
+  b->argv[0] = "UNSUBSCRIBE";
+  b->lens[0] = 11;
+  for (cl_room *r = unsub; r; r = r->qnext)
+    batch_add (c, b, r);
+  batch_send (c, b);
+}
+
+static void
+on_flush (dx_timer *t)
+{
+  flush_subscriptions (dx_handle_data (DX_HANDLE (t)));
+}
+
+/* The room's subscription may have to change: at the end of this loop
+ * iteration, with the other rooms' changes. */
+static void
+queue_room (dx_cluster *c, cl_room *r)
+{
+  if (!r->queued) {
+    r->queued = true;
+    r->qnext = c->queue;
+    c->queue = r;
+  }
+  if (!dx_timer_is_active (c->flush_timer))
+    dx_timer_start (c->flush_timer, 0, 0, on_flush);
+}
+
+/* The readers of r are answered now (from the view, current or not). */
+static void
+wake_readers (dx_cluster *c, cl_room *r)
+{
+  cl_reader *list = r->readers;
+  r->readers = NULL;
+  if (list)
+    keep_a_while (c, r); /* the next read of it is likely soon */
+  while (list) {
+    cl_reader *rd = list;
+    list = rd->next;
+    rd->cb (rd->arg);
+    free (rd);
+  }
+}
+
+typedef struct {
+  dx_cluster *c;
+  uint64_t now;
+  bool all;
+  cl_room *wake; /* answered after the walk: a reader may add a room */
+} follow_visit_ctx;
+
+/* The check: unsubscribes rooms past their grace; answers reads that
+ * waited too long (or all of them: the subscriber connection is down). */
+static bool
+follow_visit (void *arg, const char *name, void *value)
+{
+  follow_visit_ctx *fc = arg;
+  cl_room *r = value;
+  (void) name;
+  if (r->readers && (fc->all || fc->now - r->readers->since_ms >= READ_WAIT_MS)) {
+    r->wnext = fc->wake;
+    fc->wake = r;
+  }
+  if (r->sub_sent && !room_wanted (fc->c, r))
+    queue_room (fc->c, r);
+  return true;
+}
+
+static void
+follow_check (dx_cluster *c, bool all)
+{
+  follow_visit_ctx fc = { c, dx_loop_now_ms (c->loop), all, NULL };
+  dx_strmap_each (&c->rooms, follow_visit, &fc);
+  while (fc.wake) {
+    cl_room *r = fc.wake;
+    fc.wake = r->wnext;
+    wake_readers (c, r);
+  }
+}
+
+/* The hub's room got its first local member, or lost its last one. */
+static void
+hook_room_active (void *arg, const char *room, bool active)
+{
+  dx_cluster *c = arg;
+  if (c->closing)
+    return;
+  cl_room *r = room_get (c, room);
+  if (r == NULL)
+    return;
+  r->local = active;
+  if (!active)
+    keep_a_while (c, r); /* the check unsubscribes it after the grace */
+  else if (!r->sub_sent)
+    queue_room (c, r);
+}
+
+static bool
+resubscribe_visit (void *arg, const char *name, void *value)
+{
+  dx_cluster *c = arg;
+  cl_room *r = value;
+  (void) name;
+  r->sub_sent = r->sub_ok = r->current = false;
+  if (room_wanted (c, r))
+    queue_room (c, r);
+  return true;
+}
+
+/* A "subscribe" / "unsubscribe" confirmation of a room's channel. */
+static void
+room_confirmed (dx_cluster *c, const char *room, bool subscribed)
+{
+  cl_room *r = dx_strmap_get (&c->rooms, room);
+  if (r == NULL || r->sub_ok == subscribed)
+    return;
+  r->sub_ok = subscribed;
+  if (subscribed)
+    c->room_channels++;
+  else
+    c->room_channels--;
+  r->current = false;
+  /* From now on its messages arrive: read what was published before. */
+  if (subscribed && r->sub_sent)
+    catch_up (c, r);
+}
+
+bool
+dx_cluster_read_room (dx_cluster *c, const char *room, dx_cluster_read_fn cb, void *arg)
+{
+  if (!c->ready || !c->subscribed)
+    return true; /* Redis unreachable: the view is all there is */
+  cl_room *r = room_get (c, room);
+  if (r == NULL)
+    return true;
+  if (r->current) {
+    if (!r->local)
+      keep_a_while (c, r);
+    return true;
+  }
+  cl_reader *rd = malloc (sizeof *rd);
+  if (rd == NULL)
+    return true;
+  rd->cb = cb;
+  rd->arg = arg;
+  rd->since_ms = dx_loop_now_ms (c->loop);
+  rd->next = NULL;
+  cl_reader **pp = &r->readers; /* oldest first */
+  while (*pp)
+    pp = &(*pp)->next;
+  *pp = rd;
+  if (!r->sub_sent)
+    queue_room (c, r);
+  return false;
+}
+
+void
+dx_cluster_read_cancel (dx_cluster *c, const char *room, void *arg)
+{
+  cl_room *r = dx_strmap_get (&c->rooms, room);
+  if (r == NULL)
+    return;
+  for (cl_reader **pp = &r->readers; *pp; pp = &(*pp)->next) {
+    if ((*pp)->arg == arg) {
+      cl_reader *rd = *pp;
+      *pp = rd->next;
+      free (rd);
+      return;
+    }
+  }
+}
+
+uint64_t
+dx_cluster_room_last_id (dx_cluster *c, const char *room)
+{
+  uint64_t last = dx_store_last_id (c->cfg.view, room);
+  cl_room *r = dx_strmap_get (&c->rooms, room);
+  return r && r->remote_last > last ? r->remote_last : last;
+}
+
+typedef struct {
+  dx_cluster *c;
+  dx_store_room_fn visit;
+  void *arg;
+} rooms_visit_ctx;
+
+static bool
+rooms_visit (void *arg, const char *name, void *value)
+{
+  rooms_visit_ctx *rc = arg;
+  (void) value;
+  uint64_t last = dx_cluster_room_last_id (rc->c, name);
+  return last == 0 || rc->visit (rc->arg, name, last);
+}
+
+void
+dx_cluster_rooms (dx_cluster *c, dx_store_room_fn visit, void *arg)
+{
+  rooms_visit_ctx rc = { c, visit, arg };
+  dx_strmap_each (&c->rooms, rooms_visit, &rc);
+}
+
+/* ---- presence across nodes ----
+ * On CH_PRESENCE, which every node follows (a node lists and counts the
+ * rooms it has no members in too):
+ *   "P\nNODE\nROOM\nNICK\nJ|L\nONLINE"   NODE's first member with NICK
+ *                                         joined (J) or its last one left (L)
+ *   "H\nNODE\nROOM\nONLINE\nNICK NICK..." NODE's whole state of the room,
+ *                                         every HEARTBEAT_MS */
+
+static void
+publish_presence (dx_cluster *c, const char *payload, size_t len)
+{
+  const char *argv[] = { "PUBLISH", CH_PRESENCE, payload };
+  size_t lens[] = { 7, sizeof CH_PRESENCE - 1, len };
   if (c->ready)
     dx_redis_command_argv (c->cmd, 3, argv, lens, NULL, NULL);
 }
@@ -474,10 +854,10 @@ hook_changed (void *arg, const char *room, const char *nick, bool joined, size_t
 {
   dx_cluster *c = arg;
   char payload[256];
-  int n = snprintf (payload, sizeof payload, "P\n%s\n%s\n%c\n%zu", c->node_id, nick,
+  int n = snprintf (payload, sizeof payload, "P\n%s\n%s\n%s\n%c\n%zu", c->node_id, room, nick,
                     joined ? 'J' : 'L', online);
   if (n > 0 && (size_t) n < sizeof payload)
-    publish_presence (c, room, payload, (size_t) n);
+    publish_presence (c, payload, (size_t) n);
 }
 
 static bool
@@ -522,7 +902,7 @@ heartbeat_room (void *arg, const dx_room *room)
   if (room->online == 0)
     return true;
   dx_buffer_reset (&bc->b);
-  dx_buffer_printf (&bc->b, "H\n%s\n%zu\n", bc->c->node_id, room->online);
+  dx_buffer_printf (&bc->b, "H\n%s\n%s\n%zu\n", bc->c->node_id, room->name, room->online);
   bool first = true;
   for (const dx_sub *s = room->subs; s; s = s->next) {
     if (s->kind != DX_SUB_SOCKET)
@@ -536,7 +916,7 @@ heartbeat_room (void *arg, const dx_room *room)
     first = false;
   }
   if (!bc->b.failed)
-    publish_presence (bc->c, room->name, bc->b.data, bc->b.len);
+    publish_presence (bc->c, bc->b.data, bc->b.len);
   return true;
 }
 
@@ -579,36 +959,38 @@ copy_field (char *out, size_t cap, const char *s, size_t len)
   return true;
 }
 
-/* A presence payload of room (see above); false if not one. */
-static bool
-presence_payload (dx_cluster *c, const char *room, const char *p, size_t len)
+/* A presence payload (see above); ignored if malformed or this node's. */
+static void
+presence_payload (dx_cluster *c, const char *p, size_t len)
 {
   if (len < 2 || (p[0] != 'P' && p[0] != 'H') || p[1] != '\n')
-    return false;
-  const char *f[5];
-  size_t fl[5];
-  char node[128], nick[DX_NICK_MAX + 1];
+    return;
+  const char *f[6];
+  size_t fl[6];
+  char node[128], room[DX_ROOM_MAX + 1], nick[DX_NICK_MAX + 1];
   uint64_t online = 0;
   uint64_t now = dx_loop_now_ms (c->loop);
   if (p[0] == 'P') {
-    if (split_lines (p + 2, len - 2, f, fl, 4) != 4 || !copy_field (node, sizeof node, f[0], fl[0])
-        || !copy_field (nick, sizeof nick, f[1], fl[1]) || fl[2] != 1
-        || !parse_u64 (f[3], fl[3], &online) || strcmp (node, c->node_id) == 0)
-      return true;
-    dx_presence_update (c->presence, node, room, nick, f[2][0] == 'J', (size_t) online, now);
-    return true;
+    if (split_lines (p + 2, len - 2, f, fl, 5) != 5 || !copy_field (node, sizeof node, f[0], fl[0])
+        || !copy_field (room, sizeof room, f[1], fl[1]) || !dx_room_valid (room, fl[1])
+        || !copy_field (nick, sizeof nick, f[2], fl[2]) || fl[3] != 1
+        || !parse_u64 (f[4], fl[4], &online) || strcmp (node, c->node_id) == 0)
+      return;
+    dx_presence_update (c->presence, node, room, nick, f[3][0] == 'J', (size_t) online, now);
+    return;
   }
-  if (split_lines (p + 2, len - 2, f, fl, 3) != 3 || !copy_field (node, sizeof node, f[0], fl[0])
-      || !parse_u64 (f[1], fl[1], &online) || strcmp (node, c->node_id) == 0)
-    return true;
+  if (split_lines (p + 2, len - 2, f, fl, 4) != 4 || !copy_field (node, sizeof node, f[0], fl[0])
+      || !copy_field (room, sizeof room, f[1], fl[1]) || !dx_room_valid (room, fl[1])
+      || !parse_u64 (f[2], fl[2], &online) || strcmp (node, c->node_id) == 0)
+    return;
   /* The nick list, copied: "a b c" -> {"a", "b", "c"}. */
-  char *list = malloc (fl[2] + 1);
-  size_t max = fl[2] / 2 + 1;
+  char *list = malloc (fl[3] + 1);
+  size_t max = fl[3] / 2 + 1;
   const char **nicks = malloc (max * sizeof *nicks);
   size_t n = 0;
   if (list && nicks) {
-    memcpy (list, f[2], fl[2]);
-    list[fl[2]] = '\0';
+    memcpy (list, f[3], fl[3]);
+    list[fl[3]] = '\0';
     for (char *tok = strtok (list, " "); tok && n < max; tok = strtok (NULL, " "))
       if (dx_nick_valid (tok, strlen (tok)))
         nicks[n++] = tok;
@@ -616,7 +998,6 @@ presence_payload (dx_cluster *c, const char *room, const char *p, size_t len)
   }
   free (list);
   free (nicks);
-  return true;
 }
 
 /* ---- the subscriber ---- */
@@ -668,23 +1049,26 @@ static void
 on_sub_push (void *arg, const redisReply *reply)
 {
   dx_cluster *c = arg;
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-      || reply->element[0]->type != REDIS_REPLY_STRING)
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+      || reply->element[0]->type != REDIS_REPLY_STRING
+      || reply->element[1]->type != REDIS_REPLY_STRING)
     return;
   const char *kind = reply->element[0]->str;
-  if (strcmp (kind, "psubscribe") == 0) {
-    c->subscribed = true;
-    /* Whatever was published while nobody listened: read it. */
-    catch_up_all (c);
+  const redisReply *ch = reply->element[1], *pl = reply->element[2];
+  char room[DX_ROOM_MAX + 1];
+  bool is_room = channel_room (ch, room);
+  if (strcmp (kind, "subscribe") == 0 || strcmp (kind, "unsubscribe") == 0) {
+    if (is_room)
+      room_confirmed (c, room, kind[0] == 's');
     return;
   }
-  if (strcmp (kind, "pmessage") != 0 || reply->elements != 4 || !c->have_epoch)
+  if (strcmp (kind, "message") != 0 || pl->type != REDIS_REPLY_STRING || !c->have_epoch)
     return;
-  const redisReply *ch = reply->element[2], *pl = reply->element[3];
-  char room[DX_ROOM_MAX + 1];
-  if (ch->type == REDIS_REPLY_STRING && pl->type == REDIS_REPLY_STRING && channel_room (ch, room)
-      && presence_payload (c, room, pl->str, pl->len))
+  if (!is_room) {
+    if (ch->len == sizeof CH_PRESENCE - 1 && memcmp (ch->str, CH_PRESENCE, ch->len) == 0)
+      presence_payload (c, pl->str, pl->len);
     return;
+  }
   cl_msg *m = parse_payload (c, ch, pl);
   if (m == NULL)
     return;
@@ -703,10 +1087,17 @@ on_sub_up (void *arg)
 {
   dx_cluster *c = arg;
   c->stats.connects++;
-  const char *argv[] = { "PSUBSCRIBE", "dx:{*}:ch" };
-  size_t lens[] = { 10, 9 };
-  if (dx_redis_command_argv (c->sub, 2, argv, lens, NULL, NULL) < 0)
+  c->subscribed = true;
+  c->room_channels = 0;
+  const char *argv[] = { "SUBSCRIBE", CH_PRESENCE };
+  size_t lens[] = { 9, sizeof CH_PRESENCE - 1 };
+  if (dx_redis_command_argv (c->sub, 2, argv, lens, NULL, NULL) < 0) {
     dx_redis_reset (c->sub, "cannot subscribe");
+    return;
+  }
+  /* Every room still wanted, again; each is caught up once confirmed. */
+  dx_strmap_each (&c->rooms, resubscribe_visit, c);
+  flush_subscriptions (c);
 }
 
 static void
@@ -715,7 +1106,11 @@ on_sub_down (void *arg, const char *why)
   dx_cluster *c = arg;
   (void) why;
   c->subscribed = false;
+  c->room_channels = 0;
   c->stats.failures++;
+  dx_strmap_each (&c->rooms, resubscribe_visit, c);
+  /* Reads waiting for a view are answered from it as it is. */
+  follow_check (c, true);
 }
 
 static const dx_redis_ops sub_ops = { on_sub_up, on_sub_down, on_sub_push };
@@ -723,15 +1118,39 @@ static const dx_redis_ops sub_ops = { on_sub_up, on_sub_down, on_sub_push };
 /* ---- the command connection ---- */
 
 static void
-forget_rooms (dx_cluster *c)
+free_held (dx_cluster *c)
 {
-  dx_strmap_clear (&c->rooms, room_free);
   while (c->held_head) {
     cl_msg *m = c->held_head;
     c->held_head = m->next;
     free (m);
   }
   c->held_tail = &c->held_head;
+}
+
+/* A new epoch: each room's view starts again (its subscription stays). */
+static bool
+reset_room_visit (void *arg, const char *name, void *value)
+{
+  cl_room *r = value;
+  (void) arg;
+  (void) name;
+  while (r->pending) {
+    cl_msg *m = r->pending;
+    r->pending = m->next;
+    free (m);
+  }
+  r->catching = r->again = r->healing = r->covers = r->current = r->listed = false;
+  r->checked = r->remote_last = 0;
+  return true;
+}
+
+static void
+reset_rooms (dx_cluster *c)
+{
+  c->gen++; /* the answers to reads in flight are of the old one */
+  dx_strmap_each (&c->rooms, reset_room_visit, c);
+  free_held (c);
 }
 
 static void
@@ -743,7 +1162,6 @@ on_rooms (void *arg, const redisReply *reply)
   for (size_t i = 0; i < reply->elements; i++)
     if (reply->element[i]->type == REDIS_REPLY_STRING)
       room_get (c, reply->element[i]->str);
-  catch_up_all (c);
 }
 
 static bool
@@ -764,7 +1182,7 @@ set_epoch (dx_cluster *c, const char *value, size_t len)
   c->epoch[colon - value] = '\0';
   snprintf (c->secret, sizeof c->secret, "%s", colon + 1);
   c->have_epoch = true;
-  forget_rooms (c);
+  reset_rooms (c);
   dx_store_reset (c->cfg.view, c->epoch);
   if (had) {
     c->stats.epoch_changes++;
@@ -783,35 +1201,44 @@ on_cluster_value (void *arg, const redisReply *reply)
   if (reply == NULL)
     return;
   if (reply->type != REDIS_REPLY_STRING || !set_epoch (c, reply->str, reply->len)) {
-    dx_log_error ("cluster: dx:cluster in Redis is not EPOCH:SECRET");
-    dx_redis_reset (c->cmd, "bad dx:cluster");
+    dx_log_error ("cluster: " KEY_CLUSTER " in Redis is not EPOCH:SECRET");
+    dx_redis_reset (c->cmd, "bad " KEY_CLUSTER);
     return;
   }
   c->ready = true;
-  const char *argv[] = { "SMEMBERS", "dx:rooms" };
-  size_t lens[] = { 8, 8 };
+  const char *argv[] = { "HKEYS", KEY_ROOMS };
+  size_t lens[] = { 5, sizeof KEY_ROOMS - 1 };
   dx_redis_command_argv (c->cmd, 2, argv, lens, on_rooms, c);
   catch_up_all (c);
+}
+
+/* A random "EPOCH:SECRET" (12 + 1 + 32 characters) into out[64]. */
+static bool
+fresh_cluster_value (char *out)
+{
+  uint8_t rnd[22];
+  if (dx_random_bytes (rnd, sizeof rnd) < 0)
+    return false;
+  dx_hex_encode (rnd, 6, out);
+  out[12] = ':';
+  dx_hex_encode (rnd + 6, 16, out + 13);
+  out[45] = '\0';
+  return true;
 }
 
 /* Reads the data set's name (making it if this is the first node). */
 static void
 check_epoch (dx_cluster *c)
 {
-  uint8_t rnd[22];
   char fresh[64];
-  if (dx_random_bytes (rnd, sizeof rnd) < 0) {
+  if (!fresh_cluster_value (fresh)) {
     dx_redis_reset (c->cmd, "no random bytes for an epoch");
     return;
   }
-  dx_hex_encode (rnd, 6, fresh);
-  fresh[12] = ':';
-  dx_hex_encode (rnd + 6, 16, fresh + 13);
-  fresh[45] = '\0';
-  const char *set[] = { "SET", "dx:cluster", fresh, "NX" };
-  size_t set_lens[] = { 3, 10, strlen (fresh), 2 };
-  const char *get[] = { "GET", "dx:cluster" };
-  size_t get_lens[] = { 3, 10 };
+  const char *set[] = { "SET", KEY_CLUSTER, fresh, "NX" };
+  size_t set_lens[] = { 3, sizeof KEY_CLUSTER - 1, strlen (fresh), 2 };
+  const char *get[] = { "GET", KEY_CLUSTER };
+  size_t get_lens[] = { 3, sizeof KEY_CLUSTER - 1 };
   if (dx_redis_command_argv (c->cmd, 4, set, set_lens, NULL, NULL) < 0
       || dx_redis_command_argv (c->cmd, 2, get, get_lens, on_cluster_value, c) < 0)
     dx_redis_reset (c->cmd, "cannot read the epoch");
@@ -837,10 +1264,26 @@ on_cmd_down (void *arg, const char *why)
   (void) why;
   c->ready = false;
   c->stats.failures++;
-  /* Catch-ups in flight failed: they run again once up. */
+  /* Catch-ups in flight failed: they run again once up. Reads waiting
+   * for a view are answered from it as it is. */
+  follow_check (c, true);
 }
 
 static void on_check (dx_timer *t);
+
+/* The periodic look at KEY_CLUSTER: gone or changed, the epoch is read
+ * (and made, if gone) again. */
+static void
+on_cluster_check (void *arg, const redisReply *reply)
+{
+  dx_cluster *c = arg;
+  if (reply == NULL || !c->have_epoch)
+    return;
+  if (reply->type == REDIS_REPLY_STRING && reply->len == strlen (c->cluster_value)
+      && memcmp (reply->str, c->cluster_value, reply->len) == 0)
+    return;
+  check_epoch (c);
+}
 
 static const dx_redis_ops cmd_ops = { on_cmd_up, on_cmd_down, NULL };
 
@@ -848,6 +1291,7 @@ static const dx_redis_ops cmd_ops = { on_cmd_up, on_cmd_down, NULL };
 
 typedef struct {
   dx_cluster *c;
+  uint64_t gen;
   char room[DX_ROOM_MAX + 1];
 } check_ctx;
 
@@ -856,12 +1300,15 @@ on_position (void *arg, const redisReply *reply)
 {
   check_ctx *cc = arg;
   dx_cluster *c = cc->c;
-  cl_room *r = dx_strmap_get (&c->rooms, cc->room);
+  cl_room *r = cc->gen == c->gen ? dx_strmap_get (&c->rooms, cc->room) : NULL;
   free (cc);
   uint64_t id = 0;
   if (r == NULL || reply == NULL || reply->type != REDIS_REPLY_STRING
       || !parse_u64 (reply->str, reply->len, &id))
     return;
+  r->remote_last = id;
+  if (!r->sub_ok)
+    return; /* not followed: caught up when it is */
   /* Behind Redis and not moving since the last check: the messages in
    * between are lost, not on their way. */
   uint64_t last = dx_store_last_id (c->cfg.view, r->name);
@@ -885,6 +1332,7 @@ check_visit (void *arg, const char *name, void *value)
   if (cc == NULL)
     return false;
   cc->c = c;
+  cc->gen = c->gen;
   memcpy (cc->room, r->name, sizeof cc->room);
   char key[64];
   room_key (key, sizeof key, r->name, "meta");
@@ -905,8 +1353,13 @@ on_check (dx_timer *t)
   dx_cluster *c = dx_handle_data (DX_HANDLE (t));
   uint64_t now = dx_loop_now_ms (c->loop);
   dx_presence_expire (c->presence, now);
+  follow_check (c, false);
   if (!c->ready)
     return;
+  /* The data set's name: lost data shows here even with nothing sent. */
+  const char *argv[] = { "GET", KEY_CLUSTER };
+  size_t lens[] = { 3, sizeof KEY_CLUSTER - 1 };
+  dx_redis_command_argv (c->cmd, 2, argv, lens, on_cluster_check, c);
   dx_strmap_each (&c->rooms, check_visit, c);
   if (now - c->last_heartbeat >= HEARTBEAT_MS) {
     c->last_heartbeat = now;
@@ -942,6 +1395,72 @@ inflight_remove (dx_cluster *c, pub_ctx *p)
 }
 
 static int send_publish (dx_cluster *c, pub_ctx *p, bool eval);
+static void finish_publish (dx_cluster *c, pub_ctx *p, int status, uint64_t id, uint64_t ts,
+                            bool duplicate);
+
+/* The answer of room_check_script for publish p (not stored yet). */
+static void
+on_room_checked (void *arg, const redisReply *reply)
+{
+  pub_ctx *p = arg;
+  dx_cluster *c = p->c;
+  if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+      || reply->element[0]->type != REDIS_REPLY_INTEGER
+      || reply->element[1]->type != REDIS_REPLY_STRING) {
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+      dx_log_warn ("cluster: the room check of %s: %s", p->room, reply->str);
+    finish_publish (c, p, c->closing ? DX_ECANCELED : DX_ENOTCONN, 0, 0, false);
+    return;
+  }
+  long long verdict = reply->element[0]->integer;
+  const redisReply *v = reply->element[1];
+  if (verdict == 1 && !c->closing) {
+    p->adopt = true; /* a new room, or one of an earlier epoch */
+    if (send_publish (c, p, false) == 0)
+      return;
+  } else if (verdict == 2) {
+    dx_log_warn ("cluster: room %s lost its messages: the data set lost data", p->room);
+    set_epoch (c, v->str, v->len);
+  } else if (verdict == 0) {
+    if (v->len == 0 || !set_epoch (c, v->str, v->len))
+      check_epoch (c); /* gone: made again */
+  }
+  /* The data set changed under this send: not stored, the client retries. */
+  finish_publish (c, p, c->closing ? DX_ECANCELED : DX_ENOTCONN, 0, 0, false);
+}
+
+/* The room had no state under the node's epoch (docs/protocol.md §7). */
+static int
+send_room_check (dx_cluster *c, pub_ctx *p)
+{
+  char fresh[64];
+  if (!fresh_cluster_value (fresh))
+    return DX_EIO;
+  fresh[12] = '\0';
+  const char *argv[] = {
+    "EVAL", room_check_script, "2", KEY_CLUSTER, KEY_ROOMS, c->cluster_value, p->room, fresh,
+  };
+  enum { N = sizeof argv / sizeof argv[0] };
+  size_t lens[N];
+  for (int i = 0; i < N; i++)
+    lens[i] = strlen (argv[i]);
+  return dx_redis_command_argv (c->cmd, N, argv, lens, on_room_checked, p);
+}
+
+/* KEY_ROOMS names the room under this epoch: /api/v1/rooms lists it, and
+ * if its state goes missing, room_check_script knows data was lost. Once
+ * per room and epoch, after a send of this node's was stored. */
+static void
+list_room (dx_cluster *c, const char *room)
+{
+  cl_room *r = room_get (c, room);
+  if (r == NULL || r->listed)
+    return;
+  const char *argv[] = { "HSET", KEY_ROOMS, room, c->epoch };
+  size_t lens[] = { 4, sizeof KEY_ROOMS - 1, strlen (room), strlen (c->epoch) };
+  if (dx_redis_command_argv (c->cmd, 4, argv, lens, NULL, NULL) == 0)
+    r->listed = true;
+}
 
 /* The answer to the sender, then (a new message) the view and fan-out,
  * then whatever waited for this answer. */
@@ -956,6 +1475,8 @@ finish_publish (dx_cluster *c, pub_ctx *p, int status, uint64_t id, uint64_t ts,
   } else if (status != 0)
     c->stats.publish_failures++;
   p->cb (p->arg, status, status == 0 ? &sm : NULL, duplicate);
+  if (status == 0 && !c->closing)
+    list_room (c, p->room);
   if (status == 0 && !duplicate && !c->closing) {
     cl_msg *m = msg_new (p->room, id, ts, p->from, strlen (p->from), p->cid, strlen (p->cid),
                          p->text, p->text_len);
@@ -984,8 +1505,11 @@ on_published (void *arg, const redisReply *reply)
       finish_publish (c, p, DX_ETIMEDOUT, 0, 0, false);
       return;
     }
-    if (strncmp (reply->str, "EPOCH", 5) == 0) {
-      check_epoch (c);
+    if ((strncmp (reply->str, "EPOCH", 5) == 0 || strncmp (reply->str, "NEWROOM", 7) == 0)
+        && !p->checked) {
+      p->checked = true;
+      if (send_room_check (c, p) == 0)
+        return;
       finish_publish (c, p, DX_ENOTCONN, 0, 0, false);
       return;
     }
@@ -1016,15 +1540,12 @@ send_publish (dx_cluster *c, pub_ctx *p, bool eval)
   const char *argv[] = {
     eval ? "EVAL" : "EVALSHA",
     eval ? publish_script : c->sha,
-    "6",
-    "dx:cluster",
+    "4",
     meta,
     log,
     cidk,
     cidq,
-    "dx:rooms",
-    c->cluster_value,
-    p->room,
+    c->epoch,
     p->from,
     p->text,
     p->cid,
@@ -1032,13 +1553,13 @@ send_publish (dx_cluster *c, pub_ctx *p, bool eval)
     c->history,
     c->cid_keep,
     ch,
-    c->epoch,
+    p->adopt ? "1" : "",
   };
   enum { N = sizeof argv / sizeof argv[0] };
   size_t lens[N];
   for (int i = 0; i < N; i++)
     lens[i] = strlen (argv[i]);
-  lens[12] = p->text_len;
+  lens[9] = p->text_len;
   return dx_redis_command_argv (c->cmd, N, argv, lens, on_published, p);
 }
 
@@ -1181,6 +1702,7 @@ dx_cluster_get_stats (const dx_cluster *c, dx_cluster_stats *out)
   *out = c->stats;
   out->up = c->ready;
   out->subscribed = c->subscribed;
+  out->channels = c->room_channels;
 }
 
 dx_cluster *
@@ -1207,19 +1729,27 @@ dx_cluster_new (dx_loop *loop, const dx_cluster_config *cfg, char *err, size_t e
   dx_hex_encode (digest, sizeof digest, c->sha);
   c->held_tail = &c->held_head;
   c->presence = dx_presence_new (PRESENCE_TTL_MS, on_remote_presence, c);
-  c->hook = (dx_hub_presence_hook){ hook_changed, hook_elsewhere, hook_online_elsewhere,
-                                    hook_each_room_elsewhere, c };
+  c->hook = (dx_hub_presence_hook){ .changed = hook_changed,
+                                    .elsewhere = hook_elsewhere,
+                                    .online_elsewhere = hook_online_elsewhere,
+                                    .each_room_elsewhere = hook_each_room_elsewhere,
+                                    .room_active = hook_room_active,
+                                    .arg = c };
   dx_redis_options co = { "redis", false, 0 };
   dx_redis_options so = { "redis subscriber", true, 0 };
   c->cmd = dx_redis_new (loop, &url, &co, &cmd_ops, c);
   c->sub = dx_redis_new (loop, &url, &so, &sub_ops, c);
   c->check_timer = dx_timer_new (loop);
-  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL || c->presence == NULL) {
+  c->flush_timer = dx_timer_new (loop);
+  c->batch = malloc (sizeof *c->batch);
+  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL || c->flush_timer == NULL
+      || c->batch == NULL || c->presence == NULL) {
     snprintf (err, errlen, "out of memory");
     dx_cluster_free (c);
     return NULL;
   }
   dx_handle_set_data (DX_HANDLE (c->check_timer), c);
+  dx_handle_set_data (DX_HANDLE (c->flush_timer), c);
   dx_timer_start (c->check_timer, CHECK_MS, CHECK_MS, on_check);
   dx_hub_set_presence_hook (cfg->hub, &c->hook);
   return c;
@@ -1240,7 +1770,11 @@ dx_cluster_free (dx_cluster *c)
   dx_redis_free (c->sub);
   if (c->check_timer)
     dx_close (DX_HANDLE (c->check_timer), NULL);
-  forget_rooms (c);
+  if (c->flush_timer)
+    dx_close (DX_HANDLE (c->flush_timer), NULL);
+  dx_strmap_clear (&c->rooms, room_free);
+  free_held (c);
+  free (c->batch);
   dx_presence_free (c->presence);
   free (c);
 }

@@ -3,6 +3,7 @@
 #include "protocol/message.h"
 #include "protocol/secret.h"
 #include "protocol/websocket.h"
+#include "server/cluster.h"
 #include "server/http-errors.h"
 #include "server/hub.h"
 #include "server/http-conn.h"
@@ -255,7 +256,10 @@ route_rooms (dx_http_conn *hc)
 {
   dx_conn_ctx *ctx = hc->base.ctx;
   rooms_ctx rc = { NULL, 0, 0, ctx->hub, false };
-  dx_store_rooms (ctx->poster->store, rooms_store_visit, &rc);
+  if (ctx->poster->cluster) /* --redis: the rooms this node does not follow too */
+    dx_cluster_rooms (ctx->poster->cluster, rooms_store_visit, &rc);
+  else
+    dx_store_rooms (ctx->poster->store, rooms_store_visit, &rc);
   dx_hub_each_room (ctx->hub, rooms_hub_visit, &rc);
   dx_hub_each_room_elsewhere (ctx->hub, rooms_remote_visit, &rc);
   if (rc.n > 1)
@@ -391,6 +395,70 @@ query_u64 (dx_http_conn *hc, const dx_http_message *req, const char *key, uint64
   return true;
 }
 
+/* ---- --redis: a read waiting for the room's view ---- */
+
+/* The cluster answers within 3 s; this is the connection's own bound. */
+#define VIEW_WAIT_MS 5000
+
+static void answer_messages (dx_http_conn *hc);
+static const dx_http_hold_ops view_hold_ops;
+
+static bool
+view_wait_end (dx_http_conn *hc)
+{
+  if (hc->state != DX_HTTP_CONN_HELD || hc->hold != &view_hold_ops)
+    return false;
+  dx_http_conn_set_state (hc, DX_HTTP_CONN_READING, NULL);
+  dx_conn_arm_timer (&hc->base, 0);
+  return true;
+}
+
+/* The view is current (or as current as it gets): answer the read. */
+static void
+view_current (void *arg)
+{
+  dx_http_conn *hc = arg;
+  if (!view_wait_end (hc))
+    return;
+  if (hc->base.ctx->poster->store == NULL) {
+    hc->keep_alive = false;
+    dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    return;
+  }
+  answer_messages (hc);
+  if (hc->state == DX_HTTP_CONN_READING)
+    dx_http_conn_serve (hc);
+}
+
+static void
+view_wait_cancel (dx_http_conn *hc)
+{
+  if (hc->state == DX_HTTP_CONN_HELD && hc->hold == &view_hold_ops && hc->base.ctx->poster->cluster)
+    dx_cluster_read_cancel (hc->base.ctx->poster->cluster, hc->room, hc);
+}
+
+static void
+view_wait_timer (dx_http_conn *hc)
+{
+  view_wait_cancel (hc);
+  view_current (hc);
+}
+
+static void
+view_wait_shutdown (dx_http_conn *hc)
+{
+  view_wait_cancel (hc);
+  view_wait_end (hc);
+  hc->keep_alive = false;
+  dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+}
+
+static const dx_http_hold_ops view_hold_ops = {
+  view_wait_timer,
+  view_wait_shutdown,
+  view_wait_cancel,
+};
+
 static void
 route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
 {
@@ -418,14 +486,38 @@ route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
     dx_http_respond_error (hc, 400, "bad_request", "before cannot be combined with since or wait");
     return;
   }
-  if (has_before) {
-    if (before == 0)
-      before = 1; /* nothing is before id 1: an empty list */
-    answer_poll (hc, room, 0, before, (size_t) limit, DX_TR_POLL);
+  if (has_before && before == 0)
+    before = 1; /* nothing is before id 1: an empty list */
+  snprintf (hc->room, sizeof hc->room, "%s", room);
+  hc->since = since;
+  hc->limit = (size_t) limit;
+  hc->before = has_before ? before : 0;
+  hc->wait_s = has_wait ? wait : 0;
+  /* --redis: the view of a room this node does not follow may be behind
+   * Redis; the read waits until it is not (docs/protocol.md §7). */
+  if (ctx->poster->cluster
+      && !dx_cluster_read_room (ctx->poster->cluster, room, view_current, hc)) {
+    dx_http_conn_set_state (hc, DX_HTTP_CONN_HELD, &view_hold_ops);
+    dx_conn_arm_timer (&hc->base, VIEW_WAIT_MS);
+    return;
+  }
+  answer_messages (hc);
+}
+
+/* The read of hc->room (parameters in hc) once the view can answer it. */
+static void
+answer_messages (dx_http_conn *hc)
+{
+  dx_conn_ctx *ctx = hc->base.ctx;
+  const char *room = hc->room;
+  uint64_t since = hc->since;
+  bool has_wait = hc->wait_s > 0;
+  if (hc->before) {
+    answer_poll (hc, room, 0, hc->before, hc->limit, DX_TR_POLL);
     return;
   }
   if (!has_wait || hc->head || dx_store_last_id (ctx->poster->store, room) > since) {
-    answer_poll (hc, room, since, 0, (size_t) limit, has_wait ? DX_TR_LONGPOLL : DX_TR_POLL);
+    answer_poll (hc, room, since, 0, hc->limit, has_wait ? DX_TR_LONGPOLL : DX_TR_POLL);
     return;
   }
   /* Hold the request as a subscriber of the room. */
@@ -434,9 +526,6 @@ route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
   hc->sub.kind = DX_SUB_LONGPOLL;
   hc->sub.owner = hc;
   hc->sub.next_id = since + 1;
-  snprintf (hc->room, sizeof hc->room, "%s", room);
-  hc->since = since;
-  hc->limit = (size_t) limit;
   if (!dx_hub_subscribe (ctx->hub, &hc->sub, room)) {
     dx_http_respond_error (hc, 500, "internal_error", "out of memory");
     return;
@@ -445,7 +534,7 @@ route_messages (dx_http_conn *hc, const dx_http_message *req, const char *room)
   ctx->metrics->longpolls_waiting++;
   ctx->metrics->conn_open[DX_TR_LONGPOLL]++;
   ctx->metrics->conn_accepted[DX_TR_LONGPOLL]++;
-  dx_conn_arm_timer (&hc->base, wait * 1000);
+  dx_conn_arm_timer (&hc->base, hc->wait_s * 1000);
 }
 
 static void

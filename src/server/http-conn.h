@@ -65,6 +65,8 @@ struct dx_http_conn {
   char room[DX_ROOM_MAX + 1];
   uint64_t since; /* long poll */
   size_t limit;   /* long poll */
+  /* --redis: a read waiting for the room's view (http-api.c). */
+  uint64_t before, wait_s;
   bool sse_chunked;
   dx_replay sse_replay; /* since / Last-Event-ID: stored events first */
 };

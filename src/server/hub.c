@@ -75,6 +75,8 @@ hub_room_get_or_create (dx_hub *hub, const char *name)
     free (r);
     return NULL;
   }
+  if (hub->hook && hub->hook->room_active)
+    hub->hook->room_active (hub->hook->arg, r->name, true);
   return r;
 }
 
@@ -84,6 +86,8 @@ room_drop_if_empty (dx_hub *hub, dx_room *room)
   if (room->subs != NULL || hub->depth > 0)
     return;
   dx_strmap_remove (&hub->rooms, room->name);
+  if (hub->hook && hub->hook->room_active)
+    hub->hook->room_active (hub->hook->arg, room->name, false);
   free (room);
 }
 

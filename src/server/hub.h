@@ -30,6 +30,9 @@ typedef struct {
   size_t (*online_elsewhere) (void *arg, const char *room);
   /* Every room with members on another node; visit returns false to stop. */
   void (*each_room_elsewhere) (void *arg, bool (*visit) (void *varg, const char *room), void *varg);
+  /* room got its first local subscriber of any kind (active), or lost its
+   * last one: the node follows the rooms it has members in. May be NULL. */
+  void (*room_active) (void *arg, const char *room, bool active);
   void *arg;
 } dx_hub_presence_hook;
 

@@ -153,6 +153,14 @@ dx_metrics_render_cluster (const dx_cluster_stats *c, dx_buffer *out)
            "1 when the node can publish (Redis connected, epoch known).", c->up ? 1 : 0);
   counter (out, "duplex_redis_subscribed", "gauge",
            "1 when the node's subscriber connection is subscribed.", c->subscribed ? 1 : 0);
+  counter (out, "duplex_redis_channels", "gauge",
+           "Room channels subscribed (rooms with local members, a waiting read, or in their "
+           "grace after the last one).",
+           c->channels);
+  counter (out, "duplex_redis_subscribe_commands_total", "counter",
+           "SUBSCRIBE commands sent (each names up to 500 channels).", c->subscribe_commands);
+  counter (out, "duplex_redis_unsubscribe_commands_total", "counter",
+           "UNSUBSCRIBE commands sent (each names up to 500 channels).", c->unsubscribe_commands);
   counter (out, "duplex_redis_connects_total", "counter", "Redis connections established.",
            c->connects);
   counter (out, "duplex_redis_failures_total", "counter",

@@ -2,6 +2,7 @@
 
 #include "protocol/message.h"
 #include "protocol/secret.h"
+#include "server/cluster.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/replay.h"
@@ -15,7 +16,21 @@ struct dx_membership {
   dx_socket_client *client;
   dx_membership *next;
   dx_replay replay; /* join with since: stored messages first, then live */
+  /* --redis: joined waits until the node's view of the room is current
+   * (docs/protocol.md §7); the join's since meanwhile. */
+  bool view_wait, wait_has_since;
+  uint64_t wait_since;
 };
+
+/* --redis: the answer to a join no longer waits for the room's view. */
+static void
+member_view_cancel (dx_membership *m)
+{
+  dx_cluster *cluster = m->client->ctx->poster->cluster;
+  if (m->view_wait && cluster && m->sub.room)
+    dx_cluster_read_cancel (cluster, m->sub.room->name, m);
+  m->view_wait = false;
+}
 
 void
 dx_socket_client_init (dx_socket_client *s, dx_conn *conn, const dx_socket_client_ops *ops,
@@ -112,6 +127,7 @@ member_epoch (dx_sub *sub)
 {
   dx_membership *m = (dx_membership *) sub;
   dx_socket_client *s = m->client;
+  member_view_cancel (m);
   dx_replay_cancel (&m->replay);
   dx_replay_init (&m->replay, s->conn, &m->sub, replay_frame, s);
   uint64_t last =
@@ -142,6 +158,7 @@ remove_member (dx_socket_client *s, dx_membership *m)
     pp = &(*pp)->next;
   if (*pp)
     *pp = m->next;
+  member_view_cancel (m);
   dx_hub_unsubscribe (s->ctx->hub, &m->sub);
   dx_replay_cancel (&m->replay);
   free (m);
@@ -234,6 +251,42 @@ on_hello (dx_socket_client *s, const dx_msg *m)
   send_buffer (s, &b);
 }
 
+/* joined, then stored messages with id > since, then live ones: the read
+ * and the subscription happen in this one callback, so the store's commit
+ * order leaves no gap between them. */
+static void
+join_answer (dx_socket_client *s, dx_membership *mem, bool has_since, uint64_t since)
+{
+  dx_store *store = s->ctx->poster->store;
+  if (store == NULL) {
+    dx_socket_client_error (s, "shutting_down", "the server is shutting down");
+    return;
+  }
+  const char *room = mem->sub.room->name;
+  uint64_t last = dx_store_last_id (store, room);
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_joined (&b, room, last, s->ctx->epoch);
+  send_buffer (s, &b);
+  if (has_since && since < last)
+    dx_replay_start (&mem->replay, room, since);
+  else if (!mem->replay.active)
+    mem->sub.next_id = last + 1;
+  /* --redis, Redis unreachable: the view may be behind since; what it
+   * learns later starts after since (docs/protocol.md §7). */
+  if (has_since && since > last && s->ctx->poster->cluster && !mem->replay.active)
+    mem->sub.next_id = since + 1;
+}
+
+/* --redis: the node's view of the room is current now. */
+static void
+member_view_current (void *arg)
+{
+  dx_membership *mem = arg;
+  mem->view_wait = false;
+  join_answer (mem->client, mem, mem->wait_has_since, mem->wait_since);
+}
+
 static void
 on_join (dx_socket_client *s, const dx_msg *m)
 {
@@ -265,17 +318,17 @@ on_join (dx_socket_client *s, const dx_msg *m)
     mem->next = s->members;
     s->members = mem;
   }
-  /* joined, then stored messages with id > since, then live ones: the
-   * read and the subscription happen in this one callback, so the store's
-   * commit order leaves no gap between them. */
-  dx_buffer b;
-  dx_buffer_init (&b, 0);
-  dx_encode_joined (&b, m->room, last, s->ctx->epoch);
-  send_buffer (s, &b);
-  if (m->has_since && m->since < last)
-    dx_replay_start (&mem->replay, m->room, m->since);
-  else if (!mem->replay.active)
-    mem->sub.next_id = last + 1;
+  if (mem->view_wait
+      || (s->ctx->poster->cluster
+          && !dx_cluster_read_room (s->ctx->poster->cluster, m->room, member_view_current, mem))) {
+    /* What arrives meanwhile is in the view when joined goes. */
+    mem->view_wait = true;
+    mem->wait_has_since = m->has_since;
+    mem->wait_since = m->since;
+    mem->sub.next_id = UINT64_MAX;
+    return;
+  }
+  join_answer (s, mem, m->has_since, m->since);
 }
 
 static void

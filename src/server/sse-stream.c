@@ -162,6 +162,10 @@ dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req, const char *r
   hc->sub.kind = DX_SUB_SSE;
   hc->sub.owner = hc;
   hc->sub.next_id = last + 1;
+  /* --redis: the view of a room this node did not follow may be behind
+   * since; it catches up through the hub, from since on (docs/protocol.md §7). */
+  if (has_since && since > last && ctx->poster->cluster)
+    hc->sub.next_id = since + 1;
   if (!hc->base.closing && !dx_hub_subscribe (ctx->hub, &hc->sub, room)) {
     dx_conn_close (&hc->base);
     return;
