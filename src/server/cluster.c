@@ -99,22 +99,31 @@ static const char publish_script[] =
 /* Before a room without state (or with another epoch's) is adopted: is the
  * node's epoch the data set's, and did the room have messages under it?
  * KEYS (the data set's slot): 1 KEY_CLUSTER, 2 KEY_ROOMS (room -> the
- * epoch it was last written under). ARGV: 1 the node's "EPOCH:SECRET",
- * 2 room, 3 a fresh epoch.
+ * epoch it was last written under). ARGV: 1 the node's "EPOCH:SECRET", 2 room.
  * {0, value or ""}: the node's epoch is not the data set's (any more);
  * {1, value}: adopt (a new room, or one of an earlier epoch);
- * {2, value}: the room had messages under this epoch and they are gone,
- * so the data set lost data: a new epoch is written (same secret). */
+ * {2, value}: the room had messages under this epoch: either another node
+ * made it meanwhile (the send is tried again as it is) or they are gone. */
 static const char room_check_script[] =
     "local v = redis.call('GET', KEYS[1])\n"
     "if v ~= ARGV[1] then return {0, v or ''} end\n"
     "local colon = string.find(v, ':', 1, true)\n"
     "if redis.call('HGET', KEYS[2], ARGV[2]) == string.sub(v, 1, colon - 1) then\n"
-    "  local nv = ARGV[3] .. string.sub(v, colon)\n"
-    "  redis.call('SET', KEYS[1], nv)\n"
-    "  return {2, nv}\n"
+    "  return {2, v}\n"
     "end\n"
     "return {1, v}\n";
+
+/* A room listed under this epoch has no state (its messages are gone):
+ * the data set lost data, so it gets a new epoch (the secret stays), unless
+ * another node gave it one already. KEYS: 1 KEY_CLUSTER. ARGV: 1 the node's
+ * "EPOCH:SECRET", 2 a fresh epoch. Returns the value now ("" if none). */
+static const char epoch_bump_script[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[1] then\n"
+    "  v = ARGV[2] .. string.sub(v, string.find(v, ':', 1, true))\n"
+    "  redis.call('SET', KEYS[1], v)\n"
+    "end\n"
+    "return v or ''\n";
 
 /* A message learned from Redis, held until it can go into the view. */
 typedef struct cl_msg {
@@ -171,6 +180,7 @@ struct pub_ctx {
   bool retried; /* EVAL sent after NOSCRIPT */
   bool adopt;   /* sent with the adopt flag (after room_check_script) */
   bool checked; /* room_check_script ran for it */
+  bool listed;  /* it said the room has messages under this epoch */
   char room[DX_ROOM_MAX + 1];
   char from[DX_NICK_MAX + 1];
   char cid[DX_CID_MAX + 1];
@@ -1418,9 +1428,10 @@ on_room_checked (void *arg, const redisReply *reply)
     p->adopt = true; /* a new room, or one of an earlier epoch */
     if (send_publish (c, p, false) == 0)
       return;
-  } else if (verdict == 2) {
-    dx_log_warn ("cluster: room %s lost its messages: the data set lost data", p->room);
-    set_epoch (c, v->str, v->len);
+  } else if (verdict == 2 && !c->closing) {
+    p->listed = true; /* made by another node meanwhile, or lost: see which */
+    if (send_publish (c, p, false) == 0)
+      return;
   } else if (verdict == 0) {
     if (v->len == 0 || !set_epoch (c, v->str, v->len))
       check_epoch (c); /* gone: made again */
@@ -1429,16 +1440,41 @@ on_room_checked (void *arg, const redisReply *reply)
   finish_publish (c, p, c->closing ? DX_ECANCELED : DX_ENOTCONN, 0, 0, false);
 }
 
-/* The room had no state under the node's epoch (docs/protocol.md §7). */
+/* The answer of epoch_bump_script: the publish was not stored. */
+static void
+on_epoch_bumped (void *arg, const redisReply *reply)
+{
+  pub_ctx *p = arg;
+  dx_cluster *c = p->c;
+  if (reply && reply->type == REDIS_REPLY_STRING && !c->closing) {
+    dx_log_warn ("cluster: room %s lost its messages: the data set lost data", p->room);
+    if (reply->len == 0 || !set_epoch (c, reply->str, reply->len))
+      check_epoch (c);
+  }
+  finish_publish (c, p, c->closing ? DX_ECANCELED : DX_ENOTCONN, 0, 0, false);
+}
+
 static int
-send_room_check (dx_cluster *c, pub_ctx *p)
+send_epoch_bump (dx_cluster *c, pub_ctx *p)
 {
   char fresh[64];
   if (!fresh_cluster_value (fresh))
     return DX_EIO;
   fresh[12] = '\0';
+  const char *argv[] = { "EVAL", epoch_bump_script, "1", KEY_CLUSTER, c->cluster_value, fresh };
+  enum { N = sizeof argv / sizeof argv[0] };
+  size_t lens[N];
+  for (int i = 0; i < N; i++)
+    lens[i] = strlen (argv[i]);
+  return dx_redis_command_argv (c->cmd, N, argv, lens, on_epoch_bumped, p);
+}
+
+/* The room had no state under the node's epoch (docs/protocol.md §7). */
+static int
+send_room_check (dx_cluster *c, pub_ctx *p)
+{
   const char *argv[] = {
-    "EVAL", room_check_script, "2", KEY_CLUSTER, KEY_ROOMS, c->cluster_value, p->room, fresh,
+    "EVAL", room_check_script, "2", KEY_CLUSTER, KEY_ROOMS, c->cluster_value, p->room,
   };
   enum { N = sizeof argv / sizeof argv[0] };
   size_t lens[N];
@@ -1506,9 +1542,12 @@ on_published (void *arg, const redisReply *reply)
       return;
     }
     if ((strncmp (reply->str, "EPOCH", 5) == 0 || strncmp (reply->str, "NEWROOM", 7) == 0)
-        && !p->checked) {
+        && (!p->checked || p->listed)) {
+      /* First the data set's check; after it said the room is listed
+       * under this epoch and the room still has no state, it is lost. */
+      int rc = p->checked ? send_epoch_bump (c, p) : send_room_check (c, p);
       p->checked = true;
-      if (send_room_check (c, p) == 0)
+      if (rc == 0)
         return;
       finish_publish (c, p, DX_ENOTCONN, 0, 0, false);
       return;

@@ -161,6 +161,18 @@ class Follow(cluster.ClusterTest):
             tag = k[k.index("{") + 1:k.index("}")]
             self.assertIn(tag, ("@", room, other), "%s carries a hash tag" % k)
         epoch = n0.poll(room)["epoch"]
+        # Both nodes making the same new rooms at once: one sequence, same epoch.
+        for _ in range(4):
+            r, got = self.room(), []
+            ts = [threading.Thread(target=lambda n=n: got.append(n.post(tok, r, "x")["id"]))
+                  for n in self.nodes for _ in range(2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(30)
+            self.assertEqual(sorted(got), [1, 2, 3, 4])
+        self.assertEqual([n.metric("duplex_redis_epoch_changes_total") for n in self.nodes],
+                         [0, 0], "a room made by two nodes at once is no lost data")
         self.assertEqual(self.redis.cmd("HGET", "dx:{%s}:meta" % room, "e").decode(), epoch,
                          "the room's state carries the data set's epoch")
         # A room's state gone while the data set's name stayed (one Redis
