@@ -9,6 +9,9 @@
 #                            quiet, the last line of stdout is the prefix
 #   build.sh --print-prefix  print the complete prefix, or fail (no build)
 #   build.sh --key           print the cache key
+#   build.sh --plan          print what a build would do (each step's stamp,
+#                            the prefix it would start from, what it would
+#                            build) and exit, building nothing
 #
 # Cache: ${DUPLEX_CACHE:-~/.cache/duplex}/
 #   win64-KEY/          the prefix; complete once win64-KEY/.complete exists
@@ -23,6 +26,9 @@
 # binary packages used as they are (libz-mingw-w64-dev, publicsuffix).
 # WKEY hashes the same without this script, and each package's stamp
 # hashes its own build step: after editing one step, a rerun resumes there.
+# A complete prefix lists its steps' stamps in .stamps; a new key whose
+# steps begin with all of an existing prefix's (packages appended to the
+# manifest) starts from a copy of that prefix and builds only the rest.
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,13 +69,15 @@ compute_key() {
 key=$(compute_key with-script)
 prefix=$cache/win64-$key
 
+mode=build
 case "${1:-}" in
   --key) echo "$key"; exit 0 ;;
   --print-prefix)
     if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
     exit 1 ;;
+  --plan) mode=plan ;;
   "") ;;
-  *) echo "usage: $0 [--print-prefix | --key]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--print-prefix | --key | --plan]" >&2; exit 2 ;;
 esac
 
 # The project's cross file (win32/cross-mingw64.txt) reads the prefix from
@@ -79,40 +87,21 @@ publish_current() {
   mv "$cache/win64-current.tmp.$$" "$cache/win64-current"
 }
 
-if [ -f "$prefix/.complete" ]; then
+if [ "$mode" = build ] && [ -f "$prefix/.complete" ]; then
   publish_current
   echo "$prefix"
   exit 0
 fi
 
-mkdir -p "$cache"
 work=$cache/work-$(compute_key without-script)
 stage=$work/prefix
 log=$work/build.log
-mkdir -p "$work/stamps" "$cache/sources"
 
-# One build at a time per cache (CI and a developer may share it).
-exec 9>"$cache/.build.lock"
-if ! flock -n 9; then
-  echo "build.sh: waiting for another build in $cache" >&2
-  flock 9
-fi
-if [ -f "$prefix/.complete" ]; then publish_current; echo "$prefix"; exit 0; fi
-
-exec 3>&1 4>&2
-exec >>"$log" 2>&1
+# Until the log is open (see main), failures go to stderr as they are.
 fail() {
-  echo "build.sh: $*"
-  exec 1>&3 2>&4
   echo "build.sh: FAILED: $*" >&2
-  echo "--- last lines of $log:" >&2
-  tail -n 40 "$log" >&2
   exit 1
 }
-trap 'fail "command failed (line $LINENO): $BASH_COMMAND"' ERR
-
-echo "=== $(date -u '+%F %T') build.sh: key $key, work $work"
-start=$(date +%s)
 
 # --- fetching sources ------------------------------------------------------
 
@@ -465,7 +454,228 @@ build_libsoup3() {
     -Dpkcs11_tests=disabled
 }
 
+build_openssl() {
+  # The libraries only (`build_libs`, `install_dev`: no openssl.exe, tests,
+  # docs, engines or provider modules). duplexd.exe links libssl.a and
+  # libcrypto.a statically; libssl-3-x64.dll and libcrypto-3-x64.dll are
+  # there for programs that link dynamically. The directories compiled in
+  # (openssl.cnf, engines, modules) are OpenSSL's Windows defaults, not the
+  # staging prefix: a Linux path would mean \root\... on the current drive,
+  # a directory any user may create (the CVE-2019-1552 kind of mistake).
+  local dirs=(OPENSSLDIR="C:/Program Files/Common Files/SSL"
+              ENGINESDIR="C:/Program Files/OpenSSL/lib/engines-3"
+              MODULESDIR="C:/Program Files/OpenSSL/lib/ossl-modules")
+  (cd "$B" && env CC=gcc-win32 "$S/Configure" mingw64 --cross-compile-prefix=$host- \
+     --prefix="$stage" --libdir=lib shared no-tests -static-libgcc)
+  make -C "$B" -j"$jobs" build_libs "${dirs[@]}"
+  make -C "$B" install_dev "${dirs[@]}"
+}
+
+build_hiredis() {
+  # The library only, static (duplexd.exe links it in): hiredis's Makefile
+  # knows no Windows (it builds a .so and runs the host's ar), and six C
+  # files are all there is. Duplex uses the reply reader and the command
+  # formatter; the patch stubs out the BSD-socket connect code.
+  local f v
+  for f in alloc async hiredis net read sds; do
+    $host-gcc-win32 -O2 -Wall -c "$S/$f.c" -o "$B/$f.o"
+  done
+  mkdir -p "$stage/include/hiredis" "$stage/lib/pkgconfig"
+  rm -f "$stage/lib/libhiredis.a"
+  $host-ar rcs "$stage/lib/libhiredis.a" "$B"/*.o
+  cp "$S"/{alloc,async,hiredis,read,sds}.h "$stage/include/hiredis/"
+  v=$(awk '$2 ~ /^HIREDIS_(MAJOR|MINOR|PATCH)$/ { printf "%s%s", s, $3; s = "." }' "$S/hiredis.h")
+  cat > "$stage/lib/pkgconfig/hiredis.pc" <<EOF
+prefix=$stage
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: hiredis
+Description: Minimalistic C client library for Redis (reader and formatter; no sockets on Windows)
+Version: $v
+Libs: -L\${libdir} -lhiredis
+Cflags: -I\${includedir} -I\${includedir}/hiredis
+EOF
+}
+
+# --- the plan: every step and its stamp -------------------------------------
+
+# Step 0 is zlib, then one step per manifest line. Each stamp hashes the
+# previous one (the first: the shared helpers, the cross file and the two
+# binary packages' versions), the step's manifest line, its patches and its
+# build function: a change to one package rebuilds it and everything after
+# it, nothing before.
+steps=() sums=()
+plan_steps() {
+  local chain name version tarball sha fn sum
+  chain=$(printf '%s\n' "$(declare -f meson_build configure_build make_install autotools_env unpack)" \
+    "$(sha256sum < "$cross")" "zlib $(zlib_version)" "publicsuffix $(psl_version)" \
+    | sha256sum | cut -c1-16)
+  while read -r name version tarball sha; do
+    fn=build_${name//[.-]/_}
+    declare -F "$fn" >/dev/null || fail "manifest.txt: no function $fn in build.sh for $name"
+    sum=$( { echo "$chain $name${version:+ $version $tarball $sha}"; declare -f "$fn"
+             cat "$here"/patches/"$name"-*.patch 2>/dev/null || true; } | sha256sum | cut -c1-16)
+    steps+=("$name${version:+ $version $tarball $sha}")
+    sums+=("$sum")
+    chain=$sum
+  done < <(echo zlib; awk '!/^#/ && NF == 4' "$manifest")
+}
+
+# --- starting from an earlier prefix ----------------------------------------
+
+# Prefixes built before build.sh wrote .stamps: "KEY LAST-STEP STAMP", the
+# stamp this script computes for that prefix's last step. Such a prefix
+# counts as having our steps up to LAST-STEP only if our stamp of that step
+# is STAMP, i.e. nothing it was built from has changed since.
+legacy_prefixes=(
+  # commit 64c7f0f: zlib and the 21 packages from libffi to libsoup3
+  "0cab0e442a940d6a libsoup3 7a55fdeee4dd437f"
+)
+
+# The "name stamp" lines of complete prefix $1, in build order (none if
+# unknown).
+prefix_stamps() {
+  local d=$1 k l i j
+  if [ -f "$d/.stamps" ]; then cat "$d/.stamps"; return 0; fi
+  k=$(sed -n 's/^key=//p' "$d/.complete")
+  for l in "${legacy_prefixes[@]}"; do
+    set -- $l
+    [ "$1" = "$k" ] || continue
+    for i in "${!steps[@]}"; do
+      [ "${steps[$i]%% *}" = "$2" ] || continue
+      [ "${sums[$i]}" = "$3" ] || return 0
+      for ((j = 0; j <= i; j++)); do echo "${steps[$j]%% *} ${sums[$j]}"; done
+      return 0
+    done
+  done
+}
+
+# "N DIR": the complete prefix whose steps are the longest leading part of
+# ours (N of them, N > 0); nothing if there is none. A prefix with a step we
+# do not have, or in another order, never qualifies.
+find_seed() {
+  local d n best=0 bestdir= name sum ok
+  for d in "$cache"/win64-*/; do
+    d=${d%/}
+    if [ "$d" = "$prefix" ] || [ ! -f "$d/.complete" ]; then continue; fi
+    n=0 ok=1
+    while read -r name sum; do
+      if [ "$n" -lt "${#steps[@]}" ] && [ "${steps[$n]%% *}" = "$name" ] \
+         && [ "${sums[$n]}" = "$sum" ]; then
+        n=$((n + 1))
+      else
+        ok=0
+      fi
+    done < <(prefix_stamps "$d")
+    if [ "$ok" = 1 ] && [ "$n" -gt "$best" ]; then best=$n bestdir=$d; fi
+  done
+  if [ "$best" -gt 0 ]; then echo "$best $bestdir"; fi
+}
+
+# How many leading steps the work directory already has (resuming).
+work_done() {
+  local i=0
+  while [ "$i" -lt "${#steps[@]}" ] \
+        && [ "$(cat "$work/stamps/${steps[$i]%% *}" 2>/dev/null)" = "${sums[$i]}" ]; do
+    i=$((i + 1))
+  done
+  echo "$i"
+}
+
+# Makes the staging prefix a copy of complete prefix $2 and marks our
+# first $1 steps done. Its .pc files name the path they were published at
+# (their absolute prefix= values; normally just $2): they are pointed at
+# the staging prefix, as a build there would have written them.
+seed_from() { # n dir
+  local n=$1 d=$2 i old pc=()
+  echo "=== seeding from $d: its $n steps are our first $n of ${#steps[@]}"
+  rm -rf "$stage" "$work/stamps" "$work/src" "$work/build"
+  mkdir -p "$work/stamps"
+  cp -a "$d" "$stage"
+  rm -f "$stage/.complete" "$stage/.stamps" "$stage/.times"
+  for i in "$stage"/lib/pkgconfig/*.pc "$stage"/share/pkgconfig/*.pc; do
+    if [ -f "$i" ]; then pc+=("$i"); fi
+  done
+  [ "${#pc[@]}" -gt 0 ] || fail "$d has no .pc files: not a prefix this script built"
+  while read -r old; do
+    grep -lF "$old" "${pc[@]}" | xargs -r sed -i "s|$old|$stage|g"
+  done < <(sed -n 's|^prefix=\(/.*\)|\1|p' "${pc[@]}" | sort -u)
+  echo "=== steps 1-$n seeded from ${d##*/}" > "$work/times.txt"
+  for ((i = 0; i < n; i++)); do echo "${sums[$i]}" > "$work/stamps/${steps[$i]%% *}"; done
+  echo "${d##*/}" > "$work/seeded-from"
+}
+
+# Builds step $1 unless its stamp says it is done.
+run_step() {
+  local i=$1 name version tarball sha t0
+  read -r name version tarball sha <<< "${steps[$i]}"
+  if [ "$(cat "$work/stamps/$name" 2>/dev/null)" = "${sums[$i]}" ]; then
+    echo "=== $name: up to date"
+    return 0
+  fi
+  echo "=== $(date -u +%T) $name ${version:-}"
+  t0=$(date +%s)
+  if [ -n "${version:-}" ]; then
+    fetch "$name" "$version" "$tarball" "$sha"
+    unpack "$name" "$tarball"
+  fi
+  "build_${name//[.-]/_}"
+  find "$stage/lib" -name '*.la' -delete
+  if [ -n "${version:-}" ]; then cleanup "$name"; fi
+  echo "${sums[$i]}" > "$work/stamps/$name"
+  echo "=== $name done in $(( $(date +%s) - t0 )) s" | tee -a "$work/times.txt"
+}
+
+plan_steps
+
+if [ "$mode" = plan ]; then
+  echo "key $key"
+  for i in "${!steps[@]}"; do echo "step ${steps[$i]%% *} ${sums[$i]}"; done
+  if [ -f "$prefix/.complete" ]; then echo "complete $prefix"; exit 0; fi
+  done_n=$(work_done)
+  seed=$(find_seed)
+  if [ -n "$seed" ] && [ "${seed%% *}" -gt "$done_n" ]; then
+    echo "seed ${seed#* } (${seed%% *} steps)"
+    done_n=${seed%% *}
+  elif [ "$done_n" -gt 0 ]; then
+    echo "resume $work ($done_n steps)"
+  fi
+  for ((i = done_n; i < ${#steps[@]}; i++)); do echo "build ${steps[$i]%% *}"; done
+  exit 0
+fi
+
 # --- main ------------------------------------------------------------------
+
+mkdir -p "$work/stamps" "$cache/sources"
+
+# One build at a time per cache (CI and a developer may share it).
+exec 9>"$cache/.build.lock"
+if ! flock -n 9; then
+  echo "build.sh: waiting for another build in $cache" >&2
+  flock 9
+fi
+if [ -f "$prefix/.complete" ]; then publish_current; echo "$prefix"; exit 0; fi
+
+exec 3>&1 4>&2
+exec >>"$log" 2>&1
+fail() {
+  echo "build.sh: $*"
+  exec 1>&3 2>&4
+  echo "build.sh: FAILED: $*" >&2
+  echo "--- last lines of $log:" >&2
+  tail -n 40 "$log" >&2
+  exit 1
+}
+trap 'fail "command failed (line $LINENO): $BASH_COMMAND"' ERR
+
+echo "=== $(date -u '+%F %T') build.sh: key $key, work $work"
+start=$(date +%s)
+
+seed=$(find_seed)
+if [ -n "$seed" ] && [ "${seed%% *}" -gt "$(work_done)" ]; then
+  seed_from "${seed%% *}" "${seed#* }"
+fi
 
 mkdir -p "$stage"
 cat > "$work/prefix.ini" <<EOF
@@ -473,39 +683,7 @@ cat > "$work/prefix.ini" <<EOF
 prefix = '$stage'
 EOF
 
-# Each stamp holds a hash chained over the previous one, the manifest line,
-# the package's patches and its build function (and the shared helpers):
-# a change to one package rebuilds it and everything after it, nothing
-# before.
-chain=$(printf '%s\n' "$(declare -f meson_build configure_build make_install autotools_env unpack)" \
-  "$(sha256sum < "$cross")" | sha256sum | cut -c1-16)
-
-step() { # name [version tarball sha]
-  local name=$1 fn=build_${1//[.-]/_} sum
-  sum=$( { echo "$chain $*"; declare -f "$fn"
-           cat "$here"/patches/"$name"-*.patch 2>/dev/null || true; } | sha256sum | cut -c1-16)
-  chain=$sum
-  if [ "$(cat "$work/stamps/$name" 2>/dev/null)" = "$sum" ]; then
-    echo "=== $name: up to date"
-    return 0
-  fi
-  echo "=== $(date -u +%T) $name ${2:-}"
-  local t0; t0=$(date +%s)
-  if [ $# -gt 1 ]; then
-    fetch "$@"
-    unpack "$name" "$3"
-  fi
-  "$fn"
-  find "$stage/lib" -name '*.la' -delete
-  if [ $# -gt 1 ]; then cleanup "$name"; fi
-  echo "$sum" > "$work/stamps/$name"
-  echo "=== $name done in $(( $(date +%s) - t0 )) s" | tee -a "$work/times.txt"
-}
-
-step zlib
-while read -r name version tarball sha; do
-  step "$name" "$version" "$tarball" "$sha"
-done < <(awk '!/^#/ && NF == 4' "$manifest")
+for i in "${!steps[@]}"; do run_step "$i"; done
 
 # No documentation or manual pages in the prefix.
 rm -rf "$stage/share/doc" "$stage/share/man" "$stage/share/gtk-doc"
@@ -532,8 +710,10 @@ secs=$(( $(date +%s) - start ))
   echo "built=$(date -u '+%F %T') UTC"
   echo "seconds=$secs"
   echo "jobs=$jobs"
+  if [ -f "$work/seeded-from" ]; then echo "seeded_from=$(cat "$work/seeded-from")"; fi
 } > "$tmp/.complete.tmp"
 cp "$work/times.txt" "$tmp/.times"
+for i in "${!steps[@]}"; do echo "${steps[$i]%% *} ${sums[$i]}"; done > "$tmp/.stamps"
 rm -rf "$prefix"
 mv "$tmp" "$prefix"
 mv "$prefix/.complete.tmp" "$prefix/.complete"
