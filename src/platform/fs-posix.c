@@ -204,3 +204,18 @@ dx_fs_read_file (const char *path, size_t max, char **data, size_t *len)
   *len = n;
   return 0;
 }
+
+int
+dx_fs_file_stamp (const char *path, dx_file_stamp *out)
+{
+  if (!path || !*path || !out)
+    return DX_EINVAL;
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return dx__err_last_errno ();
+  if (!S_ISREG (st.st_mode))
+    return DX_EINVAL;
+  out->mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  out->size = (int64_t) st.st_size;
+  return 0;
+}

@@ -288,3 +288,26 @@ dx_fs_read_file (const char *path, size_t max, char **data, size_t *len)
   *len = n;
   return 0;
 }
+
+int
+dx_fs_file_stamp (const char *path, dx_file_stamp *out)
+{
+  if (!path || !*path || !out)
+    return DX_EINVAL;
+  wchar_t *w = dx_win_utf8_to_wide (path);
+  if (w == NULL)
+    return DX_EINVAL;
+  WIN32_FILE_ATTRIBUTE_DATA fa;
+  BOOL ok = GetFileAttributesExW (w, GetFileExInfoStandard, &fa);
+  free (w);
+  if (!ok)
+    return dx__err_last_win32 ();
+  if (fa.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+    return DX_EINVAL;
+  /* FILETIME: 100 ns units since 1601-01-01; 11644473600 s before 1970. */
+  int64_t t = (int64_t) (((uint64_t) fa.ftLastWriteTime.dwHighDateTime << 32)
+                         | fa.ftLastWriteTime.dwLowDateTime);
+  out->mtime_ns = (t - INT64_C (116444736000000000)) * 100;
+  out->size = (int64_t) (((uint64_t) fa.nFileSizeHigh << 32) | fa.nFileSizeLow);
+  return 0;
+}

@@ -113,6 +113,20 @@ test_fs (void)
   OK (dx_fs_read_file (dir, 100, &data, &dlen) < 0, "read_file: a directory is refused");
   IS (dx_fs_read_file (NULL, 100, &data, &dlen), DX_EINVAL, "read_file: NULL path");
 
+  /* A file's stamp: its size, and it changes when the file is rewritten. */
+  dx_file_stamp s1, s2;
+  IS (dx_fs_write_atomic (file, "one", 3), 0, "write a file to stamp");
+  IS (dx_fs_file_stamp (file, &s1), 0, "file_stamp");
+  OK (s1.size == 3 && s1.mtime_ns > INT64_C (1500000000) * 1000000000,
+      "stamp: size 3, a recent time");
+  IS (dx_fs_file_stamp (file, &s2), 0, "file_stamp again");
+  OK (s1.mtime_ns == s2.mtime_ns && s1.size == s2.size, "an unchanged file keeps its stamp");
+  IS (dx_fs_write_atomic (file, "three", 5), 0, "rewrite it");
+  IS (dx_fs_file_stamp (file, &s2), 0, "file_stamp after the rewrite");
+  OK (s2.size == 5, "the stamp has the new size");
+  IS (dx_fs_file_stamp (missing, &s1), DX_ENOENT, "file_stamp: missing file");
+  IS (dx_fs_file_stamp (dir, &s1), DX_EINVAL, "file_stamp: a directory is refused");
+
   /* Clean up. */
   remove (file);
   const char *levels[] = { "a" SEP "b" SEP "c", "a" SEP "b", "a", "" };

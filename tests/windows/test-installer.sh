@@ -1,11 +1,13 @@
 #!/bin/sh
 # The Windows installer under Wine: a silent install to C:\DuplexTest, the
 # installed programs are the ones just built and run (duplexd.exe serves
-# HTTP; duplex.exe loads every DLL it imports from the installation), the
-# Start-menu shortcuts and the Add/Remove Programs entry exist, and a silent
-# uninstall removes all of it and leaves no process behind. TAP output.
+# HTTP, and HTTPS when built with TLS; duplex.exe loads every DLL it
+# imports from the installation), the Start-menu shortcuts and the
+# Add/Remove Programs entry exist, and a silent uninstall removes all of it
+# and leaves no process behind. TAP output.
 #
 # Usage: test-installer.sh SETUP.EXE VERSION DUPLEXD.EXE [DUPLEX.EXE]
+# DUPLEX_TLS=1 in the environment: duplexd.exe was built with TLS.
 # DUPLEX.EXE (the bundle's) when the installer carries the client.
 # Needs the Wine prefix prepared by scripts/wine-env.sh (WINEPREFIX set)
 # before `meson test`; skips without it.
@@ -13,8 +15,8 @@
 setup=$1 version=$2 built=$3 built_client=${4:-}
 WINE=${WINE:-wine}
 
-plan=9
-[ -n "$built_client" ] && plan=11
+plan=10
+[ -n "$built_client" ] && plan=12
 echo "1..$plan"
 if [ -z "${WINEPREFIX:-}" ] || [ ! -d "$WINEPREFIX/drive_c" ]; then
   echo "# WINEPREFIX is not a prepared Wine prefix: source scripts/wine-env.sh BUILD first"
@@ -75,26 +77,45 @@ else
   result FAIL "C:\\DuplexTest\\duplexd.exe --version prints 'duplexd $version'"
 fi
 
-# 4. It serves: started on a free port, it answers /healthz.
+# 4. It serves: started on a free port, it answers /healthz; with TLS built
+# in (DUPLEX_TLS=1), also over HTTPS with a certificate given on the
+# command line (OpenSSL is linked into duplexd.exe: no DLL to ship).
 tmp=$(mktemp -d)
-timeout 60 "$WINE" 'C:\DuplexTest\duplexd.exe' --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
-  --store memory --ready-file "$tmp/ready.json" </dev/null >/dev/null 2>"$tmp/err" &
-server=$!
-i=0
-while [ ! -s "$tmp/ready.json" ] && [ $i -lt 300 ] && kill -0 $server 2>/dev/null; do
-  sleep 0.2
-  i=$((i + 1))
-done
-port=$(sed -n 's/.*"http": *\([0-9]*\).*/\1/p' "$tmp/ready.json" 2>/dev/null)
-health=
-[ -n "$port" ] && health=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/healthz" 2>/dev/null)
-kill $server 2>/dev/null
-wait $server 2>/dev/null
-if [ -n "$health" ]; then
-  result OK "the installed duplexd.exe serves HTTP (/healthz)"
+serve_check () { # serve_check SCHEME CURL-OPTION [duplexd flags...]
+  scheme=$1 copt=$2
+  shift 2
+  rm -f "$tmp/ready.json"
+  timeout 60 "$WINE" 'C:\DuplexTest\duplexd.exe' --http 127.0.0.1:0 --tcp 127.0.0.1:0 \
+    --store memory --ready-file "$tmp/ready.json" "$@" </dev/null >/dev/null 2>"$tmp/err" &
+  server=$!
+  i=0
+  while [ ! -s "$tmp/ready.json" ] && [ $i -lt 300 ] && kill -0 $server 2>/dev/null; do
+    sleep 0.2
+    i=$((i + 1))
+  done
+  port=$(sed -n 's/.*"http": *\([0-9]*\).*/\1/p' "$tmp/ready.json" 2>/dev/null)
+  health=
+  [ -n "$port" ] && health=$(curl -fsS --max-time 10 $copt "$scheme://localhost:$port/healthz" 2>/dev/null)
+  kill $server 2>/dev/null
+  wait $server 2>/dev/null
+  if [ -n "$health" ]; then
+    result OK "the installed duplexd.exe serves $scheme (/healthz)"
+  else
+    echo "# ready file: $(cat "$tmp/ready.json" 2>/dev/null); stderr: $(head -c 500 "$tmp/err")"
+    result FAIL "the installed duplexd.exe serves $scheme (/healthz)"
+  fi
+}
+serve_check http ""
+if [ "${DUPLEX_TLS:-0}" != 1 ]; then
+  n=$((n + 1))
+  echo "ok $n # SKIP duplexd.exe built without TLS"
+elif ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+       -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+       -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1; then
+  n=$((n + 1))
+  echo "ok $n # SKIP no openssl command to make a certificate"
 else
-  echo "# ready file: $(cat "$tmp/ready.json" 2>/dev/null); stderr: $(head -c 500 "$tmp/err")"
-  result FAIL "the installed duplexd.exe serves HTTP (/healthz)"
+  serve_check https "--cacert $tmp/cert.pem" --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
 fi
 rm -rf "$tmp"
 
