@@ -6,6 +6,7 @@ is loaded, so import it before anything that imports pyatspi.  Run the tests
 under Xvfb with a private D-Bus session:
   xvfb-run -a dbus-run-session -- PYTHON test-ui-NAME.py   (a python3 with pyatspi)
 DUPLEXD and DUPLEX (paths of the two programs) come from the environment."""
+import contextlib
 import json
 import os
 import subprocess
@@ -138,6 +139,15 @@ def stop(proc, timeout=10):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextlib.contextmanager
+def running(proc):
+    """Stop proc (stop()) when the block ends, however it ends."""
+    try:
+        yield proc
+    finally:
+        stop(proc)
 
 
 def tap(results):

@@ -18,6 +18,7 @@
 
 static DxTestServer server;
 
+/* What a transport or a chat said (their signals of the same names). */
 typedef struct {
   guint required;
   gboolean last_refused;
@@ -26,7 +27,7 @@ typedef struct {
 } Seen;
 
 static void
-on_required (DxTransport *t, gboolean refused, Seen *seen)
+on_required (gpointer emitter, gboolean refused, Seen *seen)
 {
   seen->required++;
   seen->last_refused = refused;
@@ -39,7 +40,7 @@ on_ack (DxTransport *t, const char *cid, guint64 id, gint64 ts, Seen *seen)
 }
 
 static void
-on_error (DxTransport *t, const char *why, Seen *seen)
+on_error (gpointer emitter, const char *why, Seen *seen)
 {
   g_ptr_array_add (seen->errors, g_strdup (why));
 }
@@ -145,38 +146,6 @@ test_known_password (gconstpointer data)
 
 /* ---- the chat: what the window is told, and a switch of transport ---- */
 
-typedef struct {
-  guint required;
-  gboolean last_refused;
-  char *last_error;
-} ChatSeen;
-
-static void
-on_chat_required (DxChat *chat, gboolean refused, ChatSeen *seen)
-{
-  seen->required++;
-  seen->last_refused = refused;
-}
-
-static void
-on_chat_error (DxChat *chat, const char *why, ChatSeen *seen)
-{
-  g_free (seen->last_error);
-  seen->last_error = g_strdup (why);
-}
-
-static gboolean
-chat_required_once (gpointer data)
-{
-  return ((ChatSeen *) data)->required == 1;
-}
-
-static gboolean
-chat_required_twice (gpointer data)
-{
-  return ((ChatSeen *) data)->required == 2;
-}
-
 static gboolean
 nothing_pending (gpointer data)
 {
@@ -191,22 +160,24 @@ static void
 test_chat (void)
 {
   static const DxMode next[] = { DX_MODE_TCP, DX_MODE_LONGPOLL, DX_MODE_UDP, DX_MODE_SSE };
-  ChatSeen seen = { 0 };
+  Seen seen = { .errors = g_ptr_array_new_with_free_func (g_free) };
   g_autoptr (DxChat) chat = dx_chat_new (server.url, "switcher");
   g_autoptr (GPtrArray) stored = NULL;
 
-  g_signal_connect (chat, "password-required", G_CALLBACK (on_chat_required), &seen);
-  g_signal_connect (chat, "error", G_CALLBACK (on_chat_error), &seen);
+  g_signal_connect (chat, "password-required", G_CALLBACK (on_required), &seen);
+  g_signal_connect (chat, "error", G_CALLBACK (on_error), &seen);
   dx_chat_start (chat, "pw-chat", DX_MODE_WEBSOCKET);
-  g_assert_true (dx_test_wait (chat_required_once, &seen, 10000));
+  g_assert_true (dx_test_wait (required_once, &seen, 10000));
   g_assert_false (seen.last_refused);
-  g_assert_cmpstr (seen.last_error, ==, "This server needs a password");
+  g_assert_cmpuint (seen.errors->len, ==, 1);
+  g_assert_cmpstr (seen.errors->pdata[0], ==, "This server needs a password");
   g_assert_true (dx_chat_get_password_needed (chat));
 
   dx_chat_set_password (chat, "wrong");
-  g_assert_true (dx_test_wait (chat_required_twice, &seen, 10000));
+  g_assert_true (dx_test_wait (required_twice, &seen, 10000));
   g_assert_true (seen.last_refused);
-  g_assert_cmpstr (seen.last_error, ==, "Wrong password: the server refused it");
+  g_assert_cmpuint (seen.errors->len, ==, 2);
+  g_assert_cmpstr (seen.errors->pdata[1], ==, "Wrong password: the server refused it");
 
   dx_chat_set_password (chat, PASSWORD);
   g_assert_false (dx_chat_get_password_needed (chat));
@@ -222,7 +193,7 @@ test_chat (void)
   stored = dx_test_get_messages (&server, "pw-chat");
   g_assert_cmpuint (stored->len, ==, 1 + G_N_ELEMENTS (next));
   dx_chat_stop (chat);
-  g_free (seen.last_error);
+  g_ptr_array_unref (seen.errors);
 }
 
 int

@@ -8,8 +8,8 @@ import os
 import subprocess
 import tempfile
 
-from atspi_util import (find, find_app, press_enter, pyatspi, start_server,
-                         stop, tap, type_into, wait_stored)
+from atspi_util import (find, find_app, press_enter, pyatspi, running, start_server, tap,
+                        type_into, wait_stored)
 
 PASSWORD = 'open sesame'
 
@@ -20,8 +20,37 @@ def password_entry(app):
                                     pyatspi.ROLE_ENTRY), timeout=20)
 
 
+def chat(app, pid, base):
+    """The dialog, a wrong password, the right one, a message: (ok, what) pairs."""
+    asked = find(app, lambda n: n.name == 'This server needs a password.', timeout=20)
+    yield asked is not None, 'the password dialog appears'
+    entry = password_entry(app)
+    yield entry is not None, 'it has a password entry'
+    if entry is None:
+        return
+    type_into(entry, pid, 'not it')
+    press_enter()
+    wrong = find(app, lambda n: n.name.startswith('Wrong password.'), timeout=20)
+    yield wrong is not None, 'a wrong password is said to be wrong'
+    entry = password_entry(app)
+    if entry is None:
+        return
+    type_into(entry, pid, PASSWORD)
+    press_enter()
+    state = find(app, lambda n: n.name == 'Connected' and n.getRole() == pyatspi.ROLE_LABEL,
+                 timeout=20)
+    yield state is not None, 'the right one connects'
+    message = find(app, lambda n: n.name == 'Message', timeout=10)
+    if message is None:
+        yield False, 'the message entry is there'
+        return
+    type_into(message, pid, 'hello with a password')
+    press_enter()
+    yield wait_stored(base, 'lobby', 'hello with a password'), \
+        'a message typed in the window is stored'
+
+
 def main():
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         pw_file = os.path.join(tmp, 'password')
         with open(pw_file, 'w') as f:
@@ -29,43 +58,14 @@ def main():
         server, ports = start_server(tmp, ['--password-file', pw_file])
         base = 'http://127.0.0.1:%d' % ports['http']
         env = dict(os.environ, GSETTINGS_BACKEND='memory')
-        app_proc = subprocess.Popen([os.environ['DUPLEX'], '--server', base, '--nick', 'uipw',
-                                     '--room', 'lobby', '--transport', 'websocket'], env=env)
-        try:
+        with running(server), running(subprocess.Popen(
+                [os.environ['DUPLEX'], '--server', base, '--nick', 'uipw', '--room', 'lobby',
+                 '--transport', 'websocket'], env=env)) as app_proc:
             app = find_app(app_proc.pid)
-            results.append((app is not None, 'the window is on the AT-SPI bus'))
-            if app is None:
-                return results
-            asked = find(app, lambda n: n.name == 'This server needs a password.', timeout=20)
-            results.append((asked is not None, 'the password dialog appears'))
-            entry = password_entry(app)
-            results.append((entry is not None, 'it has a password entry'))
-            if entry is None:
-                return results
-            type_into(entry, app_proc.pid, 'not it')
-            press_enter()
-            wrong = find(app, lambda n: n.name.startswith('Wrong password.'), timeout=20)
-            results.append((wrong is not None, 'a wrong password is said to be wrong'))
-            entry = password_entry(app)
-            if entry is None:
-                return results
-            type_into(entry, app_proc.pid, PASSWORD)
-            press_enter()
-            state = find(app, lambda n: n.name == 'Connected'
-                         and n.getRole() == pyatspi.ROLE_LABEL, timeout=20)
-            results.append((state is not None, 'the right one connects'))
-            message = find(app, lambda n: n.name == 'Message', timeout=10)
-            if message is None:
-                results.append((False, 'the message entry is there'))
-                return results
-            type_into(message, app_proc.pid, 'hello with a password')
-            press_enter()
-            ok = wait_stored(base, 'lobby', 'hello with a password')
-            results.append((ok, 'a message typed in the window is stored'))
-        finally:
-            stop(app_proc)
-            stop(server)
-    return results
+            results = [(app is not None, 'the window is on the AT-SPI bus')]
+            if app is not None:
+                results += list(chat(app, app_proc.pid, base))
+            return results
 
 
 if __name__ == '__main__':
