@@ -670,6 +670,19 @@ class Password(PageTest):
         self.until(lambda: self.stored("secret", "over the socket"), "the socket's message")
         self.assertEqual(only_refusals(self.console(), (401,)), [])
 
+    def test_compare_pane_asks(self):
+        # A WebSocket pane of the compare view is refused at hello too.
+        self.driver.get(self.url("room=secret&nick=vic&transport=poll&compare=websocket"))
+        self.until(self.form_shown, "the password form")
+        self.give(self.SECRET)
+        self.until(lambda: not self.form_shown(), "the form to go")
+        tok = self.http.call("POST", "/api/v1/session", {"nick": "wes", "password": self.SECRET})
+        self.http.call("POST", "/api/v1/rooms/secret/messages", {"text": "for the pane"},
+                       tok["token"])
+        self.until(lambda: [p["messages"] for p in self.js("return window.duplex.compareStats()")
+                            if p["mode"] == "websocket"] == [1], "the pane to receive it")
+        self.assertEqual(only_refusals(self.console(), (401,)), [])
+
     def test_websocket_first(self):
         # A WebSocket page cannot even read without it: refused at hello.
         self.driver.get(self.url("room=secret&nick=quinn&transport=websocket"))

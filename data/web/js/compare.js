@@ -63,8 +63,9 @@ class Pane {
       acked() {},
       connected() {},
       rateLimited() {}, // a pane sends nothing
-      passwordRefused() {
+      passwordRefused(message) {
         pane.stateEl.textContent = pane.page.stateText("password");
+        pane.page.askPassword(message); // given, the panes start again
       },
       interval: () => pane.page.interval(),
       wait: () => pane.page.wait(),
@@ -90,7 +91,7 @@ class Pane {
 
 export class Compare {
   // page: room(), lastId(), epoch(), interval(), wait(), api, clock,
-  // stateText(name, detail), changed(modes).
+  // stateText(name, detail), askPassword(message), changed(modes).
   constructor(page) {
     this.page = page;
     this.panes = new Map();

@@ -476,6 +476,7 @@ async function main() {
     api,
     clock,
     stateText,
+    askPassword,
     changed: updateUrl,
   });
   setupStatsTable($("stats-table"));
