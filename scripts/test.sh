@@ -5,10 +5,10 @@
 #      web: the web client in headless Chromium)
 #   2. ASan + UBSan build: the unit suites (protocol, platform, server)
 #   3. clang libFuzzer build: each fuzz target for fuzz_seconds
-#   4. Windows: the dependency prefix (win32/deps/build.sh), the cross
-#      build (mingw-w64) with default options, and the windows suite under
-#      Wine: platform (IOCP), server, integration (SQLite store), the
-#      installer, and duplex.exe on Xvfb
+#   4. Windows, in the background beside 1-3: the dependency prefix
+#      (win32/deps/build.sh), the cross build (mingw-w64) with default
+#      options, and the windows suite under Wine: platform (IOCP), server,
+#      integration (SQLite store), the installer, and duplex.exe on Xvfb
 # The last line is exactly "N passed, N failed" over every test of every
 # build (skipped tests are counted on the line before it, in neither
 # number). Exit status is 0 only when nothing failed.
@@ -94,8 +94,47 @@ PY
   meson test -C "$dir" --print-errorlogs --no-rebuild --logbase rerun $names 2>&1 | tail -n 60
 }
 
+# 4. Windows: the dependency prefix (GTK 4, libsoup, SQLite, ... cross-built
+# from Debian sources; cold about 30 minutes, cached: seconds), then the
+# cross build with default options (meson leaves out what cannot build
+# for Windows) and the windows suite under Wine: IOCP platform tests,
+# server tests, the integration suite against duplexd.exe (SQLite store),
+# the installer, and duplex.exe driven on its own Xvfb.
+# It runs in the background, beside the native suites: most tests of both
+# wait on timers and sockets (the machine stays far from busy), and run one
+# after the other they took 30 minutes. Its output is printed when it ends;
+# its configure/build failures come back through $out/windows-status.
+windows_phase() {
+  summary=()
+  builds_failed=0
+  echo "=== $(stamp)[windows] dependency prefix (win32/deps/build.sh)"
+  if ! "$root/win32/deps/build.sh" >"$out/windows-deps.log" 2>&1; then
+    tail -n 40 "$out/windows-deps.log"
+    summary+=("windows: dependency prefix FAILED (see $out/windows-deps.log)")
+    builds_failed=$((builds_failed + 1))
+  fi
+  if setup_build windows --cross-file "$root/win32/cross-mingw64.txt" \
+       -Dwerror=true; then
+    # shellcheck source=scripts/wine-env.sh
+    . "$root/scripts/wine-env.sh" "$out/windows"
+    run_suites windows --suite windows
+    rerun_failed windows
+    wineserver -k 2>/dev/null || true
+  fi
+  {
+    echo "$builds_failed"
+    for s in "${summary[@]}"; do echo "$s"; done
+  } >"$out/windows-status"
+}
+
 # 1. native, every suite but fuzz and windows
+windows_pid=
 if setup_build native -Dwerror=true -Dfuzz=false; then
+  # The Windows phase starts once the native build is done, so that the
+  # two compilers never share the two cores.
+  rm -f "$out/windows-status"
+  windows_phase >"$out/windows-phase.log" 2>&1 &
+  windows_pid=$!
   run_suites native --no-suite fuzz --no-suite windows
   rerun_failed native
 fi
@@ -113,25 +152,20 @@ if CC=clang setup_build fuzz -Dfuzz=true -Dclient=disabled -Dbench=false \
   run_suites fuzz --suite fuzz
 fi
 
-# 4. Windows: the dependency prefix (GTK 4, libsoup, SQLite, ... cross-built
-# from Debian sources; cold about 30 minutes, cached: seconds), then the
-# cross build with default options (meson leaves out what cannot build
-# for Windows) and the windows suite under Wine: IOCP platform tests,
-# server tests, the integration suite against duplexd.exe (SQLite store),
-# the installer, and duplex.exe driven on its own Xvfb.
-echo "=== $(stamp)[windows] dependency prefix (win32/deps/build.sh)"
-if ! "$root/win32/deps/build.sh" >"$out/windows-deps.log" 2>&1; then
-  tail -n 40 "$out/windows-deps.log"
-  summary+=("windows: dependency prefix FAILED (see $out/windows-deps.log)")
-  builds_failed=$((builds_failed + 1))
+# 4. (started above, or now if the native build failed)
+if [ -z "$windows_pid" ]; then
+  windows_phase >"$out/windows-phase.log" 2>&1 &
+  windows_pid=$!
 fi
-if setup_build windows --cross-file "$root/win32/cross-mingw64.txt" \
-     -Dwerror=true; then
-  # shellcheck source=scripts/wine-env.sh
-  . "$root/scripts/wine-env.sh" "$out/windows"
-  run_suites windows --suite windows
-  rerun_failed windows
-  wineserver -k 2>/dev/null || true
+wait "$windows_pid"
+cat "$out/windows-phase.log"
+if [ -f "$out/windows-status" ]; then
+  { read -r n; mapfile -t lines; } <"$out/windows-status"
+  builds_failed=$((builds_failed + n))
+  summary+=("${lines[@]}")
+else
+  summary+=("windows: the phase ended without a status (see $out/windows-phase.log)")
+  builds_failed=$((builds_failed + 1))
 fi
 
 # Count every test of every build from meson's machine-readable logs.
