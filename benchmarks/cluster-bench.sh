@@ -4,6 +4,12 @@
 # lists (nodes 8080/8090/8100 + 1, nginx 8000/8001/8443/8002), Redis on
 # 6390 with appendfsync always, everything in a temporary directory.
 #   benchmarks/cluster-bench.sh BUILD OUT     (BUILD: a build dir with duplexd and duplex-bench)
+# PHASES picks what runs (default "throughput idle"); "big" is the run past
+# one process's descriptor limit: BIG_ONE WebSocket subscribers on one node,
+# then BIG_SUBS on three behind nginx (NGINX_WORKERS workers), one room,
+# BIG_RATE msg/s for BIG_DURATION s, the bench in BENCH_WORKERS processes.
+# The servers (nodes, Redis, nginx) run on SERVER_CPUS, the bench on
+# BENCH_CPUS (taskset; empty: not pinned).
 set -euo pipefail
 BUILD=${1:-build}
 OUT=${2:-$BUILD/cluster-bench}
@@ -14,6 +20,15 @@ SUBS=${SUBS:-1000}
 RATE=${RATE:-200}
 DURATION=${DURATION:-5}
 IDLE_PER_NODE=${IDLE_PER_NODE:-8000}
+SERVER_CPUS=${SERVER_CPUS-0}
+BENCH_CPUS=${BENCH_CPUS-1}
+# Command prefixes (taskset execs the command: $! is the server's pid).
+SERVER_PIN=()
+BENCH_PIN=()
+if command -v taskset >/dev/null; then
+  [ -z "$SERVER_CPUS" ] || SERVER_PIN=(taskset -c "$SERVER_CPUS")
+  [ -z "$BENCH_CPUS" ] || BENCH_PIN=(taskset -c "$BENCH_CPUS")
+fi
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 pids=()
@@ -29,14 +44,14 @@ wait_ok() { for _ in $(seq 100); do [ "$(curl -s "$1/healthz")" = ok ] && return
 
 run() { # NAME URL TRANSPORT SUBS RATE
   echo "== $1 $3 subs=$4 rate=$5" >&2
-  "$BENCH" --url "$2" --transport "$3" --subscribers "$4" --rate "$5" --duration "$DURATION" \
+  "${BENCH_PIN[@]}" "$BENCH" --url "$2" --transport "$3" --subscribers "$4" --rate "$5" --duration "$DURATION" \
     --json | tee -a "$OUT/$1.jsonl"
 }
 
 PHASES=${PHASES:-"throughput idle"}
 # 1. one node, the single-node default (SQLite store, no Redis)
 if [[ $PHASES == *throughput* ]]; then
-  "$DUPLEXD" --http 127.0.0.1:8070 --tcp 127.0.0.1:8071 --data-dir "$tmp/sqlite" --log-level warn &
+  "${SERVER_PIN[@]}" "$DUPLEXD" --http 127.0.0.1:8070 --tcp 127.0.0.1:8071 --data-dir "$tmp/sqlite" --send-rate 0/1 --log-level warn &
   single=$!
   pids+=("$single")
   wait_ok http://127.0.0.1:8070
@@ -46,29 +61,86 @@ fi
 
 # Redis, then the same node with --redis, then three behind nginx
 mkdir -p "$tmp/redis"
-redis-server --port 6390 --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
+"${SERVER_PIN[@]}" redis-server --port 6390 --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
   --appendfsync always --save '' --logfile "$tmp/redis.log" &
 pids+=($!)
 wait_port 6390
 for p in 8080 8090 8100; do
-  "$DUPLEXD" --http 127.0.0.1:$p --tcp 127.0.0.1:$((p + 1)) --redis redis://127.0.0.1:6390 \
-    --node-id node$p --log-level warn &
+  "${SERVER_PIN[@]}" "$DUPLEXD" --http 127.0.0.1:$p --tcp 127.0.0.1:$((p + 1)) --redis redis://127.0.0.1:6390 \
+    --node-id node$p --send-rate 0/1 --log-level warn &
   pids+=($!)
 done
 for p in 8080 8090 8100; do wait_ok http://127.0.0.1:$p; done
-if [[ $PHASES == *throughput* ]]; then
-  for t in websocket sse; do run single-redis http://127.0.0.1:8080 $t "$SUBS" "$RATE"; done
-
+# nginx with data/nginx/duplex.conf as shipped, but WORKERS workers
+# ("auto" = one per core) and a temporary certificate.
+nginx_pid=
+start_nginx() { # WORKERS
   mkdir -p "$tmp/nginx/logs" "$tmp/nginx/temp"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj /CN=127.0.0.1 -keyout "$tmp/nginx/key.pem" -out "$tmp/nginx/cert.pem" 2>/dev/null
+  [ -f "$tmp/nginx/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -days 2 -subj /CN=127.0.0.1 -keyout "$tmp/nginx/key.pem" -out "$tmp/nginx/cert.pem" 2>/dev/null
   sed -e "s|/etc/duplex/tls/cert.pem|$tmp/nginx/cert.pem|" -e "s|/etc/duplex/tls/key.pem|$tmp/nginx/key.pem|" \
+    -e "s|^worker_processes auto;|worker_processes $1;|" \
     "$SRC/data/nginx/duplex.conf" > "$tmp/nginx/nginx.conf"
   chmod 755 "$tmp"
-  nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' &
-  pids+=($!)
+  "${SERVER_PIN[@]}" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' &
+  nginx_pid=$!
+  pids+=("$nginx_pid")
   wait_port 8000
+}
+stop_nginx() {
+  [ -n "$nginx_pid" ] || return 0
+  kill "$nginx_pid"
+  wait "$nginx_pid" 2>/dev/null || true
+  nginx_pid=
+  while (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null; do sleep 0.1; done
+}
+
+if [[ $PHASES == *throughput* ]]; then
+  for t in websocket sse; do run single-redis http://127.0.0.1:8080 $t "$SUBS" "$RATE"; done
+  start_nginx auto
   for t in websocket sse; do run three-nginx http://127.0.0.1:8000 $t "$SUBS" "$RATE"; done
+  stop_nginx
+fi
+
+# Past one process's descriptor limit (20,000 here): one room, WebSocket
+# subscribers in BENCH_WORKERS bench processes (each under its own limit).
+# One node holds at most ~19,900 of them; three behind nginx hold BIG_SUBS
+# (8,000 a node), nginx holding two descriptors per client in
+# NGINX_WORKERS workers of 20,000 descriptors each.
+if [[ $PHASES == *big* ]]; then
+  BIG_ONE=${BIG_ONE:-18000}
+  BIG_SUBS=${BIG_SUBS:-24000}
+  BIG_RATE=${BIG_RATE:-4}
+  BIG_DURATION=${BIG_DURATION:-10}
+  BENCH_WORKERS=${BENCH_WORKERS:-3}
+  NGINX_WORKERS=${NGINX_WORKERS:-4}
+  node_metrics() { # LABEL: what each node holds and follows
+    for p in 8080 8090 8100; do
+      curl -s http://127.0.0.1:$p/metrics | awk -v l="$1" -v p=$p '
+        /^duplex_connections_open\{transport="websocket"\}/ { ws = $2 }
+        /^duplex_redis_channels / { ch = $2 }
+        /^duplex_redis_catchup_reads_total / { cu = $2 }
+        /^duplex_redis_gaps_healed_total / { gh = $2 }
+        END { printf "%s node%s websocket=%s channels=%s catchup_reads=%s gaps_healed=%s\n", l, p, ws, ch, cu, gh }'
+    done | tee -a "$OUT/big-nodes.txt" >&2
+  }
+  big() { # NAME URL SUBS
+    echo "== $1 websocket subs=$3 rate=$BIG_RATE workers=$BENCH_WORKERS" >&2
+    echo "$1 load before: $(cat /proc/loadavg)" >> "$OUT/big-load.txt"
+    local t0=$SECONDS
+    # What the nodes hold and follow meanwhile, every 5 s.
+    (while sleep 5; do node_metrics "$1 +$((SECONDS - t0))s"; done) &
+    local probe=$!
+    "${BENCH_PIN[@]}" "$BENCH" --url "$2" --transport websocket --subscribers "$3" --rate "$BIG_RATE" \
+      --duration "$BIG_DURATION" --workers "$BENCH_WORKERS" --drain 30 --json | tee -a "$OUT/$1.jsonl"
+    kill "$probe" 2>/dev/null || true
+    echo "$1 load after: $(cat /proc/loadavg)" >> "$OUT/big-load.txt"
+  }
+  big big-one-node http://127.0.0.1:8080 "$BIG_ONE"
+  start_nginx "$NGINX_WORKERS"
+  big big-three-nginx http://127.0.0.1:8000 "$BIG_SUBS"
+  node_metrics big-after
+  stop_nginx
 fi
 
 # Connections held: one bench process per node, IDLE_PER_NODE each, at once
