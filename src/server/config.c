@@ -37,6 +37,10 @@ static const char usage_text[] =
     "  --max-conns-per-ip N    open TCP connections per client IP (default off)\n"
     "  --trusted-proxy CIDR    a proxy whose X-Forwarded-For / PROXY v1 names the\n"
     "                          client (repeatable)\n"
+    "  --max-delivery-ms MS    refuse sends (rate_limited / 429, with a retry time) to a\n"
+    "                          room whose messages wait over MS/2 ms for their fan-out,\n"
+    "                          so that accepted ones reach members within about MS\n"
+    "                          (default 250; 0 turns it off)\n"
     "  --help                  show this help and exit\n"
     "  --version               show the version and exit\n"
     "\n"
@@ -68,6 +72,7 @@ dx_config_defaults (dx_config *cfg, bool have_sqlite)
   cfg->log_level = DX_LOG_INFO;
   cfg->history = DX_CONFIG_HISTORY_DEFAULT;
   cfg->send_rate = (dx_rate){ 20, 1 };
+  cfg->max_delivery_ms = DX_CONFIG_MAX_DELIVERY_MS_DEFAULT;
 }
 
 static bool
@@ -157,6 +162,7 @@ enum {
   OPT_MAX_CONNS,
   OPT_TRUSTED_PROXY,
   OPT_PW_FILE,
+  OPT_MAX_DELIVERY,
 };
 
 static const struct {
@@ -186,6 +192,7 @@ static const struct {
   { "--session-rate", OPT_SESSION_RATE, true },
   { "--max-conns-per-ip", OPT_MAX_CONNS, true },
   { "--trusted-proxy", OPT_TRUSTED_PROXY, true },
+  { "--max-delivery-ms", OPT_MAX_DELIVERY, true },
 };
 
 /* --redis, --node-id, --history: false with err set. */
@@ -398,6 +405,14 @@ dx_config_parse (dx_config *cfg, int argc, char **argv, bool have_sqlite, char *
         return DX_CONFIG_ERROR;
       }
       cfg->max_conns_per_ip = (unsigned) n;
+    } break;
+    case OPT_MAX_DELIVERY: {
+      unsigned long n;
+      if (!parse_uint (val, 60000, &n)) {
+        snprintf (err, errlen, "%s: '%.64s' is not a number of ms 0-60000", name, val);
+        return DX_CONFIG_ERROR;
+      }
+      cfg->max_delivery_ms = (unsigned) n;
     } break;
     case OPT_SEND_RATE:
     case OPT_SESSION_RATE:

@@ -47,7 +47,12 @@ typedef struct {
   unsigned max_conns_per_ip; /* --max-conns-per-ip: 0 off */
   dx_cidr trusted_proxies[DX_CONFIG_MAX_PROXIES]; /* --trusted-proxy CIDR, repeatable */
   size_t n_trusted_proxies;
+  /* --max-delivery-ms (docs/protocol.md §9, delivery bound): sends to a
+   * room whose fan-out is behind are refused; 0 off. */
+  unsigned max_delivery_ms;
 } dx_config;
+
+#define DX_CONFIG_MAX_DELIVERY_MS_DEFAULT 250
 
 #define DX_CONFIG_HISTORY_DEFAULT 100000
 

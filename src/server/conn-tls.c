@@ -40,6 +40,7 @@ flush (dx_conn *c, void (*done) (void *arg, int status), void *arg)
     return DX_ENOMEM;
   }
   sb->refs = 1;
+  sb->track = NULL;
   sb->len = n ? dx_tls_out_take (c->tls, sb->data, n) : 0;
   sb->data[sb->len] = '\0';
   w->sb = sb;

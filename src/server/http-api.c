@@ -315,6 +315,21 @@ take_send (dx_http_conn *hc, const char *token)
   return false;
 }
 
+/* docs/protocol.md §9, delivery bound: a room whose fan-out is behind
+ * refuses posts (not stored) with 429 and Retry-After. */
+static bool
+room_keeps_up (dx_http_conn *hc, const char *room)
+{
+  dx_conn_ctx *ctx = hc->base.ctx;
+  uint64_t retry_ms = dx_backlog_refuse_ms (dx_hub_backlog (ctx->hub), room,
+                                            ctx->cfg->max_delivery_ms, dx_monotonic_us ());
+  if (retry_ms == 0)
+    return true;
+  respond_rate_limited (hc, retry_ms,
+                        "the room's deliveries are behind: not stored, try again later");
+  return false;
+}
+
 static void
 route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *room)
 {
@@ -347,7 +362,7 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
     dx_http_respond_error_extra (hc, 401, "unauthorized", "unknown token", &h, 1);
     return;
   }
-  if (!take_send (hc, token))
+  if (!room_keeps_up (hc, room) || !take_send (hc, token))
     return;
   char nick[DX_NICK_MAX + 1];
   snprintf (nick, sizeof nick, "%s", nick_ptr);
@@ -692,6 +707,8 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
       dx_metrics_render_tcp_states (dx_tcp_watch_read (ctx->tcp_watch), dx_monotonic_ms (), &b);
     dx_poster_render_metrics (ctx->poster, &b);
     dx_limiter_render_metrics (ctx->limits, &b);
+    dx_backlog_render_metrics (dx_hub_backlog (ctx->hub), dx_monotonic_us (),
+                               ctx->cfg->max_delivery_ms, &b);
     dx_http_respond (hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0,
                      b.data ? b.data : "", b.len);
     dx_buffer_free (&b);

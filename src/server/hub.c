@@ -19,6 +19,7 @@ struct dx_hub {
   unsigned depth;  /* > 0 while delivering */
   pending_presence *pending, **pending_tail;
   const dx_hub_presence_hook *hook;
+  dx_backlog *backlog;
 };
 
 void
@@ -31,8 +32,10 @@ dx_hub *
 dx_hub_new (void)
 {
   dx_hub *hub = calloc (1, sizeof *hub);
-  if (hub)
+  if (hub) {
     hub->pending_tail = &hub->pending;
+    hub->backlog = dx_backlog_new ();
+  }
   return hub;
 }
 
@@ -47,6 +50,7 @@ dx_hub_free (dx_hub *hub)
     hub->pending = p->next;
     free (p);
   }
+  dx_backlog_free (hub->backlog);
   free (hub);
 }
 
@@ -195,8 +199,20 @@ dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub)
   flush_presence (hub);
 }
 
+dx_backlog *
+dx_hub_backlog (dx_hub *hub)
+{
+  return hub->backlog;
+}
+
 void
 dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
+{
+  dx_hub_publish_accepted (hub, msg, dx_monotonic_us ());
+}
+
+void
+dx_hub_publish_accepted (dx_hub *hub, const dx_stored_msg *msg, uint64_t accepted_us)
 {
   dx_room *room = dx_hub_find (hub, msg->room);
   if (room == NULL)
@@ -206,12 +222,18 @@ dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg)
     dx_log_error ("cannot encode message %s/%llu", msg->room, (unsigned long long) msg->id);
     return;
   }
+  /* Untracked when out of memory: the message still goes out. */
+  dx_delivery *d = dx_delivery_begin (hub->backlog, msg->room, accepted_us);
+  if (d)
+    dx_shared_event_track (enc, d);
   hub->depth++;
   for (dx_sub *s = room->subs, *next; s; s = next) {
     next = s->next;
     s->ops->message (s, enc);
   }
   hub->depth--;
+  if (d)
+    dx_delivery_fanned_out (d);
   dx_shared_event_unref (enc);
   room_drop_if_empty (hub, room);
   flush_presence (hub);

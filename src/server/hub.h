@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/backlog.h"
 #include "server/room.h"
 #include "server/store.h"
 
@@ -55,6 +56,13 @@ bool dx_hub_subscribe (dx_hub *hub, dx_sub *sub, const char *room);
 void dx_hub_unsubscribe (dx_hub *hub, dx_sub *sub);
 /* Fan-out of a committed message to the room's subscribers. */
 void dx_hub_publish (dx_hub *hub, const dx_stored_msg *msg);
+/* The same for a message this node accepted at accepted_us
+ * (dx_monotonic_us, when the send arrived): the delivery backlog counts
+ * from then (dx_hub_publish counts from now). */
+void dx_hub_publish_accepted (dx_hub *hub, const dx_stored_msg *msg, uint64_t accepted_us);
+/* The delivery backlog of the fan-outs (backlog.h); NULL when out of
+ * memory at dx_hub_new (nothing is tracked then). */
+dx_backlog *dx_hub_backlog (dx_hub *hub);
 /* --redis: the epoch changed; every subscriber's epoch op runs. */
 void dx_hub_epoch_changed (dx_hub *hub);
 /* Online count (socket clients + SSE streams) of a room, on every node

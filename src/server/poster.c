@@ -66,17 +66,25 @@ dx_poster_close (dx_poster *p)
   p->store = NULL;
 }
 
+/* Bytes a message adds to its text on the wire, about (names, ids, JSON
+ * and framing): what its fan-out will write is counted before it is
+ * encoded. */
+#define DX_POSTER_MSG_OVERHEAD 128u
+
 typedef struct {
   dx_poster *poster;
   dx_post_cb cb;
   void *arg;
   dx_transport tr;
+  uint64_t accepted_us; /* when the send arrived: the backlog counts from then */
+  size_t expected;      /* bytes its fan-out will write, about */
 } post_ctx;
 
 static void
 on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
 {
   post_ctx *pc = arg;
+  dx_backlog_unexpect (dx_hub_backlog (pc->poster->hub), pc->expected);
   /* The sender's answer first: "the ack always first on the sender's
    * connection" (docs/protocol.md §5), then everybody else. */
   if (pc->cb)
@@ -86,7 +94,7 @@ on_appended (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
       pc->poster->metrics->msgs_in[pc->tr]++;
     /* With --redis the cluster fans out what its view learns. */
     if (pc->poster->cluster == NULL)
-      dx_hub_publish (pc->poster->hub, msg);
+      dx_hub_publish_accepted (pc->poster->hub, msg, pc->accepted_us);
   }
   free (pc);
 }
@@ -105,6 +113,12 @@ dx_poster_post (dx_poster *p, const char *room, const char *from, const char *to
   pc->cb = cb;
   pc->arg = arg;
   pc->tr = tr;
+  pc->accepted_us = dx_monotonic_us ();
+  /* Until it is fanned out, the message counts in the backlog as the
+   * writes it will make (docs/protocol.md §9, delivery bound). */
+  const dx_room *r = dx_hub_find (p->hub, room);
+  pc->expected = r ? r->n_subs * (text_len + DX_POSTER_MSG_OVERHEAD) : 0;
+  dx_backlog_expect (dx_hub_backlog (p->hub), pc->expected);
   int rc;
 #ifdef DX_HAVE_REDIS
   if (p->cluster)
@@ -112,8 +126,10 @@ dx_poster_post (dx_poster *p, const char *room, const char *from, const char *to
   else
 #endif
     rc = dx_store_append (p->store, room, from, token, text, text_len, cid, on_appended, pc);
-  if (rc < 0)
+  if (rc < 0) {
+    dx_backlog_unexpect (dx_hub_backlog (p->hub), pc->expected);
     free (pc);
+  }
   return rc;
 }
 

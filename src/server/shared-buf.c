@@ -1,5 +1,7 @@
 #include "server/shared-buf.h"
 
+#include "server/backlog.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@ dx_shared_buf_new (const void *data, size_t len)
     return NULL;
   sb->refs = 1;
   sb->len = len;
+  sb->track = NULL;
   if (len)
     memcpy (sb->data, data, len);
   sb->data[len] = '\0';
@@ -31,11 +34,27 @@ dx_shared_buf *
 dx_shared_buf_ref (dx_shared_buf *sb)
 {
   sb->refs++;
+  if (sb->track)
+    dx_delivery_write_add (sb->track, sb->len);
   return sb;
 }
 
 void
 dx_shared_buf_unref (dx_shared_buf *sb)
+{
+  if (sb == NULL)
+    return;
+  /* Freed first: the delivery may finish (and be freed) on this write. */
+  dx_delivery *track = sb->track;
+  size_t len = sb->len;
+  if (--sb->refs == 0)
+    free (sb);
+  if (track)
+    dx_delivery_write_done (track, len);
+}
+
+void
+dx_shared_buf_release (dx_shared_buf *sb)
 {
   if (sb != NULL && --sb->refs == 0)
     free (sb);

@@ -5,6 +5,7 @@
 #include "protocol/ndjson.h"
 #include "protocol/sse.h"
 #include "protocol/websocket.h"
+#include "server/backlog.h"
 
 #include <stdlib.h>
 
@@ -81,16 +82,35 @@ dx_shared_event_ref (dx_shared_event *e)
 }
 
 void
+dx_shared_event_track (dx_shared_event *e, dx_delivery *d)
+{
+  e->track = d;
+  e->json->track = d;
+}
+
+void
 dx_shared_event_unref (dx_shared_event *e)
 {
   if (e == NULL || --e->refs > 0)
     return;
-  dx_shared_buf_unref (e->json);
-  dx_shared_buf_unref (e->line);
-  dx_shared_buf_unref (e->ws);
-  dx_shared_buf_unref (e->sse_chunk);
-  dx_shared_buf_unref (e->sse_raw);
+  /* The event's own references are no writes. */
+  dx_shared_buf_release (e->json);
+  dx_shared_buf_release (e->line);
+  dx_shared_buf_release (e->ws);
+  dx_shared_buf_release (e->sse_chunk);
+  dx_shared_buf_release (e->sse_raw);
+  if (e->track)
+    dx_delivery_end (e->track);
   free (e);
+}
+
+/* A format just made: its writes count towards the event's fan-out. */
+static dx_shared_buf *
+tracked (dx_shared_event *e, dx_shared_buf *sb)
+{
+  if (sb)
+    sb->track = e->track;
+  return sb;
 }
 
 dx_shared_buf *
@@ -100,7 +120,7 @@ dx_shared_event_line (dx_shared_event *e)
     dx_buffer b;
     dx_buffer_init (&b, 0);
     if (dx_ndjson_append_line (&b, e->json->data, e->json->len))
-      e->line = dx_shared_buf_from_buffer (&b);
+      e->line = tracked (e, dx_shared_buf_from_buffer (&b));
     dx_buffer_free (&b);
   }
   return e->line;
@@ -113,7 +133,7 @@ dx_shared_event_ws (dx_shared_event *e)
     dx_buffer b;
     dx_buffer_init (&b, 0);
     if (dx_ws_encode_frame (&b, true, DX_WS_OP_TEXT, e->json->data, e->json->len, NULL))
-      e->ws = dx_shared_buf_from_buffer (&b);
+      e->ws = tracked (e, dx_shared_buf_from_buffer (&b));
     dx_buffer_free (&b);
   }
   return e->ws;
@@ -134,7 +154,7 @@ dx_shared_event_sse (dx_shared_event *e, bool chunked)
     else if (ok)
       ok = dx_buffer_append (&b, ev.data, ev.len);
     if (ok)
-      *slot = dx_shared_buf_from_buffer (&b);
+      *slot = tracked (e, dx_shared_buf_from_buffer (&b));
     dx_buffer_free (&ev);
     dx_buffer_free (&b);
   }

@@ -17,6 +17,7 @@ typedef struct {
   const char *event; /* SSE event name: "message" or "presence" */
   dx_shared_buf *json;
   dx_shared_buf *line, *ws, *sse_chunk, *sse_raw;
+  dx_delivery *track; /* a fan-out the backlog follows (backlog.h), or NULL */
 } dx_shared_event;
 
 /* NULL on invalid input or out of memory. */
@@ -24,6 +25,9 @@ dx_shared_event *dx_shared_event_message (const dx_stored_msg *m);
 dx_shared_event *dx_shared_event_presence (const char *room, const char *nick, bool joined);
 /* Wraps arbitrary JSON (welcome, ack, ...) for framing helpers. */
 dx_shared_event *dx_shared_event_json (const char *json, size_t len);
+/* From now on every write of e's formats counts towards d, and d ends
+ * when e is freed. Call before any format is written. */
+void dx_shared_event_track (dx_shared_event *e, dx_delivery *d);
 dx_shared_event *dx_shared_event_ref (dx_shared_event *e);
 void dx_shared_event_unref (dx_shared_event *e);
 

@@ -409,10 +409,31 @@ take_send (dx_socket_client *s, const dx_msg *m)
   return false;
 }
 
+/* docs/protocol.md §9, delivery bound: a room whose fan-out is behind
+ * refuses sends (not stored) with rate_limited and a retry time, as the
+ * send rate does, and never counts it as an error. */
+static bool
+room_keeps_up (dx_socket_client *s, const dx_msg *m)
+{
+  uint64_t retry_ms = dx_backlog_refuse_ms (dx_hub_backlog (s->ctx->hub), m->room,
+                                            s->ctx->cfg->max_delivery_ms, dx_monotonic_us ());
+  if (retry_ms == 0)
+    return true;
+  if (s->conn->closing)
+    return false;
+  dx_buffer b;
+  dx_buffer_init (&b, 0);
+  dx_encode_error_retry (&b, "rate_limited",
+                         "the room's deliveries are behind: not stored, try again later", retry_ms,
+                         m->has_cid ? m->cid : NULL);
+  send_buffer (s, &b);
+  return false;
+}
+
 static void
 on_send (dx_socket_client *s, const dx_msg *m)
 {
-  if (!take_send (s, m))
+  if (!room_keeps_up (s, m) || !take_send (s, m))
     return;
   pending_send *p = calloc (1, sizeof *p);
   if (p == NULL) {

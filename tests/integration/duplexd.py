@@ -116,6 +116,11 @@ class Server:
         # default, 20/1). test_limits.py tests the limit itself.
         if send_rate is not None and "--send-rate" not in self.extra:
             self.extra += ["--send-rate", send_rate]
+        # Likewise the delivery bound (docs/protocol.md §9.1): suites that
+        # flood rooms whose members read later would be refused; it is on
+        # only where a test passes --max-delivery-ms (test_backpressure.py).
+        if "--max-delivery-ms" not in self.extra:
+            self.extra += ["--max-delivery-ms", "0"]
         self.log_level = log_level
         self.proc = None
         self.http_port = None
