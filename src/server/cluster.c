@@ -1,15 +1,11 @@
-#include "server/cluster.h"
+#include "server/cluster-private.h"
 
 #include "platform/random.h"
 #include "protocol/buffer.h"
 #include "protocol/hex.h"
 #include "protocol/names.h"
 #include "protocol/sha1.h"
-#include "server/hub.h"
 #include "server/log.h"
-#include "server/presence.h"
-#include "server/redis-conn.h"
-#include "server/strmap.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -29,22 +25,6 @@
  * when that is longer, up to this). */
 #define CID_KEEP_MIN 1000
 #define CID_KEEP_MAX 100000
-
-/* A room without local members stays subscribed this long after its last
- * member left (or its last read), so that a client switching transport
- * does not make the node unsubscribe and subscribe again. */
-#define GRACE_MS 2000
-/* Channels per SUBSCRIBE / UNSUBSCRIBE command. */
-#define SUB_BATCH 500
-/* A read of a room the node is not following waits this long at most for
- * its view to be current, then is answered from the view. */
-#define READ_WAIT_MS 3000
-
-/* The data set's keys, outside every room's slot but in one slot
- * together (the tag "@" is no room name), and the presence channel. */
-#define KEY_CLUSTER "dx:{@}:cluster"
-#define KEY_ROOMS "dx:{@}:rooms"
-#define CH_PRESENCE "dx:{@}:presence"
 
 /* KEYS (one room's, so one slot): 1 meta, 2 log, 3 cid, 4 cidq.
  * ARGV: 1 epoch, 2 from, 3 text, 4 cid or "", 5 token or "", 6 history,
@@ -125,50 +105,6 @@ static const char epoch_bump_script[] =
     "end\n"
     "return v or ''\n";
 
-/* A message learned from Redis, held until it can go into the view. */
-typedef struct cl_msg {
-  struct cl_msg *next;
-  uint64_t id, ts;
-  uint64_t barrier; /* held: the publishes that must be answered first */
-  uint64_t rx;      /* subscriber arrival number */
-  char room[DX_ROOM_MAX + 1];
-  char from[DX_NICK_MAX + 1];
-  char cid[DX_CID_MAX + 1]; /* "" if none */
-  size_t text_len;
-  char text[];
-} cl_msg;
-
-/* A read waiting for the room's view to be current. */
-typedef struct cl_reader {
-  struct cl_reader *next;
-  dx_cluster_read_fn cb;
-  void *arg;
-  uint64_t since_ms;
-} cl_reader;
-
-typedef struct cl_room {
-  char name[DX_ROOM_MAX + 1];
-  cl_msg *pending;  /* arrived after a gap: ascending ids */
-  bool catching;    /* an XRANGE is in flight */
-  bool again;       /* catch up once more when it ends */
-  bool healing;     /* this catch-up was caused by a gap */
-  bool covers;      /* the XRANGE in flight was sent while subscribed */
-  uint64_t checked; /* the view's last id at the previous position check */
-  uint64_t rx_at_send;
-  /* Following the room (docs/protocol.md §7): */
-  bool local;          /* the hub has members here (any kind) */
-  uint64_t keep_until; /* wanted until then (ms): the grace after the last member or read */
-  bool sub_sent;       /* SUBSCRIBE is the last command sent for its channel */
-  bool sub_ok;         /* confirmed: its messages arrive */
-  bool current;        /* confirmed, then caught up: the view is Redis's */
-  bool queued;         /* in the list of rooms to (un)subscribe */
-  struct cl_room *qnext;
-  struct cl_room *wnext; /* in a list of rooms whose readers are answered */
-  cl_reader *readers;
-  uint64_t remote_last; /* Redis's last id at the last position check */
-  bool listed;          /* KEY_ROOMS names it under this epoch (this node wrote it) */
-} cl_room;
-
 typedef struct pub_ctx pub_ctx;
 struct pub_ctx {
   pub_ctx *prev, *next; /* in flight, in issue order */
@@ -189,48 +125,13 @@ struct pub_ctx {
   char text[];
 };
 
-struct dx_cluster {
-  dx_loop *loop;
-  dx_cluster_config cfg;
-  char node_id[128];
-  dx_redis *cmd, *sub;
-  bool ready; /* cmd up and the epoch read on this connection */
-  bool closing;
-  bool subscribed; /* the subscriber connection is up (and CH_PRESENCE confirmed) */
-  bool have_epoch;
-  char epoch[16];
-  char secret[33];
-  char cluster_value[64]; /* "EPOCH:SECRET" */
-  char sha[41];
-  char history[24], cid_keep[24];
-  dx_strmap rooms; /* name -> cl_room */
-  uint64_t pub_seq;
-  pub_ctx *inflight_head, *inflight_tail;
-  cl_msg *held_head, **held_tail;
-  uint64_t rx_count;
-  dx_timer *check_timer;
-  char token_nick[DX_NICK_MAX + 1];
-  dx_cluster_stats stats;
-  dx_presence *presence; /* the other nodes' */
-  dx_hub_presence_hook hook;
-  uint64_t last_heartbeat;
-  uint64_t gen;           /* the view's generation: a new epoch starts a new one */
-  uint64_t room_channels; /* room channels confirmed subscribed */
-  cl_room *queue;         /* rooms to (un)subscribe at the next flush */
-  struct chan_batch *batch;
-  dx_timer *flush_timer; /* runs once the loop iteration's changes are in */
-};
-
-static void catch_up (dx_cluster *c, cl_room *r);
 static void learn (dx_cluster *c, cl_msg *m, bool own);
-static void queue_room (dx_cluster *c, cl_room *r);
-static void wake_readers (dx_cluster *c, cl_room *r);
 static void check_epoch (dx_cluster *c);
 
 /* ---- keys ---- */
 
-static void
-room_key (char *out, size_t len, const char *room, const char *what)
+void
+dx_cluster_room_key (char *out, size_t len, const char *room, const char *what)
 {
   snprintf (out, len, "dx:{%s}:%s", room, what);
 }
@@ -254,8 +155,8 @@ room_free (void *v)
   free (r);
 }
 
-static cl_room *
-room_get (dx_cluster *c, const char *name)
+cl_room *
+dx_cluster_room_get (dx_cluster *c, const char *name)
 {
   cl_room *r = dx_strmap_get (&c->rooms, name);
   if (r)
@@ -348,7 +249,7 @@ pending_insert (cl_room *r, cl_msg *m)
 static void
 learn (dx_cluster *c, cl_msg *m, bool own)
 {
-  cl_room *r = room_get (c, m->room);
+  cl_room *r = dx_cluster_room_get (c, m->room);
   if (r == NULL) {
     free (m);
     return;
@@ -370,14 +271,14 @@ learn (dx_cluster *c, cl_msg *m, bool own)
   pending_insert (r, m);
   if (!r->catching && (!own || !r->sub_ok)) {
     r->healing = true;
-    catch_up (c, r);
+    dx_cluster_catch_up (c, r);
   }
 }
 
 /* ---- catch-up reads ---- */
 
-static bool
-parse_u64 (const char *s, size_t len, uint64_t *out)
+bool
+dx_cluster_parse_u64 (const char *s, size_t len, uint64_t *out)
 {
   uint64_t v = 0;
   if (len == 0 || len > 20)
@@ -401,7 +302,7 @@ entry_msg (const char *room, const redisReply *e)
   const char *sid = e->element[0]->str;
   const char *dash = strchr (sid, '-');
   uint64_t id = 0, ts = 0;
-  if (dash == NULL || !parse_u64 (sid, (size_t) (dash - sid), &id))
+  if (dash == NULL || !dx_cluster_parse_u64 (sid, (size_t) (dash - sid), &id))
     return NULL;
   const redisReply *f = e->element[1];
   const redisReply *from = NULL, *text = NULL, *cid = NULL;
@@ -413,7 +314,7 @@ entry_msg (const char *room, const redisReply *e)
     case 'f': from = v; break;
     case 't': text = v; break;
     case 'c': cid = v; break;
-    case 's': parse_u64 (v->str, v->len, &ts); break;
+    case 's': dx_cluster_parse_u64 (v->str, v->len, &ts); break;
     default: break;
     }
   }
@@ -460,7 +361,7 @@ on_catchup (void *arg, const redisReply *reply)
   if (after > before && r->healing)
     c->stats.gaps_healed++;
   if (reply->elements == CATCHUP_COUNT) {
-    catch_up (c, r); /* more to read */
+    dx_cluster_catch_up (c, r); /* more to read */
     return;
   }
   if (drain (c, r)) {
@@ -478,20 +379,20 @@ on_catchup (void *arg, const redisReply *reply)
   if (r->again || gap) {
     r->again = false;
     r->healing = gap;
-    catch_up (c, r);
+    dx_cluster_catch_up (c, r);
     return;
   }
   /* Read after the subscription was confirmed: whatever was published
    * before it is in the view, whatever after arrives on the channel. */
   if (r->covers && r->sub_ok && !r->current) {
     r->current = true;
-    wake_readers (c, r);
+    dx_cluster_wake_readers (c, r);
   }
 }
 
 /* One XRANGE of the room's stream after what the view holds. */
-static void
-catch_up (dx_cluster *c, cl_room *r)
+void
+dx_cluster_catch_up (dx_cluster *c, cl_room *r)
 {
   if (r->catching) {
     r->again = true;
@@ -506,7 +407,7 @@ catch_up (dx_cluster *c, cl_room *r)
   cc->gen = c->gen;
   memcpy (cc->room, r->name, sizeof cc->room);
   char key[64], start[32], count[16];
-  room_key (key, sizeof key, r->name, "log");
+  dx_cluster_room_key (key, sizeof key, r->name, "log");
   snprintf (start, sizeof start, "%llu-0",
             (unsigned long long) dx_store_last_id (c->cfg.view, r->name) + 1);
   snprintf (count, sizeof count, "%d", CATCHUP_COUNT);
@@ -530,7 +431,7 @@ catch_up_visit (void *arg, const char *name, void *value)
   cl_room *r = value;
   (void) name;
   if (r->sub_ok)
-    catch_up (arg, r);
+    dx_cluster_catch_up (arg, r);
   return true;
 }
 
@@ -555,459 +456,6 @@ release_held (dx_cluster *c)
     m->next = NULL;
     learn (c, m, false);
   }
-}
-
-/* ---- following rooms (docs/protocol.md §7) ----
- * The node subscribes to the channel of each room it has members in (any
- * kind: sockets, SSE streams, waiting long polls) or a read waiting for its
- * view, and keeps it GRACE_MS after the last one left, so that a client
- * switching transport does not make it churn. Changes are gathered during a
- * loop iteration and sent as one SUBSCRIBE and one UNSUBSCRIBE of many
- * channels. Once a room's subscription is confirmed, one catch-up read
- * brings its view up to Redis's: the view is then current. */
-
-typedef struct chan_batch {
-  int n;
-  const char *argv[SUB_BATCH + 1];
-  size_t lens[SUB_BATCH + 1];
-  char ch[SUB_BATCH][DX_ROOM_MAX + 16];
-} chan_batch;
-
-static bool
-room_wanted (const dx_cluster *c, const cl_room *r)
-{
-  return r->local || r->readers != NULL || dx_loop_now_ms (c->loop) < r->keep_until;
-}
-
-static void
-keep_a_while (dx_cluster *c, cl_room *r)
-{
-  uint64_t until = dx_loop_now_ms (c->loop) + GRACE_MS;
-  if (r->keep_until < until)
-    r->keep_until = until;
-}
-
-static void
-batch_send (dx_cluster *c, chan_batch *b)
-{
-  if (b->n == 0)
-    return;
-  bool sub = b->argv[0][0] == 'S';
-  if (dx_redis_command_argv (c->sub, b->n + 1, b->argv, b->lens, NULL, NULL) < 0)
-    dx_redis_reset (c->sub, "cannot send a subscription"); /* all again once up */
-  else if (sub)
-    c->stats.subscribe_commands++;
-  else
-    c->stats.unsubscribe_commands++;
-  b->n = 0;
-}
-
-static void
-batch_add (dx_cluster *c, chan_batch *b, const cl_room *r)
-{
-  room_key (b->ch[b->n], sizeof b->ch[b->n], r->name, "ch");
-  b->argv[b->n + 1] = b->ch[b->n];
-  b->lens[b->n + 1] = strlen (b->ch[b->n]);
-  if (++b->n == SUB_BATCH)
-    batch_send (c, b);
-}
-
-/* Sends what the queued rooms need: first every SUBSCRIBE, then every
- * UNSUBSCRIBE (pub/sub confirmations come in the order sent, so a room
- * subscribed again after an unsubscribe ends subscribed). */
-static void
-flush_subscriptions (dx_cluster *c)
-{
-  chan_batch *b = c->batch;
-  cl_room *unsub = NULL;
-  b->n = 0;
-  b->argv[0] = "SUBSCRIBE";
-  b->lens[0] = 9;
-  while (c->queue) {
-    cl_room *r = c->queue;
-    c->queue = r->qnext;
-    r->queued = false;
-    if (!c->subscribed)
-      continue; /* the subscriber connection resubscribes once up */
-    bool want = room_wanted (c, r);
-    if (want && !r->sub_sent) {
-      r->sub_sent = true;
-      batch_add (c, b, r);
-    } else if (!want && r->sub_sent) {
-      r->sub_sent = false;
-      r->current = false;
-      r->qnext = unsub;
-      unsub = r;
-    }
-  }
-  batch_send (c, b);
-  b->argv[0] = "UNSUBSCRIBE";
-  b->lens[0] = 11;
-  for (cl_room *r = unsub; r; r = r->qnext)
-    batch_add (c, b, r);
-  batch_send (c, b);
-}
-
-static void
-on_flush (dx_timer *t)
-{
-  flush_subscriptions (dx_handle_data (DX_HANDLE (t)));
-}
-
-/* The room's subscription may have to change: at the end of this loop
- * iteration, with the other rooms' changes. */
-static void
-queue_room (dx_cluster *c, cl_room *r)
-{
-  if (!r->queued) {
-    r->queued = true;
-    r->qnext = c->queue;
-    c->queue = r;
-  }
-  if (!dx_timer_is_active (c->flush_timer))
-    dx_timer_start (c->flush_timer, 0, 0, on_flush);
-}
-
-/* The readers of r are answered now (from the view, current or not). */
-static void
-wake_readers (dx_cluster *c, cl_room *r)
-{
-  cl_reader *list = r->readers;
-  r->readers = NULL;
-  if (list)
-    keep_a_while (c, r); /* the next read of it is likely soon */
-  while (list) {
-    cl_reader *rd = list;
-    list = rd->next;
-    rd->cb (rd->arg);
-    free (rd);
-  }
-}
-
-typedef struct {
-  dx_cluster *c;
-  uint64_t now;
-  bool all;
-  cl_room *wake; /* answered after the walk: a reader may add a room */
-} follow_visit_ctx;
-
-/* The check: unsubscribes rooms past their grace; answers reads that
- * waited too long (or all of them: the subscriber connection is down). */
-static bool
-follow_visit (void *arg, const char *name, void *value)
-{
-  follow_visit_ctx *fc = arg;
-  cl_room *r = value;
-  (void) name;
-  if (r->readers && (fc->all || fc->now - r->readers->since_ms >= READ_WAIT_MS)) {
-    r->wnext = fc->wake;
-    fc->wake = r;
-  }
-  if (r->sub_sent && !room_wanted (fc->c, r))
-    queue_room (fc->c, r);
-  return true;
-}
-
-static void
-follow_check (dx_cluster *c, bool all)
-{
-  follow_visit_ctx fc = { c, dx_loop_now_ms (c->loop), all, NULL };
-  dx_strmap_each (&c->rooms, follow_visit, &fc);
-  while (fc.wake) {
-    cl_room *r = fc.wake;
-    fc.wake = r->wnext;
-    wake_readers (c, r);
-  }
-}
-
-/* The hub's room got its first local member, or lost its last one. */
-static void
-hook_room_active (void *arg, const char *room, bool active)
-{
-  dx_cluster *c = arg;
-  if (c->closing)
-    return;
-  cl_room *r = room_get (c, room);
-  if (r == NULL)
-    return;
-  r->local = active;
-  if (!active)
-    keep_a_while (c, r); /* the check unsubscribes it after the grace */
-  else if (!r->sub_sent)
-    queue_room (c, r);
-}
-
-static bool
-resubscribe_visit (void *arg, const char *name, void *value)
-{
-  dx_cluster *c = arg;
-  cl_room *r = value;
-  (void) name;
-  r->sub_sent = r->sub_ok = r->current = false;
-  if (room_wanted (c, r))
-    queue_room (c, r);
-  return true;
-}
-
-/* A "subscribe" / "unsubscribe" confirmation of a room's channel. */
-static void
-room_confirmed (dx_cluster *c, const char *room, bool subscribed)
-{
-  cl_room *r = dx_strmap_get (&c->rooms, room);
-  if (r == NULL || r->sub_ok == subscribed)
-    return;
-  r->sub_ok = subscribed;
-  if (subscribed)
-    c->room_channels++;
-  else
-    c->room_channels--;
-  r->current = false;
-  /* From now on its messages arrive: read what was published before. */
-  if (subscribed && r->sub_sent)
-    catch_up (c, r);
-}
-
-bool
-dx_cluster_read_room (dx_cluster *c, const char *room, dx_cluster_read_fn cb, void *arg)
-{
-  if (!c->ready || !c->subscribed)
-    return true; /* Redis unreachable: the view is all there is */
-  cl_room *r = room_get (c, room);
-  if (r == NULL)
-    return true;
-  if (r->current) {
-    if (!r->local)
-      keep_a_while (c, r);
-    return true;
-  }
-  cl_reader *rd = malloc (sizeof *rd);
-  if (rd == NULL)
-    return true;
-  rd->cb = cb;
-  rd->arg = arg;
-  rd->since_ms = dx_loop_now_ms (c->loop);
-  rd->next = NULL;
-  cl_reader **pp = &r->readers; /* oldest first */
-  while (*pp)
-    pp = &(*pp)->next;
-  *pp = rd;
-  if (!r->sub_sent)
-    queue_room (c, r);
-  return false;
-}
-
-void
-dx_cluster_read_cancel (dx_cluster *c, const char *room, void *arg)
-{
-  cl_room *r = dx_strmap_get (&c->rooms, room);
-  if (r == NULL)
-    return;
-  for (cl_reader **pp = &r->readers; *pp; pp = &(*pp)->next) {
-    if ((*pp)->arg == arg) {
-      cl_reader *rd = *pp;
-      *pp = rd->next;
-      free (rd);
-      return;
-    }
-  }
-}
-
-uint64_t
-dx_cluster_room_last_id (dx_cluster *c, const char *room)
-{
-  uint64_t last = dx_store_last_id (c->cfg.view, room);
-  cl_room *r = dx_strmap_get (&c->rooms, room);
-  return r && r->remote_last > last ? r->remote_last : last;
-}
-
-typedef struct {
-  dx_cluster *c;
-  dx_store_room_fn visit;
-  void *arg;
-} rooms_visit_ctx;
-
-static bool
-rooms_visit (void *arg, const char *name, void *value)
-{
-  rooms_visit_ctx *rc = arg;
-  (void) value;
-  uint64_t last = dx_cluster_room_last_id (rc->c, name);
-  return last == 0 || rc->visit (rc->arg, name, last);
-}
-
-void
-dx_cluster_rooms (dx_cluster *c, dx_store_room_fn visit, void *arg)
-{
-  rooms_visit_ctx rc = { c, visit, arg };
-  dx_strmap_each (&c->rooms, rooms_visit, &rc);
-}
-
-/* ---- presence across nodes ----
- * On CH_PRESENCE, which every node follows (a node lists and counts the
- * rooms it has no members in too):
- *   "P\nNODE\nROOM\nNICK\nJ|L\nONLINE"   NODE's first member with NICK
- *                                         joined (J) or its last one left (L)
- *   "H\nNODE\nROOM\nONLINE\nNICK NICK..." NODE's whole state of the room,
- *                                         every HEARTBEAT_MS */
-
-static void
-publish_presence (dx_cluster *c, const char *payload, size_t len)
-{
-  const char *argv[] = { "PUBLISH", CH_PRESENCE, payload };
-  size_t lens[] = { 7, sizeof CH_PRESENCE - 1, len };
-  if (c->ready)
-    dx_redis_command_argv (c->cmd, 3, argv, lens, NULL, NULL);
-}
-
-static void
-hook_changed (void *arg, const char *room, const char *nick, bool joined, size_t online)
-{
-  dx_cluster *c = arg;
-  char payload[256];
-  int n = snprintf (payload, sizeof payload, "P\n%s\n%s\n%s\n%c\n%zu", c->node_id, room, nick,
-                    joined ? 'J' : 'L', online);
-  if (n > 0 && (size_t) n < sizeof payload)
-    publish_presence (c, payload, (size_t) n);
-}
-
-static bool
-hook_elsewhere (void *arg, const char *room, const char *nick)
-{
-  dx_cluster *c = arg;
-  return dx_presence_has (c->presence, room, nick);
-}
-
-static size_t
-hook_online_elsewhere (void *arg, const char *room)
-{
-  dx_cluster *c = arg;
-  return dx_presence_online (c->presence, room);
-}
-
-static void
-hook_each_room_elsewhere (void *arg, bool (*visit) (void *varg, const char *room), void *varg)
-{
-  dx_cluster *c = arg;
-  dx_presence_each_room (c->presence, visit, varg);
-}
-
-/* Another node changed what the local members see. */
-static void
-on_remote_presence (void *arg, const char *room, const char *nick, bool joined)
-{
-  dx_cluster *c = arg;
-  if (!c->closing)
-    dx_hub_presence (c->cfg.hub, room, nick, joined);
-}
-
-typedef struct {
-  dx_cluster *c;
-  dx_buffer b;
-} beat_ctx;
-
-static bool
-heartbeat_room (void *arg, const dx_room *room)
-{
-  beat_ctx *bc = arg;
-  if (room->online == 0)
-    return true;
-  dx_buffer_reset (&bc->b);
-  dx_buffer_printf (&bc->b, "H\n%s\n%s\n%zu\n", bc->c->node_id, room->name, room->online);
-  bool first = true;
-  for (const dx_sub *s = room->subs; s; s = s->next) {
-    if (s->kind != DX_SUB_SOCKET)
-      continue;
-    bool dup = false; /* nicks once: the list is short, a scan will do */
-    for (const dx_sub *t = room->subs; t != s && !dup; t = t->next)
-      dup = t->kind == DX_SUB_SOCKET && strcmp (t->nick, s->nick) == 0;
-    if (dup)
-      continue;
-    dx_buffer_printf (&bc->b, first ? "%s" : " %s", s->nick);
-    first = false;
-  }
-  if (!bc->b.failed)
-    publish_presence (bc->c, bc->b.data, bc->b.len);
-  return true;
-}
-
-static void
-heartbeat (dx_cluster *c)
-{
-  beat_ctx bc = { c, { 0 } };
-  dx_buffer_init (&bc.b, 0);
-  dx_hub_each_room (c->cfg.hub, heartbeat_room, &bc);
-  dx_buffer_free (&bc.b);
-}
-
-/* Splits s (len bytes) at '\n' into at most max fields; the last one takes
- * the rest. Returns the count. */
-static size_t
-split_lines (const char *s, size_t len, const char **f, size_t *flen, size_t max)
-{
-  size_t n = 0;
-  const char *end = s + len;
-  while (n + 1 < max) {
-    const char *nl = memchr (s, '\n', (size_t) (end - s));
-    if (nl == NULL)
-      break;
-    f[n] = s;
-    flen[n++] = (size_t) (nl - s);
-    s = nl + 1;
-  }
-  f[n] = s;
-  flen[n++] = (size_t) (end - s);
-  return n;
-}
-
-static bool
-copy_field (char *out, size_t cap, const char *s, size_t len)
-{
-  if (len == 0 || len >= cap)
-    return false;
-  memcpy (out, s, len);
-  out[len] = '\0';
-  return true;
-}
-
-/* A presence payload (see above); ignored if malformed or this node's. */
-static void
-presence_payload (dx_cluster *c, const char *p, size_t len)
-{
-  if (len < 2 || (p[0] != 'P' && p[0] != 'H') || p[1] != '\n')
-    return;
-  const char *f[6];
-  size_t fl[6];
-  char node[128], room[DX_ROOM_MAX + 1], nick[DX_NICK_MAX + 1];
-  uint64_t online = 0;
-  uint64_t now = dx_loop_now_ms (c->loop);
-  if (p[0] == 'P') {
-    if (split_lines (p + 2, len - 2, f, fl, 5) != 5 || !copy_field (node, sizeof node, f[0], fl[0])
-        || !copy_field (room, sizeof room, f[1], fl[1]) || !dx_room_valid (room, fl[1])
-        || !copy_field (nick, sizeof nick, f[2], fl[2]) || fl[3] != 1
-        || !parse_u64 (f[4], fl[4], &online) || strcmp (node, c->node_id) == 0)
-      return;
-    dx_presence_update (c->presence, node, room, nick, f[3][0] == 'J', (size_t) online, now);
-    return;
-  }
-  if (split_lines (p + 2, len - 2, f, fl, 4) != 4 || !copy_field (node, sizeof node, f[0], fl[0])
-      || !copy_field (room, sizeof room, f[1], fl[1]) || !dx_room_valid (room, fl[1])
-      || !parse_u64 (f[2], fl[2], &online) || strcmp (node, c->node_id) == 0)
-    return;
-  /* The nick list, copied: "a b c" -> {"a", "b", "c"}. */
-  char *list = malloc (fl[3] + 1);
-  size_t max = fl[3] / 2 + 1;
-  const char **nicks = malloc (max * sizeof *nicks);
-  size_t n = 0;
-  if (list && nicks) {
-    memcpy (list, f[3], fl[3]);
-    list[fl[3]] = '\0';
-    for (char *tok = strtok (list, " "); tok && n < max; tok = strtok (NULL, " "))
-      if (dx_nick_valid (tok, strlen (tok)))
-        nicks[n++] = tok;
-    dx_presence_sync (c->presence, node, room, nicks, n, (size_t) online, now);
-  }
-  free (list);
-  free (nicks);
 }
 
 /* ---- the subscriber ---- */
@@ -1050,7 +498,8 @@ parse_payload (dx_cluster *c, const redisReply *ch, const redisReply *payload)
   if (flen[0] != strlen (c->epoch) || memcmp (field[0], c->epoch, flen[0]) != 0)
     return NULL; /* another data set's (the epoch check will notice) */
   uint64_t id, ts;
-  if (!parse_u64 (field[1], flen[1], &id) || !parse_u64 (field[2], flen[2], &ts))
+  if (!dx_cluster_parse_u64 (field[1], flen[1], &id)
+      || !dx_cluster_parse_u64 (field[2], flen[2], &ts))
     return NULL;
   return msg_new (room, id, ts, field[3], flen[3], field[4], flen[4], p, (size_t) (end - p));
 }
@@ -1069,14 +518,14 @@ on_sub_push (void *arg, const redisReply *reply)
   bool is_room = channel_room (ch, room);
   if (strcmp (kind, "subscribe") == 0 || strcmp (kind, "unsubscribe") == 0) {
     if (is_room)
-      room_confirmed (c, room, kind[0] == 's');
+      dx_cluster_room_confirmed (c, room, kind[0] == 's');
     return;
   }
   if (strcmp (kind, "message") != 0 || pl->type != REDIS_REPLY_STRING || !c->have_epoch)
     return;
   if (!is_room) {
     if (ch->len == sizeof CH_PRESENCE - 1 && memcmp (ch->str, CH_PRESENCE, ch->len) == 0)
-      presence_payload (c, pl->str, pl->len);
+      dx_cluster_presence_payload (c, pl->str, pl->len);
     return;
   }
   cl_msg *m = parse_payload (c, ch, pl);
@@ -1106,8 +555,8 @@ on_sub_up (void *arg)
     return;
   }
   /* Every room still wanted, again; each is caught up once confirmed. */
-  dx_strmap_each (&c->rooms, resubscribe_visit, c);
-  flush_subscriptions (c);
+  dx_cluster_resubscribe_all (c);
+  dx_cluster_flush_subscriptions (c);
 }
 
 static void
@@ -1118,9 +567,9 @@ on_sub_down (void *arg, const char *why)
   c->subscribed = false;
   c->room_channels = 0;
   c->stats.failures++;
-  dx_strmap_each (&c->rooms, resubscribe_visit, c);
+  dx_cluster_resubscribe_all (c);
   /* Reads waiting for a view are answered from it as it is. */
-  follow_check (c, true);
+  dx_cluster_follow_check (c, true);
 }
 
 static const dx_redis_ops sub_ops = { on_sub_up, on_sub_down, on_sub_push };
@@ -1171,7 +620,7 @@ on_rooms (void *arg, const redisReply *reply)
     return;
   for (size_t i = 0; i < reply->elements; i++)
     if (reply->element[i]->type == REDIS_REPLY_STRING)
-      room_get (c, reply->element[i]->str);
+      dx_cluster_room_get (c, reply->element[i]->str);
 }
 
 static bool
@@ -1276,7 +725,7 @@ on_cmd_down (void *arg, const char *why)
   c->stats.failures++;
   /* Catch-ups in flight failed: they run again once up. Reads waiting
    * for a view are answered from it as it is. */
-  follow_check (c, true);
+  dx_cluster_follow_check (c, true);
 }
 
 static void on_check (dx_timer *t);
@@ -1314,7 +763,7 @@ on_position (void *arg, const redisReply *reply)
   free (cc);
   uint64_t id = 0;
   if (r == NULL || reply == NULL || reply->type != REDIS_REPLY_STRING
-      || !parse_u64 (reply->str, reply->len, &id))
+      || !dx_cluster_parse_u64 (reply->str, reply->len, &id))
     return;
   r->remote_last = id;
   if (!r->sub_ok)
@@ -1326,7 +775,7 @@ on_position (void *arg, const redisReply *reply)
   r->checked = last;
   if (id > last && stuck && !r->catching) {
     r->healing = true;
-    catch_up (c, r);
+    dx_cluster_catch_up (c, r);
   }
 }
 
@@ -1345,7 +794,7 @@ check_visit (void *arg, const char *name, void *value)
   cc->gen = c->gen;
   memcpy (cc->room, r->name, sizeof cc->room);
   char key[64];
-  room_key (key, sizeof key, r->name, "meta");
+  dx_cluster_room_key (key, sizeof key, r->name, "meta");
   const char *argv[] = { "HGET", key, "id" };
   size_t lens[] = { 4, strlen (key), 2 };
   if (dx_redis_command_argv (c->cmd, 3, argv, lens, on_position, cc) < 0) {
@@ -1363,7 +812,7 @@ on_check (dx_timer *t)
   dx_cluster *c = dx_handle_data (DX_HANDLE (t));
   uint64_t now = dx_loop_now_ms (c->loop);
   dx_presence_expire (c->presence, now);
-  follow_check (c, false);
+  dx_cluster_follow_check (c, false);
   if (!c->ready)
     return;
   /* The data set's name: lost data shows here even with nothing sent. */
@@ -1373,7 +822,7 @@ on_check (dx_timer *t)
   dx_strmap_each (&c->rooms, check_visit, c);
   if (now - c->last_heartbeat >= HEARTBEAT_MS) {
     c->last_heartbeat = now;
-    heartbeat (c);
+    dx_cluster_heartbeat (c);
   }
 }
 
@@ -1489,7 +938,7 @@ send_room_check (dx_cluster *c, pub_ctx *p)
 static void
 list_room (dx_cluster *c, const char *room)
 {
-  cl_room *r = room_get (c, room);
+  cl_room *r = dx_cluster_room_get (c, room);
   if (r == NULL || r->listed)
     return;
   const char *argv[] = { "HSET", KEY_ROOMS, room, c->epoch };
@@ -1571,11 +1020,11 @@ static int
 send_publish (dx_cluster *c, pub_ctx *p, bool eval)
 {
   char meta[64], log[64], cidk[64], cidq[64], ch[64];
-  room_key (meta, sizeof meta, p->room, "meta");
-  room_key (log, sizeof log, p->room, "log");
-  room_key (cidk, sizeof cidk, p->room, "cid");
-  room_key (cidq, sizeof cidq, p->room, "cidq");
-  room_key (ch, sizeof ch, p->room, "ch");
+  dx_cluster_room_key (meta, sizeof meta, p->room, "meta");
+  dx_cluster_room_key (log, sizeof log, p->room, "log");
+  dx_cluster_room_key (cidk, sizeof cidk, p->room, "cid");
+  dx_cluster_room_key (cidq, sizeof cidq, p->room, "cidq");
+  dx_cluster_room_key (ch, sizeof ch, p->room, "ch");
   const char *argv[] = {
     eval ? "EVAL" : "EVALSHA",
     eval ? publish_script : c->sha,
@@ -1767,28 +1216,20 @@ dx_cluster_new (dx_loop *loop, const dx_cluster_config *cfg, char *err, size_t e
   dx_sha1 (publish_script, sizeof publish_script - 1, digest);
   dx_hex_encode (digest, sizeof digest, c->sha);
   c->held_tail = &c->held_head;
-  c->presence = dx_presence_new (PRESENCE_TTL_MS, on_remote_presence, c);
-  c->hook = (dx_hub_presence_hook){ .changed = hook_changed,
-                                    .elsewhere = hook_elsewhere,
-                                    .online_elsewhere = hook_online_elsewhere,
-                                    .each_room_elsewhere = hook_each_room_elsewhere,
-                                    .room_active = hook_room_active,
-                                    .arg = c };
+  c->presence = dx_presence_new (PRESENCE_TTL_MS, dx_cluster_on_remote_presence, c);
+  dx_cluster_presence_hook_init (c);
   dx_redis_options co = { "redis", false, 0 };
   dx_redis_options so = { "redis subscriber", true, 0 };
   c->cmd = dx_redis_new (loop, &url, &co, &cmd_ops, c);
   c->sub = dx_redis_new (loop, &url, &so, &sub_ops, c);
   c->check_timer = dx_timer_new (loop);
-  c->flush_timer = dx_timer_new (loop);
-  c->batch = malloc (sizeof *c->batch);
-  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL || c->flush_timer == NULL
-      || c->batch == NULL || c->presence == NULL) {
+  if (c->cmd == NULL || c->sub == NULL || c->check_timer == NULL || !dx_cluster_follow_init (c)
+      || c->presence == NULL) {
     snprintf (err, errlen, "out of memory");
     dx_cluster_free (c);
     return NULL;
   }
   dx_handle_set_data (DX_HANDLE (c->check_timer), c);
-  dx_handle_set_data (DX_HANDLE (c->flush_timer), c);
   dx_timer_start (c->check_timer, CHECK_MS, CHECK_MS, on_check);
   dx_hub_set_presence_hook (cfg->hub, &c->hook);
   return c;
@@ -1809,11 +1250,9 @@ dx_cluster_free (dx_cluster *c)
   dx_redis_free (c->sub);
   if (c->check_timer)
     dx_close (DX_HANDLE (c->check_timer), NULL);
-  if (c->flush_timer)
-    dx_close (DX_HANDLE (c->flush_timer), NULL);
+  dx_cluster_follow_free (c);
   dx_strmap_clear (&c->rooms, room_free);
   free_held (c);
-  free (c->batch);
   dx_presence_free (c->presence);
   free (c);
 }
