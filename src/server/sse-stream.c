@@ -141,11 +141,15 @@ dx_sse_stream_start (dx_http_conn *hc, const dx_http_message *req, const char *r
     { "Access-Control-Allow-Origin", "*" },
   };
   if (hc->sse_chunked)
-    dx_http_write_chunked_head (&out, 200, "text/event-stream", extra, 3, true);
+    dx_http_write_chunked_head (&out, 200, "text/event-stream", extra,
+                                sizeof extra / sizeof extra[0], true);
   else {
     dx_http_write_status_line (&out, 200, NULL);
     dx_http_write_header (&out, "Content-Type", "text/event-stream");
-    dx_http_write_header (&out, "Cache-Control", "no-cache");
+    /* The same fields as on HTTP/1.1: a browser's EventSource needs the
+       CORS one whatever the version (docs/protocol.md §4.5). */
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+      dx_http_write_header (&out, extra[i].name, extra[i].value);
     dx_http_write_header (&out, "Connection", "close");
     dx_http_write_end_headers (&out);
   }

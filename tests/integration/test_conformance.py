@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""A conformance sweep of duplexd against the protocol (docs/protocol.md,
+sections as PROTOCOL.md's): the testable statements no other file checks —
+the headers every answer carries on HTTP/1.1 and HTTP/1.0, the error words of
+the statuses outside PROTOCOL's list, raw TCP's session rules (error limit,
+not_authenticated, join/leave/left, ack before the own copy), cid retries
+across transports, the WebSocket handshake details, and the room limit of
+the ticker flag. One server for the whole file."""
+
+import json
+import os
+import sys
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import duplexd as dx  # noqa: E402
+
+_shared = []
+
+
+def setUpModule():
+    _shared.append(dx.Server().start())
+
+
+def tearDownModule():
+    s = _shared.pop()
+    try:
+        s.stop()
+    finally:
+        s.cleanup()
+
+
+class Shared(dx.ServerTest):
+    """The file's one server (started once, for every class)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = _shared[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        pass
+
+
+def raw(server, text):
+    """Sends one request as written; returns (status, headers, body, status line)."""
+    s = server.raw()
+    try:
+        s.sendall(text.encode("latin-1") if isinstance(text, str) else text)
+        r = dx.HTTPReader(s)
+        head = r.read_until(b"\r\n\r\n").decode("latin-1")
+        first, hd = head.split("\r\n", 1)[0], dx.parse_head(head)[1]
+        body = b""
+        if "content-length" in hd:
+            body = r.read_n(int(hd["content-length"]))
+        return int(first.split()[1]), hd, body, first
+    finally:
+        s.close()
+
+
+class Headers(Shared):
+    """docs/protocol.md §4: every answer, on every route and HTTP version,
+    says Access-Control-Allow-Origin; JSON bodies say their type."""
+
+    def requests(self, version):
+        room, tok = "conf-hd", self.server.session("hd_nick")
+        big_line = "GET /api/v1/rooms?x=" + "a" * 9000 + " HTTP/%s\r\n\r\n" % version
+        big_head = "GET /healthz HTTP/%s\r\nX-Big: %s\r\n\r\n" % (version, "b" * 17000)
+        ws = ("GET /api/v1/ws HTTP/%s\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              % version)
+        return [
+            (200, None, "GET /healthz HTTP/%s\r\n\r\n" % version),
+            (200, None, "GET /metrics HTTP/%s\r\n\r\n" % version),
+            (200, None, "GET /api/v1/info HTTP/%s\r\n\r\n" % version),
+            (200, None, "GET /api/v1/time HTTP/%s\r\n\r\n" % version),
+            (200, None, "GET /api/v1/rooms HTTP/%s\r\n\r\n" % version),
+            (200, None, "GET /api/v1/rooms/%s/messages?since=0 HTTP/%s\r\n\r\n" % (room, version)),
+            (201, None, "POST /api/v1/session HTTP/%s\r\nContent-Length: 16\r\n\r\n"
+                        '{"nick":"hd_10"}' % version),
+            (201, None, "POST /api/v1/rooms/%s/messages HTTP/%s\r\nAuthorization: Bearer %s\r\n"
+                        'Content-Length: 12\r\n\r\n{"text":"x"}' % (room, version, tok)),
+            (400, "bad_request", "GET /api/v1/rooms/%s/messages?since=x HTTP/%s\r\n\r\n"
+                                 % (room, version)),
+            (401, "unauthorized", "POST /api/v1/rooms/%s/messages HTTP/%s\r\n"
+                                  'Content-Length: 12\r\n\r\n{"text":"x"}' % (room, version)),
+            (404, "not_found", "GET /nope HTTP/%s\r\n\r\n" % version),
+            (405, "method_not_allowed", "PUT /healthz HTTP/%s\r\nContent-Length: 0\r\n\r\n"
+                                        % version),
+            (411, "length_required", "POST /api/v1/session HTTP/%s\r\n\r\n" % version),
+            (413, "too_large", "POST /api/v1/session HTTP/%s\r\nContent-Length: 70000\r\n\r\n"
+                               % version),
+            (414, "uri_too_long", big_line),
+            (431, "headers_too_large", big_head),
+            (400, "bad_request", ws + "Sec-WebSocket-Version: 13\r\n\r\n"),
+            # A WebSocket handshake needs HTTP/1.1 (docs/protocol.md §4.7).
+            (426 if version == "1.1" else 400,
+             "upgrade_required" if version == "1.1" else "bad_request",
+             ws + "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 8\r\n\r\n" % dx.WS_KEY),
+        ]
+
+    def check_version(self, version):
+        for status, word, req in self.requests(version):
+            st, hd, body, first = raw(self.server, req)
+            what = "%s (HTTP/%s)" % (req.split("\r\n", 1)[0][:60], version)
+            self.assertEqual(st, status, what + ": " + repr(body[:200]))
+            self.assertEqual(hd.get("access-control-allow-origin"), "*", what)
+            self.assertRegex(first, r"^HTTP/1\.[01] ", what)
+            if word is not None:
+                self.assert_error(st, hd, body, word, status)
+            if status == 405:
+                self.assertIn("allow", hd, what)
+            if status == 426:
+                self.assertEqual(hd.get("sec-websocket-version"), "13", what)
+            if version == "1.0":
+                self.assertNotIn("chunked", hd.get("transfer-encoding", ""), what)
+
+    def test_every_answer_http11(self):
+        self.check_version("1.1")
+
+    def test_every_answer_http10(self):
+        self.check_version("1.0")
+
+    def test_sse_head_on_both_versions(self):
+        for version in ("1.1", "1.0"):
+            s = self.server.raw()
+            try:
+                s.sendall(("GET /api/v1/rooms/conf-sse/events HTTP/%s\r\n"
+                           "Accept: text/event-stream\r\n\r\n" % version).encode())
+                head = dx.HTTPReader(s).read_until(b"\r\n\r\n").decode("latin-1")
+            finally:
+                s.close()
+            st, hd = int(head.split()[1]), dx.parse_head(head)[1]
+            self.assertEqual(st, 200, head)
+            self.assertEqual(hd.get("content-type"), "text/event-stream", version)
+            self.assertEqual(hd.get("cache-control"), "no-cache", version)
+            self.assertEqual(hd.get("access-control-allow-origin"), "*", version)
+
+    def test_status_words_outside_the_list(self):
+        # docs/protocol.md §4.2 settles the words PROTOCOL.md §4 leaves open.
+        st, hd, body, _ = raw(self.server, "GET /healthz HTTP/1.2\r\n\r\n")
+        self.assert_error(st, hd, body, "version_not_supported", 505)
+        st, hd, body, _ = raw(self.server, "POST /api/v1/session HTTP/1.1\r\n"
+                                           "Transfer-Encoding: gzip, chunked\r\n\r\n")
+        self.assert_error(st, hd, body, "not_implemented", 501)
+
+
+class RawTCP(Shared):
+    """docs/protocol.md §2 and §5 on the raw TCP port (WebSocket has them in
+    test_websocket.py)."""
+
+    def test_not_authenticated_before_hello(self):
+        c = self.server.tcp_client()
+        try:
+            for obj in ({"type": "join", "room": "x"}, {"type": "ping", "t": 1},
+                        {"type": "send", "room": "x", "text": "y"}):
+                c.send(obj)
+                o = c.recv()
+                self.assertEqual((o["type"], o["code"]), ("error", "not_authenticated"), o)
+            c.hello(self.nick())
+        finally:
+            c.close()
+
+    def test_the_11th_error_closes(self):
+        c = self.server.tcp_client(self.nick())
+        try:
+            for i in range(10):
+                c.send({"type": "nope%d" % i})
+                self.assertEqual(c.recv()["type"], "error")
+            c.send({"type": "ping", "t": 1})
+            self.assertEqual(c.recv()["type"], "pong", "10 errors: still open")
+            c.send_text("not json")
+            rest = c.wait_closed()
+            self.assertTrue(rest and all(o["type"] == "error" for o in rest), rest)
+        finally:
+            c.close()
+
+    def test_too_large_lines_count_as_errors(self):
+        c = self.server.tcp_client(self.nick())
+        try:
+            for i in range(10):
+                c.send_raw(b"x" * 16385 + b"\n")
+                self.assertEqual(c.recv()["code"], "too_large")
+            c.send_raw(b"y" * 16385 + b"\n")
+            c.wait_closed()
+            self.assertTrue(c.closed)
+        finally:
+            c.close()
+
+    def test_join_leave_left_and_ack_first(self):
+        room = self.room()
+        c = self.server.tcp_client(self.nick())
+        try:
+            j = c.join(room, since=0)
+            self.assertEqual((j["room"], j["last_id"]), (room, 0))
+            self.assertIsInstance(j["epoch"], str)
+            c.send({"type": "send", "room": room, "text": "mine", "cid": "a1"})
+            ack = c.recv_type("ack")
+            self.assertEqual((ack["cid"], ack["room"], ack["id"]), ("a1", room, 1))
+            m = c.recv_type("message")
+            self.assertEqual((m["id"], m["text"], m["cid"]), (1, "mine", "a1"))
+            c.send({"type": "leave", "room": room})
+            self.assertEqual(c.recv_type("left"), {"type": "left", "room": room})
+            self.server.post(self.token(), room, "after leave")
+            c.send({"type": "ping", "t": "p"})
+            self.assertEqual(c.recv_type("pong")["t"], "p", "nothing of the room after left")
+            # leave of a room not joined still answers left (docs/protocol.md §5.3).
+            c.send({"type": "leave", "room": self.room()})
+            self.assertEqual(c.recv_type("left")["type"], "left")
+        finally:
+            c.close()
+
+
+class Idempotency(Shared):
+    """docs/protocol.md §6: a cid retry is answered with the original id on
+    every transport, whichever transport first carried it."""
+
+    def test_cid_across_transports(self):
+        room = self.room()
+        tcp = self.server.tcp_client(self.nick())
+        ws = self.server.ws_client()
+        try:
+            tok = tcp.token
+            ws.send({"type": "hello", "token": tok})
+            self.assertEqual(ws.recv()["type"], "welcome")
+            first = self.server.post(tok, room, "once", cid="x-1")
+            tcp.send({"type": "send", "room": room, "text": "once", "cid": "x-1"})
+            a = tcp.recv_type("ack")
+            self.assertEqual((a["id"], a["ts"]), (first["id"], first["ts"]))
+            ws.send({"type": "send", "room": room, "text": "once", "cid": "x-1"})
+            b = ws.recv()
+            self.assertEqual((b["type"], b["id"], b["ts"]), ("ack", first["id"], first["ts"]))
+            ws.send({"type": "send", "room": room, "text": "twice", "cid": "x-2"})
+            c = ws.recv()
+            again = self.server.post(tok, room, "twice", cid="x-2")
+            self.assertEqual((again["id"], again["ts"]), (c["id"], c["ts"]))
+            self.assertEqual(self.server.poll(room)["last_id"], 2, "stored once each")
+        finally:
+            tcp.close()
+            ws.close()
+
+
+class Ticker(unittest.TestCase):
+    """docs/protocol.md §1–2: --ticker takes a room name of §2."""
+
+    def test_room_limit(self):
+        r = dx.run_duplexd("--ticker", "r" * 33 + ":1000", "--http", "127.0.0.1:0",
+                           "--tcp", "127.0.0.1:0", "--store", "memory")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1, r.stderr)
+
+
+if __name__ == "__main__":
+    dx.main()
