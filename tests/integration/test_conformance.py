@@ -136,6 +136,26 @@ class Headers(Shared):
             self.assertEqual(hd.get("cache-control"), "no-cache", version)
             self.assertEqual(hd.get("access-control-allow-origin"), "*", version)
 
+    def test_preflight_and_head(self):
+        st, hd, body, _ = raw(self.server, "OPTIONS /api/v1/rooms/conf-o/messages HTTP/1.1\r\n"
+                                           "Content-Length: 0\r\n\r\n")
+        self.assertEqual(st, 204)
+        self.assertEqual(hd.get("access-control-allow-methods"), "GET, HEAD, POST")
+        self.assertIn("Authorization", hd.get("access-control-allow-headers", ""))
+        self.assertEqual(hd.get("access-control-allow-origin"), "*")
+        # A HEAD long poll does not wait (docs/protocol.md §4.2); same head as GET.
+        s = self.server.raw()
+        try:
+            s.sendall(b"HEAD /api/v1/rooms/conf-o/messages?since=0&wait=30 HTTP/1.1\r\n\r\n")
+            s.settimeout(5)
+            head = dx.HTTPReader(s).read_until(b"\r\n\r\n").decode("latin-1")
+        finally:
+            s.close()
+        hd = dx.parse_head(head)[1]
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertGreater(int(hd["content-length"]), 0)
+        self.assert_json_type(hd)
+
     def test_status_words_outside_the_list(self):
         # docs/protocol.md §4.2 settles the words PROTOCOL.md §4 leaves open.
         st, hd, body, _ = raw(self.server, "GET /healthz HTTP/1.2\r\n\r\n")
@@ -158,6 +178,27 @@ class RawTCP(Shared):
                 o = c.recv()
                 self.assertEqual((o["type"], o["code"]), ("error", "not_authenticated"), o)
             c.hello(self.nick())
+        finally:
+            c.close()
+
+    def test_not_authenticated_counts_towards_the_limit(self):
+        c = self.server.tcp_client()
+        try:
+            for i in range(11):
+                c.send({"type": "ping", "t": i})
+            codes = [o["code"] for o in c.wait_closed()]
+            self.assertEqual(codes, ["not_authenticated"] * 11)
+        finally:
+            c.close()
+
+    def test_ping_t_echoed_as_written(self):
+        c = self.server.tcp_client(self.nick())
+        try:
+            c.send_raw(b'{"type":"ping","t":1.5e3}\n')
+            c.sock.settimeout(dx.IO_TIMEOUT)
+            while b"\n" not in c.buf:
+                c.buf += c.sock.recv(4096)
+            self.assertIn(b'"t":1.5e3', c.buf)
         finally:
             c.close()
 
@@ -238,6 +279,65 @@ class Idempotency(Shared):
         finally:
             tcp.close()
             ws.close()
+
+
+class Shutdown(unittest.TestCase):
+    """docs/protocol.md §6 on HTTP/1.0 (test_lifecycle.py has HTTP/1.1): a
+    held long poll gets 503 shutting_down, a stream ends, an idle
+    keep-alive connection is closed. Its own server: it is stopped."""
+
+    def test_http10_long_poll_and_stream(self):
+        s = dx.Server(store="memory").start()
+        try:
+            sse = s.raw()
+            sse.sendall(b"GET /api/v1/rooms/conf-shut/events HTTP/1.0\r\n\r\n")
+            rs = dx.HTTPReader(sse)
+            rs.read_until(b"\r\n\r\n")
+            lp = s.raw()
+            lp.sendall(b"GET /api/v1/rooms/conf-shut/messages?since=0&wait=30 HTTP/1.0\r\n\r\n")
+            ka = s.raw()
+            ka.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
+            rk = dx.HTTPReader(ka)
+            self.assertEqual(rk.response()[0], 200)
+            dx.wait_until(lambda: b"duplex_longpolls_waiting 1" in s.curl("GET", "/metrics")[2],
+                          what="the long poll held")
+            s.terminate()
+            st, hd, body = dx.HTTPReader(lp).response()
+            self.assertEqual(st, 503)
+            self.assertEqual(dx.decode_json(body)["error"]["code"], "shutting_down")
+            self.assertEqual(hd.get("access-control-allow-origin"), "*")
+            self.assertTrue(rs.at_eof(), "the HTTP/1.0 stream ends with its connection")
+            self.assertTrue(rk.at_eof(), "an idle keep-alive connection is closed")
+            self.assertEqual(s.proc.wait(15), 0)
+            for x in (sse, lp, ka):
+                x.close()
+        finally:
+            s.cleanup()
+
+
+class Password(unittest.TestCase):
+    """docs/protocol.md §1 and §5.2 on raw TCP: hello needs the password,
+    with a nick or a token; a password error closes the connection."""
+
+    def test_raw_tcp(self):
+        s = dx.Server(store="memory", extra=["--password", "sekrit"]).start()
+        try:
+            st, hd, body = s.curl("POST", "/api/v1/session", body={"nick": "pw_a"})
+            self.assertEqual(st, 401, body)
+            tok = s.session("pw_a", password="sekrit")
+            for hello in ({"nick": "pw_b"}, {"nick": "pw_b", "password": "wrong"},
+                          {"token": tok}):
+                c = s.tcp_client()
+                c.send(dict(type="hello", **hello))
+                rest = c.wait_closed()
+                self.assertEqual([o["code"] for o in rest], ["unauthorized"], hello)
+                c.close()
+            c = s.tcp_client()
+            c.hello("pw_b", password="sekrit")
+            c.close()
+            s.stop()
+        finally:
+            s.cleanup()
 
 
 class Ticker(unittest.TestCase):
