@@ -340,6 +340,33 @@ class Password(unittest.TestCase):
             s.cleanup()
 
 
+class RateAndRetry(unittest.TestCase):
+    """docs/protocol.md §6 with §9: a cid retry over the send rate is
+    refused like any send, then answered with the original id."""
+
+    def test_retry_over_the_rate(self):
+        s = dx.Server(store="memory", send_rate="2/1").start()
+        try:
+            c = s.tcp_client("rr")
+            acks = {}
+            for cid in ("a", "b", "c", "d"):  # the burst, 2N = 4
+                c.send({"type": "send", "room": "rr", "text": "x", "cid": cid})
+                acks[cid] = c.recv_type("ack")
+            c.send({"type": "send", "room": "rr", "text": "x", "cid": "a"})
+            e = c.recv_type("error")
+            self.assertEqual((e["code"], e["cid"]), ("rate_limited", "a"))
+            self.assertTrue(1 <= e["retry_after"] <= 500, e)
+            dx.time.sleep(e["retry_after"] / 1000.0)
+            c.send({"type": "send", "room": "rr", "text": "x", "cid": "a"})
+            again = c.recv_type("ack")
+            self.assertEqual((again["id"], again["ts"]), (acks["a"]["id"], acks["a"]["ts"]))
+            self.assertEqual(s.poll("rr")["last_id"], 4, "stored once")
+            c.close()
+            s.stop()
+        finally:
+            s.cleanup()
+
+
 class Ticker(unittest.TestCase):
     """docs/protocol.md §1–2: --ticker takes a room name of §2."""
 
