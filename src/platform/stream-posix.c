@@ -328,6 +328,11 @@ dx_write (dx_stream *s, const dx_buf *bufs, size_t nbufs, dx_write_cb cb, void *
       dx_list_push_back (&s->h.loop->flush_list, &s->flush_link);
     return 0;
   }
+  /* Listed already: the flush phase sends this write with the others.
+   * Watching writability meanwhile would cost two epoll_ctl calls per
+   * stream and iteration of a fan-out (add, then remove once sent). */
+  if (!dx_list_empty (&s->flush_link))
+    return 0;
   stream_update (s);
   return 0;
 }
