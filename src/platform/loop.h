@@ -1,5 +1,5 @@
 /* Duplex platform layer: one completion-based event loop API over
- * epoll (Linux), IOCP (Windows) and poll (any POSIX).
+ * epoll or io_uring (Linux), IOCP (Windows) and poll (any POSIX).
  *
  * This is the only public header of src/platform/ for event handling.
  * It knows nothing of chat. See docs/architecture.md for the semantics
@@ -117,12 +117,14 @@ void dx_close (dx_handle *handle, dx_close_cb close_cb);
 
 /* ---- loop -------------------------------------------------------------- */
 
-/* Backend from $DUPLEX_LOOP ("epoll", "poll", "iocp") or the platform's
- * best (epoll on Linux, iocp on Windows, poll elsewhere). NULL on failure
- * (an unknown DUPLEX_LOOP value is a failure, with *err = DX_EINVAL). */
+/* Backend from $DUPLEX_LOOP ("epoll", "poll", "uring" where built with
+ * liburing, "iocp") or the platform's best (epoll on Linux, iocp on
+ * Windows, poll elsewhere). NULL on failure (an unknown DUPLEX_LOOP value
+ * is a failure, with *err = DX_EINVAL; "uring" on a kernel that refuses
+ * io_uring gives DX_ENOTSUP or DX_EACCES). */
 dx_loop *dx_loop_new (int *err);
 dx_loop *dx_loop_new_backend (const char *backend, int *err);
-/* "epoll", "poll" or "iocp". */
+/* "epoll", "poll", "uring" or "iocp". */
 const char *dx_loop_backend (const dx_loop *loop);
 /* Runs until dx_loop_stop() or until no open handle is left.
  * Returns 0, or a negative DX_E* on a fatal backend error.
