@@ -7,7 +7,7 @@
 /* No inline script or style anywhere (the page has none, and none may be
  * injected); the page talks to its own origin only: 'self' in connect-src
  * covers ws:// and wss:// of the same host and port (CSP Level 3; the web
- * suite checks it in Chromium). docs/protocol.md §4.9. */
+ * suite checks it in Chromium). docs/protocol.md §4.10. */
 const char dx_web_csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; "
                           "img-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
                           "base-uri 'none'; form-action 'self'";
