@@ -6,8 +6,9 @@
 #   benchmarks/cluster-bench.sh BUILD OUT     (BUILD: a build dir with duplexd and duplex-bench)
 # PHASES picks what runs (default "throughput idle"); "big" is the run past
 # one process's descriptor limit: BIG_ONE WebSocket subscribers on one node,
-# then BIG_SUBS on three behind nginx (NGINX_WORKERS workers), one room,
-# BIG_RATE msg/s for BIG_DURATION s, the bench in BENCH_WORKERS processes.
+# then BIG_SUBS on three behind nginx (NGINX_WORKERS workers), BIG_RATE
+# msg/s for BIG_DURATION s, in BENCH_PROCS bench processes at once (each
+# its own room and publisher; one process takes 19,000 at most).
 # The servers (nodes, Redis, nginx) run on SERVER_CPUS, the bench on
 # BENCH_CPUS (taskset; empty: not pinned).
 set -euo pipefail
@@ -51,7 +52,7 @@ run() { # NAME URL TRANSPORT SUBS RATE
 PHASES=${PHASES:-"throughput idle"}
 # 1. one node, the single-node default (SQLite store, no Redis)
 if [[ $PHASES == *throughput* ]]; then
-  "${SERVER_PIN[@]}" "$DUPLEXD" --http 127.0.0.1:8070 --tcp 127.0.0.1:8071 --data-dir "$tmp/sqlite" --send-rate 0/1 --log-level warn &
+  "${SERVER_PIN[@]}" "$DUPLEXD" --http 127.0.0.1:8070 --tcp 127.0.0.1:8071 --data-dir "$tmp/sqlite" --send-rate 0/1 --max-delivery-ms 0 --log-level warn &
   single=$!
   pids+=("$single")
   wait_ok http://127.0.0.1:8070
@@ -67,7 +68,7 @@ pids+=($!)
 wait_port 6390
 for p in 8080 8090 8100; do
   "${SERVER_PIN[@]}" "$DUPLEXD" --http 127.0.0.1:$p --tcp 127.0.0.1:$((p + 1)) --redis redis://127.0.0.1:6390 \
-    --node-id node$p --send-rate 0/1 --log-level warn &
+    --node-id node$p --send-rate 0/1 --max-delivery-ms 0 --log-level warn &
   pids+=($!)
 done
 for p in 8080 8090 8100; do wait_ok http://127.0.0.1:$p; done
@@ -102,8 +103,8 @@ if [[ $PHASES == *throughput* ]]; then
   stop_nginx
 fi
 
-# Past one process's descriptor limit (20,000 here): one room, WebSocket
-# subscribers in BENCH_WORKERS bench processes (each under its own limit).
+# Past one process's descriptor limit (20,000 here): WebSocket subscribers
+# in BENCH_PROCS bench processes (each under its own limit, its own room).
 # One node holds at most ~19,900 of them; three behind nginx hold BIG_SUBS
 # (8,000 a node), nginx holding two descriptors per client in
 # NGINX_WORKERS workers of 20,000 descriptors each.
@@ -112,7 +113,7 @@ if [[ $PHASES == *big* ]]; then
   BIG_SUBS=${BIG_SUBS:-24000}
   BIG_RATE=${BIG_RATE:-4}
   BIG_DURATION=${BIG_DURATION:-10}
-  BENCH_WORKERS=${BENCH_WORKERS:-3}
+  BENCH_PROCS=${BENCH_PROCS:-3}
   NGINX_WORKERS=${NGINX_WORKERS:-4}
   node_metrics() { # LABEL: what each node holds and follows
     for p in 8080 8090 8100; do
@@ -124,17 +125,34 @@ if [[ $PHASES == *big* ]]; then
         END { printf "%s node%s websocket=%s channels=%s catchup_reads=%s gaps_healed=%s\n", l, p, ws, ch, cu, gh }'
     done | tee -a "$OUT/big-nodes.txt" >&2
   }
-  big() { # NAME URL SUBS
-    echo "== $1 websocket subs=$3 rate=$BIG_RATE workers=$BENCH_WORKERS" >&2
+  big() { # NAME URL SUBS: BENCH_PROCS bench processes at once, each its own room
+    echo "== $1 websocket subs=$3 in $BENCH_PROCS rooms, rate=$BIG_RATE each" >&2
     echo "$1 load before: $(cat /proc/loadavg)" >> "$OUT/big-load.txt"
-    local t0=$SECONDS
+    local t0=$SECONDS bpids=()
     # What the nodes hold and follow meanwhile, every 5 s.
     (while sleep 5; do node_metrics "$1 +$((SECONDS - t0))s"; done) &
     local probe=$!
-    "${BENCH_PIN[@]}" "$BENCH" --url "$2" --transport websocket --subscribers "$3" --rate "$BIG_RATE" \
-      --duration "$BIG_DURATION" --workers "$BENCH_WORKERS" --drain 30 --json | tee -a "$OUT/$1.jsonl"
+    for i in $(seq "$BENCH_PROCS"); do
+      "${BENCH_PIN[@]}" "$BENCH" --url "$2" --transport websocket --subscribers $(($3 / BENCH_PROCS)) \
+        --rate "$BIG_RATE" --duration "$BIG_DURATION" --drain 30 --json > "$OUT/$1-$i.json" &
+      bpids+=($!)
+    done
+    wait "${bpids[@]}" || true
     kill "$probe" 2>/dev/null || true
     echo "$1 load after: $(cat /proc/loadavg)" >> "$OUT/big-load.txt"
+    # One line: the processes' deliveries summed, their worst p50 / p99.
+    python3 - "$1" "$OUT"/"$1"-*.json <<'PY' | tee -a "$OUT/big-summary.txt"
+import json, sys
+runs = [json.load(open(f)) for f in sys.argv[2:]]
+print("%s: %d subscribers ready of %d, delivered %d of %d (gaps %d, duplicates %d), %.0f msgs/s, "
+      "p50 %.0f ms, p99 %.0f ms (worst process), bench saturated: %s" % (
+          sys.argv[1], sum(r["ready"] for r in runs), sum(r["subscribers"] for r in runs),
+          sum(r["delivered"] for r in runs), sum(r["expected"] for r in runs),
+          sum(r["gaps"] for r in runs), sum(r["duplicates"] for r in runs),
+          sum(r["delivered_per_s"] for r in runs),
+          max(r["latency_ms"]["p50"] for r in runs), max(r["latency_ms"]["p99"] for r in runs),
+          any(r.get("bench_saturated") for r in runs)))
+PY
   }
   big big-one-node http://127.0.0.1:8080 "$BIG_ONE"
   start_nginx "$NGINX_WORKERS"
