@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs ALL of Duplex's tests:
-#   1. native build (-Dwerror): every suite (platform on epoll and poll,
-#      protocol, server, integration on epoll and poll, client under Xvfb,
+#   1. native build (-Dwerror): every suite (platform on epoll, poll and uring,
+#      protocol, server, integration on epoll, poll and uring, client under Xvfb,
 #      web: the web client in headless Chromium)
 #   2. ASan + UBSan build: the unit suites (protocol, platform, server)
 #   3. clang libFuzzer build: each fuzz target for fuzz_seconds
