@@ -206,9 +206,9 @@ dx_metrics_render_tls (const dx_tls_stats *s, dx_buffer *out)
       offsetof (dx_tls_stats, failures) },
     { "duplex_tls_handshake_timeouts_total", "TLS handshakes not finished in 10 s (dropped).",
       offsetof (dx_tls_stats, timeouts) },
-    { "duplex_tls_reloads_total", "SIGHUP certificate reloads that took.",
+    { "duplex_tls_reloads_total", "Certificate reloads that took (SIGHUP; Windows: file change).",
       offsetof (dx_tls_stats, reloads) },
-    { "duplex_tls_reload_failures_total", "SIGHUP reloads that kept the old certificate.",
+    { "duplex_tls_reload_failures_total", "Certificate reloads that kept the old pair.",
       offsetof (dx_tls_stats, reload_failures) },
   };
   dx_buffer_printf (out, "# HELP duplex_tls_enabled 1: the HTTP and TCP listeners speak TLS.\n"
