@@ -612,15 +612,32 @@ reset_rooms (dx_cluster *c)
   free_held (c);
 }
 
+static bool check_visit (void *arg, const char *name, void *value);
+
+/* The rooms with messages (KEY_ROOMS), read every CHECK_MS: a room made
+ * on another node is listed (/api/v1/rooms) with its last id at once. */
 static void
 on_rooms (void *arg, const redisReply *reply)
 {
   dx_cluster *c = arg;
   if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
     return;
-  for (size_t i = 0; i < reply->elements; i++)
-    if (reply->element[i]->type == REDIS_REPLY_STRING)
-      dx_cluster_room_get (c, reply->element[i]->str);
+  for (size_t i = 0; i < reply->elements; i++) {
+    const redisReply *e = reply->element[i];
+    if (e->type != REDIS_REPLY_STRING || dx_strmap_get (&c->rooms, e->str))
+      continue;
+    cl_room *r = dx_cluster_room_get (c, e->str);
+    if (r)
+      check_visit (c, r->name, r);
+  }
+}
+
+static void
+read_rooms (dx_cluster *c)
+{
+  const char *argv[] = { "HKEYS", KEY_ROOMS };
+  size_t lens[] = { 5, sizeof KEY_ROOMS - 1 };
+  dx_redis_command_argv (c->cmd, 2, argv, lens, on_rooms, c);
 }
 
 static bool
@@ -665,9 +682,7 @@ on_cluster_value (void *arg, const redisReply *reply)
     return;
   }
   c->ready = true;
-  const char *argv[] = { "HKEYS", KEY_ROOMS };
-  size_t lens[] = { 5, sizeof KEY_ROOMS - 1 };
-  dx_redis_command_argv (c->cmd, 2, argv, lens, on_rooms, c);
+  read_rooms (c);
   catch_up_all (c);
 }
 
@@ -820,6 +835,7 @@ on_check (dx_timer *t)
   size_t lens[] = { 3, sizeof KEY_CLUSTER - 1 };
   dx_redis_command_argv (c->cmd, 2, argv, lens, on_cluster_check, c);
   dx_strmap_each (&c->rooms, check_visit, c);
+  read_rooms (c);
   if (now - c->last_heartbeat >= HEARTBEAT_MS) {
     c->last_heartbeat = now;
     dx_cluster_heartbeat (c);

@@ -156,6 +156,12 @@ class Follow(cluster.ClusterTest):
         tok = n0.session(self.nick())
         n0.post(tok, room, "one", cid="c1")
         n0.post(tok, other, "two")
+        # Nobody is in it anywhere: n1 lists it all the same, within a check.
+        t0 = time.monotonic()
+        dd.wait_until(lambda: {"name": other, "last_id": 1, "online": 0}
+                      in n1.get_json("/api/v1/rooms")[1]["rooms"], timeout=5,
+                      what="a room made on n0 listed on n1")
+        print("follow: a room made on n0 listed on n1 after %.1f s" % (time.monotonic() - t0))
         for k in self.redis.cmd("KEYS", "*"):
             k = k.decode()
             tag = k[k.index("{") + 1:k.index("}")]
