@@ -88,6 +88,10 @@ class Readers(threading.Thread):
 
 
 class Backpressure(unittest.TestCase):
+    # A timing test of a loaded server: under Wine it would measure Wine's
+    # scheduling and cost the Windows phase tens of seconds; the policy is
+    # platform-independent code (backlog.c, unit-tested there too).
+    @dx.skip_on_wine("timing under overload; backlog.c is unit-tested on Windows")
     def test_overload(self):
         server = dx.Server(store="memory", extra=["--max-delivery-ms", str(BOUND_MS)])
         server.start()
