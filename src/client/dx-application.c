@@ -1,6 +1,10 @@
 #include "dx-config.h"
 
 #include <glib/gi18n.h>
+#ifdef G_OS_UNIX
+#include <glib-unix.h>
+#include <signal.h>
+#endif
 
 #include "protocol/names.h"
 
@@ -27,6 +31,8 @@ struct _DxApplication {
   DxChat *chat;        /* the main window's, kept for the export on exit */
   DxRunLog *run_log;
   GDBusProxy *portal;
+  guint sigterm_source; /* SIGTERM and SIGINT quit like app.quit (POSIX) */
+  guint sigint_source;
 };
 
 G_DEFINE_FINAL_TYPE (DxApplication, dx_application, GTK_TYPE_APPLICATION)
@@ -272,6 +278,18 @@ static const GActionEntry app_actions[] = {
   { .name = "activate", .activate = activate_action },
 };
 
+#ifdef G_OS_UNIX
+/* `kill`, a session manager logging out, or Ctrl+C in the terminal: quit
+ * through app.quit, so that transports say goodbye and shutdown still
+ * writes --stats-file. */
+static gboolean
+quit_on_signal (gpointer app)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  return G_SOURCE_CONTINUE;
+}
+#endif
+
 static void
 dx_application_startup (GApplication *app)
 {
@@ -291,6 +309,10 @@ dx_application_startup (GApplication *app)
 
   dx_ensure_resources ();
   G_APPLICATION_CLASS (dx_application_parent_class)->startup (app);
+#ifdef G_OS_UNIX
+  self->sigterm_source = g_unix_signal_add (SIGTERM, quit_on_signal, app);
+  self->sigint_source = g_unix_signal_add (SIGINT, quit_on_signal, app);
+#endif
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
                                    app);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++) {
@@ -361,6 +383,10 @@ dx_application_shutdown (GApplication *app)
   DxApplication *self = DX_APPLICATION (app);
   g_autoptr (GError) error = NULL;
 
+#ifdef G_OS_UNIX
+  g_clear_handle_id (&self->sigterm_source, g_source_remove);
+  g_clear_handle_id (&self->sigint_source, g_source_remove);
+#endif
   /* Windows are gone by now (closed, or destroyed by app.quit). */
   if (self->stats_file != NULL && self->chat != NULL
       && !dx_stats_export_save (self->chat, self->run_log, self->stats_file, DX_STATS_FORMAT_JSON,

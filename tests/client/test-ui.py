@@ -13,6 +13,7 @@ Run under Xvfb with a private D-Bus session:
 Needs DUPLEXD and DUPLEX (paths of the two programs) in the environment."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,13 +86,21 @@ def run_mode(base, mode, tmp):
             time.sleep(0.3)
         results.append((ok, '%s: reply typed into the entry (%s), Enter (%s): stored by the '
                         'server from %s' % (mode, how, how2, nick)))
-        subprocess.run(['xdotool', 'key', 'ctrl+q'], check=True)
+        # The last mode ends as a session manager or `kill` ends it: SIGTERM
+        # must quit as Ctrl+Q does, export included.
+        how = 'SIGTERM' if mode == MODES[-1] else 'Ctrl+Q'
+        if how == 'SIGTERM':
+            app_proc.send_signal(signal.SIGTERM)
+        else:
+            subprocess.run(['xdotool', 'key', 'ctrl+q'], check=True)
         try:
-            app_proc.wait(15)
+            status = app_proc.wait(15)
             ok, what = check_export(stats_file, base, nick, room, mode)
+            ok = ok and status == 0
+            what += ', exit status %d' % status
         except subprocess.TimeoutExpired:
-            ok, what = False, 'still running 15 s after Ctrl+Q'
-        results.append((ok, '%s: Ctrl+Q quits and writes --stats-file: %s' % (mode, what)))
+            ok, what = False, 'still running 15 s after %s' % how
+        results.append((ok, '%s: %s quits and writes --stats-file: %s' % (mode, how, what)))
     finally:
         app_proc.terminate()
         try:
