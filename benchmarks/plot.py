@@ -243,7 +243,8 @@ def overload_tables(ov, bound):
         for k in keys:
             m = g[k]
             note = "" if m["ok_runs"] * 2 > m["runs"] else " (incomplete: %s)" % "; ".join(m["errors_seen"]) if m["errors_seen"] else " (incomplete)"
-            lines.append("| %g | %.0f | %s | %d / %d / %d | %.0f | %s | %s | %s | %s | %s |%s" % (
+            # (the note in the last cell: text past a row's last pipe is dropped)
+            lines.append("| %g | %.0f | %s | %d / %d / %d | %.0f | %s | %s | %s | %s | %s%s |" % (
                 k[1], k[1] * n, k[2], m["sent"] or 0, m["refused"] or 0, m["deferred"] or 0,
                 m["delivered_per_s"] or 0, fmt(m["latency_ms"]["p50"]), fmt(m["latency_ms"]["p99"]),
                 server_cell(m), gen_cell(m), m["loadavg"], note))
