@@ -248,22 +248,25 @@ dx_backlog_unexpect (dx_backlog *bl, size_t bytes)
     bl->expected -= bytes < bl->expected ? bytes : bl->expected;
 }
 
-/* Every DX_BACKLOG_RATE_MS: the rate (bytes written a second) of that
- * span, if it began with late work (only then does it show how fast the
- * loop and the readers drain rather than how much was offered), or the
- * earlier estimate decayed by a tenth a span, whichever is more: a
- * maximum that follows the capacity under load. */
+/* Every DX_BACKLOG_RATE_MS: the rate (bytes written a second) of a span
+ * that began with late work (only then does it show how fast the loop and
+ * the readers drain rather than how much was offered), or the earlier
+ * estimate less a tenth, whichever is more: a maximum that follows the
+ * capacity under load. A span without late work, or one much longer than
+ * DX_BACKLOG_RATE_MS (nothing asked in between: mostly idle), says nothing
+ * about the capacity and leaves the estimate as it was. Letting it decay
+ * there refused the first burst after a quiet minute, judged against a rate
+ * of almost nothing. */
 static void
 update_rate (dx_backlog *bl, uint64_t now_us)
 {
+  uint64_t span = DX_BACKLOG_RATE_MS * 1000;
   uint64_t dt = now_us - bl->mark_us;
-  if (bl->mark_us != 0 && dt < DX_BACKLOG_RATE_MS * 1000)
+  if (bl->mark_us != 0 && dt < span)
     return;
-  if (bl->mark_us != 0) {
-    double inst = bl->mark_busy ? (double) (bl->bytes_done - bl->mark_done) * 1e6 / (double) dt : 0;
-    double decayed = bl->rate;
-    for (uint64_t k = dt / (DX_BACKLOG_RATE_MS * 1000); k > 0 && decayed > 0; k--)
-      decayed = k > 50 ? 0 : decayed * 0.9;
+  if (bl->mark_us != 0 && bl->mark_busy && dt < 2 * span) {
+    double inst = (double) (bl->bytes_done - bl->mark_done) * 1e6 / (double) dt;
+    double decayed = bl->rate * 0.9;
     bl->rate = inst > decayed ? inst : decayed;
   }
   bl->mark_us = now_us;

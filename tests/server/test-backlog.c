@@ -82,13 +82,29 @@ test_accounting (void)
   dx_backlog_expect (bl, 2 * DX_BACKLOG_MIN_BYTES);
   OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20220 * MS) == 0, "2 MiB queued: accepted");
   dx_backlog_unexpect (bl, 2 * DX_BACKLOG_MIN_BYTES);
+  /* Quiet seconds say nothing about the capacity: the first burst after
+   * them is judged against the rate measured under load. */
+  dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 22220 * MS);
+  dx_backlog_expect (bl, 2 * DX_BACKLOG_MIN_BYTES);
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 22230 * MS) == 0,
+      "2 MiB queued after two quiet seconds: accepted");
+  dx_backlog_unexpect (bl, 2 * DX_BACKLOG_MIN_BYTES);
+  dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 80220 * MS);
+  dx_backlog_expect (bl, 2 * DX_BACKLOG_MIN_BYTES);
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 80230 * MS) == 0,
+      "2 MiB queued after a quiet minute: accepted");
+  dx_backlog_unexpect (bl, 2 * DX_BACKLOG_MIN_BYTES);
+  dx_backlog_expect (bl, 4 * DX_BACKLOG_MIN_BYTES);
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 80240 * MS) > 0,
+      "4 MiB queued after a quiet minute: still refused");
+  dx_backlog_unexpect (bl, 4 * DX_BACKLOG_MIN_BYTES);
 
   dx_buffer out;
   dx_buffer_init (&out, 0);
   dx_backlog_render_metrics (bl, t0, 250, &out);
   OK (!out.failed && strstr (out.data, "duplex_delivery_seconds_count 3\n") != NULL,
       "/metrics: the accept -> last write histogram");
-  OK (strstr (out.data, "duplex_delivery_refused_total 2\n") != NULL, "/metrics: refusals");
+  OK (strstr (out.data, "duplex_delivery_refused_total 3\n") != NULL, "/metrics: refusals");
   dx_buffer_free (&out);
   dx_backlog_free (bl);
 }
