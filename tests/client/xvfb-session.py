@@ -7,6 +7,17 @@ file and starts Xvfb afterwards: when another X server starts at the same
 moment (a second test, the Windows suite's Xvfb), both pick the same
 number, one Xvfb fails, and xvfb-run still runs the command on a display
 it cannot open. The command's exit status is ours; the server dies with it.
+
+The number is not the first free one either: a display just given up by
+another server (the Windows suite's Xvfb, which starts at :0) can still be
+cleaned up by that server after ours took it, removing our socket. So each
+session starts at a number of its own in 200-999 and takes the next one
+that is free.
+
+-noreset: by default an X server resets when its last client leaves, and a
+client that connects during the reset is refused. at-spi-bus-launcher
+connects and leaves just as the window starts: "cannot open display" in
+client-ui-tls, twice in CI.
 """
 
 import os
@@ -15,19 +26,31 @@ import subprocess
 import sys
 
 
-def start_xvfb():
+def try_xvfb(num):
+    """Xvfb on :num, or None if that display is taken (Xvfb then exits
+    without writing the number)."""
     r, w = os.pipe()
-    proc = subprocess.Popen(['Xvfb', '-displayfd', str(w), '-screen', '0', '1280x800x24',
-                             '-nolisten', 'tcp', '-ac'], pass_fds=(w,), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(['Xvfb', ':%d' % num, '-displayfd', str(w), '-screen', '0',
+                             '1280x800x24', '-nolisten', 'tcp', '-ac', '-noreset'], pass_fds=(w,),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as f:
-        num = f.readline().strip()
-    if not num:
-        proc.kill()
-        proc.wait()
-        sys.exit('xvfb-session: Xvfb did not start')
-    return proc, ':' + num
+        got = f.readline().strip()
+    if got:
+        return proc, ':' + got
+    proc.kill()
+    proc.wait()
+    return None
+
+
+def start_xvfb():
+    first = 200 + (os.getpid() * 7919) % 800
+    for k in range(64):
+        started = try_xvfb(200 + (first - 200 + k) % 800)
+        if started:
+            return started
+    sys.exit('xvfb-session: Xvfb did not start on any of 64 displays')
 
 
 def main():
