@@ -9,6 +9,7 @@ DUPLEXD and DUPLEX (paths of the two programs) come from the environment."""
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -106,22 +107,44 @@ def find(app, pred, timeout=45):
     return None
 
 
-def focus_window(pid):
-    """Give the app's X window the keyboard (Xvfb has no window manager)."""
-    out = subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--pid', str(pid)],
-                         capture_output=True, text=True, timeout=20).stdout.split()
+def focus_window(pid, title=None):
+    """Give the app's X window the keyboard (Xvfb has no window manager).
+    With a title, the window of that title: while a dialog is open the app
+    has two visible windows, and their order in the search is not the
+    stacking order (a password typed into the main window was lost)."""
+    out = []
+    if title:
+        out = subprocess.run(['xdotool', 'search', '--onlyvisible', '--pid', str(pid), '--name',
+                              '^%s$' % re.escape(title)],
+                             capture_output=True, text=True, timeout=20).stdout.split()
+    if not out:
+        out = subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--pid', str(pid)],
+                             capture_output=True, text=True, timeout=20).stdout.split()
     if out:
         subprocess.run(['xdotool', 'mousemove', '--window', out[-1], '300', '300'])
         subprocess.run(['xdotool', 'windowfocus', '--sync', out[-1]])
 
 
+def toplevel_title(node):
+    """The title of the window an accessible is in, or None."""
+    try:
+        while node is not None:
+            if node.getRole() in (pyatspi.ROLE_FRAME, pyatspi.ROLE_DIALOG, pyatspi.ROLE_WINDOW):
+                return node.name or None
+            node = node.parent
+    except Exception:
+        pass
+    return None
+
+
 def type_into(entry, pid, text):
     """Real key presses into the entry the accessible tree found."""
+    title = toplevel_title(entry)
     try:
         entry.queryComponent().grabFocus()
     except Exception:
         pass
-    focus_window(pid)
+    focus_window(pid, title)
     subprocess.run(['xdotool', 'type', '--delay', '20', text], check=True)
     return 'xdotool'
 
