@@ -111,12 +111,20 @@ longpoll_epoch (dx_sub *sub)
 
 static const dx_sub_ops longpoll_ops = { longpoll_message, NULL, longpoll_epoch };
 
+/* A held request the server gives up as it stops: 503, and the connection
+ * closes after it (docs/protocol.md §3). */
+static void
+respond_shutting_down (dx_http_conn *hc)
+{
+  hc->keep_alive = false;
+  dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+}
+
 static void
 longpoll_on_shutdown (dx_http_conn *hc)
 {
   longpoll_end (hc);
-  hc->keep_alive = false;
-  dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+  respond_shutting_down (hc);
 }
 
 static const dx_http_hold_ops longpoll_hold_ops = {
@@ -289,7 +297,7 @@ on_posted (void *arg, int status, const dx_stored_msg *msg, bool duplicate)
       respond_unavailable (hc, "Redis did not answer: the message may have been stored "
                                "(a retry with the same cid tells)");
     else if (status == DX_ECANCELED)
-      dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+      respond_shutting_down (hc);
     else if (status < 0)
       dx_http_respond_error (hc, 500, "internal_error", "the message could not be stored");
     else {
@@ -386,7 +394,7 @@ route_post_message (dx_http_conn *hc, const dx_http_message *req, const char *ro
     dx_http_conn_set_state (hc, DX_HTTP_CONN_READING, NULL);
     dx_conn_unref (&hc->base);
     if (rc == DX_ECANCELED)
-      dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+      respond_shutting_down (hc);
     else if (rc == DX_ENOTCONN)
       respond_unavailable (hc, "the cluster's store (Redis) is not reachable: not stored");
     else if (rc == DX_EINVAL)
@@ -436,8 +444,7 @@ view_current (void *arg)
   if (!view_wait_end (hc))
     return;
   if (hc->base.ctx->poster->store == NULL) {
-    hc->keep_alive = false;
-    dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    respond_shutting_down (hc);
     return;
   }
   answer_messages (hc);
@@ -464,8 +471,7 @@ view_wait_shutdown (dx_http_conn *hc)
 {
   view_wait_cancel (hc);
   view_wait_end (hc);
-  hc->keep_alive = false;
-  dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+  respond_shutting_down (hc);
 }
 
 static const dx_http_hold_ops view_hold_ops = {
@@ -663,8 +669,7 @@ handle_request (dx_http_conn *hc, const dx_http_message *req)
     return;
   }
   if (ctx->shutting_down || ctx->poster->store == NULL) {
-    hc->keep_alive = false;
-    dx_http_respond_error (hc, 503, "shutting_down", "the server is shutting down");
+    respond_shutting_down (hc);
     return;
   }
   switch (rm.route) {
