@@ -109,14 +109,18 @@ def find(app, pred, timeout=45):
 
 def focus_window(pid, title=None):
     """Give the app's X window the keyboard (Xvfb has no window manager).
-    With a title, the window of that title: while a dialog is open the app
-    has two visible windows, and their order in the search is not the
-    stacking order (a password typed into the main window was lost)."""
+    With a title, the window of that title, once it is mapped: while a
+    dialog is open the app has two windows, and a dialog can be on the
+    accessible tree before it is on the screen (a password typed then went
+    to the main window)."""
     out = []
     if title:
-        out = subprocess.run(['xdotool', 'search', '--onlyvisible', '--pid', str(pid), '--name',
-                              '^%s$' % re.escape(title)],
-                             capture_output=True, text=True, timeout=20).stdout.split()
+        try:
+            out = subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--pid', str(pid),
+                                  '--name', '^%s$' % re.escape(title)],
+                                 capture_output=True, text=True, timeout=10).stdout.split()
+        except subprocess.TimeoutExpired:
+            pass
     if not out:
         out = subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--pid', str(pid)],
                              capture_output=True, text=True, timeout=20).stdout.split()
@@ -126,12 +130,16 @@ def focus_window(pid, title=None):
 
 
 def toplevel_title(node):
-    """The title of the window an accessible is in, or None."""
+    """The title of the window an accessible is in (the ancestor right
+    under the application: its role is not always 'frame'), or None."""
     try:
         while node is not None:
-            if node.getRole() in (pyatspi.ROLE_FRAME, pyatspi.ROLE_DIALOG, pyatspi.ROLE_WINDOW):
+            parent = node.parent
+            if parent is None:
+                return None
+            if parent.getRole() == pyatspi.ROLE_APPLICATION:
                 return node.name or None
-            node = node.parent
+            node = parent
     except Exception:
         pass
     return None

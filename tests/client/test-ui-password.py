@@ -9,15 +9,18 @@ import subprocess
 import tempfile
 
 from atspi_util import (find, find_app, press_enter, pyatspi, running, start_server, tap,
-                        type_into, wait_stored)
+                        toplevel_title, type_into, wait_stored)
 
 PASSWORD = 'open sesame'
 
 
 def password_entry(app):
+    """The entry of the dialog on screen: a wrong password closes the dialog
+    and a new one asks again, and the old entry may linger on the tree."""
     return find(app, lambda n: n.name == 'Password'
                 and n.getRole() in (pyatspi.ROLE_PASSWORD_TEXT, pyatspi.ROLE_TEXT,
-                                    pyatspi.ROLE_ENTRY), timeout=20)
+                                    pyatspi.ROLE_ENTRY)
+                and toplevel_title(n) == 'Server Password', timeout=20)
 
 
 def chat(app, pid, base):
@@ -34,6 +37,7 @@ def chat(app, pid, base):
     yield wrong is not None, 'a wrong password is said to be wrong'
     entry = password_entry(app)
     if entry is None:
+        yield False, 'the dialog asks again, with an entry'
         return
     type_into(entry, pid, PASSWORD)
     press_enter()
