@@ -24,10 +24,16 @@
 #             SUBS:RATE,RATE,... of OVERLOAD, every server in turn at each
 #             offered rate — duplexd on epoll, duplexd on io_uring (a second
 #             duplexd with DUPLEX_LOOP=uring, when the kernel allows it),
+#             duplexd with --store memory (no disk: what the fan-out alone
+#             does, and what compares with the peers, which keep nothing),
 #             nginx+nchan, Node ws: accepted, refused and deferred
 #             publications, delivered/s and p50/p99 of accepted messages,
-#             server and generator CPU, the load average at each point
+#             server and generator CPU, the load average at each point;
+#             for a duplexd also its store's commit times and the sends its
+#             delivery bound refused (benchmarks/metrics-delta.py)
 #                                                                  -> overload.jsonl
+#             then each duplexd offered twice its capacity at the first
+#             subscriber count, TWICE_RUNS times              -> twice.jsonl
 # then env.txt, and the SVG plots + tables.md made by benchmarks/plot.py.
 #
 # Env (defaults): SUBS="100 1000 5000 10000" RATE=10 DURATION=5 REPEAT=1
@@ -37,6 +43,7 @@
 #   OVERLOAD="1000:10,100,200,400,600,800,1200,1600,2400,3200 10000:2,5,10,20,40,80"
 #   OVERLOAD_DRAIN=10 (seconds a point may take past its publishing)
 #   OVERLOAD_BOUND=250 (p99 ms: two points past it end a server's curve)
+#   TWICE_RUNS=3 (runs at twice each duplexd's capacity; 0: none)
 #   BUILD=<build dir> (default: build/bench in the source tree; configured
 #   --buildtype=release -Dclient=disabled if it does not exist yet)
 set -euo pipefail
@@ -66,6 +73,7 @@ phases=${PHASES:-"idle cost fanout capacity overload"}
 overload_points=${OVERLOAD:-"1000:10,100,200,400,600,800,1200,1600,2400,3200 10000:2,5,10,20,40,80"}
 overload_drain=${OVERLOAD_DRAIN:-10}
 overload_bound=${OVERLOAD_BOUND:-250}
+twice_runs=${TWICE_RUNS:-3}
 fanout_repeat=${FANOUT_REPEAT:-$repeat}
 if [ "$(id -u)" -eq 0 ]; then nice=${NICE:--19}; else nice=${NICE:-0}; fi
 # pin CPU CMD...: runs CMD on CPU at $nice. pin_bg replaces the subshell that
@@ -112,23 +120,29 @@ trap cleanup EXIT
 
 # duplexd (sqlite store, as deployed; no send-rate limit: the publisher is
 # one token sending hundreds a second, which the default 20/s would refuse)
-start_duplexd() { # NAME: sets dxd_pid and dxd_port ("" if it did not start)
+start_duplexd() { # NAME [STORE ARGS]: sets dxd_pid and dxd_port ("" if it did not start)
+  local name=$1
+  shift
+  [ $# -gt 0 ] || set -- --data-dir "$work/data-$name"
   pin_bg 0 "$build/src/server/duplexd" --http 127.0.0.1:0 --tcp 127.0.0.1:0 --send-rate 0/1 \
-    --data-dir "$work/data-$1" --ready-file "$work/ready-$1.json" --log-level warn 2>"$work/$1.log" &
+    "$@" --ready-file "$work/ready-$name.json" --log-level warn 2>"$work/$name.log" &
   pids+=($!); dxd_pid=$! dxd_port=
   for _ in $(seq 100); do
-    [ -s "$work/ready-$1.json" ] && break
+    [ -s "$work/ready-$name.json" ] && break
     kill -0 "$dxd_pid" 2>/dev/null || return 0
     sleep 0.1
   done
-  dxd_port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready-$1.json")
+  dxd_port=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["http"])' "$work/ready-$name.json")
 }
 # The same duplexd on the io_uring loop, for the overload phase, where the
 # kernel and the build have it (if not, env.txt says so).
-uring_pid= uring_port=
+uring_pid= uring_port= mem_pid= mem_port=
 if [[ " $phases " == *" overload "* ]]; then
   DUPLEX_LOOP=uring start_duplexd duplexd-uring
   if [ -n "$dxd_port" ]; then uring_pid=$dxd_pid uring_port=$dxd_port; fi
+  start_duplexd duplexd-mem --store memory
+  [ -n "$dxd_port" ] || { echo "compare-peers: duplexd --store memory did not start" >&2; cat "$work/duplexd-mem.log" >&2; exit 1; }
+  mem_pid=$dxd_pid mem_port=$dxd_port
 fi
 start_duplexd duplexd
 [ -n "$dxd_port" ] || { echo "compare-peers: duplexd did not start" >&2; cat "$work/duplexd.log" >&2; exit 1; }
@@ -164,8 +178,8 @@ done
 
 # A server is duplexd, duplexd-uring, nchan or nodews; its protocol (the
 # bench's --target) is that name up to the first "-".
-port_of() { case $1 in duplexd) echo "$dxd_port" ;; duplexd-uring) echo "$uring_port" ;; nchan) echo "$nchan_port" ;; nodews) echo "$nodews_port" ;; esac; }
-pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; duplexd-uring) echo "$uring_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
+port_of() { case $1 in duplexd) echo "$dxd_port" ;; duplexd-uring) echo "$uring_port" ;; duplexd-mem) echo "$mem_port" ;; nchan) echo "$nchan_port" ;; nodews) echo "$nodews_port" ;; esac; }
+pid_of() { case $1 in duplexd) echo "$dxd_pid" ;; duplexd-uring) echo "$uring_pid" ;; duplexd-mem) echo "$mem_pid" ;; nchan) echo "$nginx_worker" ;; nodews) echo "$node_pid" ;; esac; }
 transports_of() { case $1 in duplexd) echo "websocket sse longpoll poll tcp" ;; nchan) echo "websocket sse longpoll" ;; nodews) echo websocket ;; esac; }
 
 # Waits (at most 10 s) until every server has been quiet for half a second.
@@ -173,12 +187,12 @@ settle() {
   local p ticks before after
   for _ in $(seq 20); do
     before=0 after=0
-    for p in $dxd_pid $uring_pid $nginx_worker $node_pid; do
+    for p in $dxd_pid $uring_pid $mem_pid $nginx_worker $node_pid; do
       ticks=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
       before=$((before + ticks))
     done
     sleep 0.5
-    for p in $dxd_pid $uring_pid $nginx_worker $node_pid; do
+    for p in $dxd_pid $uring_pid $mem_pid $nginx_worker $node_pid; do
       ticks=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
       after=$((after + ticks))
     done
@@ -197,6 +211,27 @@ bench_json() { # phase repeat server args...
   pin 1 "$bench" --url "http://127.0.0.1:$(port_of "$server")" --target "${server%%-*}" \
     --server-pid "$(pid_of "$server")" --json "$@" 2>>"$work/bench.err" |
     sed "s/^{/{\"phase\":\"$phase\",\"repeat\":$rep,\"server\":\"$server\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",/" || true
+}
+
+# One overload point (WebSocket): its JSON line, to which a duplexd adds
+# what its /metrics say about the same span (benchmarks/metrics-delta.py).
+overload_point() { # phase repeat server subscribers rate
+  local port
+  port=$(port_of "$3")
+  [[ $3 == duplexd* ]] && curl -s "http://127.0.0.1:$port/metrics" >"$work/metrics-before" || true
+  bench_json "$1" "$2" "$3" --transport websocket --subscribers "$4" \
+    --rate "$5" --duration "$duration" --drain "$overload_drain" >"$work/point.json"
+  if [[ $3 == duplexd* ]] && [ -s "$work/point.json" ] &&
+    curl -s "http://127.0.0.1:$port/metrics" >"$work/metrics-after"; then
+    python3 - "$work/point.json" "$(python3 "$root/benchmarks/metrics-delta.py" "$work/metrics-before" "$work/metrics-after")" <<'PY'
+import json, sys
+point = json.load(open(sys.argv[1]))
+point.update(json.loads(sys.argv[2]))
+print(json.dumps(point))
+PY
+  else
+    cat "$work/point.json"
+  fi
 }
 
 for phase in $phases; do
@@ -242,7 +277,7 @@ for phase in $phases; do
     # Before each run the previous server must have gone quiet (a
     # backlogged server keeps its core busy after the bench has left).
     : >"$out/overload.jsonl"
-    servers="duplexd${uring_pid:+ duplexd-uring} nchan nodews"
+    servers="duplexd duplexd-mem${uring_pid:+ duplexd-uring} nchan nodews"
     for rep in $(seq "$repeat"); do
       for point in $overload_points; do
         n=${point%%:*} rates=${point#*:}
@@ -251,9 +286,7 @@ for phase in $phases; do
           for server in $servers; do
             [ "${past[$server]:-0}" -lt 2 ] || continue
             settle
-            bench_json overload "$rep" "$server" --transport websocket --subscribers "$n" \
-              --rate "$r" --duration "$duration" --drain "$overload_drain" >"$work/point.json"
-            cat "$work/point.json" >>"$out/overload.jsonl"
+            overload_point overload "$rep" "$server" "$n" "$r" >>"$out/overload.jsonl"
             if python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["latency_ms"]["p99"] <= float(sys.argv[2]) and "error" not in r else 1)' \
                 "$work/point.json" "$overload_bound" 2>/dev/null; then
               past[$server]=0
@@ -264,6 +297,31 @@ for phase in $phases; do
           done
         done
         unset past
+      done
+    done
+    # Twice the capacity, several times: the bound's promise (p99 of what
+    # is accepted within it, nothing accepted lost) on its hardest point.
+    : >"$out/twice.jsonl"
+    n=${overload_points%%:*}
+    for server in duplexd duplexd-mem${uring_pid:+ duplexd-uring}; do
+      [ "$twice_runs" -gt 0 ] || break
+      r=$(python3 - "$out/overload.jsonl" "$server" "$n" "$overload_bound" <<'PY'
+import json, math, sys
+path, server, n, bound = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+best = 0
+for line in open(path):
+    r = json.loads(line)
+    if r.get("server") == server and r["subscribers"] == n and not r.get("error") \
+            and r["delivered"] == r["sent"] * n and r["latency_ms"]["p99"] <= bound:
+        best = max(best, r["delivered_per_s"])
+print(math.ceil(2 * best / n) if best else 0)
+PY
+      )
+      [ "$r" -gt 0 ] || continue
+      for rep in $(seq "$twice_runs"); do
+        settle
+        overload_point twice "$rep" "$server" "$n" "$r" >>"$out/twice.jsonl"
+        echo "compare-peers: twice the capacity, $n subscribers, $r msg/s, $server (run $rep): load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
       done
     done
     ;;
@@ -302,6 +360,7 @@ done
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan), 1 worker"
   echo "node: $(node --version), ws $(node -p 'require("'"$root"'/benchmarks/peers/nodews/node_modules/ws/package.json").version')"
   echo "pinning: servers on CPU 0, duplex-bench on CPU 1 (taskset), nice $nice, autogroup: $(cat /proc/self/autogroup 2>/dev/null || echo none)"
+  echo "duplexd with --store memory: $([ -n "$mem_pid" ] && echo "yes (overload phase)" || echo "not run")"
   echo "duplexd on io_uring: $([ -n "$uring_pid" ] && echo "yes (DUPLEX_LOOP=uring)" || echo "not available here (DUPLEX_LOOP=uring did not start)")"
   echo "overload: WebSocket, points $overload_points (subscribers:rates), drain $overload_drain s"
   echo "workload: ${duration} s of publishing, 64-byte texts, repeats $repeat (fanout $fanout_repeat); fanout: $rate msg/s, subscribers $subs_list; cost: $cost_subs subscribers, $cost_rate msg/s; capacity: $cap_subs subscribers, rates $cap_rates; idle: $idle_conns connections"

@@ -3,7 +3,7 @@
 
     benchmarks/plot.py OUTDIR [P99_BOUND_MS]
 
-Reads OUTDIR/{cost,results,capacity,idle,overload}.jsonl (whichever exist;
+Reads OUTDIR/{cost,results,capacity,idle,overload,twice}.jsonl (whichever exist;
 each run may be repeated: every figure is the median over the repeats) and
 writes OUTDIR/fanout-throughput.svg, OUTDIR/fanout-p99.svg,
 OUTDIR/capacity.svg, OUTDIR/overload-N.svg and OUTDIR/tables.md. Plain SVG,
@@ -192,7 +192,8 @@ def capacity_tables(cap, bound):
     return lines, g
 
 
-SERVERS = ["duplexd", "duplexd-uring", "nchan", "nodews"]
+SERVERS = ["duplexd", "duplexd-mem", "duplexd-uring", "nchan", "nodews"]
+DUPLEXDS = [s for s in SERVERS if s.startswith("duplexd")]
 LIGHT_RATE = 10
 
 
@@ -217,6 +218,15 @@ def server_cell(m):
     return "%.2f µs%s" % (m["server_cpu_us_per_delivered"], "" if share is None else ", %.0f %%" % (100 * share))
 
 
+def store_cell(m):
+    """A duplexd's history store over the point: commits, their mean and
+    the bucket of their p99 (what the accepted messages waited on disk)."""
+    if not m.get("store_writes"):
+        return "-"
+    p99 = m.get("store_write_p99_le_ms")
+    return "%.1f ms, ≤ %s ms" % (m["store_write_mean_ms"], "%g" % p99 if p99 is not None else "> 1000")
+
+
 def overload_tables(ov, bound):
     """The overload curve (issue 15): one table per subscriber count, the
     capacity of each server at p99 <= bound, and the light-load row."""
@@ -227,7 +237,8 @@ def overload_tables(ov, bound):
         rs = [r for r in ov if (r["subscribers"], r["rate"], r["server"]) == k]
         m["ok_runs"] = sum(1 for r in rs if overload_complete(r))
         for f in ("sent", "refused", "deferred", "offered", "bench_busiest", "bench_cpu_share",
-                  "server_cpu_ms", "total_s"):
+                  "server_cpu_ms", "total_s", "store_writes", "store_write_mean_ms",
+                  "store_write_p99_le_ms"):
             m[f] = med([r.get(f) for r in rs])
         m["bench_saturated"] = sum(1 for r in rs if r.get("bench_saturated")) * 2 > len(rs)
         m["loadavg"] = ", ".join(sorted({r.get("loadavg", "?").split()[0] for r in rs}))
@@ -237,17 +248,18 @@ def overload_tables(ov, bound):
         keys = sorted((k for k in g if k[0] == n), key=lambda k: (k[1], SERVERS.index(k[2]) if k[2] in SERVERS else 9))
         lines += ["", "### Overload curve, %d WebSocket subscribers" % n, "",
                   "offered = rate × subscribers deliveries/s; latency of accepted messages only; "
-                  "generator = duplex-bench's CPU per delivery and its busiest process's (CPU + run-queue wait) share of the run.", "",
-                  "| offered msg/s | offered deliveries/s | server | accepted / refused / deferred | delivered/s | p50 ms | p99 ms | server CPU per delivery, share of its core | generator CPU per delivery, busy | load avg |",
-                  "|---:|---:|---|---|---:|---:|---:|---:|---|---:|"]
+                  "generator = duplex-bench's CPU per delivery and its busiest process's (CPU + run-queue wait) share of the run; "
+                  "store = a duplexd's history-store commits over the point (mean, and the histogram bucket of the p99; duplexd-mem keeps nothing on disk).", "",
+                  "| offered msg/s | offered deliveries/s | server | accepted / refused / deferred | delivered/s | p50 ms | p99 ms | server CPU per delivery, share of its core | generator CPU per delivery, busy | store commit | load avg |",
+                  "|---:|---:|---|---|---:|---:|---:|---:|---|---|---:|"]
         for k in keys:
             m = g[k]
             note = "" if m["ok_runs"] * 2 > m["runs"] else " (incomplete: %s)" % "; ".join(m["errors_seen"]) if m["errors_seen"] else " (incomplete)"
             # (the note in the last cell: text past a row's last pipe is dropped)
-            lines.append("| %g | %.0f | %s | %d / %d / %d | %.0f | %s | %s | %s | %s | %s%s |" % (
+            lines.append("| %g | %.0f | %s | %d / %d / %d | %.0f | %s | %s | %s | %s | %s | %s%s |" % (
                 k[1], k[1] * n, k[2], m["sent"] or 0, m["refused"] or 0, m["deferred"] or 0,
                 m["delivered_per_s"] or 0, fmt(m["latency_ms"]["p50"]), fmt(m["latency_ms"]["p99"]),
-                server_cell(m), gen_cell(m), m["loadavg"], note))
+                server_cell(m), gen_cell(m), store_cell(m), m["loadavg"], note))
         best, light = {}, {}
         for k in keys:
             m = g[k]
@@ -271,11 +283,32 @@ def overload_tables(ov, bound):
                 lines.append("| %s | %.0f | %g | %s | %s | %s | %s |" % (srv, c, rate, fmt(m["latency_ms"]["p99"]), server_cell(m), gen_cell(m), ll))
             else:
                 lines.append("| %s | none met the bound | - | - | - | - | %s |" % (srv, ll))
-        for srv in ("duplexd", "duplexd-uring"):
+        for srv in DUPLEXDS:
             if srv in best and "nchan" in best:
                 lines.append("")
                 lines.append("%s / nchan capacity at %d subscribers: **×%.2f**" % (srv, n, best[srv][0] / best["nchan"][0]))
     return lines, g
+
+
+def twice_table(twice, bound):
+    """Each duplexd offered twice its capacity, run after run: the p99 of
+    what it accepted, and whether every accepted message reached every
+    subscriber (nothing acknowledged lost)."""
+    if not twice:
+        return []
+    lines = ["", "### Offered twice the capacity", "",
+             "Each duplexd at the rate offering twice its capacity above, %d run(s) each; "
+             "latency of accepted messages only, bound %g ms." % (max(r["repeat"] for r in twice), bound), "",
+             "| server | subscribers | msg/s | run | accepted / refused / deferred | delivered/s | all accepted delivered | p50 ms | p99 ms | server CPU | generator CPU | store commit | load avg |",
+             "|---|---:|---:|---:|---|---:|---|---:|---:|---:|---|---|---:|"]
+    for r in sorted(twice, key=lambda r: (SERVERS.index(r["server"]) if r["server"] in SERVERS else 9, r["repeat"])):
+        ok = "yes" if overload_complete(r) else "**no**: %s of %s" % (r["delivered"], r["sent"] * r["subscribers"])
+        lines.append("| %s | %d | %g | %d | %d / %d / %d | %.0f | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["server"], r["subscribers"], r["rate"], r["repeat"], r["sent"], r.get("refused", 0),
+            r.get("deferred", 0), r["delivered_per_s"], ok, fmt(r["latency_ms"]["p50"]),
+            fmt(r["latency_ms"]["p99"]), server_cell(r), gen_cell(r), store_cell(r),
+            r.get("loadavg", "?").split()[0]))
+    return lines
 
 
 def idle_table(idle):
@@ -331,6 +364,7 @@ def main():
     lines += idle_table(idle)
     ol, og = overload_tables(ov, bound)
     lines += ol
+    lines += twice_table(load(os.path.join(out, "twice.jsonl")), bound)
     for n in sorted({k[0] for k in og}):
         series = {}
         for (m_n, rate, srv), m in og.items():

@@ -36,10 +36,13 @@ struct dx_backlog {
   uint64_t msgs, bytes;
   uint64_t late_bytes; /* of the late deliveries: the loop's work ahead */
   uint64_t expected;   /* bytes the fan-outs of the sends being stored will write */
-  /* The write rate while there was late work (see update_rate). */
-  uint64_t bytes_done, mark_done, mark_us;
-  double rate; /* bytes a second */
-  bool mark_busy;
+  /* The drain rate: bytes written while there was late work, over the
+   * time there was (see update_rate). */
+  uint64_t (*clock) (void);
+  uint64_t busy_since_us;       /* late work since then; 0: none now */
+  uint64_t busy_us, busy_bytes; /* since the last measure */
+  uint64_t mark_us;             /* the last measure */
+  double rate;                  /* bytes a second; 0: not measured yet */
   uint64_t done, done_sum_us, done_le[DX_BACKLOG_BUCKETS];
   uint64_t most, most_sum_us, most_le[DX_BACKLOG_BUCKETS]; /* late -> not late */
   uint64_t refused;
@@ -48,7 +51,37 @@ struct dx_backlog {
 dx_backlog *
 dx_backlog_new (void)
 {
-  return calloc (1, sizeof (dx_backlog));
+  dx_backlog *bl = calloc (1, sizeof (dx_backlog));
+  if (bl)
+    bl->clock = dx_monotonic_us;
+  return bl;
+}
+
+void
+dx_backlog_set_clock (dx_backlog *bl, uint64_t (*now_us) (void))
+{
+  bl->clock = now_us;
+}
+
+/* late_bytes changes only here: the loop's busy time starts when late work
+ * appears and stops when none is left. */
+static void
+late_add (dx_backlog *bl, size_t len)
+{
+  if (bl->late_bytes == 0 && len > 0)
+    bl->busy_since_us = bl->clock ();
+  bl->late_bytes += len;
+}
+
+static void
+late_sub (dx_backlog *bl, size_t len)
+{
+  bl->late_bytes -= len;
+  if (bl->late_bytes == 0 && bl->busy_since_us != 0) {
+    uint64_t now = bl->clock ();
+    bl->busy_us += now > bl->busy_since_us ? now - bl->busy_since_us : 0;
+    bl->busy_since_us = 0;
+  }
 }
 
 static void
@@ -116,9 +149,8 @@ dx_delivery_begin (dx_backlog *bl, const char *room, uint64_t accepted_us)
 }
 
 static void
-count_took (uint64_t accepted_us, uint64_t *n, uint64_t *sum_us, uint64_t *le)
+count_took (uint64_t now, uint64_t accepted_us, uint64_t *n, uint64_t *sum_us, uint64_t *le)
 {
-  uint64_t now = dx_monotonic_us ();
   uint64_t took = now > accepted_us ? now - accepted_us : 0;
   (*n)++;
   *sum_us += took;
@@ -133,8 +165,8 @@ unlink_late (dx_delivery *d)
 {
   bl_room *r = d->room;
   dx_backlog *bl = d->bl;
-  count_took (d->accepted_us, &bl->most, &bl->most_sum_us, bl->most_le);
-  bl->late_bytes -= d->bytes;
+  count_took (bl->clock (), d->accepted_us, &bl->most, &bl->most_sum_us, bl->most_le);
+  late_sub (bl, d->bytes);
   if (d->late_prev)
     d->late_prev->late_next = d->late_next;
   else
@@ -164,7 +196,7 @@ finish (dx_delivery *d)
 {
   dx_backlog *bl = d->bl;
   bl_room *r = d->room;
-  count_took (d->accepted_us, &bl->done, &bl->done_sum_us, bl->done_le);
+  count_took (bl->clock (), d->accepted_us, &bl->done, &bl->done_sum_us, bl->done_le);
   if (d->late)
     unlink_late (d);
   if (d->prev)
@@ -188,7 +220,7 @@ dx_delivery_write_add (dx_delivery *d, size_t len)
   d->bytes += len;
   d->bl->bytes += len;
   if (d->late)
-    d->bl->late_bytes += len;
+    late_add (d->bl, len);
 }
 
 void
@@ -197,9 +229,11 @@ dx_delivery_write_done (dx_delivery *d, size_t len)
   d->writes--;
   d->bytes -= len;
   d->bl->bytes -= len;
+  /* Written while the loop had late work: part of its drain rate. */
+  if (d->bl->late_bytes > 0)
+    d->bl->busy_bytes += len;
   if (d->late)
-    d->bl->late_bytes -= len;
-  d->bl->bytes_done += len;
+    late_sub (d->bl, len);
   update_late (d);
   if (d->ended && d->writes == 0)
     finish (d);
@@ -248,30 +282,33 @@ dx_backlog_unexpect (dx_backlog *bl, size_t bytes)
     bl->expected -= bytes < bl->expected ? bytes : bl->expected;
 }
 
-/* Every DX_BACKLOG_RATE_MS: the rate (bytes written a second) of a span
- * that began with late work (only then does it show how fast the loop and
- * the readers drain rather than how much was offered), or the earlier
- * estimate less a tenth, whichever is more: a maximum that follows the
- * capacity under load. A span without late work, or one much longer than
- * DX_BACKLOG_RATE_MS (nothing asked in between: mostly idle), says nothing
- * about the capacity and leaves the estimate as it was. Letting it decay
- * there refused the first burst after a quiet minute, judged against a rate
- * of almost nothing. */
+/* Every DX_BACKLOG_RATE_MS, once the loop has had late work for at least
+ * DX_BACKLOG_RATE_MIN_BUSY_US since the last measure: the bytes written in
+ * that busy time over its length, averaged with the earlier estimate. This
+ * is how fast the loop and the readers drain work when there is work, its
+ * capacity: idle time is left out. It used to be the bytes written over
+ * the whole span that began with late work, which at a rate the server
+ * sustains measures the offer, not the capacity: when refusals slowed the
+ * publishers the estimate fell with the offer, and fell further with every
+ * refusal (sweeps refused most sends with the core half idle). Quiet spells
+ * leave the estimate as it was. */
 static void
 update_rate (dx_backlog *bl, uint64_t now_us)
 {
-  uint64_t span = DX_BACKLOG_RATE_MS * 1000;
-  uint64_t dt = now_us - bl->mark_us;
-  if (bl->mark_us != 0 && dt < span)
+  if (bl->mark_us != 0 && now_us - bl->mark_us < DX_BACKLOG_RATE_MS * 1000)
     return;
-  if (bl->mark_us != 0 && bl->mark_busy && dt < 2 * span) {
-    double inst = (double) (bl->bytes_done - bl->mark_done) * 1e6 / (double) dt;
-    double decayed = bl->rate * 0.9;
-    bl->rate = inst > decayed ? inst : decayed;
-  }
   bl->mark_us = now_us;
-  bl->mark_done = bl->bytes_done;
-  bl->mark_busy = bl->late_bytes > 0;
+  uint64_t busy = bl->busy_us;
+  if (bl->busy_since_us != 0 && now_us > bl->busy_since_us)
+    busy += now_us - bl->busy_since_us;
+  if (busy < DX_BACKLOG_RATE_MIN_BUSY_US)
+    return; /* too little to tell: keep adding up */
+  double inst = (double) bl->busy_bytes * 1e6 / (double) busy;
+  bl->rate = bl->rate > 0 ? 0.7 * bl->rate + 0.3 * inst : inst;
+  bl->busy_us = 0;
+  bl->busy_bytes = 0;
+  if (bl->busy_since_us != 0)
+    bl->busy_since_us = now_us;
 }
 
 uint64_t
@@ -283,8 +320,8 @@ dx_backlog_refuse_ms (dx_backlog *bl, const char *room, uint64_t max_delivery_ms
   uint64_t half = max_delivery_ms / 2 > 0 ? max_delivery_ms / 2 : 1;
   uint64_t retry = 0;
   /* The work queued ahead of a new message (bytes of the late deliveries,
-   * and bytes the sends being stored will write) at the rate the loop
-   * wrote lately: over half the bound, the message would wait too long.
+   * and bytes the sends being stored will write) at the drain rate: over
+   * half the bound, the message would wait too long.
    * This acts before anything is late, so a burst read in one go is cut
    * short; it waits for a first measure of the rate. What waits for the slowest members only is not counted: it
    * delays nobody else. */
@@ -341,6 +378,7 @@ dx_backlog_get_stats (const dx_backlog *bl, uint64_t now_us, uint64_t max_delive
   out->most_sum_us = bl->most_sum_us;
   memcpy (out->most_le, bl->most_le, sizeof out->most_le);
   out->refused = bl->refused;
+  out->drain_rate = bl->rate;
   stats_ctx c = { out, now_us, max_delivery_ms };
   dx_strmap_each (&bl->rooms, room_stats, &c);
 }
@@ -388,6 +426,10 @@ dx_backlog_render_metrics (const dx_backlog *bl, uint64_t now_us, uint64_t max_d
       "# HELP duplex_delivery_rooms_behind Rooms refusing sends now (delivery bound).\n"
       "# TYPE duplex_delivery_rooms_behind gauge\n"
       "duplex_delivery_rooms_behind %llu\n"
+      "# HELP duplex_delivery_drain_rate_bytes Bytes a second the loop and the readers write "
+      "while there is late work (the bound judges queued work by it; 0: not measured yet).\n"
+      "# TYPE duplex_delivery_drain_rate_bytes gauge\n"
+      "duplex_delivery_drain_rate_bytes %.0f\n"
       "# HELP duplex_delivery_refused_total Sends refused by the delivery bound "
       "(rate_limited / 429 with a retry time).\n"
       "# TYPE duplex_delivery_refused_total counter\n"
@@ -396,7 +438,7 @@ dx_backlog_render_metrics (const dx_backlog *bl, uint64_t now_us, uint64_t max_d
       "# TYPE duplex_delivery_seconds histogram\n",
       (unsigned long long) st.msgs, (unsigned long long) st.bytes, (double) st.oldest_us / 1e6,
       (double) st.oldest_late_us / 1e6, (double) max_delivery_ms / 1e3,
-      (unsigned long long) st.rooms_behind, (unsigned long long) st.refused);
+      (unsigned long long) st.rooms_behind, st.drain_rate, (unsigned long long) st.refused);
   histogram (out, "duplex_delivery_seconds", st.done, st.done_sum_us, st.done_le);
   dx_buffer_printf (out, "# HELP duplex_delivery_most_seconds Time from accepting a message to "
                          "its write to all but the slowest tenth of its members (what the bound "

@@ -37,8 +37,10 @@ extern const uint64_t dx_backlog_bounds_ms[DX_BACKLOG_BUCKETS];
  * of dx_backlog_refuse_ms never refuses: a small backlog is no reason, and
  * after a quiet spell the rate it is judged by is not known yet. */
 #define DX_BACKLOG_MIN_BYTES (1024u * 1024u)
-/* How often the write rate is measured. */
+/* How often the drain rate is measured, and the busy time (late work in
+ * the loop) a measure needs. */
 #define DX_BACKLOG_RATE_MS 100u
+#define DX_BACKLOG_RATE_MIN_BUSY_US 10000u
 
 typedef struct {
   uint64_t msgs;           /* deliveries not done */
@@ -53,6 +55,7 @@ typedef struct {
   uint64_t most_sum_us;
   uint64_t refused;      /* sends refused by the bound */
   uint64_t rooms_behind; /* rooms refusing sends now */
+  double drain_rate;     /* bytes a second (see DX_BACKLOG_RATE_MS); 0: not yet */
 } dx_backlog_stats;
 
 dx_backlog *dx_backlog_new (void);
@@ -60,6 +63,9 @@ dx_backlog *dx_backlog_new (void);
  * at them only if they are freed first: free the backlog after every
  * connection, as the hub is). */
 void dx_backlog_free (dx_backlog *bl);
+/* The clock of its busy time and histograms (dx_monotonic_us by default):
+ * tests give it theirs. */
+void dx_backlog_set_clock (dx_backlog *bl, uint64_t (*now_us) (void));
 
 /* The fan-out of one message of room accepted at accepted_us
  * (dx_monotonic_us). NULL when out of memory: the message is then simply

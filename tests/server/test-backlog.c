@@ -9,9 +9,19 @@
 
 #include "../tap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MS 1000ull
+
+/* The backlog's clock (its busy time): the test's own. */
+static uint64_t fake_now_us;
+
+static uint64_t
+fake_clock (void)
+{
+  return fake_now_us;
+}
 
 static void
 test_accounting (void)
@@ -19,6 +29,8 @@ test_accounting (void)
   dx_backlog *bl = dx_backlog_new ();
   dx_backlog_stats st;
   uint64_t t0 = 1000 * MS;
+  dx_backlog_set_clock (bl, fake_clock);
+  fake_now_us = t0;
   dx_delivery *d = dx_delivery_begin (bl, "lobby", t0);
   OK (d != NULL, "a delivery begins");
   for (int i = 0; i < 20; i++)
@@ -60,27 +72,32 @@ test_accounting (void)
   dx_delivery_write_done (d, 10);
 
   /* Work queued before anything is late: sends being stored count as the
-   * bytes they will write. With no write rate measured yet it is not
+   * bytes they will write. With no drain rate measured yet it is not
    * judged; once the loop has drained late work at some rate, work over
    * the floor and over half the bound at that rate is refused. */
   dx_backlog_expect (bl, 4 * DX_BACKLOG_MIN_BYTES);
   OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20000 * MS) == 0, "no rate measured: accepted");
   dx_backlog_unexpect (bl, 4 * DX_BACKLOG_MIN_BYTES);
-  d = dx_delivery_begin (bl, "quiet", t0 + 20000 * MS);
-  dx_delivery_write_add (d, DX_BACKLOG_MIN_BYTES);
-  dx_delivery_write_add (d, DX_BACKLOG_MIN_BYTES);
-  dx_delivery_fanned_out (d);                               /* late: 2 writes, allowance 1 */
-  dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20100 * MS); /* the span begins busy */
+  fake_now_us = t0 + 20000 * MS;
+  d = dx_delivery_begin (bl, "quiet", fake_now_us);
+  for (int i = 0; i < 3; i++)
+    dx_delivery_write_add (d, DX_BACKLOG_MIN_BYTES); /* late work from 20 000 ms */
+  dx_delivery_fanned_out (d);                        /* late: 3 writes, allowance 1 */
+  fake_now_us = t0 + 20050 * MS;
   dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES);
+  fake_now_us = t0 + 20100 * MS;
+  dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES); /* not late: the loop is idle */
   dx_delivery_end (d);
-  dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES);
-  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20200 * MS) == 0, "nothing queued: accepted");
-  /* 2 MiB written in 100 ms (~21 MB/s): half the bound (125 ms) is ~2.6 MB. */
+  fake_now_us = t0 + 20300 * MS;
+  dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES); /* the slowest one, while idle */
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20300 * MS) == 0, "nothing queued: accepted");
+  /* 2 MiB in 100 ms of busy time (~21 MB/s; the idle 200 ms and the write
+   * made in them do not count): half the bound (125 ms) is ~2.6 MB. */
   dx_backlog_expect (bl, 4 * DX_BACKLOG_MIN_BYTES);
-  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20210 * MS) > 0, "4 MiB queued: refused");
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20310 * MS) > 0, "4 MiB queued: refused");
   dx_backlog_unexpect (bl, 4 * DX_BACKLOG_MIN_BYTES);
   dx_backlog_expect (bl, 2 * DX_BACKLOG_MIN_BYTES);
-  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20220 * MS) == 0, "2 MiB queued: accepted");
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, t0 + 20320 * MS) == 0, "2 MiB queued: accepted");
   dx_backlog_unexpect (bl, 2 * DX_BACKLOG_MIN_BYTES);
   /* Quiet seconds say nothing about the capacity: the first burst after
    * them is judged against the rate measured under load. */
@@ -99,12 +116,35 @@ test_accounting (void)
       "4 MiB queued after a quiet minute: still refused");
   dx_backlog_unexpect (bl, 4 * DX_BACKLOG_MIN_BYTES);
 
+  /* A light offer drained fast, then a second of idle: the idle time is not
+   * the loop's capacity (measuring it was what made refusals, which lower
+   * the offer, lower the estimate and so refuse more). 2 MiB in 10 ms of
+   * busy time raises the estimate: 4 MiB queued is now accepted. */
+  fake_now_us = t0 + 90000 * MS;
+  d = dx_delivery_begin (bl, "quiet", fake_now_us);
+  for (int i = 0; i < 3; i++)
+    dx_delivery_write_add (d, DX_BACKLOG_MIN_BYTES);
+  dx_delivery_fanned_out (d);
+  fake_now_us += 10 * MS;
+  dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES);
+  dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES);
+  dx_delivery_end (d);
+  dx_delivery_write_done (d, DX_BACKLOG_MIN_BYTES);
+  fake_now_us += 1000 * MS;
+  dx_backlog_expect (bl, 4 * DX_BACKLOG_MIN_BYTES);
+  OK (dx_backlog_refuse_ms (bl, "quiet", 250, fake_now_us) == 0,
+      "after a fast drain and an idle second, 4 MiB queued: accepted");
+  dx_backlog_unexpect (bl, 4 * DX_BACKLOG_MIN_BYTES);
+
   dx_buffer out;
   dx_buffer_init (&out, 0);
   dx_backlog_render_metrics (bl, t0, 250, &out);
-  OK (!out.failed && strstr (out.data, "duplex_delivery_seconds_count 3\n") != NULL,
+  OK (!out.failed && strstr (out.data, "duplex_delivery_seconds_count 4\n") != NULL,
       "/metrics: the accept -> last write histogram");
   OK (strstr (out.data, "duplex_delivery_refused_total 3\n") != NULL, "/metrics: refusals");
+  const char *rate = strstr (out.data, "\nduplex_delivery_drain_rate_bytes ");
+  OK (rate != NULL && strtod (rate + 34, NULL) > 4.0 * DX_BACKLOG_MIN_BYTES / 0.125,
+      "/metrics: the drain rate, over 4 MiB in half the bound");
   dx_buffer_free (&out);
   dx_backlog_free (bl);
 }
