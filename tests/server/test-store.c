@@ -932,6 +932,81 @@ test_sqlite_group_commit (void)
   fx_done (&f);
 }
 
+static long
+file_size (const char *dir, const char *name)
+{
+  char path[1200];
+  dx_fs_join (path, sizeof path, dir, name);
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return -1;
+  long n = fseek (f, 0, SEEK_END) == 0 ? ftell (f) : -1;
+  fclose (f);
+  return n;
+}
+
+static bool
+db_holds_24mib (void *arg)
+{
+  return file_size (arg, "duplex.db") >= 24L << 20;
+}
+
+typedef struct {
+  size_t n;
+  uint64_t last;
+} big_reads;
+
+static bool
+on_big_read (void *arg, const dx_stored_msg *m)
+{
+  big_reads *r = arg;
+  if (m->text_len == 4000 && m->text[0] == 'c' && m->text[3999] == 'c') {
+    r->n++;
+    r->last = m->id;
+  }
+  return true;
+}
+
+/* Checkpoints run beside the writer (store-sqlite.c, on_wal_commit), not
+ * in a commit: while the store is open, 32 MB of messages reach the
+ * database file and the WAL is started over instead of growing with them. */
+static void
+test_sqlite_checkpoint (void)
+{
+  fixture f;
+  if (!OK (fx_init (&f, DX_STORE_SQLITE, 0, 0), "sqlite: open"))
+    return;
+  /* Commits of at most 256 KiB, as under a steady load, so that the WAL's
+   * size is the checkpoints' doing, not one commit's. */
+  f.cfg.max_batch = 64;
+  fx_reopen (&f);
+  char *text = malloc (4001);
+  memset (text, 'c', 4000);
+  text[4000] = '\0';
+  size_t acked = 0;
+  for (int round = 0; round < 2; round++) {
+    recorder *rc = rec_new ();
+    for (int i = 0; i < 4000; i++)
+      append (f.store, rc, i, "big", NULL, text, NULL);
+    run_until (f.loop, rec_complete, rc);
+    acked += rc->n;
+    free (rc);
+  }
+  IS ((long long) acked, 8000LL, "sqlite: 8000 messages of 4000 bytes acknowledged");
+  OK (run_until (f.loop, db_holds_24mib, f.dir),
+      "sqlite: checkpointed into the database while open (%ld bytes)",
+      file_size (f.dir, "duplex.db"));
+  long wal = file_size (f.dir, "duplex.db-wal");
+  OK (wal >= 0 && wal < 28L << 20, "sqlite: the WAL started over, not grown (%ld bytes)", wal);
+  fx_reopen (&f);
+  big_reads r = { 0, 0 };
+  OK (f.store && dx_store_read_since (f.store, "big", 7990, 100, on_big_read, &r) == 10 && r.n == 10
+          && r.last == 8000,
+      "sqlite: after a reopen the last messages read back whole");
+  free (text);
+  fx_done (&f);
+}
+
 /* A commit that fails: another process put a row where the store's next
  * id goes (the rooms table does not know it), so the INSERT violates the
  * primary key. */
@@ -1102,6 +1177,7 @@ main (void)
 #ifdef DX_HAVE_SQLITE
   test_sqlite_durable_ack ();
   test_sqlite_group_commit ();
+  test_sqlite_checkpoint ();
   test_sqlite_storage_error ();
   test_sqlite_bad_dir ();
 #endif
