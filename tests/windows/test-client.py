@@ -118,9 +118,12 @@ class Wine:
 
 
 def start_xvfb():
+    """-noreset: an X server resets when its last client leaves and refuses
+    whoever connects meanwhile (Wine's helpers come and go; the same race
+    made the Linux UI tests fail, tests/client/xvfb-session.py)."""
     r, w = os.pipe()
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24",
-                             "-nolisten", "tcp"], pass_fds=(w,), stdin=subprocess.DEVNULL,
+                             "-nolisten", "tcp", "-noreset"], pass_fds=(w,), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as f:
