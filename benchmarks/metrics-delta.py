@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a duplexd did between two /metrics snapshots, as one JSON object:
 its history store's commits (count, mean, the bucket holding the 50th and
-99th percentile) and the sends its delivery bound refused.
+99th percentile) and the sends its delivery bound refused, in all and by
+the test that refused them (queued work, a room behind, memory).
 
   metrics-delta.py BEFORE AFTER  ->  {"store_writes": ..., ...}
 
@@ -13,7 +14,7 @@ import math
 import re
 import sys
 
-SAMPLE = re.compile(r'^([a-z_]+)(?:\{le="([^"]+)"\})? ([0-9.eE+-]+)$')
+SAMPLE = re.compile(r'^([a-z_]+)(?:\{([a-z]+)="([^"]+)"\})? ([0-9.eE+-]+)$')
 
 
 def read(path):
@@ -23,11 +24,13 @@ def read(path):
             m = SAMPLE.match(line.strip())
             if not m:
                 continue
-            name, le, value = m.group(1), m.group(2), float(m.group(3))
-            if le is None:
+            name, label, key, value = m.group(1), m.group(2), m.group(3), float(m.group(4))
+            if label is None:
                 values[name] = value
+            elif label == 'le':
+                buckets.setdefault(name, {})[math.inf if key == '+Inf' else float(key)] = value
             else:
-                buckets.setdefault(name, {})[math.inf if le == '+Inf' else float(le)] = value
+                values['%s{%s}' % (name, key)] = value
     return values, buckets
 
 
@@ -54,6 +57,9 @@ def main():
             out[key] = None if le == math.inf else round(le * 1e3, 2)
     refused = 'duplex_delivery_refused_total'
     out['delivery_refused'] = int(v1.get(refused, 0) - v0.get(refused, 0))
+    for why in ('queued', 'behind', 'memory'):
+        key = 'duplex_delivery_refused_why_total{%s}' % why
+        out['delivery_refused_' + why] = int(v1.get(key, 0) - v0.get(key, 0))
     print(json.dumps(out))
 
 

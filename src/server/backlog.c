@@ -46,6 +46,7 @@ struct dx_backlog {
   uint64_t done, done_sum_us, done_le[DX_BACKLOG_BUCKETS];
   uint64_t most, most_sum_us, most_le[DX_BACKLOG_BUCKETS]; /* late -> not late */
   uint64_t refused;
+  uint64_t refused_why[DX_BACKLOG_REFUSED_WHY];
 };
 
 dx_backlog *
@@ -331,12 +332,21 @@ dx_backlog_refuse_ms (dx_backlog *bl, const char *room, uint64_t max_delivery_ms
     double excess_ms = ((double) work - allowed) * 1e3 / bl->rate;
     retry = excess_ms < (double) half ? (uint64_t) excess_ms + 1 : half;
   }
+  dx_backlog_refused_why why = DX_BACKLOG_REFUSED_QUEUED;
   /* What is late already (the readers, not the loop, are behind). */
   bl_room *r = dx_strmap_get (&bl->rooms, room);
-  if (bl->bytes > DX_BACKLOG_MAX_BYTES || (r && room_behind (r, max_delivery_ms, now_us)))
+  if (r && room_behind (r, max_delivery_ms, now_us)) {
     retry = half;
-  if (retry)
+    why = DX_BACKLOG_REFUSED_BEHIND;
+  }
+  if (bl->bytes > DX_BACKLOG_MAX_BYTES) {
+    retry = half;
+    why = DX_BACKLOG_REFUSED_MEMORY;
+  }
+  if (retry) {
     bl->refused++;
+    bl->refused_why[why]++;
+  }
   return retry;
 }
 
@@ -378,6 +388,7 @@ dx_backlog_get_stats (const dx_backlog *bl, uint64_t now_us, uint64_t max_delive
   out->most_sum_us = bl->most_sum_us;
   memcpy (out->most_le, bl->most_le, sizeof out->most_le);
   out->refused = bl->refused;
+  memcpy (out->refused_why, bl->refused_why, sizeof out->refused_why);
   out->drain_rate = bl->rate;
   stats_ctx c = { out, now_us, max_delivery_ms };
   dx_strmap_each (&bl->rooms, room_stats, &c);
@@ -439,6 +450,14 @@ dx_backlog_render_metrics (const dx_backlog *bl, uint64_t now_us, uint64_t max_d
       (unsigned long long) st.msgs, (unsigned long long) st.bytes, (double) st.oldest_us / 1e6,
       (double) st.oldest_late_us / 1e6, (double) max_delivery_ms / 1e3,
       (unsigned long long) st.rooms_behind, st.drain_rate, (unsigned long long) st.refused);
+  static const char *const why[DX_BACKLOG_REFUSED_WHY] = { "queued", "behind", "memory" };
+  dx_buffer_printf (out, "# HELP duplex_delivery_refused_why_total Sends refused by the delivery "
+                         "bound, by the test that refused them (docs/protocol.md 9.1: queued "
+                         "work, a room behind, the memory guard).\n"
+                         "# TYPE duplex_delivery_refused_why_total counter\n");
+  for (int i = 0; i < DX_BACKLOG_REFUSED_WHY; i++)
+    dx_buffer_printf (out, "duplex_delivery_refused_why_total{why=\"%s\"} %llu\n", why[i],
+                      (unsigned long long) st.refused_why[i]);
   histogram (out, "duplex_delivery_seconds", st.done, st.done_sum_us, st.done_le);
   dx_buffer_printf (out, "# HELP duplex_delivery_most_seconds Time from accepting a message to "
                          "its write to all but the slowest tenth of its members (what the bound "

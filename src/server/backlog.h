@@ -42,6 +42,14 @@ extern const uint64_t dx_backlog_bounds_ms[DX_BACKLOG_BUCKETS];
 #define DX_BACKLOG_RATE_MS 100u
 #define DX_BACKLOG_RATE_MIN_BUSY_US 10000u
 
+/* Which test refused a send (dx_backlog_refuse_ms; docs/protocol.md §9.1). */
+typedef enum {
+  DX_BACKLOG_REFUSED_QUEUED, /* (b) the queued work is over half the bound at the drain rate */
+  DX_BACKLOG_REFUSED_BEHIND, /* (a) the room's oldest late message is over half the bound */
+  DX_BACKLOG_REFUSED_MEMORY, /* (c) over DX_BACKLOG_MAX_BYTES queued */
+  DX_BACKLOG_REFUSED_WHY
+} dx_backlog_refused_why;
+
 typedef struct {
   uint64_t msgs;           /* deliveries not done */
   uint64_t bytes;          /* bytes of outstanding writes */
@@ -53,7 +61,8 @@ typedef struct {
   uint64_t most; /* deliveries no longer late, and the time they took */
   uint64_t most_le[DX_BACKLOG_BUCKETS];
   uint64_t most_sum_us;
-  uint64_t refused;      /* sends refused by the bound */
+  uint64_t refused; /* sends refused by the bound */
+  uint64_t refused_why[DX_BACKLOG_REFUSED_WHY];
   uint64_t rooms_behind; /* rooms refusing sends now */
   double drain_rate;     /* bytes a second (see DX_BACKLOG_RATE_MS); 0: not yet */
 } dx_backlog_stats;

@@ -142,6 +142,10 @@ test_accounting (void)
   OK (!out.failed && strstr (out.data, "duplex_delivery_seconds_count 4\n") != NULL,
       "/metrics: the accept -> last write histogram");
   OK (strstr (out.data, "duplex_delivery_refused_total 3\n") != NULL, "/metrics: refusals");
+  OK (strstr (out.data, "duplex_delivery_refused_why_total{why=\"behind\"} 1\n") != NULL
+          && strstr (out.data, "duplex_delivery_refused_why_total{why=\"queued\"} 2\n") != NULL
+          && strstr (out.data, "duplex_delivery_refused_why_total{why=\"memory\"} 0\n") != NULL,
+      "/metrics: refusals by the test that refused them");
   const char *rate = strstr (out.data, "\nduplex_delivery_drain_rate_bytes ");
   OK (rate != NULL && strtod (rate + 34, NULL) > 4.0 * DX_BACKLOG_MIN_BYTES / 0.125,
       "/metrics: the drain rate, over 4 MiB in half the bound");
