@@ -59,9 +59,10 @@ typedef struct {
   dx_thread *thread;
   dx_thread *checkpointer;
   dx_mutex *mu;
-  dx_cond *work_cv; /* loop -> writer: something queued, or stop */
-  dx_cond *idle_cv; /* writer -> loop: a batch is done (drain waits on it) */
-  dx_cond *ckpt_cv; /* writer -> checkpointer: the WAL is long, or stop */
+  dx_cond *work_cv;  /* loop -> writer: something queued, or stop */
+  dx_cond *idle_cv;  /* writer -> loop: a batch is done (drain waits on it) */
+  dx_cond *ckpt_cv;  /* writer -> checkpointer: the WAL is long, or stop */
+  dx_mutex *ckpt_mu; /* held around every checkpoint, the writer's and the checkpointer's */
   /* Guarded by mu. */
   dx_store_pending *q_head, *q_tail; /* to write */
   dx_token_job *t_head, *t_tail;
@@ -238,7 +239,13 @@ on_wal_commit (void *arg, sqlite3 *db, const char *name, int pages)
 {
   dx_sqlite_state *st = arg;
   if (pages >= CHECKPOINT_INLINE_PAGES) {
+    /* After the checkpointer's, if one runs: a checkpoint that finds
+     * another running does nothing (SQLITE_BUSY), and the checkpointer,
+     * asked after every commit past CHECKPOINT_PAGES, nearly always is
+     * (the WAL grew to 30 MB under Wine). */
+    dx_mutex_lock (st->ckpt_mu);
     sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    dx_mutex_unlock (st->ckpt_mu);
   } else if (pages >= CHECKPOINT_PAGES) {
     dx_mutex_lock (st->mu);
     st->ckpt_wanted = true;
@@ -263,7 +270,9 @@ checkpointer_main (void *arg)
     /* PASSIVE copies what no reader still needs and never blocks the
      * writer; a WAL it copied whole is reused from its start by the next
      * commit. */
+    dx_mutex_lock (st->ckpt_mu);
     sqlite3_wal_checkpoint_v2 (st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    dx_mutex_unlock (st->ckpt_mu);
     dx_mutex_lock (st->mu);
   }
   dx_mutex_unlock (st->mu);
@@ -341,6 +350,8 @@ state_free (dx_sqlite_state *st)
     dx_cond_free (st->idle_cv);
   if (st->ckpt_cv)
     dx_cond_free (st->ckpt_cv);
+  if (st->ckpt_mu)
+    dx_mutex_free (st->ckpt_mu);
   if (st->mu)
     dx_mutex_free (st->mu);
   free (st);
@@ -709,7 +720,8 @@ sqlite_open (dx_store *store, char *err, size_t errlen)
   st->work_cv = dx_cond_new ();
   st->idle_cv = dx_cond_new ();
   st->ckpt_cv = dx_cond_new ();
-  if (!st->mu || !st->work_cv || !st->idle_cv || !st->ckpt_cv
+  st->ckpt_mu = dx_mutex_new ();
+  if (!st->mu || !st->work_cv || !st->idle_cv || !st->ckpt_cv || !st->ckpt_mu
       || dx_thread_start (&st->checkpointer, checkpointer_main, st) != 0) {
     st->checkpointer = NULL;
     snprintf (err, errlen, "store sqlite: cannot start the checkpoint thread");
