@@ -222,9 +222,8 @@ writer_main (void *arg)
  * finds the WAL copied whole, and only then may a commit start the WAL
  * over; the writer's own checkpoint, between two of its commits, copies
  * the little the checkpointer has not (and syncs the database) so that the
- * next commit does. The WAL stays near 16 MiB (a little over when the
- * checkpointer holds the lock then: the next commit tries again), and a
- * commit pays for a checkpoint a quarter as often as with SQLite's own. */
+ * next commit does. The WAL stays near 16 MiB, and a commit pays for a
+ * checkpoint a quarter as often as with SQLite's own. */
 #define CHECKPOINT_PAGES 1000
 #define CHECKPOINT_INLINE_PAGES (4 * CHECKPOINT_PAGES)
 
